@@ -228,7 +228,7 @@ func (r *run) exec(ctx context.Context, index int, deadline time.Time) Row {
 		ctx, tr = programs.WithTrace(ctx)
 	}
 	start := time.Now()
-	pred, err := callProgram(ctx, r.prog, ex.Inputs())
+	pred, err := r.forward(ctx, index, ex)
 	row.Prediction, row.Usage = pred, pred.Usage
 	var score float64
 	if err == nil {

@@ -44,6 +44,7 @@ type config struct {
 	logger       *slog.Logger
 	drain        time.Duration
 	description  string
+	dispatcher   Dispatcher // nil: programs run in this process
 }
 
 func defaultConfig() config {

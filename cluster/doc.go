@@ -1,0 +1,72 @@
+// Package cluster runs evaluations and optimisations across processes and
+// machines: a coordinator spreads the examples of evaluate runs over the
+// live nodes of a cluster, whose evaluator actors run the program with
+// their own dspex runtime and LM. It is built on protoactor-go remote
+// (gRPC): nodes and coordinators are actor systems that spawn actors on
+// each other and exchange protobuf messages (package cluster/pb).
+//
+// # Nodes
+//
+// A node (StartNode, or the command cmd/node) listens on a loopback port
+// by default and announces itself to the coordinators listed in
+// NodeConfig.Join, again at every heartbeat. Its programs call
+// NodeConfig.LM, usually its own runtime's LM, so LM calls are made where
+// the evaluator runs, through that node's client actors, cache, breaker and
+// rate limits.
+//
+// # Programs travel as saved state
+//
+// A program does not cross the wire: its learned state (programs.Save:
+// instructions, fields, demos) does, with the name of a registered kind.
+// Both sides register the kind (Register, or a Registry of their own) with
+// a constructor; the node builds the program and loads the state, once per
+// distinct state:
+//
+//	cluster.Register("qa-cot", func() (programs.Program, error) {
+//		return programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"))
+//	})
+//
+// Each Evaluate message carries the kind, the state, the example's inputs
+// and the W3C trace context (traceparent) of the coordinator's example
+// span, so the node's spans join the coordinator's trace. The metric runs
+// on the coordinator, on the prediction (and, with evaluate.WithTraces, the
+// predictor calls) the node sends back. Programs that change per example
+// (a bootstrapping teacher) implement evaluate.Portable.
+//
+// # Coordinator
+//
+// StartCoordinator listens for nodes; Dispatcher(kind) plugs it into
+// evaluate (evaluate.WithDispatcher) and into optimizers
+// (teleprompter.WithEvaluateOptions):
+//
+//	c, err := cluster.StartCoordinator(ctx, cluster.DefaultCoordinatorConfig())
+//	...
+//	res, err := evaluate.Run(ctx, prog, devset, metric,
+//		evaluate.WithDispatcher(c.Dispatcher("qa-cot")), evaluate.WithConcurrency(96))
+//
+// A call goes to the live node with the lowest load (running calls over
+// capacity) and waits while no node has room. Stats counts the nodes and
+// what each did.
+//
+// # Membership and failures
+//
+// Nodes join by themselves; Membership (StaticMembership, or an
+// implementation over Consul, etcd, Kubernetes or a protoactor cluster
+// provider) adds nodes the coordinator should dial. The coordinator opens a
+// session actor on each node (remote spawn of a kind every node
+// registers), watches it and pings it. A node is dead when its endpoint
+// terminates (process killed, connection lost: about 20 ms on loopback),
+// when it has not answered for FailureTimeout (a partition), or when it
+// leaves; its unfinished calls go to other nodes at once. A result is
+// accepted once per call and later ones are dropped (Stats.Duplicates), so
+// each example of a run ends in the result exactly once.
+//
+// # Security
+//
+// Endpoints bind to 127.0.0.1 unless configured otherwise
+// (Endpoint.Listen). Endpoint.TLS switches on TLS, and with TLS.Mutual
+// mutual TLS, for both the gRPC server and the connections a process
+// dials; every process of a cluster needs the same setting. Nothing secret
+// crosses the wire: saved state holds no API keys, and each node reads its
+// own.
+package cluster

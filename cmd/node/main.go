@@ -1,0 +1,174 @@
+// Command node runs a dspex cluster node, or a coordinator evaluating the
+// shipped QA dev set over the nodes that join it.
+//
+// A node starts its own dspex runtime (client actors, cache, breaker,
+// retries) on an OpenAI-compatible endpoint, listens on a loopback port and
+// announces itself to the coordinators given with -join; coordinators then
+// run examples in evaluator actors on it, with its LM:
+//
+//	node -listen 127.0.0.1:0 -join 127.0.0.1:7400 -sim-url http://127.0.0.1:7300/v1
+//
+// Without -sim-url (and without a configured provider, see -config) the node
+// serves its own embedded simulator (package simlm).
+//
+// With -coordinate the command is a coordinator instead: it listens for
+// nodes, waits for -nodes of them, evaluates -n examples of the shipped
+// dev set (repeated as needed) with the program kind -kind, and prints the
+// result and how many examples each node ran:
+//
+//	node -coordinate -listen 127.0.0.1:7400 -nodes 2 -n 1000 -kind qa-cot
+//
+// The program kinds a node can run are registered by this command (see
+// kinds.go): qa-predict and qa-cot, both "question -> answer".
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dspex-go/dspex"
+	"github.com/dspex-go/dspex/cluster"
+	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/simlm"
+)
+
+type flags struct {
+	listen, advertise, join, name string
+	capacity                      int
+	simURL, model, configFile     string
+	clientConcurrency             int
+	cache                         bool
+	tlsCert, tlsKey, tlsCA        string
+	mtls                          bool
+	verbose                       bool
+
+	coordinate bool
+	nodes, n   int
+	kind       string
+	timeout    time.Duration
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.listen, "listen", cluster.DefaultListen, "host:port of the remote endpoint (port 0: any free port)")
+	flag.StringVar(&f.advertise, "advertise", "", "address peers reach this process at (default: the listening address)")
+	flag.StringVar(&f.join, "join", "", "comma-separated coordinator addresses to join (node mode)")
+	flag.StringVar(&f.name, "name", "", "node name shown by coordinators (default: its address)")
+	flag.IntVar(&f.capacity, "capacity", cluster.DefaultCapacity, "examples the node runs at once")
+	flag.StringVar(&f.simURL, "sim-url", "", "base URL of an OpenAI-compatible server (e.g. a simulator), provider \"sim\"")
+	flag.StringVar(&f.model, "model", simlm.DefaultModel, "model name for -sim-url")
+	flag.StringVar(&f.configFile, "config", "", "dspex configuration file (instead of -sim-url)")
+	flag.IntVar(&f.clientConcurrency, "client-concurrency", 0, "cap on requests in flight per client actor (0: configured default)")
+	flag.BoolVar(&f.cache, "cache", true, "use the runtime's response cache")
+	flag.StringVar(&f.tlsCert, "tls-cert", "", "certificate (PEM) for TLS on the remote endpoint")
+	flag.StringVar(&f.tlsKey, "tls-key", "", "key (PEM) of -tls-cert")
+	flag.StringVar(&f.tlsCA, "tls-ca", "", "CA certificates (PEM) peers must chain to")
+	flag.BoolVar(&f.mtls, "mtls", false, "require client certificates (mutual TLS)")
+	flag.BoolVar(&f.verbose, "v", false, "log to standard error")
+	flag.BoolVar(&f.coordinate, "coordinate", false, "run as a coordinator evaluating the dev set")
+	flag.IntVar(&f.nodes, "nodes", 1, "coordinator: nodes to wait for")
+	flag.IntVar(&f.n, "n", 1000, "coordinator: examples to evaluate")
+	flag.StringVar(&f.kind, "kind", "qa-cot", "coordinator: program kind to evaluate")
+	flag.DurationVar(&f.timeout, "timeout", 10*time.Minute, "coordinator: bound on the whole run")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if f.coordinate {
+		err = coordinate(ctx, f, os.Stdout)
+	} else {
+		err = node(ctx, f, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "node:", err)
+		os.Exit(1)
+	}
+}
+
+func (f flags) endpoint() (cluster.Endpoint, error) {
+	e := cluster.Endpoint{Listen: f.listen, Advertise: f.advertise, Logger: f.logger()}
+	if f.tlsCert != "" || f.tlsKey != "" || f.mtls {
+		if f.tlsCert == "" || f.tlsKey == "" {
+			return e, errors.New("-tls-cert and -tls-key go together")
+		}
+		e.TLS = &cluster.TLS{CertFile: f.tlsCert, KeyFile: f.tlsKey, CAFile: f.tlsCA, Mutual: f.mtls}
+	}
+	return e, nil
+}
+
+func (f flags) logger() *slog.Logger {
+	if !f.verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// node runs node mode until ctx ends.
+func node(ctx context.Context, f flags, out io.Writer) error {
+	reg := &cluster.Registry{}
+	if err := registerKinds(reg); err != nil {
+		return err
+	}
+	opts := []dspex.Option{dspex.WithLogger(f.logger())}
+	switch {
+	case f.simURL != "" && f.configFile != "":
+		return errors.New("-sim-url and -config are exclusive")
+	case f.simURL != "":
+		cfg := config.Default()
+		cfg.Providers = []config.Provider{{Name: "sim", BaseURL: f.simURL, DefaultModel: f.model}}
+		cfg.Cache.Enabled = f.cache
+		if f.clientConcurrency > 0 {
+			cfg.Concurrency = f.clientConcurrency
+		}
+		opts = append(opts, dspex.WithConfig(cfg))
+	case f.configFile != "":
+		opts = append(opts, dspex.WithConfigFile(f.configFile))
+	default:
+		opts = append(opts, dspex.WithSimulator())
+	}
+	rt, err := dspex.Start(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = rt.Close(cctx)
+	}()
+	ep, err := f.endpoint()
+	if err != nil {
+		return err
+	}
+	cfg := cluster.DefaultNodeConfig()
+	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, splitList(f.join), f.capacity
+	cfg.LM, cfg.Registry = rt.LM(""), reg
+	n, err := cluster.StartNode(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "node %s listening on %s, joining %v\n", f.name, n.Address(), cfg.Join)
+	<-ctx.Done()
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return n.Close(cctx)
+}

@@ -1,0 +1,165 @@
+package test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dspex-go/dspex/evaluate"
+	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/simlm"
+)
+
+// clReference evaluates the distinct questions of devset locally on the
+// same simulator and returns each question's expected answer.
+func clReference(t *testing.T, prog programs.Program, run func(programs.Program) (evaluate.Result, error)) map[string]any {
+	t.Helper()
+	res, err := run(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make(map[string]any, len(res.Rows))
+	for _, row := range res.Rows {
+		if row.Status != evaluate.Scored {
+			t.Fatalf("reference row %d: %v", row.Index, row.Err)
+		}
+		want[row.Example.Text("question")] = row.Prediction.Values["answer"]
+	}
+	return want
+}
+
+// TestClusterEvaluate evaluates 3000 examples over three node processes:
+// every example is scored exactly once (one LM request each, and the
+// prediction the simulator gives its question), and every node took part.
+func TestClusterEvaluate(t *testing.T) {
+	bin := clBuild(t)
+	sim := evSim(t)
+	c, nodes := clCluster(t, bin, sim, 3, "-capacity", "32")
+	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devset := clDevset(3000)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
+		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(96))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	t.Logf("%s; %v", res.Summary(), st)
+	if !res.Complete || res.Scored != len(devset) {
+		t.Fatalf("result %s; failures %v", res.Summary(), res.Failures()[:min(3, len(res.Failures()))])
+	}
+	if got := sim.Stats().Requests; got != int64(len(devset)) {
+		t.Errorf("the simulator served %d requests for %d examples", got, len(devset))
+	}
+	if st.Completed != int64(len(devset)) || st.Duplicates != 0 || st.Reassigned != 0 {
+		t.Errorf("stats %v", st)
+	}
+	var sum int64
+	for _, n := range st.Nodes {
+		sum += n.Completed
+		if n.Completed == 0 {
+			t.Errorf("node %s ran no example", n.Name)
+		}
+	}
+	if sum != int64(len(devset)) || len(st.Nodes) != len(nodes) {
+		t.Errorf("nodes ran %d examples in all, want %d; %v", sum, len(devset), st)
+	}
+
+	want := clReference(t, prog, func(p programs.Program) (evaluate.Result, error) {
+		return evaluate.Run(ctx, p, devset[:205], evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
+			evaluate.WithLM(clLM(t, sim)), evaluate.WithConcurrency(32))
+	})
+	for i, row := range res.Rows {
+		if row.Index != i || !row.Example.Equal(devset[i]) {
+			t.Fatalf("row %d is example %d %v", i, row.Index, row.Example)
+		}
+		if got, w := row.Prediction.Values["answer"], want[row.Example.Text("question")]; got != w {
+			t.Fatalf("row %d: answer %q, the simulator answers %q", i, got, w)
+		}
+	}
+}
+
+// TestClusterEvaluateNodeKilled kills one of three node processes with
+// SIGKILL a third of the way through 3000 examples: the run completes,
+// the dead node's unfinished examples are reassigned, and every example is
+// in the result once, with its own question's prediction.
+func TestClusterEvaluateNodeKilled(t *testing.T) {
+	bin := clBuild(t)
+	const killAt = 1000
+	trigger := make(chan struct{})
+	var once sync.Once
+	var served atomic.Int64
+	sim := evSim(t, simlm.WithFaults(simlm.Faults{
+		Latency: 2 * time.Millisecond,
+		Script: func(simlm.RequestInfo) *simlm.Fault {
+			if served.Add(1) == killAt {
+				once.Do(func() { close(trigger) })
+			}
+			return nil
+		},
+	}))
+	c, nodes := clCluster(t, bin, sim, 3, "-capacity", "32")
+	victim := nodes[1]
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		select {
+		case <-trigger:
+			victim.kill()
+		case <-time.After(60 * time.Second):
+		}
+	}()
+	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devset := clDevset(3000)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
+		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(96))
+	<-killed
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	t.Logf("%s; %v; simulator requests %d", res.Summary(), st, sim.Stats().Requests)
+	if !res.Complete || res.Scored != len(devset) {
+		t.Fatalf("result %s; failures %v", res.Summary(), res.Failures()[:min(3, len(res.Failures()))])
+	}
+	if st.Completed != int64(len(devset)) || st.Reassigned == 0 {
+		t.Errorf("stats %v: want %d completed and some reassigned", st, len(devset))
+	}
+	var sum int64
+	for _, n := range st.Nodes {
+		sum += n.Completed
+		switch {
+		case n.Address == victim.addr && (n.Live || n.Deaths != 1):
+			t.Errorf("killed node %+v", n)
+		case n.Address != victim.addr && (!n.Live || n.Deaths != 0 || n.Completed == 0):
+			t.Errorf("surviving node %+v", n)
+		}
+	}
+	if sum != int64(len(devset)) {
+		t.Errorf("nodes delivered %d results in all, want %d", sum, len(devset))
+	}
+	want := clReference(t, prog, func(p programs.Program) (evaluate.Result, error) {
+		return evaluate.Run(ctx, p, devset[:205], evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
+			evaluate.WithLM(clLM(t, sim)), evaluate.WithConcurrency(32))
+	})
+	for i, row := range res.Rows {
+		if row.Index != i || !row.Example.Equal(devset[i]) || row.Status != evaluate.Scored {
+			t.Fatalf("row %d: example %d %v, %v", i, row.Index, row.Example, row.Status)
+		}
+		if got, w := row.Prediction.Values["answer"], want[row.Example.Text("question")]; got != w {
+			t.Fatalf("row %d: answer %q, the simulator answers %q", i, got, w)
+		}
+	}
+}
