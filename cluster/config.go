@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -87,18 +88,25 @@ func (t *TLS) options() ([]remote.ConfigOption, error) {
 
 // startRemote starts an actor system with remote on e, registering kinds;
 // it returns the system, the remote and the address peers reach it at.
-func startRemote(e Endpoint, kinds ...*remote.Kind) (sys *actor.ActorSystem, r *remote.Remote, addr string, err error) {
+func startRemote(e Endpoint, kinds ...*remote.Kind) (*actor.ActorSystem, *remote.Remote, string, error) {
+	sys, r, _, addr, err := startEndpoint(e, nil, false, kinds...)
+	return sys, r, addr, err
+}
+
+// startEndpoint is startRemote, and with d, the remote is started by a protoactor cluster that the process
+// joins as a member (nodes) or a client (coordinators), returned too.
+func startEndpoint(e Endpoint, d *Discovery, member bool, kinds ...*remote.Kind) (sys *actor.ActorSystem, r *remote.Remote, pc *protocluster.Cluster, addr string, err error) {
 	listen := e.Listen
 	if listen == "" {
 		listen = DefaultListen
 	}
 	host, portText, err := net.SplitHostPort(listen)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("cluster: listen address %q: %w", listen, err)
+		return nil, nil, nil, "", fmt.Errorf("cluster: listen address %q: %w", listen, err)
 	}
 	port, err := strconv.Atoi(portText)
 	if err != nil || port < 0 || port > 65535 {
-		return nil, nil, "", fmt.Errorf("cluster: listen address %q: bad port", listen)
+		return nil, nil, nil, "", fmt.Errorf("cluster: listen address %q: bad port", listen)
 	}
 	opts := []remote.ConfigOption{remote.WithKinds(kinds...)}
 	if e.Advertise != "" {
@@ -107,7 +115,7 @@ func startRemote(e Endpoint, kinds ...*remote.Kind) (sys *actor.ActorSystem, r *
 	if e.TLS != nil {
 		topts, err := e.TLS.options()
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 		opts = append(opts, topts...)
 	}
@@ -127,6 +135,19 @@ func startRemote(e Endpoint, kinds ...*remote.Kind) (sys *actor.ActorSystem, r *
 	// watchers see Terminated; a live node joins again at its next
 	// heartbeat).
 	rc.MaxRetryCount = 1
+	if d != nil {
+		pc, err := d.startCluster(sys, rc, member)
+		if err != nil {
+			if pc != nil && pc.Remote != nil {
+				stopCluster(pc)
+				shutdown(sys, pc.Remote)
+			} else {
+				sys.Shutdown()
+			}
+			return nil, nil, nil, "", err
+		}
+		return sys, pc.Remote, pc, sys.Address(), nil
+	}
 	r = remote.NewRemote(sys, rc)
 	defer func() {
 		// remote.Start panics when it cannot listen.
@@ -137,7 +158,7 @@ func startRemote(e Endpoint, kinds ...*remote.Kind) (sys *actor.ActorSystem, r *
 		}
 	}()
 	r.Start()
-	return sys, r, sys.Address(), nil
+	return sys, r, nil, sys.Address(), nil
 }
 
 var errClosed = errors.New("cluster: closed")

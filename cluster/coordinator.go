@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/dspex-go/dspex/cluster/pb"
@@ -38,6 +39,10 @@ type CoordinatorConfig struct {
 	// Membership lists nodes besides those that join by themselves; nil
 	// means joining nodes only.
 	Membership Membership
+	// Discovery, when set, makes the coordinator a client of a
+	// protoactor-go cluster: it dials every node of the cluster's
+	// topology, besides Membership's and those that join by themselves.
+	Discovery *Discovery
 	// PingInterval is how often the coordinator pings each node's session
 	// (DefaultPingInterval when zero).
 	PingInterval time.Duration
@@ -66,6 +71,7 @@ type Coordinator struct {
 	cfg     CoordinatorConfig
 	system  *actor.ActorSystem
 	remote  *remote.Remote
+	cluster *protocluster.Cluster // with Discovery
 	address string
 	pid     *actor.PID
 	nextID  atomic.Uint64
@@ -144,16 +150,17 @@ func StartCoordinator(ctx context.Context, cfg CoordinatorConfig) (*Coordinator,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sys, r, addr, err := startRemote(cfg.Endpoint)
+	sys, r, pc, addr, err := startEndpoint(cfg.Endpoint, cfg.Discovery, false)
 	if err != nil {
 		return nil, err
 	}
-	c := &Coordinator{cfg: cfg, system: sys, remote: r, address: addr, changed: make(chan struct{})}
+	c := &Coordinator{cfg: cfg, system: sys, remote: r, cluster: pc, address: addr, changed: make(chan struct{})}
 	bg, stop := context.WithCancel(context.Background())
 	c.stop = stop
 	c.pid, err = sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newCoordinatorActor(c, bg) }), coordinatorName)
 	if err != nil {
 		stop()
+		stopCluster(pc)
 		shutdown(sys, r)
 		return nil, fmt.Errorf("cluster: StartCoordinator: %w", err)
 	}
@@ -171,11 +178,22 @@ func StartCoordinator(ctx context.Context, cfg CoordinatorConfig) (*Coordinator,
 			}
 		}
 	}()
+	var ms unionMembership
 	if cfg.Membership != nil {
+		ms = append(ms, cfg.Membership)
+	}
+	if pc != nil {
+		ms = append(ms, topologyMembership{sys: sys})
+	}
+	if len(ms) > 0 {
+		var m Membership = ms
+		if len(ms) == 1 {
+			m = ms[0]
+		}
 		c.bg.Add(1)
 		go func() {
 			defer c.bg.Done()
-			_ = cfg.Membership.Watch(bg, func(addrs []string) { sys.Root.Send(c.pid, members{addrs: slices.Clone(addrs)}) })
+			_ = m.Watch(bg, func(addrs []string) { sys.Root.Send(c.pid, members{addrs: slices.Clone(addrs)}) })
 		}()
 	}
 	return c, nil
@@ -218,6 +236,7 @@ func (c *Coordinator) Close(ctx context.Context) error {
 		c.stop()
 		_ = c.system.Root.StopFuture(c.pid).Wait()
 		c.bg.Wait()
+		stopCluster(c.cluster)
 		shutdown(c.system, c.remote)
 	})
 	return nil

@@ -50,10 +50,21 @@
 //
 // # Membership and failures
 //
-// Nodes join by themselves; Membership (StaticMembership, or an
-// implementation over Consul, etcd, Kubernetes or a protoactor cluster
-// provider) adds nodes the coordinator should dial. The coordinator opens a
-// session actor on each node (remote spawn of a kind every node
+// Nodes join by themselves (NodeConfig.Join, a static seed list of
+// coordinators); Membership (StaticMembership, or an implementation of
+// your own) adds nodes the coordinator should dial. The cluster provider
+// is configuration too: with Discovery, nodes become members of a
+// protoactor-go cluster and coordinators its clients, dialling every node
+// of its topology. Any protoactor provider plugs in (consul.New(),
+// etcd.New(), k8s.New(), zk.New()); Automanaged needs no external service
+// and binds loopback:
+//
+//	d := &cluster.Discovery{Provider: cluster.Automanaged(cluster.AutomanagedConfig{
+//		Listen: "127.0.0.1:6331", Hosts: []string{"127.0.0.1:6331", "127.0.0.1:6332"}})}
+//	cfg := cluster.DefaultNodeConfig()
+//	cfg.Discovery = d // each process its own Discovery and provider value
+//
+// The coordinator opens a session actor on each node (remote spawn of a kind every node
 // registers), watches it and pings it. A node is dead when its endpoint
 // terminates (process killed, connection lost: about 20 ms on loopback),
 // when it has not answered for FailureTimeout (a partition), or when it

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/dspex-go/dspex/cluster/pb"
@@ -58,6 +59,10 @@ type NodeConfig struct {
 	// Registry holds the program kinds the node can build
 	// (DefaultRegistry when nil).
 	Registry *Registry
+	// Discovery, when set, makes the node a member of a protoactor-go
+	// cluster, where coordinators with the same Discovery find it (with
+	// or without Join).
+	Discovery *Discovery
 }
 
 // DefaultNodeConfig returns a configuration listening on DefaultListen
@@ -73,6 +78,7 @@ type Node struct {
 	cfg     NodeConfig
 	system  *actor.ActorSystem
 	remote  *remote.Remote
+	cluster *protocluster.Cluster // with Discovery
 	address string
 	cache   programCache
 
@@ -113,20 +119,25 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor { return newSession(n) },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
-	sys, r, addr, err := startRemote(cfg.Endpoint, remote.NewKind(sessionKind, props))
+	sys, r, pc, addr, err := startEndpoint(cfg.Endpoint, cfg.Discovery, true, remote.NewKind(sessionKind, props))
 	if err != nil {
 		n.cancel()
 		return nil, err
 	}
-	n.system, n.remote, n.address = sys, r, addr
-	if n.cfg.Name == "" {
-		n.cfg.Name = addr
-	}
+	n.system, n.remote, n.cluster, n.address = sys, r, pc, addr
 	if len(cfg.Join) > 0 {
 		n.beats.Add(1)
 		go n.heartbeat()
 	}
 	return n, nil
+}
+
+// name is the node's configured name, else its address addr.
+func (n *Node) name(addr string) string {
+	if n.cfg.Name != "" {
+		return n.cfg.Name
+	}
+	return addr
 }
 
 // Address returns the address coordinators reach the node at.
@@ -138,7 +149,7 @@ func (n *Node) heartbeat() {
 	t := time.NewTicker(n.cfg.Heartbeat)
 	defer t.Stop()
 	for {
-		n.announce(&pb.Join{Address: n.address, Capacity: int32(n.cfg.Capacity), Name: n.cfg.Name})
+		n.announce(&pb.Join{Address: n.address, Capacity: int32(n.cfg.Capacity), Name: n.name(n.address)})
 		select {
 		case <-n.ctx.Done():
 			return
@@ -176,6 +187,7 @@ func (n *Node) Close(ctx context.Context) error {
 			sessions = append(sessions, pid)
 		}
 		n.mu.Unlock()
+		stopCluster(n.cluster)
 		shutdown(n.system, n.remote, sessions...)
 	})
 	return n.closeErr
@@ -235,7 +247,8 @@ func (s *session) Receive(c actor.Context) {
 		s.n.mu.Unlock()
 	case *pb.Ping:
 		s.adopt(c)
-		c.Respond(&pb.Pong{Seq: m.Seq, Running: int32(len(s.running)), Capacity: int32(s.n.cfg.Capacity), Name: s.n.cfg.Name})
+		c.Respond(&pb.Pong{Seq: m.Seq, Running: int32(len(s.running)), Capacity: int32(s.n.cfg.Capacity),
+			Name: s.n.name(c.ActorSystem().Address())})
 	case *pb.Evaluate:
 		s.adopt(c)
 		if _, dup := s.running[m.CallId]; dup || c.Sender() == nil {
@@ -289,11 +302,13 @@ func (e *nodeEvaluator) Receive(c actor.Context) {
 	case *actor.Started:
 		ctx, cancel := context.WithCancel(e.n.ctx)
 		e.cancel = cancel
-		self, root, n, msg := c.Self(), c.ActorSystem().Root, e.n, e.msg
+		// The system's address, not n.address: with Discovery a node is
+		// found, and sent work, before StartNode returns.
+		self, root, n, msg, addr := c.Self(), c.ActorSystem().Root, e.n, e.msg, c.ActorSystem().Address()
 		n.calls.Add(1)
 		go func() {
 			defer n.calls.Done()
-			res := n.run(ctx, msg)
+			res := n.run(ctx, msg, addr)
 			root.Send(self, evalDone{res: res})
 		}()
 	case evalDone:
@@ -308,10 +323,10 @@ func (e *nodeEvaluator) Receive(c actor.Context) {
 	}
 }
 
-// run executes one Evaluate; it never panics.
-func (n *Node) run(ctx context.Context, m *pb.Evaluate) *pb.Result {
+// run executes one Evaluate on the node at addr; it never panics.
+func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) *pb.Result {
 	start := time.Now()
-	res := &pb.Result{CallId: m.CallId, Node: n.address}
+	res := &pb.Result{CallId: m.CallId, Node: addr}
 	fail := func(kind string, err error) *pb.Result {
 		res.ErrorKind, res.Error = kind, err.Error()
 		res.LatencyUs = time.Since(start).Microseconds()

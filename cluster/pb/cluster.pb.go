@@ -5,7 +5,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: cluster.proto
+// source: cluster/pb/cluster.proto
 
 package pb
 
@@ -40,7 +40,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_cluster_proto_msgTypes[0]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -52,7 +52,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[0]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -65,7 +65,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{0}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Join) GetAddress() string {
@@ -100,7 +100,7 @@ type Leave struct {
 
 func (x *Leave) Reset() {
 	*x = Leave{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -112,7 +112,7 @@ func (x *Leave) String() string {
 func (*Leave) ProtoMessage() {}
 
 func (x *Leave) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -125,7 +125,7 @@ func (x *Leave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leave.ProtoReflect.Descriptor instead.
 func (*Leave) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Leave) GetAddress() string {
@@ -145,7 +145,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -157,7 +157,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -170,7 +170,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Ping) GetSeq() uint64 {
@@ -196,7 +196,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +208,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +221,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Pong) GetSeq() uint64 {
@@ -287,7 +287,7 @@ type Evaluate struct {
 
 func (x *Evaluate) Reset() {
 	*x = Evaluate{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +299,7 @@ func (x *Evaluate) String() string {
 func (*Evaluate) ProtoMessage() {}
 
 func (x *Evaluate) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +312,7 @@ func (x *Evaluate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evaluate.ProtoReflect.Descriptor instead.
 func (*Evaluate) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Evaluate) GetCallId() uint64 {
@@ -416,7 +416,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +428,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +441,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Cancel) GetCallId() uint64 {
@@ -465,7 +465,7 @@ type TraceEntry struct {
 
 func (x *TraceEntry) Reset() {
 	*x = TraceEntry{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +477,7 @@ func (x *TraceEntry) String() string {
 func (*TraceEntry) ProtoMessage() {}
 
 func (x *TraceEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +490,7 @@ func (x *TraceEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceEntry.ProtoReflect.Descriptor instead.
 func (*TraceEntry) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TraceEntry) GetPredictor() string {
@@ -526,7 +526,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +538,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +551,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Usage) GetPromptTokens() int64 {
@@ -600,7 +600,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +612,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +625,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Result) GetCallId() uint64 {
@@ -705,11 +705,554 @@ func (x *Result) GetLatencyUs() int64 {
 	return 0
 }
 
-var File_cluster_proto protoreflect.FileDescriptor
+// ChatMessage is one message of a chat (lm.Message).
+type ChatMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// role is "system", "user" or "assistant".
+	Role          string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	Content       string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
 
-const file_cluster_proto_rawDesc = "" +
+func (x *ChatMessage) Reset() {
+	*x = ChatMessage{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatMessage) ProtoMessage() {}
+
+func (x *ChatMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
+func (*ChatMessage) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ChatMessage) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *ChatMessage) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+// ChatRequest asks a gateway for one chat completion (lm.Request) with
+// the gateway's own LM. It carries no credentials: the gateway holds the
+// keys. The gateway answers the sender with a ChatResponse of the same id.
+type ChatRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id identifies the request at its sender, for the reply and ChatCancel.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// model names the model within the gateway's provider (empty: its
+	// default).
+	Model    string         `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	Messages []*ChatMessage `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	// temperature applies when has_temperature.
+	HasTemperature bool     `protobuf:"varint,4,opt,name=has_temperature,json=hasTemperature,proto3" json:"has_temperature,omitempty"`
+	Temperature    float64  `protobuf:"fixed64,5,opt,name=temperature,proto3" json:"temperature,omitempty"`
+	MaxTokens      int64    `protobuf:"varint,6,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	N              int64    `protobuf:"varint,7,opt,name=n,proto3" json:"n,omitempty"`
+	Stop           []string `protobuf:"bytes,8,rep,name=stop,proto3" json:"stop,omitempty"`
+	// seed applies when has_seed.
+	HasSeed bool  `protobuf:"varint,9,opt,name=has_seed,json=hasSeed,proto3" json:"has_seed,omitempty"`
+	Seed    int64 `protobuf:"varint,10,opt,name=seed,proto3" json:"seed,omitempty"`
+	// response_format is "" (text) or "json_object".
+	ResponseFormat string `protobuf:"bytes,11,opt,name=response_format,json=responseFormat,proto3" json:"response_format,omitempty"`
+	RolloutId      int64  `protobuf:"varint,12,opt,name=rollout_id,json=rolloutId,proto3" json:"rollout_id,omitempty"`
+	NoCache        bool   `protobuf:"varint,13,opt,name=no_cache,json=noCache,proto3" json:"no_cache,omitempty"`
+	// timeout_ms bounds the call at the gateway (0: the gateway's maximum).
+	TimeoutMs int64 `protobuf:"varint,14,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// traceparent and tracestate are the W3C trace context of the caller's
+	// span, so that the gateway's spans join its trace.
+	Traceparent   string `protobuf:"bytes,15,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Tracestate    string `protobuf:"bytes,16,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatRequest) Reset() {
+	*x = ChatRequest{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatRequest) ProtoMessage() {}
+
+func (x *ChatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
+func (*ChatRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ChatRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetMessages() []*ChatMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetHasTemperature() bool {
+	if x != nil {
+		return x.HasTemperature
+	}
+	return false
+}
+
+func (x *ChatRequest) GetTemperature() float64 {
+	if x != nil {
+		return x.Temperature
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetMaxTokens() int64 {
+	if x != nil {
+		return x.MaxTokens
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetN() int64 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetStop() []string {
+	if x != nil {
+		return x.Stop
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetHasSeed() bool {
+	if x != nil {
+		return x.HasSeed
+	}
+	return false
+}
+
+func (x *ChatRequest) GetSeed() int64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetResponseFormat() string {
+	if x != nil {
+		return x.ResponseFormat
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetRolloutId() int64 {
+	if x != nil {
+		return x.RolloutId
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetNoCache() bool {
+	if x != nil {
+		return x.NoCache
+	}
+	return false
+}
+
+func (x *ChatRequest) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetTracestate() string {
+	if x != nil {
+		return x.Tracestate
+	}
+	return ""
+}
+
+// ChatCancel tells a gateway that the sender of request id gave up.
+type ChatCancel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatCancel) Reset() {
+	*x = ChatCancel{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatCancel) ProtoMessage() {}
+
+func (x *ChatCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatCancel.ProtoReflect.Descriptor instead.
+func (*ChatCancel) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ChatCancel) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+// ChatChoice is one generated completion (lm.Choice).
+type ChatChoice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       *ChatMessage           `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	FinishReason  string                 `protobuf:"bytes,2,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatChoice) Reset() {
+	*x = ChatChoice{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatChoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatChoice) ProtoMessage() {}
+
+func (x *ChatChoice) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatChoice.ProtoReflect.Descriptor instead.
+func (*ChatChoice) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ChatChoice) GetMessage() *ChatMessage {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *ChatChoice) GetFinishReason() string {
+	if x != nil {
+		return x.FinishReason
+	}
+	return ""
+}
+
+// ChatError is why a gateway's call failed.
+type ChatError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is "provider" (a provider failure: the fields below describe
+	// it), "panic" (the gateway's LM panicked), "closed" (the gateway is
+	// shutting down) or "error" (any other failure).
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// message is the error's text (never a credential).
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// provider, model, status, retryable and retry_after_ms are those of
+	// the lm.ProviderError when kind is "provider".
+	Provider     string `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	Model        string `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
+	Status       int32  `protobuf:"varint,5,opt,name=status,proto3" json:"status,omitempty"`
+	Retryable    bool   `protobuf:"varint,6,opt,name=retryable,proto3" json:"retryable,omitempty"`
+	RetryAfterMs int64  `protobuf:"varint,7,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	// cause is the text of the provider error's cause.
+	Cause string `protobuf:"bytes,8,opt,name=cause,proto3" json:"cause,omitempty"`
+	// sentinels names the sentinel errors the error matched (errors.Is):
+	// "rate_limited", "circuit_open", "no_choices", "no_lm", "canceled",
+	// "deadline_exceeded".
+	Sentinels     []string `protobuf:"bytes,9,rep,name=sentinels,proto3" json:"sentinels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatError) Reset() {
+	*x = ChatError{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatError) ProtoMessage() {}
+
+func (x *ChatError) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatError.ProtoReflect.Descriptor instead.
+func (*ChatError) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ChatError) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ChatError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ChatError) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ChatError) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ChatError) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *ChatError) GetRetryable() bool {
+	if x != nil {
+		return x.Retryable
+	}
+	return false
+}
+
+func (x *ChatError) GetRetryAfterMs() int64 {
+	if x != nil {
+		return x.RetryAfterMs
+	}
+	return 0
+}
+
+func (x *ChatError) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *ChatError) GetSentinels() []string {
+	if x != nil {
+		return x.Sentinels
+	}
+	return nil
+}
+
+// ChatResponse answers a ChatRequest: a response, or an error.
+type ChatResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the request's id.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// response_id is the provider's id of the completion.
+	ResponseId string        `protobuf:"bytes,2,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	Model      string        `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	Choices    []*ChatChoice `protobuf:"bytes,4,rep,name=choices,proto3" json:"choices,omitempty"`
+	Usage      *Usage        `protobuf:"bytes,5,opt,name=usage,proto3" json:"usage,omitempty"`
+	Cached     bool          `protobuf:"varint,6,opt,name=cached,proto3" json:"cached,omitempty"`
+	// error, when set, is why the call failed; the fields above are empty.
+	Error         *ChatError `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatResponse) Reset() {
+	*x = ChatResponse{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatResponse) ProtoMessage() {}
+
+func (x *ChatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
+func (*ChatResponse) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ChatResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ChatResponse) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *ChatResponse) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ChatResponse) GetChoices() []*ChatChoice {
+	if x != nil {
+		return x.Choices
+	}
+	return nil
+}
+
+func (x *ChatResponse) GetUsage() *Usage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+func (x *ChatResponse) GetCached() bool {
+	if x != nil {
+		return x.Cached
+	}
+	return false
+}
+
+func (x *ChatResponse) GetError() *ChatError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+var File_cluster_pb_cluster_proto protoreflect.FileDescriptor
+
+const file_cluster_pb_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x10dspex.cluster.v1\"P\n" +
+	"\x18cluster/pb/cluster.proto\x12\x10dspex.cluster.v1\"P\n" +
 	"\x04Join\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x05R\bcapacity\x12\x12\n" +
@@ -767,62 +1310,125 @@ const file_cluster_proto_rawDesc = "" +
 	"error_kind\x18\n" +
 	" \x01(\tR\terrorKind\x12\x1d\n" +
 	"\n" +
-	"latency_us\x18\v \x01(\x03R\tlatencyUsB&Z$github.com/dspex-go/dspex/cluster/pbb\x06proto3"
+	"latency_us\x18\v \x01(\x03R\tlatencyUs\";\n" +
+	"\vChatMessage\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\"\xed\x03\n" +
+	"\vChatRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x129\n" +
+	"\bmessages\x18\x03 \x03(\v2\x1d.dspex.cluster.v1.ChatMessageR\bmessages\x12'\n" +
+	"\x0fhas_temperature\x18\x04 \x01(\bR\x0ehasTemperature\x12 \n" +
+	"\vtemperature\x18\x05 \x01(\x01R\vtemperature\x12\x1d\n" +
+	"\n" +
+	"max_tokens\x18\x06 \x01(\x03R\tmaxTokens\x12\f\n" +
+	"\x01n\x18\a \x01(\x03R\x01n\x12\x12\n" +
+	"\x04stop\x18\b \x03(\tR\x04stop\x12\x19\n" +
+	"\bhas_seed\x18\t \x01(\bR\ahasSeed\x12\x12\n" +
+	"\x04seed\x18\n" +
+	" \x01(\x03R\x04seed\x12'\n" +
+	"\x0fresponse_format\x18\v \x01(\tR\x0eresponseFormat\x12\x1d\n" +
+	"\n" +
+	"rollout_id\x18\f \x01(\x03R\trolloutId\x12\x19\n" +
+	"\bno_cache\x18\r \x01(\bR\anoCache\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x0e \x01(\x03R\ttimeoutMs\x12 \n" +
+	"\vtraceparent\x18\x0f \x01(\tR\vtraceparent\x12\x1e\n" +
+	"\n" +
+	"tracestate\x18\x10 \x01(\tR\n" +
+	"tracestate\"\x1c\n" +
+	"\n" +
+	"ChatCancel\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\"j\n" +
+	"\n" +
+	"ChatChoice\x127\n" +
+	"\amessage\x18\x01 \x01(\v2\x1d.dspex.cluster.v1.ChatMessageR\amessage\x12#\n" +
+	"\rfinish_reason\x18\x02 \x01(\tR\ffinishReason\"\xfb\x01\n" +
+	"\tChatError\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
+	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x14\n" +
+	"\x05model\x18\x04 \x01(\tR\x05model\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\x05R\x06status\x12\x1c\n" +
+	"\tretryable\x18\x06 \x01(\bR\tretryable\x12$\n" +
+	"\x0eretry_after_ms\x18\a \x01(\x03R\fretryAfterMs\x12\x14\n" +
+	"\x05cause\x18\b \x01(\tR\x05cause\x12\x1c\n" +
+	"\tsentinels\x18\t \x03(\tR\tsentinels\"\x87\x02\n" +
+	"\fChatResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1f\n" +
+	"\vresponse_id\x18\x02 \x01(\tR\n" +
+	"responseId\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x126\n" +
+	"\achoices\x18\x04 \x03(\v2\x1c.dspex.cluster.v1.ChatChoiceR\achoices\x12-\n" +
+	"\x05usage\x18\x05 \x01(\v2\x17.dspex.cluster.v1.UsageR\x05usage\x12\x16\n" +
+	"\x06cached\x18\x06 \x01(\bR\x06cached\x121\n" +
+	"\x05error\x18\a \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05errorB&Z$github.com/dspex-go/dspex/cluster/pbb\x06proto3"
 
 var (
-	file_cluster_proto_rawDescOnce sync.Once
-	file_cluster_proto_rawDescData []byte
+	file_cluster_pb_cluster_proto_rawDescOnce sync.Once
+	file_cluster_pb_cluster_proto_rawDescData []byte
 )
 
-func file_cluster_proto_rawDescGZIP() []byte {
-	file_cluster_proto_rawDescOnce.Do(func() {
-		file_cluster_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)))
+func file_cluster_pb_cluster_proto_rawDescGZIP() []byte {
+	file_cluster_pb_cluster_proto_rawDescOnce.Do(func() {
+		file_cluster_pb_cluster_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_cluster_pb_cluster_proto_rawDesc), len(file_cluster_pb_cluster_proto_rawDesc)))
 	})
-	return file_cluster_proto_rawDescData
+	return file_cluster_pb_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
-var file_cluster_proto_goTypes = []any{
-	(*Join)(nil),       // 0: dspex.cluster.v1.Join
-	(*Leave)(nil),      // 1: dspex.cluster.v1.Leave
-	(*Ping)(nil),       // 2: dspex.cluster.v1.Ping
-	(*Pong)(nil),       // 3: dspex.cluster.v1.Pong
-	(*Evaluate)(nil),   // 4: dspex.cluster.v1.Evaluate
-	(*Cancel)(nil),     // 5: dspex.cluster.v1.Cancel
-	(*TraceEntry)(nil), // 6: dspex.cluster.v1.TraceEntry
-	(*Usage)(nil),      // 7: dspex.cluster.v1.Usage
-	(*Result)(nil),     // 8: dspex.cluster.v1.Result
+var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cluster_pb_cluster_proto_goTypes = []any{
+	(*Join)(nil),         // 0: dspex.cluster.v1.Join
+	(*Leave)(nil),        // 1: dspex.cluster.v1.Leave
+	(*Ping)(nil),         // 2: dspex.cluster.v1.Ping
+	(*Pong)(nil),         // 3: dspex.cluster.v1.Pong
+	(*Evaluate)(nil),     // 4: dspex.cluster.v1.Evaluate
+	(*Cancel)(nil),       // 5: dspex.cluster.v1.Cancel
+	(*TraceEntry)(nil),   // 6: dspex.cluster.v1.TraceEntry
+	(*Usage)(nil),        // 7: dspex.cluster.v1.Usage
+	(*Result)(nil),       // 8: dspex.cluster.v1.Result
+	(*ChatMessage)(nil),  // 9: dspex.cluster.v1.ChatMessage
+	(*ChatRequest)(nil),  // 10: dspex.cluster.v1.ChatRequest
+	(*ChatCancel)(nil),   // 11: dspex.cluster.v1.ChatCancel
+	(*ChatChoice)(nil),   // 12: dspex.cluster.v1.ChatChoice
+	(*ChatError)(nil),    // 13: dspex.cluster.v1.ChatError
+	(*ChatResponse)(nil), // 14: dspex.cluster.v1.ChatResponse
 }
-var file_cluster_proto_depIdxs = []int32{
-	7, // 0: dspex.cluster.v1.Result.usage:type_name -> dspex.cluster.v1.Usage
-	6, // 1: dspex.cluster.v1.Result.trace:type_name -> dspex.cluster.v1.TraceEntry
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+var file_cluster_pb_cluster_proto_depIdxs = []int32{
+	7,  // 0: dspex.cluster.v1.Result.usage:type_name -> dspex.cluster.v1.Usage
+	6,  // 1: dspex.cluster.v1.Result.trace:type_name -> dspex.cluster.v1.TraceEntry
+	9,  // 2: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
+	9,  // 3: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
+	12, // 4: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
+	7,  // 5: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
+	13, // 6: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
-func init() { file_cluster_proto_init() }
-func file_cluster_proto_init() {
-	if File_cluster_proto != nil {
+func init() { file_cluster_pb_cluster_proto_init() }
+func file_cluster_pb_cluster_proto_init() {
+	if File_cluster_pb_cluster_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_pb_cluster_proto_rawDesc), len(file_cluster_pb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_cluster_proto_goTypes,
-		DependencyIndexes: file_cluster_proto_depIdxs,
-		MessageInfos:      file_cluster_proto_msgTypes,
+		GoTypes:           file_cluster_pb_cluster_proto_goTypes,
+		DependencyIndexes: file_cluster_pb_cluster_proto_depIdxs,
+		MessageInfos:      file_cluster_pb_cluster_proto_msgTypes,
 	}.Build()
-	File_cluster_proto = out.File
-	file_cluster_proto_goTypes = nil
-	file_cluster_proto_depIdxs = nil
+	File_cluster_pb_cluster_proto = out.File
+	file_cluster_pb_cluster_proto_goTypes = nil
+	file_cluster_pb_cluster_proto_depIdxs = nil
 }

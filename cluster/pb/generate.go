@@ -6,4 +6,7 @@
 //	go generate ./cluster/pb
 package pb
 
-//go:generate protoc --proto_path=. --go_out=. --go_opt=paths=source_relative cluster.proto
+// The file registers as "cluster/pb/cluster.proto" (paths from the module
+// root): protoactor-go's own cluster package registers "cluster.proto".
+//
+//go:generate protoc --proto_path=../.. --go_out=../.. --go_opt=paths=source_relative ../../cluster/pb/cluster.proto

@@ -32,6 +32,9 @@ func coordinate(ctx context.Context, f flags, out io.Writer) error {
 	defer cancel()
 	cfg := cluster.DefaultCoordinatorConfig()
 	cfg.Endpoint = ep
+	if cfg.Discovery, err = f.discovery(false); err != nil {
+		return err
+	}
 	c, err := cluster.StartCoordinator(ctx, cfg)
 	if err != nil {
 		return err

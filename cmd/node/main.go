@@ -51,6 +51,9 @@ type flags struct {
 	mtls                          bool
 	verbose                       bool
 
+	provider, amListen, amHosts, clusterName string
+	amRefresh                                time.Duration
+
 	coordinate bool
 	nodes, n   int
 	kind       string
@@ -74,6 +77,11 @@ func main() {
 	flag.StringVar(&f.tlsCA, "tls-ca", "", "CA certificates (PEM) peers must chain to")
 	flag.BoolVar(&f.mtls, "mtls", false, "require client certificates (mutual TLS)")
 	flag.BoolVar(&f.verbose, "v", false, "log to standard error")
+	flag.StringVar(&f.provider, "provider", "", "protoactor cluster provider for discovery: automanaged (none: -join seed lists only)")
+	flag.StringVar(&f.amListen, "automanaged-listen", "", "automanaged: host:port of this node's health endpoint (loopback when the host is empty)")
+	flag.StringVar(&f.amHosts, "automanaged-hosts", "", "automanaged: comma-separated health endpoints of all nodes")
+	flag.DurationVar(&f.amRefresh, "automanaged-refresh", 0, "automanaged: how often members are polled (default 2s)")
+	flag.StringVar(&f.clusterName, "cluster-name", cluster.DefaultClusterName, "protoactor cluster name, with -provider")
 	flag.BoolVar(&f.coordinate, "coordinate", false, "run as a coordinator evaluating the dev set")
 	flag.IntVar(&f.nodes, "nodes", 1, "coordinator: nodes to wait for")
 	flag.IntVar(&f.n, "n", 1000, "coordinator: examples to evaluate")
@@ -162,6 +170,9 @@ func node(ctx context.Context, f flags, out io.Writer) error {
 	cfg := cluster.DefaultNodeConfig()
 	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, splitList(f.join), f.capacity
 	cfg.LM, cfg.Registry = rt.LM(""), reg
+	if cfg.Discovery, err = f.discovery(true); err != nil {
+		return err
+	}
 	n, err := cluster.StartNode(ctx, cfg)
 	if err != nil {
 		return err
