@@ -260,6 +260,19 @@ type dispatcher struct {
 	kind string
 }
 
+// Status implements evaluate.StatusReporter, for the progress bar of the
+// runs it dispatches: live nodes over the nodes seen, and the calls
+// reassigned after a node died, if any ("2/3 nodes, 41 reassigned").
+func (d dispatcher) Status() string {
+	d.c.mu.Lock()
+	live, seen, reassigned := d.c.stats.Live, len(d.c.stats.Nodes), d.c.stats.Reassigned
+	d.c.mu.Unlock()
+	if reassigned > 0 {
+		return fmt.Sprintf("%d/%d nodes, %d reassigned", live, seen, reassigned)
+	}
+	return fmt.Sprintf("%d/%d nodes", live, seen)
+}
+
 // Forward implements evaluate.Dispatcher.
 func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.Prediction, error) {
 	inputs := call.Example.Inputs()

@@ -368,3 +368,33 @@ func TestProgressBarOnWriter(t *testing.T) {
 		t.Errorf("progress output %q", out)
 	}
 }
+
+// statusDispatcher runs calls in-process, counting them, and reports a
+// status for the progress bar.
+type statusDispatcher struct{ calls atomic.Int64 }
+
+func (d *statusDispatcher) Forward(ctx context.Context, call Call) (programs.Prediction, error) {
+	d.calls.Add(1)
+	return call.Program.Forward(ctx, call.Example.Inputs())
+}
+
+func (d *statusDispatcher) Status() string { return "2/3 nodes" }
+
+func TestProgressBarShowsDispatcherStatus(t *testing.T) {
+	var buf bytes.Buffer
+	d := &statusDispatcher{}
+	ev, err := New(ExactMatch("answer"), WithProgress(&buf), WithDescription("dev"), WithDispatcher(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ev.Run(context.Background(), echo, qa(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Scored != 5 || d.calls.Load() != 5 {
+		t.Fatalf("scored %d, dispatched %d", res.Scored, d.calls.Load())
+	}
+	if out := buf.String(); !strings.Contains(out, "[2/3 nodes]") || !strings.Contains(out, "5/5") {
+		t.Errorf("progress output %q", out)
+	}
+}

@@ -16,6 +16,7 @@ import (
 type progress struct {
 	bar      *progressbar.ProgressBar
 	desc     string
+	status   func() string // the dispatcher's status, or nil
 	sum      float64
 	finished int
 }
@@ -24,6 +25,9 @@ type progress struct {
 // configuration or the output (not a terminal) says so.
 func newProgress(cfg *config, n int) *progress {
 	p := &progress{desc: cfg.description}
+	if sr, ok := cfg.dispatcher.(StatusReporter); ok {
+		p.status = sr.Status
+	}
 	var w io.Writer
 	switch cfg.progress {
 	case progressOff:
@@ -55,7 +59,11 @@ func (p *progress) add(row Row) {
 	}
 	p.finished++
 	p.sum += row.Score
-	p.bar.Describe(fmt.Sprintf("%s %.1f%%", p.desc, 100*p.sum/float64(p.finished)))
+	desc := fmt.Sprintf("%s %.1f%%", p.desc, 100*p.sum/float64(p.finished))
+	if p.status != nil {
+		desc += " [" + p.status() + "]"
+	}
+	p.bar.Describe(desc)
 	_ = p.bar.Add(1)
 }
 

@@ -27,6 +27,13 @@ type Dispatcher interface {
 	Forward(ctx context.Context, call Call) (programs.Prediction, error)
 }
 
+// StatusReporter is implemented by dispatchers whose state is worth
+// showing next to a run's progress bar, such as a cluster's live nodes
+// ("3/3 nodes"). Status must be cheap and safe for concurrent use.
+type StatusReporter interface {
+	Status() string
+}
+
 // Call is one example's program call, as a Dispatcher receives it.
 type Call struct {
 	// Program is the program the run evaluates. A dispatcher that ships

@@ -1,7 +1,10 @@
 package test
 
 import (
+	"bytes"
 	"context"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -123,7 +126,8 @@ func TestClusterEvaluateNodeKilled(t *testing.T) {
 	devset := clDevset(3000)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
+	var bar bytes.Buffer
+	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithProgress(&bar),
 		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(96))
 	<-killed
 	if err != nil {
@@ -149,6 +153,14 @@ func TestClusterEvaluateNodeKilled(t *testing.T) {
 	}
 	if sum != int64(len(devset)) {
 		t.Errorf("nodes delivered %d results in all, want %d", sum, len(devset))
+	}
+	// The progress bar counts the nodes.
+	status := c.Dispatcher("qa-predict").(evaluate.StatusReporter).Status()
+	if !regexp.MustCompile(`^2/3 nodes, [1-9]\d* reassigned$`).MatchString(status) {
+		t.Errorf("dispatcher status %q", status)
+	}
+	if !strings.Contains(bar.String(), "/3 nodes") {
+		t.Errorf("progress bar %q does not count nodes", bar.String())
 	}
 	want := clReference(t, prog, func(p programs.Program) (evaluate.Result, error) {
 		return evaluate.Run(ctx, p, devset[:205], evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),

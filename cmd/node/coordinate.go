@@ -56,7 +56,7 @@ func coordinate(ctx context.Context, f flags, out io.Writer) error {
 	}
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"),
 		evaluate.WithDispatcher(c.Dispatcher(f.kind)), evaluate.WithConcurrency(max(capacity, 1)),
-		evaluate.WithDescription("evaluate on "+fmt.Sprint(f.nodes)+" nodes"))
+		evaluate.WithDescription("evaluate"))
 	fmt.Fprintln(out, res.Summary())
 	fmt.Fprintf(out, "%v in %v (%.0f examples/s)\n", c.Stats(), res.Elapsed.Round(1e6), float64(len(devset))/res.Elapsed.Seconds())
 	return err
