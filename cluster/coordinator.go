@@ -95,7 +95,7 @@ type Stats struct {
 	// again); Completed the results accepted.
 	Dispatched, Completed int64
 	// Reassigned counts calls given to another node after their node
-	// died; Duplicates the results dropped because their call had already
+	// died or said it lacks the program kind; Duplicates the results dropped because their call had already
 	// ended (a node declared dead that answered late).
 	Reassigned, Duplicates int64
 	// Waiting counts calls waiting for a node.
@@ -365,6 +365,7 @@ type member struct {
 	joined     bool // announced itself recently
 	capacity   int
 	running    map[uint64]*pending
+	lacks      map[string]bool // program kinds the node said it has not registered
 	lastSeen   time.Time
 	completed  int64
 	deaths     int64
@@ -527,6 +528,7 @@ func (a *coordinatorActor) dead(ctx actor.Context, mem *member, stopSession bool
 	}
 	mem.live = false
 	mem.deaths++
+	clear(mem.lacks) // it may come back with other kinds
 	if mem.session != nil {
 		delete(a.bySess, sessKey(mem.session))
 		if stopSession {
@@ -567,12 +569,20 @@ func (a *coordinatorActor) tick(ctx actor.Context) {
 	}
 }
 
-// pump sends waiting calls to the least loaded live nodes with room.
+// pump sends waiting calls, in order, to the least loaded live nodes with
+// room that have the call's program kind. A call whose kind no live node
+// has fails with KindUnknownProgram.
 func (a *coordinatorActor) pump(ctx actor.Context) {
 	for len(a.waiting) > 0 {
+		p := a.waiting[0]
 		var best *member
+		capable := false
 		for _, mem := range a.nodes {
-			if !mem.live || len(mem.running) >= mem.capacity {
+			if !mem.live || mem.lacks[p.msg.Kind] {
+				continue
+			}
+			capable = true
+			if len(mem.running) >= mem.capacity {
 				continue
 			}
 			if best == nil || load(mem) < load(best) || load(mem) == load(best) && mem.addr < best.addr {
@@ -580,9 +590,15 @@ func (a *coordinatorActor) pump(ctx actor.Context) {
 			}
 		}
 		if best == nil {
-			return
+			if capable || !a.anyLive() {
+				return // wait for room, or for a node
+			}
+			a.waiting = a.waiting[1:]
+			delete(a.calls, p.msg.CallId)
+			p.done <- &pb.Result{CallId: p.msg.CallId, ErrorKind: KindUnknownProgram,
+				Error: fmt.Sprintf("program kind %q is not registered on any live node", p.msg.Kind)}
+			continue
 		}
-		p := a.waiting[0]
 		a.waiting = a.waiting[1:]
 		p.node = best
 		best.running[p.msg.CallId] = p
@@ -593,10 +609,36 @@ func (a *coordinatorActor) pump(ctx actor.Context) {
 
 func load(m *member) float64 { return float64(len(m.running)) / float64(m.capacity) }
 
+func (a *coordinatorActor) anyLive() bool {
+	for _, mem := range a.nodes {
+		if mem.live {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *coordinatorActor) result(ctx actor.Context, r *pb.Result) {
 	p, ok := a.calls[r.CallId]
 	if !ok {
 		a.stats.Duplicates++
+		return
+	}
+	if r.ErrorKind == KindUnknownProgram && p.node != nil && p.node.addr == r.Node {
+		// The node lacks the kind (a rolling upgrade, a misconfigured
+		// node): send it no more of that kind, and give the call to one
+		// that has it; pump fails it if none has.
+		mem := p.node
+		if mem.lacks == nil {
+			mem.lacks = make(map[string]bool)
+		}
+		mem.lacks[p.msg.Kind] = true
+		mem.lastSeen = time.Now()
+		delete(mem.running, r.CallId)
+		p.node = nil
+		a.stats.Reassigned++
+		a.waiting = append([]*pending{p}, a.waiting...)
+		a.pump(ctx)
 		return
 	}
 	delete(a.calls, r.CallId)

@@ -13,7 +13,7 @@ import (
 // coordinate runs coordinator mode: wait for the nodes, evaluate, print.
 func coordinate(ctx context.Context, f flags, out io.Writer) error {
 	reg := &cluster.Registry{}
-	if err := registerKinds(reg); err != nil {
+	if err := registerKinds(reg, nil); err != nil {
 		return err
 	}
 	ctor, ok := reg.Lookup(f.kind)

@@ -51,6 +51,7 @@ type flags struct {
 	mtls                          bool
 	verbose                       bool
 
+	kinds                                    string
 	provider, amListen, amHosts, clusterName string
 	amRefresh                                time.Duration
 
@@ -77,6 +78,7 @@ func main() {
 	flag.StringVar(&f.tlsCA, "tls-ca", "", "CA certificates (PEM) peers must chain to")
 	flag.BoolVar(&f.mtls, "mtls", false, "require client certificates (mutual TLS)")
 	flag.BoolVar(&f.verbose, "v", false, "log to standard error")
+	flag.StringVar(&f.kinds, "kinds", "", "node: comma-separated program kinds to register (default: all of qa-predict, qa-cot)")
 	flag.StringVar(&f.provider, "provider", "", "protoactor cluster provider for discovery: automanaged (none: -join seed lists only)")
 	flag.StringVar(&f.amListen, "automanaged-listen", "", "automanaged: host:port of this node's health endpoint (loopback when the host is empty)")
 	flag.StringVar(&f.amHosts, "automanaged-hosts", "", "automanaged: comma-separated health endpoints of all nodes")
@@ -134,7 +136,7 @@ func splitList(s string) []string {
 // node runs node mode until ctx ends.
 func node(ctx context.Context, f flags, out io.Writer) error {
 	reg := &cluster.Registry{}
-	if err := registerKinds(reg); err != nil {
+	if err := registerKinds(reg, splitList(f.kinds)); err != nil {
 		return err
 	}
 	opts := []dspex.Option{dspex.WithLogger(f.logger())}
