@@ -1,0 +1,94 @@
+package test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dspex-go/dspex/cluster"
+	"github.com/dspex-go/dspex/evaluate"
+	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/simlm"
+)
+
+// TestClusterEvaluateNodePartitioned freezes a node (SIGSTOP) mid-run: its
+// process and connections stay up but it answers nothing, as behind a
+// partition. The coordinator declares it dead after FailureTimeout and
+// gives its examples to the other node; the run completes with every
+// example scored once. The node is then thawed (SIGCONT): whatever it
+// still sends is dropped.
+func TestClusterEvaluateNodePartitioned(t *testing.T) {
+	bin := clBuild(t)
+	const freezeAt = 300
+	trigger := make(chan struct{})
+	var once sync.Once
+	var served atomic.Int64
+	sim := evSim(t, simlm.WithFaults(simlm.Faults{
+		Latency: 5 * time.Millisecond,
+		Script: func(simlm.RequestInfo) *simlm.Fault {
+			if served.Add(1) == freezeAt {
+				once.Do(func() { close(trigger) })
+			}
+			return nil
+		},
+	}))
+	c := clCoordinator(t, func(cfg *cluster.CoordinatorConfig) {
+		cfg.PingInterval = 50 * time.Millisecond
+		cfg.FailureTimeout = time.Second
+	})
+	nodes := []*clProc{
+		clNode(t, bin, c.Address(), sim, "n1", "-capacity", "16"),
+		clNode(t, bin, c.Address(), sim, "n2", "-capacity", "16"),
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := c.WaitNodes(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	victim := nodes[0]
+	frozen := make(chan struct{})
+	go func() {
+		defer close(frozen)
+		select {
+		case <-trigger:
+			_ = victim.cmd.Process.Signal(syscall.SIGSTOP)
+		case <-ctx.Done():
+		}
+	}()
+	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devset := clDevset(1000)
+	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
+		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(32))
+	<-frozen
+	_ = victim.cmd.Process.Signal(syscall.SIGCONT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	t.Logf("%s; %v", res.Summary(), st)
+	if !res.Complete || res.Scored != len(devset) {
+		t.Fatalf("result %s; failures %v", res.Summary(), res.Failures()[:min(3, len(res.Failures()))])
+	}
+	if st.Completed != int64(len(devset)) || st.Reassigned == 0 {
+		t.Errorf("stats %v: want %d completed and some reassigned", st, len(devset))
+	}
+	for _, n := range st.Nodes {
+		if n.Address == victim.addr && n.Deaths != 1 {
+			t.Errorf("frozen node %+v: want declared dead once", n)
+		}
+	}
+	seen := make(map[string]bool, len(devset))
+	for i, row := range res.Rows {
+		if row.Index != i || seen[row.Example.ID()] {
+			t.Fatalf("row %d: example %d (%s) out of place or repeated", i, row.Index, row.Example.ID())
+		}
+		seen[row.Example.ID()] = true
+	}
+}
