@@ -12,7 +12,8 @@
 // NodeConfig.Join, again at every heartbeat. Its programs call
 // NodeConfig.LM, usually its own runtime's LM, so LM calls are made where
 // the evaluator runs, through that node's client actors, cache, breaker and
-// rate limits.
+// rate limits; or, with NodeConfig.Gateway, through a gateway's (see
+// Gateway).
 //
 // # Programs travel as saved state
 //
@@ -72,6 +73,39 @@
 // accepted once per call and later ones are dropped (Stats.Duplicates), so
 // each example of a run ends in the result exactly once.
 //
+// # Gateway
+//
+// A gateway (StartGateway, or cmd/node -serve-gateway) is a process that
+// holds the API keys and makes the LM calls of many nodes with its own LM,
+// usually its own dspex runtime's: every call of the cluster then passes
+// through the gateway's client actors, so their cache, circuit breaker,
+// retries, rate limit and concurrency cap hold for the whole cluster.
+// GatewayConfig.MaxInFlight adds a cap of the gateway's own. A node with
+// NodeConfig.Gateway (and no LM) sends its calls there, and needs no
+// provider and no key:
+//
+//	g, err := cluster.StartGateway(ctx, cluster.GatewayConfig{LM: rt.LM(""), MaxInFlight: 32})
+//	...
+//	cfg := cluster.DefaultNodeConfig()
+//	cfg.Join, cfg.Gateway = []string{coordinator}, g.Address()
+//	n, err := cluster.StartNode(ctx, cfg)
+//
+// Any other process uses a gateway through a GatewayLM of its own
+// (DialGateway), an lm.LM. Each call is a protobuf ChatRequest to the
+// gateway's actor, with the caller's deadline (or GatewayClientConfig's
+// bound) and W3C trace context, and no credential; the gateway runs every
+// call on a goroutine of its own (it never serialises them), answers the
+// caller, turns a panic of its LM into an error, and cancels a call when
+// its caller gives up or its node dies. A provider's failure comes back as
+// an *lm.ProviderError with the same provider, model, status,
+// retryability, Retry-After and sentinels (lm.ErrRateLimited,
+// lm.ErrCircuitOpen, lm.ErrNoChoices), as it would locally; any other
+// failure is a *GatewayError naming the gateway. A GatewayLM watches its
+// gateway: when the gateway dies or closes, the calls waiting for it fail
+// at once with ErrGatewayUnreachable, and later calls reach it again once
+// it is back (while nothing listens at its address, a call fails after
+// protoactor's connection attempt, about 2 s).
+//
 // # Security
 //
 // Endpoints bind to 127.0.0.1 unless configured otherwise
@@ -79,5 +113,6 @@
 // mutual TLS, for both the gRPC server and the connections a process
 // dials; every process of a cluster needs the same setting. Nothing secret
 // crosses the wire: saved state holds no API keys, and each node reads its
-// own.
+// own, or holds none and uses a gateway. A gateway spends its keys for any
+// peer that reaches it: beyond loopback, give it mutual TLS.
 package cluster

@@ -54,8 +54,14 @@ type NodeConfig struct {
 	Capacity int
 	// LM is the language model the node's programs call (put in each
 	// call's context with lm.NewContext): usually the node's own dspex
-	// runtime's LM, so that calls go through its client actors. Required.
+	// runtime's LM, so that calls go through its client actors. Required
+	// unless Gateway is set.
 	LM lm.LM
+	// Gateway, when set, is the address of a gateway (StartGateway, or
+	// cmd/node -serve-gateway) that makes the node's LM calls with its own
+	// LM, keys and limits: the node's LM is a GatewayLM over the node's
+	// endpoint, and LM must be nil.
+	Gateway string
 	// Registry holds the program kinds the node can build
 	// (DefaultRegistry when nil).
 	Registry *Registry
@@ -81,6 +87,8 @@ type Node struct {
 	cluster *protocluster.Cluster // with Discovery
 	address string
 	cache   programCache
+	gateway *GatewayLM    // the LM, with NodeConfig.Gateway
+	ready   chan struct{} // closed when StartNode has set the fields above
 
 	mu       sync.Mutex
 	sessions map[string]*actor.PID // running sessions, to stop on Close
@@ -97,8 +105,8 @@ type Node struct {
 // StartNode starts a node: its remote endpoint, and heartbeats to the
 // seeds in cfg.Join.
 func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
-	if cfg.LM == nil {
-		return nil, errors.New("cluster: StartNode: no LM")
+	if (cfg.LM == nil) == (cfg.Gateway == "") {
+		return nil, errors.New("cluster: StartNode: give exactly one of LM and Gateway")
 	}
 	if cfg.Capacity < 0 || cfg.Heartbeat < 0 {
 		return nil, errors.New("cluster: StartNode: negative capacity or heartbeat")
@@ -115,7 +123,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg}
+	n := &Node{cfg: cfg, ready: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	props := actor.PropsFromProducer(func() actor.Actor { return newSession(n) },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })))
@@ -125,6 +133,10 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	n.system, n.remote, n.cluster, n.address = sys, r, pc, addr
+	if cfg.Gateway != "" {
+		n.useGateway()
+	}
+	close(n.ready)
 	if len(cfg.Join) > 0 {
 		n.beats.Add(1)
 		go n.heartbeat()
@@ -187,6 +199,9 @@ func (n *Node) Close(ctx context.Context) error {
 			sessions = append(sessions, pid)
 		}
 		n.mu.Unlock()
+		if n.gateway != nil {
+			_ = n.gateway.Close(ctx)
+		}
 		stopCluster(n.cluster)
 		shutdown(n.system, n.remote, sessions...)
 	})
@@ -308,7 +323,15 @@ func (e *nodeEvaluator) Receive(c actor.Context) {
 		n.calls.Add(1)
 		go func() {
 			defer n.calls.Done()
-			res := n.run(ctx, msg, addr)
+			// With Discovery, work can arrive before StartNode has set
+			// the node up (its LM, with a gateway).
+			var res *pb.Result
+			select {
+			case <-n.ready:
+				res = n.run(ctx, msg, addr)
+			case <-ctx.Done():
+				res = &pb.Result{CallId: msg.CallId, Node: addr, ErrorKind: KindCanceled, Error: ctx.Err().Error()}
+			}
 			root.Send(self, evalDone{res: res})
 		}()
 	case evalDone:

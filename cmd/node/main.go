@@ -18,6 +18,21 @@
 //
 //	node -coordinate -listen 127.0.0.1:7400 -nodes 2 -n 1000 -kind qa-cot
 //
+// With -serve-gateway the command is an LM gateway: it starts its own
+// runtime on the provider (-sim-url or -config, reading the API key as a
+// node would, e.g. from OPENAI_API_KEY) and serves the LM calls of every
+// node started with -gateway ADDR. Such nodes start no runtime and hold no
+// key: their calls, and so the runtime's cache, breaker, rate limit and
+// client concurrency, are shared by the whole cluster. -gateway-max-in-flight
+// adds a cap of the gateway's own on the calls it runs at once:
+//
+//	OPENAI_API_KEY=sk-... node -serve-gateway -listen 127.0.0.1:7500 -config dspex.yaml
+//	node -listen 127.0.0.1:0 -join 127.0.0.1:7400 -gateway 127.0.0.1:7500
+//
+// A node's calls fail (cluster.ErrGatewayUnreachable) while its gateway is
+// down. Bind a gateway beyond loopback only with mutual TLS (-mtls): any
+// peer that reaches it can spend its keys.
+//
 // The program kinds a node can run are registered by this command (see
 // kinds.go): qa-predict and qa-cot, both "question -> answer".
 package main
@@ -38,6 +53,7 @@ import (
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/simlm"
 )
 
@@ -54,6 +70,10 @@ type flags struct {
 	kinds                                    string
 	provider, amListen, amHosts, clusterName string
 	amRefresh                                time.Duration
+
+	serveGateway    bool
+	gateway         string
+	gatewayInFlight int
 
 	coordinate bool
 	nodes, n   int
@@ -84,6 +104,9 @@ func main() {
 	flag.StringVar(&f.amHosts, "automanaged-hosts", "", "automanaged: comma-separated health endpoints of all nodes")
 	flag.DurationVar(&f.amRefresh, "automanaged-refresh", 0, "automanaged: how often members are polled (default 2s)")
 	flag.StringVar(&f.clusterName, "cluster-name", cluster.DefaultClusterName, "protoactor cluster name, with -provider")
+	flag.BoolVar(&f.serveGateway, "serve-gateway", false, "run as an LM gateway serving the LM calls of nodes started with -gateway, with this process's runtime and keys")
+	flag.StringVar(&f.gateway, "gateway", "", "node: send LM calls to the gateway at host:port instead of starting a runtime (excludes -sim-url and -config)")
+	flag.IntVar(&f.gatewayInFlight, "gateway-max-in-flight", 0, "gateway: cap on LM calls in flight at the gateway (0: only the runtime's client concurrency caps)")
 	flag.BoolVar(&f.coordinate, "coordinate", false, "run as a coordinator evaluating the dev set")
 	flag.IntVar(&f.nodes, "nodes", 1, "coordinator: nodes to wait for")
 	flag.IntVar(&f.n, "n", 1000, "coordinator: examples to evaluate")
@@ -94,9 +117,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if f.coordinate {
+	switch {
+	case f.coordinate && f.serveGateway:
+		err = errors.New("-coordinate and -serve-gateway are exclusive")
+	case f.coordinate:
 		err = coordinate(ctx, f, os.Stdout)
-	} else {
+	case f.serveGateway:
+		err = serveGateway(ctx, f, os.Stdout)
+	default:
 		err = node(ctx, f, os.Stdout)
 	}
 	if err != nil {
@@ -139,10 +167,51 @@ func node(ctx context.Context, f flags, out io.Writer) error {
 	if err := registerKinds(reg, splitList(f.kinds)); err != nil {
 		return err
 	}
+	// With -gateway, the gateway's runtime makes the LM calls.
+	var nodeLM lm.LM
+	if f.gateway != "" {
+		if f.simURL != "" || f.configFile != "" {
+			return errors.New("-gateway excludes -sim-url and -config: the gateway holds the provider")
+		}
+	} else {
+		rt, err := f.runtime(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeRuntime(rt)
+		nodeLM = rt.LM("")
+	}
+	ep, err := f.endpoint()
+	if err != nil {
+		return err
+	}
+	cfg := cluster.DefaultNodeConfig()
+	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, splitList(f.join), f.capacity
+	cfg.LM, cfg.Gateway, cfg.Registry = nodeLM, f.gateway, reg
+	if cfg.Discovery, err = f.discovery(true); err != nil {
+		return err
+	}
+	n, err := cluster.StartNode(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "node %s listening on %s, joining %v\n", f.name, n.Address(), cfg.Join)
+	if f.gateway != "" {
+		fmt.Fprintf(out, "node %s sends its LM calls to the gateway at %s\n", f.name, f.gateway)
+	}
+	<-ctx.Done()
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return n.Close(cctx)
+}
+
+// runtime starts the dspex runtime of a node or gateway: the provider
+// at -sim-url, or the one configured in -config, or an embedded simulator.
+func (f flags) runtime(ctx context.Context) (*dspex.Runtime, error) {
 	opts := []dspex.Option{dspex.WithLogger(f.logger())}
 	switch {
 	case f.simURL != "" && f.configFile != "":
-		return errors.New("-sim-url and -config are exclusive")
+		return nil, errors.New("-sim-url and -config are exclusive")
 	case f.simURL != "":
 		cfg := config.Default()
 		cfg.Providers = []config.Provider{{Name: "sim", BaseURL: f.simURL, DefaultModel: f.model}}
@@ -156,32 +225,12 @@ func node(ctx context.Context, f flags, out io.Writer) error {
 	default:
 		opts = append(opts, dspex.WithSimulator())
 	}
-	rt, err := dspex.Start(ctx, opts...)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = rt.Close(cctx)
-	}()
-	ep, err := f.endpoint()
-	if err != nil {
-		return err
-	}
-	cfg := cluster.DefaultNodeConfig()
-	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, splitList(f.join), f.capacity
-	cfg.LM, cfg.Registry = rt.LM(""), reg
-	if cfg.Discovery, err = f.discovery(true); err != nil {
-		return err
-	}
-	n, err := cluster.StartNode(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "node %s listening on %s, joining %v\n", f.name, n.Address(), cfg.Join)
-	<-ctx.Done()
-	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return dspex.Start(ctx, opts...)
+}
+
+// closeRuntime closes rt, waiting 10 s at most.
+func closeRuntime(rt *dspex.Runtime) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return n.Close(cctx)
+	_ = rt.Close(ctx)
 }
