@@ -5,14 +5,11 @@ import (
 	"context"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dspex-go/dspex/evaluate"
 	"github.com/dspex-go/dspex/programs"
-	"github.com/dspex-go/dspex/simlm"
 )
 
 // clReference evaluates the distinct questions of devset locally on the
@@ -96,18 +93,7 @@ func TestClusterEvaluate(t *testing.T) {
 func TestClusterEvaluateNodeKilled(t *testing.T) {
 	bin := clBuild(t)
 	const killAt = 1000
-	trigger := make(chan struct{})
-	var once sync.Once
-	var served atomic.Int64
-	sim := evSim(t, simlm.WithFaults(simlm.Faults{
-		Latency: 2 * time.Millisecond,
-		Script: func(simlm.RequestInfo) *simlm.Fault {
-			if served.Add(1) == killAt {
-				once.Do(func() { close(trigger) })
-			}
-			return nil
-		},
-	}))
+	sim, trigger := clTriggerSim(t, killAt, 2*time.Millisecond)
 	c, nodes := clCluster(t, bin, sim, 3, "-capacity", "32")
 	victim := nodes[1]
 	killed := make(chan struct{})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,4 +169,24 @@ func clLM(tb testing.TB, sim *simlm.Server) lm.LM {
 		tb.Fatal(err)
 	}
 	return m
+}
+
+// clTriggerSim starts a simulator answering after latency that closes the
+// returned channel when it receives its at-th request: the moment a test
+// kills or freezes a node mid-run.
+func clTriggerSim(tb testing.TB, at int64, latency time.Duration) (*simlm.Server, <-chan struct{}) {
+	tb.Helper()
+	trigger := make(chan struct{})
+	var once sync.Once
+	var served atomic.Int64
+	sim := evSim(tb, simlm.WithFaults(simlm.Faults{
+		Latency: latency,
+		Script: func(simlm.RequestInfo) *simlm.Fault {
+			if served.Add(1) == at {
+				once.Do(func() { close(trigger) })
+			}
+			return nil
+		},
+	}))
+	return sim, trigger
 }

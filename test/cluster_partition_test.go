@@ -2,8 +2,6 @@ package test
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -11,7 +9,6 @@ import (
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/evaluate"
 	"github.com/dspex-go/dspex/programs"
-	"github.com/dspex-go/dspex/simlm"
 )
 
 // TestClusterEvaluateNodePartitioned freezes a node (SIGSTOP) mid-run: its
@@ -23,18 +20,7 @@ import (
 func TestClusterEvaluateNodePartitioned(t *testing.T) {
 	bin := clBuild(t)
 	const freezeAt = 300
-	trigger := make(chan struct{})
-	var once sync.Once
-	var served atomic.Int64
-	sim := evSim(t, simlm.WithFaults(simlm.Faults{
-		Latency: 5 * time.Millisecond,
-		Script: func(simlm.RequestInfo) *simlm.Fault {
-			if served.Add(1) == freezeAt {
-				once.Do(func() { close(trigger) })
-			}
-			return nil
-		},
-	}))
+	sim, trigger := clTriggerSim(t, freezeAt, 5*time.Millisecond)
 	c := clCoordinator(t, func(cfg *cluster.CoordinatorConfig) {
 		cfg.PingInterval = 50 * time.Millisecond
 		cfg.FailureTimeout = time.Second
