@@ -49,7 +49,8 @@ type TLS struct {
 	// CAFile holds the certificate authorities (PEM) that peers'
 	// certificates must chain to. Empty means the system roots.
 	CAFile string
-	// Mutual requires and verifies client certificates (mutual TLS).
+	// Mutual requires and verifies client certificates (mutual TLS),
+	// which must chain to CAFile (required with Mutual).
 	Mutual bool
 	// ServerName, when set, is the name peers' certificates must carry;
 	// by default the host of the address dialled.
@@ -58,6 +59,11 @@ type TLS struct {
 
 // options returns the remote options that apply t.
 func (t *TLS) options() ([]remote.ConfigOption, error) {
+	if t.Mutual && t.CAFile == "" {
+		// With no pool, crypto/tls would accept client certificates from
+		// any public authority.
+		return nil, errors.New("cluster: mutual TLS needs TLS.CAFile: the authorities client certificates must chain to")
+	}
 	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: TLS certificate: %w", err)

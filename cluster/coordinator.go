@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -76,6 +77,7 @@ type Coordinator struct {
 	pid     *actor.PID
 	nextID  atomic.Uint64
 	changed chan struct{} // closed and replaced at each membership change, under mu
+	closed  chan struct{} // closed by Close
 
 	mu    sync.Mutex
 	stats Stats
@@ -154,7 +156,11 @@ func StartCoordinator(ctx context.Context, cfg CoordinatorConfig) (*Coordinator,
 	if err != nil {
 		return nil, err
 	}
-	c := &Coordinator{cfg: cfg, system: sys, remote: r, cluster: pc, address: addr, changed: make(chan struct{})}
+	c := &Coordinator{cfg: cfg, system: sys, remote: r, cluster: pc, address: addr, changed: make(chan struct{}),
+		closed: make(chan struct{})}
+	// Call ids start at random: a late result meant for an earlier
+	// coordinator at the same address matches no call of this one.
+	c.nextID.Store(rand.Uint64() >> 1)
 	bg, stop := context.WithCancel(context.Background())
 	c.stop = stop
 	c.pid, err = sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newCoordinatorActor(c, bg) }), coordinatorName)
@@ -232,14 +238,23 @@ func (c *Coordinator) WaitNodes(ctx context.Context, n int) error {
 // sessions on the nodes end (they watch the coordinator), and the endpoint
 // stops. Close is idempotent.
 func (c *Coordinator) Close(ctx context.Context) error {
+	var err error
 	c.closeOnce.Do(func() {
+		close(c.closed)
 		c.stop()
 		_ = c.system.Root.StopFuture(c.pid).Wait()
-		c.bg.Wait()
+		// Sessions being opened end within SpawnTimeout.
+		waited := make(chan struct{})
+		go func() { c.bg.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-ctx.Done():
+			err = fmt.Errorf("cluster: coordinator close: %w", ctx.Err())
+		}
 		stopCluster(c.cluster)
 		shutdown(c.system, c.remote)
 	})
-	return nil
+	return err
 }
 
 // Dispatcher returns an evaluate.Dispatcher that runs each example's
@@ -306,10 +321,22 @@ func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.P
 	}
 	injectTrace(ctx, m)
 	p := &pending{msg: m, done: make(chan *pb.Result, 1)}
+	select {
+	case <-d.c.closed:
+		return programs.Prediction{}, fmt.Errorf("cluster: coordinator: %w", errClosed)
+	default:
+	}
 	d.c.system.Root.Send(d.c.pid, dispatch{p: p})
 	var res *pb.Result
 	select {
 	case res = <-p.done:
+	case <-d.c.closed:
+		// Close answers every call it knows of; one it raced past gets
+		// no answer.
+		select {
+		case res = <-p.done:
+		default:
+		}
 	case <-ctx.Done():
 		d.c.system.Root.Send(d.c.pid, cancelCall{id: m.CallId})
 		return programs.Prediction{}, fmt.Errorf("cluster: %w", ctx.Err())
@@ -363,10 +390,11 @@ type member struct {
 	spawning   bool
 	listed     bool // listed by Membership: retried until it answers
 	joined     bool // announced itself recently
+	joinedAt   time.Time
 	capacity   int
 	running    map[uint64]*pending
 	lacks      map[string]bool // program kinds the node said it has not registered
-	lastSeen   time.Time
+	lastSeen   time.Time       // last answer of its session: a pong or a result
 	completed  int64
 	deaths     int64
 }
@@ -394,6 +422,10 @@ func sessKey(pid *actor.PID) string { return pid.Address + "/" + pid.Id }
 func (a *coordinatorActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case dispatch:
+		if a.bg.Err() != nil {
+			m.p.done <- nil // closing
+			return
+		}
 		a.calls[m.p.msg.CallId] = m.p
 		a.waiting = append(a.waiting, m.p)
 		a.pump(ctx)
@@ -403,7 +435,7 @@ func (a *coordinatorActor) Receive(ctx actor.Context) {
 		a.result(ctx, m)
 	case *pb.Join:
 		mem := a.member(m.Address)
-		mem.joined, mem.lastSeen = true, time.Now()
+		mem.joined, mem.joinedAt = true, time.Now()
 		if m.Name != "" {
 			mem.name = m.Name
 		}
@@ -562,11 +594,24 @@ func (a *coordinatorActor) tick(ctx actor.Context) {
 			continue
 		}
 		// A joined node that stopped announcing itself is not retried.
-		if mem.joined && now.Sub(mem.lastSeen) > a.c.cfg.FailureTimeout {
+		if mem.joined && now.Sub(mem.joinedAt) > a.c.cfg.FailureTimeout {
 			mem.joined = false
+		}
+		// A node nobody wants any more is forgotten after a while, so that
+		// a long-lived coordinator does not keep every address it saw.
+		if !mem.listed && !mem.joined && !mem.spawning && len(mem.running) == 0 &&
+			now.Sub(mem.lastSeen) > a.pruneAfter() && now.Sub(mem.joinedAt) > a.pruneAfter() {
+			delete(a.nodes, mem.addr)
+			continue
 		}
 		a.open(ctx, mem)
 	}
+}
+
+// pruneAfter is how long a dead node that is neither listed nor joined
+// stays in the coordinator's view (and Stats).
+func (a *coordinatorActor) pruneAfter() time.Duration {
+	return max(20*a.c.cfg.FailureTimeout, time.Minute)
 }
 
 // pump sends waiting calls, in order, to the least loaded live nodes with
@@ -624,7 +669,16 @@ func (a *coordinatorActor) result(ctx actor.Context, r *pb.Result) {
 		a.stats.Duplicates++
 		return
 	}
-	if r.ErrorKind == KindUnknownProgram && p.node != nil && p.node.addr == r.Node {
+	// The node that sent the result: by its evaluator's address (the
+	// address the node reports may be an alias of the one dialled).
+	src := a.from(ctx.Sender())
+	if src == nil {
+		src = a.nodes[r.Node]
+	}
+	if src != nil {
+		src.lastSeen = time.Now()
+	}
+	if r.ErrorKind == KindUnknownProgram && p.node != nil && p.node == src {
 		// The node lacks the kind (a rolling upgrade, a misconfigured
 		// node): send it no more of that kind, and give the call to one
 		// that has it; pump fails it if none has.
@@ -633,7 +687,6 @@ func (a *coordinatorActor) result(ctx actor.Context, r *pb.Result) {
 			mem.lacks = make(map[string]bool)
 		}
 		mem.lacks[p.msg.Kind] = true
-		mem.lastSeen = time.Now()
 		delete(mem.running, r.CallId)
 		p.node = nil
 		a.stats.Reassigned++
@@ -642,13 +695,12 @@ func (a *coordinatorActor) result(ctx actor.Context, r *pb.Result) {
 		return
 	}
 	delete(a.calls, r.CallId)
-	if mem, ok := a.nodes[r.Node]; ok {
-		mem.completed++
-		mem.lastSeen = time.Now()
+	if src != nil {
+		src.completed++
 	}
 	if p.node != nil {
 		delete(p.node.running, r.CallId)
-		if p.node.addr != r.Node && p.node.live {
+		if p.node != src && p.node.live {
 			ctx.Send(p.node.session, &pb.Cancel{CallId: r.CallId})
 		}
 	} else {
@@ -657,6 +709,20 @@ func (a *coordinatorActor) result(ctx actor.Context, r *pb.Result) {
 	a.stats.Completed++
 	p.done <- r
 	a.pump(ctx)
+}
+
+// from returns the member whose session runs where sender (a node's
+// evaluator) runs, or nil.
+func (a *coordinatorActor) from(sender *actor.PID) *member {
+	if sender == nil {
+		return nil
+	}
+	for _, mem := range a.nodes {
+		if mem.session != nil && mem.session.Address == sender.Address {
+			return mem
+		}
+	}
+	return nil
 }
 
 func (a *coordinatorActor) cancel(ctx actor.Context, id uint64) {

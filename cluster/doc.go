@@ -106,12 +106,20 @@
 // it is back (while nothing listens at its address, a call fails after
 // protoactor's connection attempt, about 2 s).
 //
+// # One endpoint per process
+//
+// Nodes, coordinators and gateways are meant to run one per process, as
+// cmd/node does. Several in one process work, but protoactor-go's
+// remote.Start (e952b3c) sets gRPC's global logger, which the race
+// detector reports as a data race with any endpoint already serving.
+//
 // # Security
 //
 // Endpoints bind to 127.0.0.1 unless configured otherwise
 // (Endpoint.Listen). Endpoint.TLS switches on TLS, and with TLS.Mutual
 // mutual TLS, for both the gRPC server and the connections a process
-// dials; every process of a cluster needs the same setting. Nothing secret
+// dials (client certificates must chain to TLS.CAFile); every process of
+// a cluster needs the same setting. Nothing secret
 // crosses the wire: saved state holds no API keys, and each node reads its
 // own, or holds none and uses a gateway. A gateway spends its keys for any
 // peer that reaches it: beyond loopback, give it mutual TLS.

@@ -92,6 +92,7 @@ type Node struct {
 
 	mu       sync.Mutex
 	sessions map[string]*actor.PID // running sessions, to stop on Close
+	closing  bool                  // set by Close: no call starts
 
 	ctx    context.Context // cancelled by Close: ends every running call
 	cancel context.CancelFunc
@@ -181,11 +182,16 @@ func (n *Node) announce(msg any) {
 // endpoint. ctx bounds the wait for running calls. Close is idempotent.
 func (n *Node) Close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
+		// No call starts from now on; the running ones are cancelled.
+		n.mu.Lock()
+		n.closing = true
+		n.mu.Unlock()
+		n.cancel()
+		// The heartbeat stops before the Leave, so that no Join follows it.
+		n.beats.Wait()
 		if len(n.cfg.Join) > 0 {
 			n.announce(&pb.Leave{Address: n.address})
 		}
-		n.cancel()
-		n.beats.Wait()
 		waited := make(chan struct{})
 		go func() { n.calls.Wait(); close(waited) }()
 		select {
@@ -262,8 +268,12 @@ func (s *session) Receive(c actor.Context) {
 		s.n.mu.Unlock()
 	case *pb.Ping:
 		s.adopt(c)
-		c.Respond(&pb.Pong{Seq: m.Seq, Running: int32(len(s.running)), Capacity: int32(s.n.cfg.Capacity),
-			Name: s.n.name(c.ActorSystem().Address())})
+		if c.Sender() != nil {
+			// Request, not Respond: the pong carries the session as its
+			// sender, by which the coordinator knows whose it is.
+			c.Request(c.Sender(), &pb.Pong{Seq: m.Seq, Running: int32(len(s.running)), Capacity: int32(s.n.cfg.Capacity),
+				Name: s.n.name(c.ActorSystem().Address())})
+		}
 	case *pb.Evaluate:
 		s.adopt(c)
 		if _, dup := s.running[m.CallId]; dup || c.Sender() == nil {
@@ -320,7 +330,16 @@ func (e *nodeEvaluator) Receive(c actor.Context) {
 		// The system's address, not n.address: with Discovery a node is
 		// found, and sent work, before StartNode returns.
 		self, root, n, msg, addr := c.Self(), c.ActorSystem().Root, e.n, e.msg, c.ActorSystem().Address()
+		n.mu.Lock()
+		if n.closing {
+			n.mu.Unlock()
+			// Nothing is sent: the coordinator gives the call to another
+			// node when this one leaves.
+			c.Stop(self)
+			return
+		}
 		n.calls.Add(1)
+		n.mu.Unlock()
 		go func() {
 			defer n.calls.Done()
 			// With Discovery, work can arrive before StartNode has set
@@ -336,7 +355,7 @@ func (e *nodeEvaluator) Receive(c actor.Context) {
 		}()
 	case evalDone:
 		if e.n.ctx.Err() == nil {
-			c.Send(e.reply, m.res)
+			c.Request(e.reply, m.res) // the sender tells the coordinator which node answered
 		}
 		c.Stop(c.Self())
 	case *actor.Stopping:

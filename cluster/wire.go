@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
 
@@ -16,12 +20,16 @@ import (
 	"github.com/dspex-go/dspex/signature"
 )
 
-// encodeValues is values as a JSON object.
+// encodeValues is values as a JSON object. Floating-point numbers are
+// always written with a fraction or an exponent ("2.0", not "2"), so that
+// decodeValues gives back float64 where there was a float and int64 where
+// there was an integer: a float output field stays a float across nodes.
 func encodeValues(v programs.Values) ([]byte, error) {
-	if v == nil {
-		v = programs.Values{}
+	out := make(map[string]any, len(v))
+	for k, x := range v {
+		out[k] = floats(x)
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: encoding values: %w", err)
 	}
@@ -29,7 +37,8 @@ func encodeValues(v programs.Values) ([]byte, error) {
 }
 
 // decodeValues reads a JSON object written by encodeValues; numbers come
-// back as int64 when whole, else float64.
+// back as float64 when written with a fraction or an exponent, else int64
+// (float64 beyond int64's range).
 func decodeValues(b []byte) (programs.Values, error) {
 	if len(b) == 0 {
 		return programs.Values{}, nil
@@ -43,8 +52,15 @@ func decodeValues(b []byte) (programs.Values, error) {
 	if v == nil { // JSON null
 		return programs.Values{}, nil
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("cluster: decoding values: data after the object")
+	}
 	for k, x := range v {
-		v[k] = numbers(x)
+		n, err := numbers(x)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: decoding values: field %q: %w", k, err)
+		}
+		v[k] = n
 	}
 	return v, nil
 }
@@ -68,22 +84,80 @@ func decodeValuesList(b []byte) ([]programs.Values, error) {
 	return out, nil
 }
 
-func numbers(v any) any {
+// numbers turns the json.Numbers in v into int64 or float64; a number
+// out of float64's range (which would become an infinity that JSON cannot
+// encode again) is an error.
+func numbers(v any) (any, error) {
+	var err error
 	switch x := v.(type) {
 	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
+		if !strings.ContainsAny(x.String(), ".eE") {
+			if i, err := x.Int64(); err == nil {
+				return i, nil
+			}
 		}
-		f, _ := x.Float64()
-		return f
+		f, err := x.Float64()
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, fmt.Errorf("number %.40s out of range", x.String())
+		}
+		return f, nil
 	case []any:
 		for i := range x {
-			x[i] = numbers(x[i])
+			if x[i], err = numbers(x[i]); err != nil {
+				return nil, err
+			}
 		}
 	case map[string]any:
 		for k := range x {
-			x[k] = numbers(x[k])
+			if x[k], err = numbers(x[k]); err != nil {
+				return nil, err
+			}
 		}
+	}
+	return v, nil
+}
+
+// floatText is a float64 that marshals with a fraction or an exponent.
+type floatText float64
+
+func (f floatText) MarshalJSON() ([]byte, error) {
+	x := float64(f)
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return nil, fmt.Errorf("cluster: %v cannot cross the wire", x)
+	}
+	b := strconv.AppendFloat(nil, x, 'g', -1, 64)
+	if !bytes.ContainsAny(b, ".eE") {
+		b = append(b, '.', '0')
+	}
+	return b, nil
+}
+
+// floats returns v with its floating-point numbers, at any depth of
+// []any and map[string]any, as floatText.
+func floats(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return floatText(x)
+	case float32:
+		return floatText(x)
+	case []float64:
+		out := make([]any, len(x))
+		for i, f := range x {
+			out[i] = floatText(f)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = floats(x[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k := range x {
+			out[k] = floats(x[k])
+		}
+		return out
 	}
 	return v
 }

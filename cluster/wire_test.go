@@ -18,6 +18,9 @@ func TestValuesRoundTrip(t *testing.T) {
 		{"strings", programs.Values{"question": "2+2?", "answer": "4"}, programs.Values{"question": "2+2?", "answer": "4"}},
 		{"numbers", programs.Values{"n": 3, "x": 0.5, "big": int64(1) << 60}, programs.Values{"n": int64(3), "x": 0.5, "big": int64(1) << 60}},
 		{"nested", programs.Values{"l": []any{1, "a", map[string]any{"k": 2.5}}}, programs.Values{"l": []any{int64(1), "a", map[string]any{"k": 2.5}}}},
+		{"whole floats stay floats", programs.Values{"f": 2.0, "z": 0.0, "l": []any{3.0, int64(3)}, "fs": []float64{1, 1.5}},
+			programs.Values{"f": 2.0, "z": 0.0, "l": []any{3.0, int64(3)}, "fs": []any{1.0, 1.5}}},
+		{"large and small", programs.Values{"big": 1e300, "tiny": 5e-324}, programs.Values{"big": 1e300, "tiny": 5e-324}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,10 +39,26 @@ func TestValuesRoundTrip(t *testing.T) {
 	}
 }
 
+func TestDecodeValuesRejects(t *testing.T) {
+	for name, in := range map[string]string{
+		"out of range":  `{"x":1e400}`,
+		"nested inf":    `{"l":[1,{"k":-1e999}]}`,
+		"trailing data": `{"a":1} {"b":2}`,
+		"not an object": `[1,2]`,
+		"truncated":     `{"a":`,
+	} {
+		if v, err := decodeValues([]byte(in)); err == nil {
+			t.Errorf("%s: decoded %v", name, v)
+		}
+	}
+}
+
 func FuzzDecodeValues(f *testing.F) {
 	f.Add([]byte(`{"a":1,"b":[1.5,"x"],"c":{"d":null}}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(``))
+	f.Add([]byte(`{"x":1e400}`))
+	f.Add([]byte(`{"a":1} trailing`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := decodeValues(b)
 		if err != nil {

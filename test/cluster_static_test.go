@@ -8,18 +8,23 @@ import (
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/evaluate"
 	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/simlm"
 )
 
 // TestClusterStaticMembership lists a node's address in the coordinator's
 // StaticMembership before the node runs: the coordinator keeps dialling
-// until the node (started without -join) answers, then uses it.
+// until the node (started without -join) answers, then uses it. Each LM
+// call takes longer than FailureTimeout: a node that sends no heartbeat
+// stays live on its answers to pings alone.
 func TestClusterStaticMembership(t *testing.T) {
 	bin := clBuild(t)
-	sim := evSim(t)
+	const latency = 400 * time.Millisecond
+	sim := evSim(t, simlm.WithFaults(simlm.Faults{Latency: latency}))
 	addr := clFreeAddr(t)
 	c := clCoordinator(t, func(cfg *cluster.CoordinatorConfig) {
 		cfg.Membership = cluster.StaticMembership(addr)
 		cfg.PingInterval = 50 * time.Millisecond
+		cfg.FailureTimeout = latency / 2
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -43,7 +48,7 @@ func TestClusterStaticMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devset := clDevset(100)
+	devset := clDevset(24)
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
 		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(8))
 	if err != nil {
@@ -53,7 +58,8 @@ func TestClusterStaticMembership(t *testing.T) {
 		t.Fatalf("result %s", res.Summary())
 	}
 	st := c.Stats()
-	if len(st.Nodes) != 1 || st.Nodes[0].Address != addr || st.Nodes[0].Completed != int64(len(devset)) {
+	if len(st.Nodes) != 1 || st.Nodes[0].Address != addr || st.Nodes[0].Completed != int64(len(devset)) ||
+		st.Nodes[0].Deaths != 0 || st.Reassigned != 0 {
 		t.Fatalf("stats %v", st)
 	}
 }
