@@ -345,7 +345,7 @@ func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.P
 		return programs.Prediction{}, fmt.Errorf("cluster: coordinator: %w", errClosed)
 	}
 	if res.Error != "" {
-		return programs.Prediction{}, &RemoteError{Node: res.Node, Kind: res.ErrorKind, Message: res.Error}
+		return programs.Prediction{}, remoteError(res)
 	}
 	pred, err := prediction(res)
 	if err != nil {

@@ -314,6 +314,7 @@ var wireSentinels = []struct {
 	{"no_lm", lm.ErrNoLM},
 	{"canceled", context.Canceled},
 	{"deadline_exceeded", context.DeadlineExceeded},
+	{"gateway_unreachable", ErrGatewayUnreachable},
 }
 
 // chatToWire is req as a ChatRequest (without id, timeout or trace).
@@ -421,6 +422,18 @@ func chatErrorToWire(err error) *pb.ChatError {
 // addr sent it: a provider failure is an *lm.ProviderError, anything else
 // a *GatewayError. Both match the sentinels the original matched.
 func chatErrorFromWire(addr string, e *pb.ChatError) error {
+	if pe := providerErrorFromWire(e); pe != nil {
+		return pe
+	}
+	targets := sentinelsFromWire(e)
+	if e.Kind == chatErrClosed {
+		targets = append(targets, ErrGatewayUnreachable)
+	}
+	return &GatewayError{Gateway: addr, Err: &remoteCause{msg: e.Message, targets: targets}}
+}
+
+// sentinelsFromWire returns the sentinel errors e names.
+func sentinelsFromWire(e *pb.ChatError) []error {
 	var targets []error
 	for _, name := range e.Sentinels {
 		for _, s := range wireSentinels {
@@ -429,18 +442,22 @@ func chatErrorFromWire(addr string, e *pb.ChatError) error {
 			}
 		}
 	}
-	switch e.Kind {
-	case chatErrProvider:
-		pe := &lm.ProviderError{Provider: e.Provider, Model: e.Model, Status: int(e.Status), Retryable: e.Retryable,
-			RetryAfter: time.Duration(e.RetryAfterMs) * time.Millisecond}
-		if e.Cause != "" || len(targets) > 0 {
-			pe.Err = &remoteCause{msg: e.Cause, targets: targets}
-		}
-		return pe
-	case chatErrClosed:
-		targets = append(targets, ErrGatewayUnreachable)
+	return targets
+}
+
+// providerErrorFromWire rebuilds the *lm.ProviderError e describes, or
+// returns nil when e is not a provider failure.
+func providerErrorFromWire(e *pb.ChatError) *lm.ProviderError {
+	if e.Kind != chatErrProvider {
+		return nil
 	}
-	return &GatewayError{Gateway: addr, Err: &remoteCause{msg: e.Message, targets: targets}}
+	targets := sentinelsFromWire(e)
+	pe := &lm.ProviderError{Provider: e.Provider, Model: e.Model, Status: int(e.Status), Retryable: e.Retryable,
+		RetryAfter: time.Duration(e.RetryAfterMs) * time.Millisecond}
+	if e.Cause != "" || len(targets) > 0 {
+		pe.Err = &remoteCause{msg: e.Cause, targets: targets}
+	}
+	return pe
 }
 
 // remoteCause is an error that crossed the wire: its text, and the

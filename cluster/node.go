@@ -370,7 +370,7 @@ func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) *pb.Result 
 	start := time.Now()
 	res := &pb.Result{CallId: m.CallId, Node: addr}
 	fail := func(kind string, err error) *pb.Result {
-		res.ErrorKind, res.Error = kind, err.Error()
+		res.ErrorKind, res.Error, res.Cause = kind, err.Error(), chatErrorToWire(err)
 		res.LatencyUs = time.Since(start).Microseconds()
 		return res
 	}

@@ -225,7 +225,29 @@ type RemoteError struct {
 	Kind string
 	// Message is the original error's text.
 	Message string
+
+	cause error // see Unwrap
 }
+
+// remoteError is the *RemoteError a failed result describes.
+func remoteError(r *pb.Result) *RemoteError {
+	e := &RemoteError{Node: r.Node, Kind: r.ErrorKind, Message: r.Error}
+	if c := r.Cause; c != nil {
+		if pe := providerErrorFromWire(c); pe != nil {
+			e.cause = pe
+		} else if targets := sentinelsFromWire(c); len(targets) > 0 {
+			e.cause = &remoteCause{msg: r.Error, targets: targets}
+		}
+	}
+	return e
+}
+
+// Unwrap returns the cause rebuilt from the wire, if the original error
+// was a provider failure or matched sentinel errors: errors.As finds the
+// *lm.ProviderError (status, retryability, Retry-After), and errors.Is
+// the sentinels (lm.ErrRateLimited, lm.ErrCircuitOpen, ...). Other types
+// (an adapter's parse error, say) do not cross the wire; their text does.
+func (e *RemoteError) Unwrap() error { return e.cause }
 
 // Error implements error.
 func (e *RemoteError) Error() string {

@@ -1,10 +1,16 @@
 package cluster
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/dspex-go/dspex/cluster/pb"
+	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 )
 
@@ -100,5 +106,40 @@ func TestRegistry(t *testing.T) {
 	}
 	if _, ok := r.Lookup("z"); ok {
 		t.Error("Lookup of an unknown kind succeeded")
+	}
+}
+
+func TestRemoteErrorKeepsTypes(t *testing.T) {
+	pe := &lm.ProviderError{Provider: "openai", Model: "m", Status: 429, Retryable: true, RetryAfter: 2 * time.Second,
+		Err: lm.ErrRateLimited}
+	for _, tc := range []struct {
+		name   string
+		err    error
+		is     []error
+		status int // of the *lm.ProviderError found, 0 for none
+	}{
+		{"provider", fmt.Errorf("predict: %w", pe), []error{lm.ErrRateLimited, ErrRemote}, 429},
+		{"deadline", fmt.Errorf("predict: %w", context.DeadlineExceeded), []error{context.DeadlineExceeded, ErrRemote}, 0},
+		{"plain", errors.New("boom"), []error{ErrRemote}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := error(remoteError(&pb.Result{Node: "n", ErrorKind: KindProgram, Error: tc.err.Error(),
+				Cause: chatErrorToWire(tc.err)}))
+			for _, target := range tc.is {
+				if !errors.Is(err, target) {
+					t.Errorf("%v does not match %v", err, target)
+				}
+			}
+			var got *lm.ProviderError
+			switch found := errors.As(err, &got); {
+			case tc.status == 0 && found:
+				t.Errorf("found a provider error %v", got)
+			case tc.status != 0 && (!found || got.Status != tc.status || !got.Retryable || got.RetryAfter != 2*time.Second):
+				t.Errorf("provider error %+v", got)
+			}
+			if tc.status != 0 && !lm.IsRetryable(err) {
+				t.Errorf("%v is not retryable", err)
+			}
+		})
 	}
 }

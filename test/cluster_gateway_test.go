@@ -258,6 +258,9 @@ func TestClusterGatewayKilled(t *testing.T) {
 		if !strings.Contains(re.Message, "cluster: gateway "+gw.addr) || !strings.Contains(re.Message, cluster.ErrGatewayUnreachable.Error()) {
 			t.Fatalf("row %d: %q does not say that the gateway %s is unreachable", row.Index, re.Message, gw.addr)
 		}
+		if !errors.Is(row.Err, cluster.ErrGatewayUnreachable) {
+			t.Fatalf("row %d: %v does not match ErrGatewayUnreachable across the node", row.Index, row.Err)
+		}
 	}
 	if st := c.Stats(); st.Completed != examples || st.Reassigned != 0 {
 		t.Errorf("stats %v", st)

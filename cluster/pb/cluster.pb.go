@@ -591,9 +591,13 @@ type Result struct {
 	// error is empty on success; error_kind classifies it: "program",
 	// "panic", "timeout", "canceled", "kind" (unknown program kind),
 	// "state" (state does not load).
-	Error         string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
-	ErrorKind     string `protobuf:"bytes,10,opt,name=error_kind,json=errorKind,proto3" json:"error_kind,omitempty"`
-	LatencyUs     int64  `protobuf:"varint,11,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
+	Error     string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	ErrorKind string `protobuf:"bytes,10,opt,name=error_kind,json=errorKind,proto3" json:"error_kind,omitempty"`
+	LatencyUs int64  `protobuf:"varint,11,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
+	// cause describes the error further: the sentinels it matched and, for
+	// a provider failure, the provider error's fields (as a gateway's
+	// replies do), so that errors.Is and errors.As work on the coordinator.
+	Cause         *ChatError `protobuf:"bytes,12,opt,name=cause,proto3" json:"cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -703,6 +707,13 @@ func (x *Result) GetLatencyUs() int64 {
 		return x.LatencyUs
 	}
 	return 0
+}
+
+func (x *Result) GetCause() *ChatError {
+	if x != nil {
+		return x.Cause
+	}
+	return nil
 }
 
 // ChatMessage is one message of a chat (lm.Message).
@@ -1295,7 +1306,7 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	"\x05Usage\x12#\n" +
 	"\rprompt_tokens\x18\x01 \x01(\x03R\fpromptTokens\x12+\n" +
 	"\x11completion_tokens\x18\x02 \x01(\x03R\x10completionTokens\x12!\n" +
-	"\ftotal_tokens\x18\x03 \x01(\x03R\vtotalTokens\"\xd4\x02\n" +
+	"\ftotal_tokens\x18\x03 \x01(\x03R\vtotalTokens\"\x87\x03\n" +
 	"\x06Result\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x16\n" +
@@ -1310,7 +1321,8 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	"error_kind\x18\n" +
 	" \x01(\tR\terrorKind\x12\x1d\n" +
 	"\n" +
-	"latency_us\x18\v \x01(\x03R\tlatencyUs\";\n" +
+	"latency_us\x18\v \x01(\x03R\tlatencyUs\x121\n" +
+	"\x05cause\x18\f \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05cause\";\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\"\xed\x03\n" +
@@ -1397,16 +1409,17 @@ var file_cluster_pb_cluster_proto_goTypes = []any{
 var file_cluster_pb_cluster_proto_depIdxs = []int32{
 	7,  // 0: dspex.cluster.v1.Result.usage:type_name -> dspex.cluster.v1.Usage
 	6,  // 1: dspex.cluster.v1.Result.trace:type_name -> dspex.cluster.v1.TraceEntry
-	9,  // 2: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
-	9,  // 3: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
-	12, // 4: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
-	7,  // 5: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
-	13, // 6: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	13, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
+	9,  // 3: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
+	9,  // 4: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
+	12, // 5: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
+	7,  // 6: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
+	13, // 7: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_cluster_pb_cluster_proto_init() }
