@@ -244,12 +244,8 @@ func (c *Coordinator) Close(ctx context.Context) error {
 		c.stop()
 		_ = c.system.Root.StopFuture(c.pid).Wait()
 		// Sessions being opened end within SpawnTimeout.
-		waited := make(chan struct{})
-		go func() { c.bg.Wait(); close(waited) }()
-		select {
-		case <-waited:
-		case <-ctx.Done():
-			err = fmt.Errorf("cluster: coordinator close: %w", ctx.Err())
+		if werr := wait(ctx, &c.bg); werr != nil {
+			err = fmt.Errorf("cluster: coordinator close: %w", werr)
 		}
 		stopCluster(c.cluster)
 		shutdown(c.system, c.remote)

@@ -140,12 +140,8 @@ func (g *Gateway) Close(ctx context.Context) error {
 		// watching the actor see it terminate.
 		g.cancel()
 		_ = g.system.Root.StopFuture(g.pid).Wait()
-		waited := make(chan struct{})
-		go func() { g.calls.Wait(); close(waited) }()
-		select {
-		case <-waited:
-		case <-ctx.Done():
-			g.closeErr = fmt.Errorf("cluster: gateway close: calls still running: %w", ctx.Err())
+		if err := wait(ctx, &g.calls); err != nil {
+			g.closeErr = fmt.Errorf("cluster: gateway close: calls still running: %w", err)
 		}
 		shutdown(g.system, g.remote)
 	})

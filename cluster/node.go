@@ -192,12 +192,8 @@ func (n *Node) Close(ctx context.Context) error {
 		if len(n.cfg.Join) > 0 {
 			n.announce(&pb.Leave{Address: n.address})
 		}
-		waited := make(chan struct{})
-		go func() { n.calls.Wait(); close(waited) }()
-		select {
-		case <-waited:
-		case <-ctx.Done():
-			n.closeErr = fmt.Errorf("cluster: node close: calls still running: %w", ctx.Err())
+		if err := wait(ctx, &n.calls); err != nil {
+			n.closeErr = fmt.Errorf("cluster: node close: calls still running: %w", err)
 		}
 		n.mu.Lock()
 		sessions := make([]*actor.PID, 0, len(n.sessions))
@@ -212,6 +208,19 @@ func (n *Node) Close(ctx context.Context) error {
 		shutdown(n.system, n.remote, sessions...)
 	})
 	return n.closeErr
+}
+
+// wait waits for wg, or until ctx ends (then it returns ctx.Err(), and the
+// goroutine waiting for wg ends when wg does).
+func wait(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // shutdown stops an actor system with remote: the given actors first (the
