@@ -12,24 +12,6 @@ import (
 	"github.com/dspex-go/dspex/programs"
 )
 
-// clReference evaluates the distinct questions of devset locally on the
-// same simulator and returns each question's expected answer.
-func clReference(t *testing.T, prog programs.Program, run func(programs.Program) (evaluate.Result, error)) map[string]any {
-	t.Helper()
-	res, err := run(prog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make(map[string]any, len(res.Rows))
-	for _, row := range res.Rows {
-		if row.Status != evaluate.Scored {
-			t.Fatalf("reference row %d: %v", row.Index, row.Err)
-		}
-		want[row.Example.Text("question")] = row.Prediction.Values["answer"]
-	}
-	return want
-}
-
 // TestClusterEvaluate evaluates 3000 examples over three node processes:
 // every example is scored exactly once (one LM request each, and the
 // prediction the simulator gives its question), and every node took part.
@@ -72,18 +54,7 @@ func TestClusterEvaluate(t *testing.T) {
 		t.Errorf("nodes ran %d examples in all, want %d; %v", sum, len(devset), st)
 	}
 
-	want := clReference(t, prog, func(p programs.Program) (evaluate.Result, error) {
-		return evaluate.Run(ctx, p, devset[:205], evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
-			evaluate.WithLM(clLM(t, sim)), evaluate.WithConcurrency(32))
-	})
-	for i, row := range res.Rows {
-		if row.Index != i || !row.Example.Equal(devset[i]) {
-			t.Fatalf("row %d is example %d %v", i, row.Index, row.Example)
-		}
-		if got, w := row.Prediction.Values["answer"], want[row.Example.Text("question")]; got != w {
-			t.Fatalf("row %d: answer %q, the simulator answers %q", i, got, w)
-		}
-	}
+	clMatchLocal(t, ctx, prog, sim, res, devset, 205, 32)
 }
 
 // TestClusterEvaluateNodeKilled kills one of three node processes with
@@ -148,16 +119,5 @@ func TestClusterEvaluateNodeKilled(t *testing.T) {
 	if !strings.Contains(bar.String(), "/3 nodes") {
 		t.Errorf("progress bar %q does not count nodes", bar.String())
 	}
-	want := clReference(t, prog, func(p programs.Program) (evaluate.Result, error) {
-		return evaluate.Run(ctx, p, devset[:205], evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
-			evaluate.WithLM(clLM(t, sim)), evaluate.WithConcurrency(32))
-	})
-	for i, row := range res.Rows {
-		if row.Index != i || !row.Example.Equal(devset[i]) || row.Status != evaluate.Scored {
-			t.Fatalf("row %d: example %d %v, %v", i, row.Index, row.Example, row.Status)
-		}
-		if got, w := row.Prediction.Values["answer"], want[row.Example.Text("question")]; got != w {
-			t.Fatalf("row %d: answer %q, the simulator answers %q", i, got, w)
-		}
-	}
+	clMatchLocal(t, ctx, prog, sim, res, devset, 205, 32)
 }

@@ -187,18 +187,7 @@ func TestClusterGateway(t *testing.T) {
 		t.Errorf("requests carried Authorization %v, want the gateway's key on all %d", seen, examples)
 	}
 
-	want := clReference(t, prog, func(p programs.Program) (evaluate.Result, error) {
-		return evaluate.Run(ctx, p, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
-			evaluate.WithLM(clLM(t, sim)), evaluate.WithConcurrency(16))
-	})
-	for i, row := range res.Rows {
-		if row.Index != i || !row.Example.Equal(devset[i]) {
-			t.Fatalf("row %d is example %d %v", i, row.Index, row.Example)
-		}
-		if got, w := row.Prediction.Values["answer"], want[row.Example.Text("question")]; got != w {
-			t.Fatalf("row %d: answer %q, the simulator answers %q", i, got, w)
-		}
-	}
+	clMatchLocal(t, ctx, prog, sim, res, devset, len(devset), 16)
 }
 
 // TestClusterGatewayKilled kills the gateway process with SIGKILL while

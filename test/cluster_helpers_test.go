@@ -15,7 +15,9 @@ import (
 
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/evaluate"
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/simlm"
 )
 
@@ -189,4 +191,36 @@ func clTriggerSim(tb testing.TB, at int64, latency time.Duration) (*simlm.Server
 		},
 	}))
 	return sim, trigger
+}
+
+// clMatchLocal checks that res holds every example of devset once, in
+// order, scored, with the answer that a local run of prog on sim gives its
+// question. The local run covers devset[:distinct], which must hold every
+// distinct question, at the given concurrency.
+func clMatchLocal(t *testing.T, ctx context.Context, prog programs.Program, sim *simlm.Server, res evaluate.Result,
+	devset []dataset.Example, distinct, concurrency int) {
+	t.Helper()
+	ref, err := evaluate.Run(ctx, prog, devset[:distinct], evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
+		evaluate.WithLM(clLM(t, sim)), evaluate.WithConcurrency(concurrency))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make(map[string]any, len(ref.Rows))
+	for _, row := range ref.Rows {
+		if row.Status != evaluate.Scored {
+			t.Fatalf("reference row %d: %v", row.Index, row.Err)
+		}
+		want[row.Example.Text("question")] = row.Prediction.Values["answer"]
+	}
+	if len(res.Rows) != len(devset) {
+		t.Fatalf("%d rows for %d examples", len(res.Rows), len(devset))
+	}
+	for i, row := range res.Rows {
+		if row.Index != i || !row.Example.Equal(devset[i]) || row.Status != evaluate.Scored {
+			t.Fatalf("row %d: example %d %v, %v", i, row.Index, row.Example, row.Status)
+		}
+		if got, w := row.Prediction.Values["answer"], want[row.Example.Text("question")]; got != w {
+			t.Fatalf("row %d: answer %q, the simulator answers %q", i, got, w)
+		}
+	}
 }
