@@ -344,13 +344,11 @@ func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.P
 		return programs.Prediction{}, remoteError(res)
 	}
 	pred, err := prediction(res)
-	if err != nil {
-		return programs.Prediction{}, err
+	if err == nil && call.Traces {
+		err = replay(ctx, pp.Program, res.Trace)
 	}
-	if call.Traces {
-		if err := replay(ctx, pp.Program, res.Trace); err != nil {
-			return programs.Prediction{}, err
-		}
+	if err != nil {
+		return programs.Prediction{}, &RemoteError{Node: res.Node, Kind: KindReply, Message: err.Error(), cause: err}
 	}
 	return pred, nil
 }

@@ -210,6 +210,10 @@ const (
 	KindUnknownProgram = "kind"
 	// KindState is saved state the node could not load into its program.
 	KindState = "state"
+	// KindReply is a node's reply that the coordinator could not use: a
+	// prediction that does not decode, or a trace that does not replay
+	// into the program.
+	KindReply = "reply"
 )
 
 // ErrRemote is matched (errors.Is) by every *RemoteError.
@@ -221,7 +225,8 @@ type RemoteError struct {
 	// Node is the address of the node that ran the call.
 	Node string
 	// Kind classifies the failure: KindProgram, KindPanic, KindTimeout,
-	// KindCanceled, KindUnknownProgram or KindState.
+	// KindCanceled, KindUnknownProgram, KindState, or KindReply (found on
+	// the coordinator).
 	Kind string
 	// Message is the original error's text.
 	Message string
