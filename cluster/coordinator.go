@@ -404,6 +404,21 @@ type coordinatorActor struct {
 	stats    Stats
 	pingSeq  uint64
 	sessName string
+	// outbox holds the results of this message's handling; they reach
+	// their callers after publish, so that a caller that has seen its
+	// result sees it counted in Stats too.
+	outbox []delivery
+}
+
+// delivery is a result (nil: the coordinator is closing) for a caller.
+type delivery struct {
+	p *pending
+	r *pb.Result
+}
+
+// deliver queues r for p's caller until the end of the current message.
+func (a *coordinatorActor) deliver(p *pending, r *pb.Result) {
+	a.outbox = append(a.outbox, delivery{p, r})
 }
 
 func newCoordinatorActor(c *Coordinator, bg context.Context) *coordinatorActor {
@@ -417,8 +432,8 @@ func (a *coordinatorActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case dispatch:
 		if a.bg.Err() != nil {
-			m.p.done <- nil // closing
-			return
+			a.deliver(m.p, nil) // closing
+			break
 		}
 		a.calls[m.p.msg.CallId] = m.p
 		a.waiting = append(a.waiting, m.p)
@@ -468,7 +483,7 @@ func (a *coordinatorActor) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopping:
 		for _, p := range a.calls {
-			p.done <- nil
+			a.deliver(p, nil)
 		}
 		a.calls, a.waiting = map[uint64]*pending{}, nil
 		for _, mem := range a.nodes {
@@ -478,6 +493,11 @@ func (a *coordinatorActor) Receive(ctx actor.Context) {
 		}
 	}
 	a.publish()
+	for _, d := range a.outbox {
+		d.p.done <- d.r
+	}
+	clear(a.outbox)
+	a.outbox = a.outbox[:0]
 }
 
 func (a *coordinatorActor) member(addr string) *member {
@@ -634,8 +654,8 @@ func (a *coordinatorActor) pump(ctx actor.Context) {
 			}
 			a.waiting = a.waiting[1:]
 			delete(a.calls, p.msg.CallId)
-			p.done <- &pb.Result{CallId: p.msg.CallId, ErrorKind: KindUnknownProgram,
-				Error: fmt.Sprintf("program kind %q is not registered on any live node", p.msg.Kind)}
+			a.deliver(p, &pb.Result{CallId: p.msg.CallId, ErrorKind: KindUnknownProgram,
+				Error: fmt.Sprintf("program kind %q is not registered on any live node", p.msg.Kind)})
 			continue
 		}
 		a.waiting = a.waiting[1:]
@@ -701,7 +721,7 @@ func (a *coordinatorActor) result(ctx actor.Context, r *pb.Result) {
 		a.waiting = slices.DeleteFunc(a.waiting, func(q *pending) bool { return q == p })
 	}
 	a.stats.Completed++
-	p.done <- r
+	a.deliver(p, r)
 	a.pump(ctx)
 }
 

@@ -27,11 +27,13 @@ func TestClusterEvaluate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
+	counted := &clCounted{Dispatcher: c.Dispatcher("qa-predict"), c: c}
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
-		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(96))
+		evaluate.WithDispatcher(counted), evaluate.WithConcurrency(96))
 	if err != nil {
 		t.Fatal(err)
 	}
+	counted.check(t)
 	st := c.Stats()
 	t.Logf("%s; %v", res.Summary(), st)
 	if !res.Complete || res.Scored != len(devset) {

@@ -224,3 +224,32 @@ func clMatchLocal(t *testing.T, ctx context.Context, prog programs.Program, sim 
 		}
 	}
 }
+
+// clCounted wraps a coordinator's dispatcher and checks, after every call
+// that returns, that the coordinator's Stats already count it: a caller
+// never sees a result before Stats does. It is for runs whose every call
+// completes on a node.
+type clCounted struct {
+	evaluate.Dispatcher
+	c        *cluster.Coordinator
+	returned atomic.Int64
+	lagged   atomic.Int64 // calls after which Stats counted fewer
+}
+
+func (d *clCounted) Forward(ctx context.Context, call evaluate.Call) (programs.Prediction, error) {
+	pred, err := d.Dispatcher.Forward(ctx, call)
+	n := d.returned.Add(1)
+	st := d.c.Stats()
+	if st.Completed < n {
+		d.lagged.Add(1)
+	}
+	return pred, err
+}
+
+// check fails t if any call returned before Stats counted it.
+func (d *clCounted) check(t *testing.T) {
+	t.Helper()
+	if l := d.lagged.Load(); l > 0 {
+		t.Errorf("after %d of %d calls, Stats had not yet counted the call's result", l, d.returned.Load())
+	}
+}

@@ -32,11 +32,13 @@ func TestClusterUnknownKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	devset := clDevset(200)
+	counted := &clCounted{Dispatcher: c.Dispatcher("qa-cot"), c: c}
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
-		evaluate.WithDispatcher(c.Dispatcher("qa-cot")), evaluate.WithConcurrency(16))
+		evaluate.WithDispatcher(counted), evaluate.WithConcurrency(16))
 	if err != nil {
 		t.Fatal(err)
 	}
+	counted.check(t)
 	if res.Scored != len(devset) {
 		t.Fatalf("result %s; failures %v", res.Summary(), res.Failures()[:min(3, len(res.Failures()))])
 	}
