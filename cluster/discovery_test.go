@@ -16,7 +16,6 @@ import (
 
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/signature"
 )
@@ -31,12 +30,6 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
-
-// answerLM answers every question "Paris" in the Chat adapter's format.
-var answerLM = lm.Func(func(_ context.Context, req lm.Request) (lm.Response, error) {
-	return lm.Response{Model: "fixed", Choices: []lm.Choice{{Message: lm.Message{Role: lm.RoleAssistant,
-		Content: "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"}}}}, nil
-})
 
 // TestDiscoveryAutomanaged finds a node through protoactor's automanaged
 // provider, with no Join and no Membership, and evaluates on it.

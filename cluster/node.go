@@ -374,8 +374,11 @@ func (e *nodeEvaluator) Receive(c actor.Context) {
 	}
 }
 
-// run executes one Evaluate on the node at addr; it never panics.
-func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) *pb.Result {
+// run executes one Evaluate on the node at addr. It never panics: a panic
+// anywhere in it (a program kind's constructor, loading the state, the
+// program, encoding the result) is the call's KindPanic failure, so that
+// one bad example cannot take down node after node as it is reassigned.
+func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) (out *pb.Result) {
 	start := time.Now()
 	res := &pb.Result{CallId: m.CallId, Node: addr}
 	fail := func(kind string, err error) *pb.Result {
@@ -383,6 +386,12 @@ func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) *pb.Result 
 		res.LatencyUs = time.Since(start).Microseconds()
 		return res
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			res = &pb.Result{CallId: m.CallId, Node: addr}
+			out = fail(KindPanic, &panicError{value: v})
+		}
+	}()
 	prog, names, err := n.cache.program(n.cfg.Registry, m)
 	if err != nil {
 		var kerr *unknownKindError
