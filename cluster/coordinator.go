@@ -536,13 +536,17 @@ func (c *Coordinator) openSession(addr, name string) (*actor.PID, int, string, e
 	if code != remote.ResponseStatusCodeOK && code != remote.ResponseStatusCodePROCESSNAMEALREADYEXIST || res.Pid == nil {
 		return nil, 0, "", fmt.Errorf("cluster: opening a session on %s: status %v", addr, code)
 	}
-	// The Pong must come to the coordinator actor; ask on a future.
+	// The Pong must come to the coordinator actor; ask on a future. A
+	// session that does not answer is stopped: it never adopted us, so it
+	// would not stop when we do.
 	reply, err := c.system.Root.RequestFuture(res.Pid, &pb.Ping{}, c.cfg.SpawnTimeout).Result()
 	if err != nil {
+		c.system.Root.Stop(res.Pid)
 		return nil, 0, "", fmt.Errorf("cluster: pinging the session on %s: %w", addr, err)
 	}
 	pong, ok := reply.(*pb.Pong)
 	if !ok {
+		c.system.Root.Stop(res.Pid)
 		return nil, 0, "", fmt.Errorf("cluster: session on %s answered %T", addr, reply)
 	}
 	return res.Pid, max(int(pong.Capacity), 1), pong.Name, nil
@@ -551,8 +555,13 @@ func (c *Coordinator) openSession(addr, name string) (*actor.PID, int, string, e
 func (a *coordinatorActor) up(ctx actor.Context, m sessionUp) {
 	mem := a.member(m.addr)
 	mem.spawning = false
-	if m.err != nil || a.bg.Err() != nil {
+	if m.err != nil {
 		return // retried at the next tick or join
+	}
+	if a.bg.Err() != nil || !mem.listed && !mem.joined {
+		// Closing, or the node left while its session was being opened.
+		ctx.Stop(m.pid)
+		return
 	}
 	mem.session, mem.capacity, mem.live, mem.lastSeen = m.pid, m.capacity, true, time.Now()
 	if m.name != "" {

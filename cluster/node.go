@@ -185,6 +185,10 @@ func (n *Node) Close(ctx context.Context) error {
 		// No call starts from now on; the running ones are cancelled.
 		n.mu.Lock()
 		n.closing = true
+		sessions := make([]*actor.PID, 0, len(n.sessions))
+		for _, pid := range n.sessions {
+			sessions = append(sessions, pid)
+		}
 		n.mu.Unlock()
 		n.cancel()
 		// The heartbeat stops before the Leave, so that no Join follows it.
@@ -192,20 +196,21 @@ func (n *Node) Close(ctx context.Context) error {
 		if len(n.cfg.Join) > 0 {
 			n.announce(&pb.Leave{Address: n.address})
 		}
+		// The sessions stop first, with their evaluators: every
+		// coordinator, which watches its session, gives the calls to other
+		// nodes at once, whether it found the node by Join, Membership or
+		// Discovery. A session opened from now on stops as it starts.
+		for _, pid := range sessions {
+			_ = n.system.Root.StopFuture(pid).Wait()
+		}
 		if err := wait(ctx, &n.calls); err != nil {
 			n.closeErr = fmt.Errorf("cluster: node close: calls still running: %w", err)
 		}
-		n.mu.Lock()
-		sessions := make([]*actor.PID, 0, len(n.sessions))
-		for _, pid := range n.sessions {
-			sessions = append(sessions, pid)
-		}
-		n.mu.Unlock()
 		if n.gateway != nil {
 			_ = n.gateway.Close(ctx)
 		}
 		stopCluster(n.cluster)
-		shutdown(n.system, n.remote, sessions...)
+		shutdown(n.system, n.remote)
 	})
 	return n.closeErr
 }
@@ -266,11 +271,16 @@ func (s *session) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		s.n.mu.Lock()
+		defer s.n.mu.Unlock()
+		if s.n.closing {
+			// Its coordinator's Ping times out: the node is not opened.
+			c.Stop(c.Self())
+			return
+		}
 		if s.n.sessions == nil {
 			s.n.sessions = make(map[string]*actor.PID)
 		}
 		s.n.sessions[c.Self().Id] = c.Self()
-		s.n.mu.Unlock()
 	case *actor.Stopped:
 		s.n.mu.Lock()
 		delete(s.n.sessions, c.Self().Id)

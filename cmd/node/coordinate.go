@@ -12,6 +12,9 @@ import (
 
 // coordinate runs coordinator mode: wait for the nodes, evaluate, print.
 func coordinate(ctx context.Context, f flags, out io.Writer) error {
+	if f.n < 1 || f.nodes < 1 {
+		return fmt.Errorf("-n (%d) and -nodes (%d) must be at least 1", f.n, f.nodes)
+	}
 	reg := &cluster.Registry{}
 	if err := registerKinds(reg, nil); err != nil {
 		return err
