@@ -85,6 +85,7 @@ type Coordinator struct {
 	stop      context.CancelFunc
 	bg        sync.WaitGroup // ticker, membership watcher, spawners
 	closeOnce sync.Once
+	closeErr  error // what Close returns, set by the first
 }
 
 // Stats is a snapshot of a coordinator.
@@ -236,21 +237,21 @@ func (c *Coordinator) WaitNodes(ctx context.Context, n int) error {
 
 // Close stops the coordinator: calls in flight fail with an error, the
 // sessions on the nodes end (they watch the coordinator), and the endpoint
-// stops. Close is idempotent.
+// stops. ctx bounds the wait for sessions being opened (each ends within
+// twice SpawnTimeout: the spawn, then the Ping). Close is idempotent: later
+// calls return what the first returned.
 func (c *Coordinator) Close(ctx context.Context) error {
-	var err error
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		c.stop()
 		_ = c.system.Root.StopFuture(c.pid).Wait()
-		// Sessions being opened end within SpawnTimeout.
-		if werr := wait(ctx, &c.bg); werr != nil {
-			err = fmt.Errorf("cluster: coordinator close: %w", werr)
+		if err := wait(ctx, &c.bg); err != nil {
+			c.closeErr = fmt.Errorf("cluster: coordinator close: %w", err)
 		}
 		stopCluster(c.cluster)
 		shutdown(c.system, c.remote)
 	})
-	return err
+	return c.closeErr
 }
 
 // Dispatcher returns an evaluate.Dispatcher that runs each example's
@@ -399,6 +400,7 @@ type coordinatorActor struct {
 	bg       context.Context
 	nodes    map[string]*member
 	bySess   map[string]*member // session PID id@address -> member
+	aliases  map[string]string  // another address of a node -> its key in nodes
 	calls    map[uint64]*pending
 	waiting  []*pending
 	stats    Stats
@@ -423,7 +425,8 @@ func (a *coordinatorActor) deliver(p *pending, r *pb.Result) {
 
 func newCoordinatorActor(c *Coordinator, bg context.Context) *coordinatorActor {
 	return &coordinatorActor{c: c, bg: bg, nodes: make(map[string]*member), bySess: make(map[string]*member),
-		calls: make(map[uint64]*pending), sessName: fmt.Sprintf("dspex-session-%s-%d", c.address, time.Now().UnixNano())}
+		aliases: make(map[string]string), calls: make(map[uint64]*pending),
+		sessName: fmt.Sprintf("dspex-session-%s-%d", c.address, time.Now().UnixNano())}
 }
 
 func sessKey(pid *actor.PID) string { return pid.Address + "/" + pid.Id }
@@ -450,7 +453,7 @@ func (a *coordinatorActor) Receive(ctx actor.Context) {
 		}
 		a.open(ctx, mem)
 	case *pb.Leave:
-		if mem, ok := a.nodes[m.Address]; ok {
+		if mem, ok := a.lookup(m.Address); ok {
 			mem.joined = false
 			a.dead(ctx, mem, true)
 		}
@@ -500,8 +503,23 @@ func (a *coordinatorActor) Receive(ctx actor.Context) {
 	a.outbox = a.outbox[:0]
 }
 
-func (a *coordinatorActor) member(addr string) *member {
+// lookup returns the member at addr, or at the address addr is an alias
+// of.
+func (a *coordinatorActor) lookup(addr string) (*member, bool) {
+	if canon, ok := a.aliases[addr]; ok {
+		if mem, ok := a.nodes[canon]; ok {
+			return mem, true
+		}
+		delete(a.aliases, addr) // its member was forgotten
+	}
 	mem, ok := a.nodes[addr]
+	return mem, ok
+}
+
+// member returns the member at addr (or at the address addr is an alias
+// of), adding it if there is none.
+func (a *coordinatorActor) member(addr string) *member {
+	mem, ok := a.lookup(addr)
 	if !ok {
 		mem = &member{addr: addr, name: addr, running: make(map[uint64]*pending)}
 		a.nodes[addr] = mem
@@ -563,6 +581,16 @@ func (a *coordinatorActor) up(ctx actor.Context, m sessionUp) {
 		ctx.Stop(m.pid)
 		return
 	}
+	if other, ok := a.bySess[sessKey(m.pid)]; ok && other != mem {
+		// The same node under another address (localhost:7401 and
+		// 127.0.0.1:7401 lead to the same session): one member serves
+		// both, so that its capacity counts once and it dies once.
+		other.listed, other.joined = other.listed || mem.listed, other.joined || mem.joined
+		other.joinedAt = later(other.joinedAt, mem.joinedAt)
+		delete(a.nodes, mem.addr)
+		a.aliases[mem.addr] = other.addr
+		return
+	}
 	mem.session, mem.capacity, mem.live, mem.lastSeen = m.pid, m.capacity, true, time.Now()
 	if m.name != "" {
 		mem.name = m.name
@@ -572,6 +600,13 @@ func (a *coordinatorActor) up(ctx actor.Context, m sessionUp) {
 	// The session watches the sender of its first message: make it us.
 	ctx.Request(m.pid, &pb.Ping{})
 	a.pump(ctx)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // dead declares a node dead and gives its calls to other nodes. A session
@@ -696,7 +731,7 @@ func (a *coordinatorActor) result(ctx actor.Context, r *pb.Result) {
 	// address the node reports may be an alias of the one dialled).
 	src := a.from(ctx.Sender())
 	if src == nil {
-		src = a.nodes[r.Node]
+		src, _ = a.lookup(r.Node)
 	}
 	if src != nil {
 		src.lastSeen = time.Now()
