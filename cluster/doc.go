@@ -69,9 +69,12 @@
 // registers), watches it and pings it. A node is dead when its endpoint
 // terminates (process killed, connection lost: about 20 ms on loopback),
 // when it has not answered for FailureTimeout (a partition), or when it
-// leaves; its unfinished calls go to other nodes at once. A result is
-// accepted once per call and later ones are dropped (Stats.Duplicates), so
-// each example of a run ends in the result exactly once.
+// leaves (Node.Close, or SIGTERM to cmd/node, stops its sessions first);
+// its unfinished calls go to other nodes at once. A result is accepted
+// once per call and later ones are dropped (Stats.Duplicates), so each
+// example of a run ends in the result exactly once. A node reached under
+// two addresses (localhost and 127.0.0.1) is one node: the coordinator
+// knows it by its session.
 //
 // # Gateway
 //
