@@ -69,22 +69,14 @@ func TestClusterEvaluateNodeKilled(t *testing.T) {
 	sim, trigger := clTriggerSim(t, killAt, 2*time.Millisecond)
 	c, nodes := clCluster(t, bin, sim, 3, "-capacity", "32")
 	victim := nodes[1]
-	killed := make(chan struct{})
-	go func() {
-		defer close(killed)
-		select {
-		case <-trigger:
-			victim.kill()
-		case <-time.After(60 * time.Second):
-		}
-	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	killed := clAt(ctx, trigger, victim.kill)
 	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	devset := clDevset(3000)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 	var bar bytes.Buffer
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithProgress(&bar),
 		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(96))

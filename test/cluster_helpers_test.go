@@ -193,6 +193,21 @@ func clTriggerSim(tb testing.TB, at int64, latency time.Duration) (*simlm.Server
 	return sim, trigger
 }
 
+// clAt runs act on its own goroutine when trigger closes (or not at all,
+// if ctx ends first); the returned channel closes when that is settled.
+func clAt(ctx context.Context, trigger <-chan struct{}, act func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-trigger:
+			act()
+		case <-ctx.Done():
+		}
+	}()
+	return done
+}
+
 // clMatchLocal checks that res holds every example of devset once, in
 // order, scored, with the answer that a local run of prog on sim gives its
 // question. The local run covers devset[:distinct], which must hold every

@@ -36,25 +36,15 @@ func TestClusterNodeStops(t *testing.T) {
 	if err := c.WaitNodes(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() {
-		select {
-		case <-trigger:
-			// Under the process's kill Once, so that a cleanup's kill
-			// does not Wait for it at the same time.
-			stopped := false
-			victim.killed.Do(func() {
-				stopped = true
-				_ = victim.cmd.Process.Signal(syscall.SIGTERM)
-				exited <- victim.cmd.Wait()
-			})
-			if !stopped {
-				exited <- errors.New("killed before it was stopped")
-			}
-		case <-ctx.Done():
-			exited <- ctx.Err()
-		}
-	}()
+	exit := errors.New("not stopped")
+	stopped := clAt(ctx, trigger, func() {
+		// Under the process's kill Once, so that a cleanup's kill does
+		// not Wait for it at the same time.
+		victim.killed.Do(func() {
+			_ = victim.cmd.Process.Signal(syscall.SIGTERM)
+			exit = victim.cmd.Wait()
+		})
+	})
 	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +56,9 @@ func TestClusterNodeStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-exited; err != nil {
-		t.Errorf("the stopped node exited with %v, want a clean exit", err)
+	<-stopped
+	if exit != nil {
+		t.Errorf("the stopped node exited with %v, want a clean exit", exit)
 	}
 	counted.check(t)
 	st := c.Stats()

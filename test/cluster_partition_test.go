@@ -36,15 +36,7 @@ func TestClusterEvaluateNodePartitioned(t *testing.T) {
 		t.Fatal(err)
 	}
 	victim := nodes[0]
-	frozen := make(chan struct{})
-	go func() {
-		defer close(frozen)
-		select {
-		case <-trigger:
-			_ = victim.cmd.Process.Signal(syscall.SIGSTOP)
-		case <-ctx.Done():
-		}
-	}()
+	frozen := clAt(ctx, trigger, func() { _ = victim.cmd.Process.Signal(syscall.SIGSTOP) })
 	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
 	if err != nil {
 		t.Fatal(err)
