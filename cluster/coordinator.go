@@ -555,16 +555,22 @@ func (c *Coordinator) openSession(addr, name string) (*actor.PID, int, string, e
 		return nil, 0, "", fmt.Errorf("cluster: opening a session on %s: status %v", addr, code)
 	}
 	// The Pong must come to the coordinator actor; ask on a future. A
-	// session that does not answer is stopped: it never adopted us, so it
-	// would not stop when we do.
+	// session this call spawned that does not answer is stopped: it never
+	// adopted us, so it would not stop when we do. One that existed (the
+	// same node under another address) may be serving a live member.
+	abandon := func() {
+		if code == remote.ResponseStatusCodeOK {
+			c.system.Root.Stop(res.Pid)
+		}
+	}
 	reply, err := c.system.Root.RequestFuture(res.Pid, &pb.Ping{}, c.cfg.SpawnTimeout).Result()
 	if err != nil {
-		c.system.Root.Stop(res.Pid)
+		abandon()
 		return nil, 0, "", fmt.Errorf("cluster: pinging the session on %s: %w", addr, err)
 	}
 	pong, ok := reply.(*pb.Pong)
 	if !ok {
-		c.system.Root.Stop(res.Pid)
+		abandon()
 		return nil, 0, "", fmt.Errorf("cluster: session on %s answered %T", addr, reply)
 	}
 	return res.Pid, max(int(pong.Capacity), 1), pong.Name, nil
@@ -576,11 +582,6 @@ func (a *coordinatorActor) up(ctx actor.Context, m sessionUp) {
 	if m.err != nil {
 		return // retried at the next tick or join
 	}
-	if a.bg.Err() != nil || !mem.listed && !mem.joined {
-		// Closing, or the node left while its session was being opened.
-		ctx.Stop(m.pid)
-		return
-	}
 	if other, ok := a.bySess[sessKey(m.pid)]; ok && other != mem {
 		// The same node under another address (localhost:7401 and
 		// 127.0.0.1:7401 lead to the same session): one member serves
@@ -589,6 +590,11 @@ func (a *coordinatorActor) up(ctx actor.Context, m sessionUp) {
 		other.joinedAt = later(other.joinedAt, mem.joinedAt)
 		delete(a.nodes, mem.addr)
 		a.aliases[mem.addr] = other.addr
+		return
+	}
+	if a.bg.Err() != nil || !mem.listed && !mem.joined {
+		// Closing, or the node left while its session was being opened.
+		ctx.Stop(m.pid)
 		return
 	}
 	mem.session, mem.capacity, mem.live, mem.lastSeen = m.pid, m.capacity, true, time.Now()
