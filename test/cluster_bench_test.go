@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/simlm"
 )
 
@@ -24,10 +23,7 @@ func BenchmarkClusterThroughput(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			sim := evSim(b, simlm.WithLatency(20*time.Millisecond))
 			c, _ := clCluster(b, bin, sim, n, "-capacity", "8", "-client-concurrency", "8")
-			prog, err := programs.NewPredictor(evSig(b, "question -> answer"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			prog := clQA(b)
 			devset := clDevset(perIter)
 			ev, err := evaluate.New(evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
 				evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(16*n))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/teleprompter"
 )
 
@@ -22,10 +21,7 @@ func TestClusterBootstrapFewShot(t *testing.T) {
 	c, _ := clCluster(t, bin, sim, 3, "-capacity", "4")
 	train, _ := dataset.TrainDev(0, 100)
 	trainset := dataset.Examples(train)
-	student, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	student := clQA(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	compile := func(opts ...evaluate.Option) []byte {

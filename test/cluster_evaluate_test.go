@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 )
 
 // TestClusterEvaluate evaluates 3000 examples over three node processes:
@@ -19,10 +18,7 @@ func TestClusterEvaluate(t *testing.T) {
 	bin := clBuild(t)
 	sim := evSim(t)
 	c, nodes := clCluster(t, bin, sim, 3, "-capacity", "32")
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	devset := clDevset(3000)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -72,10 +68,7 @@ func TestClusterEvaluateNodeKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	killed := clAt(ctx, trigger, victim.kill)
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	devset := clDevset(3000)
 	var bar bytes.Buffer
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithProgress(&bar),

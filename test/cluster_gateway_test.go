@@ -16,7 +16,6 @@ import (
 
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/simlm"
 )
 
@@ -153,10 +152,7 @@ func TestClusterGateway(t *testing.T) {
 	if err := c.WaitNodes(ctx, len(nodes)); err != nil {
 		t.Fatal(err)
 	}
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	devset := clDevset(examples)
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
 		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(2*capacity))
@@ -216,10 +212,7 @@ func TestClusterGatewayKilled(t *testing.T) {
 	if err := c.WaitNodes(ctx, len(nodes)); err != nil {
 		t.Fatal(err)
 	}
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	killed := make(chan struct{})
 	go func() {
 		defer close(killed)

@@ -150,6 +150,17 @@ func clNodeNoFatal(tb testing.TB, bin, coord string, sim *simlm.Server, name str
 	return p
 }
 
+// clQA is a Predict of "question -> answer", the program kind qa-predict
+// of cmd/node.
+func clQA(tb testing.TB) *programs.Predictor {
+	tb.Helper()
+	p, err := programs.NewPredictor(evSig(tb, "question -> answer"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
 // clDevset is n examples cycling through the shipped dev split, with
 // distinct ids.
 func clDevset(n int) []dataset.Example {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 )
 
 // TestClusterNodeStops stops one of two nodes gracefully (SIGTERM) mid-run.
@@ -45,10 +44,7 @@ func TestClusterNodeStops(t *testing.T) {
 			exit = victim.cmd.Wait()
 		})
 	})
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	devset := clDevset(400)
 	counted := &clCounted{Dispatcher: c.Dispatcher("qa-predict"), c: c}
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),

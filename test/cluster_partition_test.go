@@ -8,7 +8,6 @@ import (
 
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 )
 
 // TestClusterEvaluateNodePartitioned freezes a node (SIGSTOP) mid-run: its
@@ -37,10 +36,7 @@ func TestClusterEvaluateNodePartitioned(t *testing.T) {
 	}
 	victim := nodes[0]
 	frozen := clAt(ctx, trigger, func() { _ = victim.cmd.Process.Signal(syscall.SIGSTOP) })
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	devset := clDevset(1000)
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
 		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(32))

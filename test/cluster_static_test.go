@@ -7,7 +7,6 @@ import (
 
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/simlm"
 )
 
@@ -44,10 +43,7 @@ func TestClusterStaticMembership(t *testing.T) {
 	if err := c.WaitNodes(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	devset := clDevset(24)
 	res, err := evaluate.Run(ctx, prog, devset, evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
 		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(8))

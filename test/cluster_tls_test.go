@@ -17,7 +17,6 @@ import (
 
 	"github.com/dspex-go/dspex/cluster"
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 )
 
 // clCerts writes a CA and a certificate for 127.0.0.1 signed by it (PEM)
@@ -81,10 +80,7 @@ func TestClusterMutualTLS(t *testing.T) {
 	if err := c.WaitNodes(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	prog, err := programs.NewPredictor(evSig(t, "question -> answer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := clQA(t)
 	res, err := evaluate.Run(ctx, prog, clDevset(50), evaluate.ExactMatch("answer"), evaluate.WithoutProgress(),
 		evaluate.WithDispatcher(c.Dispatcher("qa-predict")), evaluate.WithConcurrency(16))
 	if err != nil || res.Scored != 50 {
