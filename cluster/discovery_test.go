@@ -38,7 +38,7 @@ func TestDiscoveryAutomanaged(t *testing.T) {
 	defer cancel()
 	reg := &Registry{}
 	if err := reg.Register("qa", func() (programs.Program, error) {
-		return programs.NewPredictor(signature.MustParse("question -> answer"))
+		return programs.NewPredictFrom(signature.MustParse("question -> answer"))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestDiscoveryAutomanaged(t *testing.T) {
 		devset[i] = dataset.NewExample(map[string]any{"question": fmt.Sprintf("q%d", i), "answer": "Paris"}, "question").
 			WithID(fmt.Sprint(i))
 	}
-	prog, err := programs.NewPredictor(signature.MustParse("question -> answer"))
+	prog, err := programs.NewPredictFrom(signature.MustParse("question -> answer"))
 	if err != nil {
 		t.Fatal(err)
 	}

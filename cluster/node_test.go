@@ -27,7 +27,7 @@ var panicLM = lm.Func(func(context.Context, lm.Request) (lm.Response, error) { p
 // each node the call is reassigned to).
 func TestNodeRunNeverPanics(t *testing.T) {
 	sig := signature.MustParse("question -> answer")
-	plain, err := programs.NewPredictor(sig)
+	plain, err := programs.NewPredictFrom(sig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestNodeRunNeverPanics(t *testing.T) {
 	reg := &Registry{}
 	for kind, ctor := range map[string]Constructor{
 		"ctor-panics": func() (programs.Program, error) { panic("constructor went wrong") },
-		"ok":          func() (programs.Program, error) { return programs.NewPredictor(sig) },
+		"ok":          func() (programs.Program, error) { return programs.NewPredictFrom(sig) },
 	} {
 		if err := reg.Register(kind, ctor); err != nil {
 			t.Fatal(err)

@@ -267,7 +267,7 @@ func TestRunTracesAndLM(t *testing.T) {
 		return lm.Response{Choices: []lm.Choice{{Message: lm.Message{Role: lm.RoleAssistant,
 			Content: "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"}}}}, nil
 	})
-	pred := programs.MustPredictor(sig, programs.WithName("qa"))
+	pred := programs.MustPredictFrom(sig, programs.WithName("qa"))
 	var sawTrace atomic.Bool
 	metric := func(ex dataset.Example, p programs.Prediction, tr *programs.Trace) bool {
 		if tr != nil && len(tr.Entries()) == 1 {

@@ -29,7 +29,7 @@ var capitals = lm.Func(func(_ context.Context, req lm.Request) (lm.Response, err
 
 func Example() {
 	sig, _ := signature.Parse("question -> answer")
-	qa := programs.MustPredictor(sig, programs.WithLM(capitals))
+	qa := programs.MustPredictFrom(sig, programs.WithLM(capitals))
 	prog := programs.ProgramFunc(func(ctx context.Context, in programs.Values) (programs.Prediction, error) {
 		return qa.Forward(ctx, in)
 	})

@@ -79,7 +79,7 @@ func newChainOfThought[In, Out any](sig signature.Signature, opts []Option) (*Ch
 	if err != nil {
 		return nil, fmt.Errorf("programs: ChainOfThought: %w", err)
 	}
-	p, err := NewPredictor(ext, opts...)
+	p, err := NewPredictFrom(ext, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -225,7 +225,7 @@ func (p *SearchPipeline) Forward(ctx context.Context, in programs.Values) (progr
 
 func ExampleWithPredictors() {
 	prog := &SearchPipeline{
-		Rewrite: programs.MustPredictor(signature.MustParse("question -> query")),
+		Rewrite: programs.MustPredictFrom(signature.MustParse("question -> query")),
 		Answer:  mustValue(programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"))),
 	}
 	nps, err := programs.NamedPredictors(prog)
@@ -255,7 +255,7 @@ func ExampleWithPredictors() {
 
 func ExampleSaveDSPy() {
 	prog := &SearchPipeline{
-		Rewrite: programs.MustPredictor(signature.MustParse("question -> query")),
+		Rewrite: programs.MustPredictFrom(signature.MustParse("question -> query")),
 		Answer:  mustValue(programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"))),
 	}
 	tuned, err := programs.WithPredictors(prog, map[string]*programs.Predictor{
@@ -327,7 +327,7 @@ func ExampleSaveDSPy() {
 
 func ExampleLoad() {
 	prog := &SearchPipeline{
-		Rewrite: programs.MustPredictor(signature.MustParse("question -> query")),
+		Rewrite: programs.MustPredictFrom(signature.MustParse("question -> query")),
 		Answer:  mustValue(programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"))),
 	}
 	state := `{"dspex": 1, "predictors": [
@@ -349,7 +349,7 @@ func ExampleLoad() {
 
 	// A program of another shape is refused.
 	other := &SearchPipeline{
-		Rewrite: programs.MustPredictor(signature.MustParse("question -> query, keywords")),
+		Rewrite: programs.MustPredictFrom(signature.MustParse("question -> query, keywords")),
 		Answer:  prog.Answer,
 	}
 	_, err = programs.Load(strings.NewReader(state), other)

@@ -54,9 +54,9 @@ func ExampleNewPredict() {
 	// Tokyo
 }
 
-// ExampleNewPredictor runs the dynamic form over a signature parsed from a
+// ExampleNewPredictFrom runs the dynamic form over a signature parsed from a
 // string, with typed fields coerced from the reply.
-func ExampleNewPredictor() {
+func ExampleNewPredictFrom() {
 	srv, err := simlm.Start()
 	if err != nil {
 		log.Fatal(err)
@@ -69,7 +69,7 @@ func ExampleNewPredictor() {
 
 	sig := signature.MustParse("question -> answer, steps: int").
 		WithInstructions("Think step by step, then give only the short answer.")
-	p, err := programs.NewPredictor(sig)
+	p, err := programs.NewPredictFrom(sig)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func NewMultiChainComparison(sig signature.Signature, opts ...Option) (*MultiCha
 	if cmp, err = cmp.Prepend(signature.Output, rationaleField); err != nil {
 		return nil, fmt.Errorf("programs: MultiChainComparison: %w", err)
 	}
-	predict, err := NewPredictor(cmp, append([]Option{WithTemperature(0.7)}, cfg.predict...)...)
+	predict, err := NewPredictFrom(cmp, append([]Option{WithTemperature(0.7)}, cfg.predict...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func NewPredict[In, Out any](opts ...Option) (*Predict[In, Out], error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := NewPredictor(sig, opts...)
+	p, err := NewPredictFrom(sig, opts...)
 	if err != nil {
 		return nil, err
 	}

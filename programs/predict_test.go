@@ -114,7 +114,7 @@ func TestPredictErrors(t *testing.T) {
 			if !tt.noLM {
 				opts = append(opts, programs.WithLM(&recordingLM{f: func(lm.Request) (string, error) { return tt.reply, tt.err }}))
 			}
-			p, err := programs.NewPredictor(sig, append(opts, programs.WithName("qa"))...)
+			p, err := programs.NewPredictFrom(sig, append(opts, programs.WithName("qa"))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestPredictLMResolution(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := programs.MustPredictor(sig, tt.opts...)
+			p := programs.MustPredictFrom(sig, tt.opts...)
 			pred, err := p.Call(ctx, programs.Values{"question": "q"}, tt.call...)
 			if err != nil {
 				t.Fatal(err)
@@ -217,13 +217,13 @@ func TestPredictOptionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := programs.NewPredictor(sig, tt.opt); err == nil {
-				t.Error("NewPredictor accepted a bad option")
+			if _, err := programs.NewPredictFrom(sig, tt.opt); err == nil {
+				t.Error("NewPredictFrom accepted a bad option")
 			}
 		})
 	}
-	if _, err := programs.NewPredictor(signature.Signature{}); err == nil {
-		t.Error("NewPredictor accepted the zero signature")
+	if _, err := programs.NewPredictFrom(signature.Signature{}); err == nil {
+		t.Error("NewPredictFrom accepted the zero signature")
 	}
 }
 
@@ -261,7 +261,7 @@ func TestPredictDemosAndImmutability(t *testing.T) {
 	}
 
 	// A predictor of another shape cannot back the typed Predict.
-	other := programs.MustPredictor(signature.MustParse("question -> reply"))
+	other := programs.MustPredictFrom(signature.MustParse("question -> reply"))
 	if _, err := base.WithPredictor(other); err == nil {
 		t.Error("WithPredictor accepted a predictor of another shape")
 	}
@@ -300,7 +300,7 @@ func TestPredictCompletions(t *testing.T) {
 
 func TestPredictTrace(t *testing.T) {
 	fake := &recordingLM{f: func(lm.Request) (string, error) { return chatReply("answer", "A"), nil }}
-	p := programs.MustPredictor(signature.MustParse("question -> answer"), programs.WithLM(fake), programs.WithName("qa"))
+	p := programs.MustPredictFrom(signature.MustParse("question -> answer"), programs.WithLM(fake), programs.WithName("qa"))
 	ctx, trace := programs.WithTrace(context.Background())
 	if _, err := p.Forward(ctx, programs.Values{"question": "q1"}); err != nil {
 		t.Fatal(err)

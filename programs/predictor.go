@@ -24,10 +24,10 @@ type Predictor struct {
 	call    callConfig
 }
 
-// NewPredictor returns a predictor for sig.
-func NewPredictor(sig signature.Signature, opts ...Option) (*Predictor, error) {
+// NewPredictFrom returns a predictor for sig.
+func NewPredictFrom(sig signature.Signature, opts ...Option) (*Predictor, error) {
 	if sig.IsZero() {
-		return nil, fmt.Errorf("programs: NewPredictor: zero signature")
+		return nil, fmt.Errorf("programs: NewPredictFrom: zero signature")
 	}
 	var cfg predictConfig
 	for _, o := range opts {
@@ -41,10 +41,10 @@ func NewPredictor(sig signature.Signature, opts ...Option) (*Predictor, error) {
 	return &Predictor{name: cfg.name, sig: sig, demos: cfg.demos, adapter: cfg.adapter, call: cfg.call}, nil
 }
 
-// MustPredictor is like NewPredictor but panics on error. It is meant for
+// MustPredictFrom is like NewPredictFrom but panics on error. It is meant for
 // package-level declarations with constant arguments.
-func MustPredictor(sig signature.Signature, opts ...Option) *Predictor {
-	p, err := NewPredictor(sig, opts...)
+func MustPredictFrom(sig signature.Signature, opts ...Option) *Predictor {
+	p, err := NewPredictFrom(sig, opts...)
 	if err != nil {
 		panic(err)
 	}

@@ -129,7 +129,7 @@ func newReAct[In, Out any](sig signature.Signature, tools []Tool, opts []Option)
 	if err != nil {
 		return nil, err
 	}
-	react, err := NewPredictor(reactSig, cfg.predict...)
+	react, err := NewPredictFrom(reactSig, cfg.predict...)
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ func NewRefine(prog Program, n int, reward RewardFunc, threshold float64, opts .
 	if err != nil {
 		return nil, err
 	}
-	fb, err := NewPredictor(feedbackSignature, append([]Option{WithName("refine.feedback")}, r.predict...)...)
+	fb, err := NewPredictFrom(feedbackSignature, append([]Option{WithName("refine.feedback")}, r.predict...)...)
 	if err != nil {
 		return nil, err
 	}

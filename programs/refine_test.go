@@ -231,7 +231,7 @@ func TestRefineSimulatorAdvice(t *testing.T) {
 				if tt.instr != "" {
 					sig = sig.WithInstructions(tt.instr)
 				}
-				qa, err := programs.NewPredictor(sig, append([]programs.Option{programs.WithLM(tap)}, ad.opts...)...)
+				qa, err := programs.NewPredictFrom(sig, append([]programs.Option{programs.WithLM(tap)}, ad.opts...)...)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -29,7 +29,7 @@ type ragProgram struct {
 
 func newRAGProgram(t *testing.T, opts ...programs.Option) *ragProgram {
 	t.Helper()
-	gq, err := programs.NewPredictor(signature.MustParse("question -> query"), opts...)
+	gq, err := programs.NewPredictFrom(signature.MustParse("question -> query"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,11 +226,11 @@ func TestLoadShapeMismatch(t *testing.T) {
 		GenerateQuery *programs.Predictor
 		Answer        *programs.ChainOfThought[programs.Values, programs.Values]
 	}
-	rn := &renamed{Query: programs.MustPredictor(signature.MustParse("question -> query")),
+	rn := &renamed{Query: programs.MustPredictFrom(signature.MustParse("question -> query")),
 		Answer: newRAGProgram(t).Answer}
-	of := &otherFields{GenerateQuery: programs.MustPredictor(signature.MustParse("question -> query, keywords: list[str]")),
+	of := &otherFields{GenerateQuery: programs.MustPredictFrom(signature.MustParse("question -> query, keywords: list[str]")),
 		Answer: newRAGProgram(t).Answer}
-	ot := &otherFields{GenerateQuery: programs.MustPredictor(signature.MustParse("question -> query: int")),
+	ot := &otherFields{GenerateQuery: programs.MustPredictFrom(signature.MustParse("question -> query: int")),
 		Answer: newRAGProgram(t).Answer}
 	tests := []struct {
 		name string

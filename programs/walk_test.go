@@ -47,13 +47,13 @@ func (r *rag) Forward(ctx context.Context, in programs.Values) (programs.Predict
 }
 
 func newRAG() *rag {
-	hop := programs.MustPredictor(signature.MustParse("question -> query"))
+	hop := programs.MustPredictFrom(signature.MustParse("question -> query"))
 	return &rag{
 		Retrieve: &retriever{Predict: programs.MustPredict[query, passages](), K: 3},
 		Answer:   programs.MustChainOfThought[query, answerOut](),
-		Hops:     []*programs.Predictor{hop, programs.MustPredictor(signature.MustParse("question, query -> better_query"))},
-		Rerank:   programs.MustPredictor(signature.MustParse("question, passages: list[str] -> ranked: list[int]")),
-		internal: programs.MustPredictor(signature.MustParse("a -> b")),
+		Hops:     []*programs.Predictor{hop, programs.MustPredictFrom(signature.MustParse("question, query -> better_query"))},
+		Rerank:   programs.MustPredictFrom(signature.MustParse("question, passages: list[str] -> ranked: list[int]")),
+		internal: programs.MustPredictFrom(signature.MustParse("a -> b")),
 	}
 }
 
@@ -73,7 +73,7 @@ func predictorNames(t *testing.T, prog any) []string {
 func TestNamedPredictors(t *testing.T) {
 	cot := programs.MustChainOfThought[query, answerOut]()
 	p := programs.MustPredict[query, answerOut]()
-	shared := programs.MustPredictor(signature.MustParse("x -> y"))
+	shared := programs.MustPredictFrom(signature.MustParse("x -> y"))
 	type twice struct {
 		First, Second *programs.Predictor
 	}
@@ -93,7 +93,7 @@ func TestNamedPredictors(t *testing.T) {
 		{"chain of thought", cot, []string{"predict"}},
 		{"shared predictor listed once", &twice{First: shared, Second: shared}, []string{"first"}},
 		{"embedded struct flattened", &embedded{retriever: retriever{Predict: programs.MustPredict[query, passages]()}, Final: shared}, []string{"predict", "final"}},
-		{"map", map[string]*programs.Predictor{"b": shared, "a": programs.MustPredictor(signature.MustParse("x -> z"))}, []string{"['a']", "['b']"}},
+		{"map", map[string]*programs.Predictor{"b": shared, "a": programs.MustPredictFrom(signature.MustParse("x -> z"))}, []string{"['a']", "['b']"}},
 		{"program interface", programs.Program(cot), []string{"predict"}},
 		{"no predictors", struct{ N int }{3}, nil},
 	}
@@ -110,7 +110,7 @@ func TestNamedPredictorsErrors(t *testing.T) {
 	type hidden struct {
 		answer *programs.Predictor
 	}
-	p := programs.MustPredictor(signature.MustParse("x -> y"))
+	p := programs.MustPredictFrom(signature.MustParse("x -> y"))
 	if _, err := programs.NamedPredictors(&hidden{answer: p}); err == nil || !strings.Contains(err.Error(), "unexported") {
 		t.Errorf("unexported predictor field: %v, want an error saying so", err)
 	}
@@ -118,7 +118,7 @@ func TestNamedPredictorsErrors(t *testing.T) {
 		A *programs.Predictor `dspy:"same"`
 		B *programs.Predictor `dspy:"same"`
 	}
-	if _, err := programs.NamedPredictors(&clash{A: p, B: programs.MustPredictor(signature.MustParse("x -> z"))}); err == nil {
+	if _, err := programs.NamedPredictors(&clash{A: p, B: programs.MustPredictFrom(signature.MustParse("x -> z"))}); err == nil {
 		t.Error("two predictors with one name: no error")
 	}
 }
@@ -169,7 +169,7 @@ func TestWithPredictors(t *testing.T) {
 }
 
 func TestWithPredictorsSharedAndProgram(t *testing.T) {
-	shared := programs.MustPredictor(signature.MustParse("x -> y"))
+	shared := programs.MustPredictFrom(signature.MustParse("x -> y"))
 	type twice struct {
 		First, Second *programs.Predictor
 	}
@@ -194,7 +194,7 @@ func TestWithPredictorsSharedAndProgram(t *testing.T) {
 
 func TestWithPredictorsErrors(t *testing.T) {
 	orig := newRAG()
-	other := programs.MustPredictor(signature.MustParse("question -> answer"))
+	other := programs.MustPredictFrom(signature.MustParse("question -> answer"))
 	tests := []struct {
 		name    string
 		replace map[string]*programs.Predictor

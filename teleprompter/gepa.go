@@ -336,7 +336,7 @@ func newReflectRun(ctx context.Context, cfg reflectConfig, metric FeedbackMetric
 	if err != nil {
 		return nil, fmt.Errorf("teleprompter: %w", err)
 	}
-	reflector, err := programs.NewPredictor(sig.WithInstructions(reflectionInstructions), append(popts, programs.WithName("reflect"))...)
+	reflector, err := programs.NewPredictFrom(sig.WithInstructions(reflectionInstructions), append(popts, programs.WithName("reflect"))...)
 	if err != nil {
 		return nil, fmt.Errorf("teleprompter: %w", err)
 	}
@@ -344,7 +344,7 @@ func newReflectRun(ctx context.Context, cfg reflectConfig, metric FeedbackMetric
 	if err != nil {
 		return nil, fmt.Errorf("teleprompter: %w", err)
 	}
-	ruler, err := programs.NewPredictor(rsig.WithInstructions(ruleInstructions), append(popts, programs.WithName("rule"))...)
+	ruler, err := programs.NewPredictFrom(rsig.WithInstructions(ruleInstructions), append(popts, programs.WithName("rule"))...)
 	if err != nil {
 		return nil, fmt.Errorf("teleprompter: %w", err)
 	}

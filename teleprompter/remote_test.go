@@ -11,7 +11,7 @@ import (
 // for one example: without the demo that is the example, and at the
 // round's rollout and temperature 1.0 after the first round.
 func TestTeacherPortableFor(t *testing.T) {
-	p, err := programs.NewPredictor(signature.MustParse("question -> answer"))
+	p, err := programs.NewPredictFrom(signature.MustParse("question -> answer"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,7 @@ func clNodeNoFatal(tb testing.TB, bin, coord string, sim *simlm.Server, name str
 // of cmd/node.
 func clQA(tb testing.TB) *programs.Predictor {
 	tb.Helper()
-	p, err := programs.NewPredictor(evSig(tb, "question -> answer"))
+	p, err := programs.NewPredictFrom(evSig(tb, "question -> answer"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestEvaluateFaultIsolation(t *testing.T) {
 	rt := evRuntime(t, srv, func(c *config.Config) { c.Cache.Enabled = false })
 
 	sig := evSig(t, "question -> answer").WithInstructions("Answer concisely.")
-	qa := programs.MustPredictor(sig, programs.WithLM(rt.LM("sim")), programs.WithName("qa"))
+	qa := programs.MustPredictFrom(sig, programs.WithLM(rt.LM("sim")), programs.WithName("qa"))
 	prog := programs.ProgramFunc(func(ctx context.Context, in programs.Values) (programs.Prediction, error) {
 		if in["question"] == dev[progPanic].Text("question") {
 			panic("program bug")
@@ -125,7 +125,7 @@ func TestEvaluateUnderInjectedFaults(t *testing.T) {
 	rt := evRuntime(t, srv, func(c *config.Config) { c.Cache.Enabled = false })
 	dev := evQA(2000)
 	sig := evSig(t, "question -> answer").WithInstructions("Answer concisely.")
-	qa := programs.MustPredictor(sig, programs.WithLM(rt.LM("sim")))
+	qa := programs.MustPredictFrom(sig, programs.WithLM(rt.LM("sim")))
 	prog := programs.ProgramFunc(func(ctx context.Context, in programs.Values) (programs.Prediction, error) {
 		return qa.Forward(ctx, in)
 	})

@@ -23,7 +23,7 @@ func rfSets(nTrain, nVal int) (train, val []dataset.Example) {
 // simulator.
 func rfStudent(t *testing.T, rt *dspex.Runtime) programs.Program {
 	t.Helper()
-	p, err := programs.NewPredictor(evSig(t, "question -> answer"), programs.WithLM(rt.LM("sim")))
+	p, err := programs.NewPredictFrom(evSig(t, "question -> answer"), programs.WithLM(rt.LM("sim")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestTelemetryEvaluationTrace(t *testing.T) {
 	rt, rec, reader := telRuntime(t, telConfig(srv))
 	devset := evQA(6)
 	srv.FailNext(1, 500) // one example needs a retry
-	res, err := evaluate.Run(rtCtx(t), programs.MustPredictor(evSig(t, "question -> answer")), devset,
+	res, err := evaluate.Run(rtCtx(t), programs.MustPredictFrom(evSig(t, "question -> answer")), devset,
 		evaluate.ExactMatch("answer"), evaluate.WithRuntime(rt), evaluate.WithLM(rt.LM("sim")),
 		evaluate.WithConcurrency(3), evaluate.WithoutProgress())
 	if err != nil {
@@ -103,7 +103,7 @@ func TestTelemetryOptimizerTrials(t *testing.T) {
 	rt := rtStart(t, dspex.WithConfig(cfg), dspex.WithTelemetry(telemetry.WithSpanProcessor(rec)))
 	train, dev := dataset.TrainDev(3, 12)
 	trainset, valset := dataset.Examples(train)[:8], dataset.Examples(dev)[:6]
-	student, err := programs.NewPredictor(evSig(t, "question -> answer"), programs.WithLM(rt.LM("sim")))
+	student, err := programs.NewPredictFrom(evSig(t, "question -> answer"), programs.WithLM(rt.LM("sim")))
 	if err != nil {
 		t.Fatal(err)
 	}

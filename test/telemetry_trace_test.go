@@ -215,7 +215,7 @@ func TestTelemetryModuleSpans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inner := programs.MustPredictor(evSig(t, "question -> answer"), withLM, programs.WithName("inner"))
+	inner := programs.MustPredictFrom(evSig(t, "question -> answer"), withLM, programs.WithName("inner"))
 	best, err := programs.NewBestOfN(inner, 1, func(context.Context, programs.Values, programs.Prediction) (float64, error) { return 1, nil }, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -108,7 +108,7 @@ func runBench(ctx context.Context, cfg benchConfig) (benchResult, error) {
 			return res, err
 		}
 	}
-	pred, err := programs.NewPredictor(sig, programs.WithLM(model))
+	pred, err := programs.NewPredictFrom(sig, programs.WithLM(model))
 	if err != nil {
 		return res, err
 	}

@@ -13,7 +13,7 @@ import (
 // coordinator evaluates.
 var kinds = map[string]cluster.Constructor{
 	"qa-predict": func() (programs.Program, error) {
-		return programs.NewPredictor(signature.MustParse("question -> answer"))
+		return programs.NewPredictFrom(signature.MustParse("question -> answer"))
 	},
 	"qa-cot": func() (programs.Program, error) {
 		return programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"))
