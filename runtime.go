@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dspex-go/dspex/actors"
+	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/simlm"
@@ -196,7 +197,7 @@ func runtimeSpec(cfg config.Config) supervision.Spec {
 		Name:       ActorRuntime,
 		Strategy:   supervision.OneForOne,
 		Intensity:  intensity(cfg.Supervision),
-		Backoff:    backoff(cfg.Supervision),
+		Backoff:    restartBackoff(cfg.Supervision),
 		OnExceeded: supervision.Escalate,
 	}
 }
@@ -210,7 +211,7 @@ func clientSpec(cfg config.Config) supervision.Spec {
 		Name:       ActorClients,
 		Strategy:   supervision.OneForOne,
 		Intensity:  intensity(cfg.Supervision),
-		Backoff:    backoff(cfg.Supervision),
+		Backoff:    restartBackoff(cfg.Supervision),
 		OnExceeded: supervision.Escalate,
 	}
 }
@@ -219,13 +220,11 @@ func intensity(s config.Supervision) supervision.Intensity {
 	return supervision.Intensity{MaxRestarts: s.MaxRestarts, Within: s.Within.Duration()}
 }
 
-func backoff(s config.Supervision) supervision.Backoff {
-	return supervision.Backoff{
-		Initial:    s.BackoffInitial.Duration(),
-		Max:        max(s.BackoffMax.Duration(), s.BackoffInitial.Duration()),
-		Multiplier: max(s.BackoffMultiplier, 1),
-		Jitter:     s.BackoffJitter,
-	}
+func restartBackoff(s config.Supervision) backoff.Policy {
+	p := s.Policy()
+	p.Max = max(p.Max, p.Initial)
+	p.Multiplier = max(p.Multiplier, 1)
+	return p
 }
 
 // LM returns the language model id names: "provider/model", "provider"

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
 
+	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/supervision"
@@ -38,7 +40,7 @@ func newHarness(t *testing.T, cfg config.Config, custom map[string]lm.LM) *harne
 	t.Helper()
 	h := &harness{system: supervision.NewSystem(nil)}
 	h.clients = NewClients(ClientsOptions{Config: cfg, Custom: custom})
-	h.policy = supervision.NewPolicy(supervision.Spec{Name: "clients", Backoff: supervision.Backoff{Multiplier: 1}})
+	h.policy = supervision.NewPolicy(supervision.Spec{Name: "clients", Backoff: backoff.Policy{Multiplier: 1}})
 	h.pid = h.system.Root.Spawn(ClientManagerProps(h.clients, h.policy))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -91,18 +93,91 @@ func TestCacheKeyIgnoresNothingThatMatters(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	s := RetrySettings{InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2}
-	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 5: time.Second, 50: time.Second} {
-		if got := s.backoff(n); got != want {
-			t.Errorf("backoff(%d) = %v, want %v", n, got, want)
+// stepClock is a fake backoff.Clock: each AfterFunc advances its time by
+// the delay, records the delay, and fires at once.
+type stepClock struct {
+	now    time.Time
+	delays []time.Duration
+}
+
+func (c *stepClock) Now() time.Time { return c.now }
+
+func (c *stepClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.delays = append(c.delays, d)
+	c.now = c.now.Add(d)
+	f()
+	return func() bool { return false }
+}
+
+// TestRetryWaitsTheBackoff: retries wait the backoff.Policy delays, on the
+// injected clock, jittered by the injected source, at least Retry-After,
+// and give up when the next wait would outlast the deadline.
+func TestRetryWaitsTheBackoff(t *testing.T) {
+	retryable := &lm.ProviderError{Provider: "p", Retryable: true, Err: errors.New("503")}
+	s := config.Retry{MaxAttempts: 5, Backoff: config.Backoff{
+		Initial: config.Duration(100 * time.Millisecond), Max: config.Duration(time.Second), Multiplier: 2, Jitter: 0.2}}
+	seeded := func() func() float64 { return rand.New(rand.NewPCG(1, 2)).Float64 }
+	want := func(s config.Retry, n int) []time.Duration {
+		r := seeded()
+		var out []time.Duration
+		for i := 1; i <= n; i++ {
+			out = append(out, s.Policy().Delay(i, r()))
 		}
+		return out
 	}
-	s.Jitter = 0.5
-	for range 100 {
-		if d := s.backoff(1); d < 50*time.Millisecond || d > 150*time.Millisecond {
-			t.Fatalf("jittered backoff %v outside [50ms, 150ms]", d)
-		}
+	// slow is s in minutes: the deadline case runs against a real context
+	// deadline, far enough that the test's own run time does not matter.
+	slow := config.Retry{MaxAttempts: 5, Backoff: config.Backoff{
+		Initial: config.Duration(10 * time.Minute), Max: config.Duration(time.Hour), Multiplier: 2, Jitter: 0.2}}
+	for _, tc := range []struct {
+		name      string
+		s         config.Retry
+		fails     int   // failing attempts before a success
+		errs      error // the failure
+		deadline  time.Duration
+		wantErr   bool
+		wantWaits []time.Duration
+	}{
+		{name: "succeeds after two", s: s, fails: 2, errs: retryable, wantWaits: want(s, 2)},
+		{name: "gives up after max attempts", s: s, fails: 9, errs: retryable, wantErr: true, wantWaits: want(s, 4)},
+		{name: "not retryable", s: s, fails: 9, errs: errors.New("bad request"), wantErr: true},
+		{name: "retry-after wins", s: s, fails: 1, errs: &lm.ProviderError{Retryable: true, RetryAfter: 5 * time.Second, Err: errors.New("429")},
+			wantWaits: []time.Duration{5 * time.Second}},
+		// waits ~10m, then ~20m would pass the 25m deadline
+		{name: "deadline too near", s: slow, fails: 9, errs: retryable, deadline: 25 * time.Minute, wantErr: true, wantWaits: want(slow, 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &stepClock{now: time.Now()}
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, clk.now.Add(tc.deadline))
+				defer cancel()
+			}
+			calls := 0
+			_, err := retry(ctx, tc.s, clk, seeded(), func(context.Context) (lm.Response, error) {
+				calls++
+				if calls <= tc.fails {
+					return lm.Response{}, tc.errs
+				}
+				return reply("ok"), nil
+			})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("retry = %v, want error %v", err, tc.wantErr)
+			}
+			if len(clk.delays) != len(tc.wantWaits) {
+				t.Fatalf("waits %v, want %v", clk.delays, tc.wantWaits)
+			}
+			for i, d := range clk.delays {
+				if d != tc.wantWaits[i] {
+					t.Errorf("wait %d = %v, want %v", i+1, d, tc.wantWaits[i])
+				}
+			}
+			var re *RetryError
+			if tc.wantErr && len(clk.delays) > 0 && (!errors.As(err, &re) || re.Attempts != len(clk.delays)+1) {
+				t.Errorf("error %v, want a *RetryError after %d attempts", err, len(clk.delays)+1)
+			}
+		})
 	}
 }
 
@@ -134,7 +209,7 @@ func TestGateCapsAndAdmitsInOrder(t *testing.T) {
 }
 
 func TestRateLimitFailsFastBeyondDeadline(t *testing.T) {
-	l := newLimits(RateLimitSettings{RequestsPerMinute: 1})
+	l := newLimits(config.RateLimit{RequestsPerMinute: 1})
 	if _, err := l.wait(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -7,31 +7,9 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
-
-// BreakerSettings configures the circuit breaker of one client actor.
-type BreakerSettings struct {
-	// Enabled turns the breaker on.
-	Enabled bool
-	// ConsecutiveFailures is the number of failures in a row that opens
-	// the breaker; 0 means 5.
-	ConsecutiveFailures uint32
-	// FailureRatio, when > 0, also opens the breaker when the ratio of
-	// failures reaches it, once MinRequests requests were counted.
-	FailureRatio float64
-	// MinRequests is the sample FailureRatio needs.
-	MinRequests uint32
-	// Interval is the period after which a closed breaker clears its
-	// counts; 0 never clears.
-	Interval time.Duration
-	// Timeout is how long the breaker stays open before it lets probe
-	// requests through (half-open); 0 means 30 s.
-	Timeout time.Duration
-	// MaxRequests is the number of probes allowed while half-open, all of
-	// which must succeed to close it; 0 means 1.
-	MaxRequests uint32
-}
 
 // BreakerState is the state of a circuit breaker.
 type BreakerState string
@@ -78,7 +56,7 @@ func (e callerGone) Unwrap() error { return e.err }
 // newBreaker returns a breaker for s, or nil when s disables it. onChange
 // is called, under the breaker's lock, on every state change: it must not
 // block.
-func newBreaker(name string, s BreakerSettings, onChange func(from, to gobreaker.State)) *breaker {
+func newBreaker(name string, s config.Breaker, onChange func(from, to gobreaker.State)) *breaker {
 	if !s.Enabled {
 		return nil
 	}
@@ -93,14 +71,14 @@ func newBreaker(name string, s BreakerSettings, onChange func(from, to gobreaker
 		return s.FailureRatio > 0 && c.Requests >= max(s.MinRequests, 1) &&
 			float64(c.TotalFailures)/float64(c.Requests) >= s.FailureRatio
 	}
-	timeout := s.Timeout
+	timeout := s.Timeout.Duration()
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	return gobreaker.NewCircuitBreaker[lm.Response](gobreaker.Settings{
 		Name:        name,
 		MaxRequests: s.MaxRequests,
-		Interval:    s.Interval,
+		Interval:    s.Interval.Duration(),
 		Timeout:     timeout,
 		ReadyToTrip: trip,
 		OnStateChange: func(_ string, from, to gobreaker.State) {

@@ -12,22 +12,9 @@ import (
 
 	"github.com/allegro/bigcache/v3"
 
+	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
-
-// CacheSettings configures the response cache of one client actor.
-type CacheSettings struct {
-	// Enabled turns the cache on.
-	Enabled bool
-	// TTL is how long a response stays valid.
-	TTL time.Duration
-	// MaxEntries is the expected number of entries; it sizes the cache
-	// up front. 0 means 1024.
-	MaxEntries int
-	// MaxSizeMB caps the memory of the cache's entries, in megabytes;
-	// 0 means no cap. The oldest entries are overwritten when it is full.
-	MaxSizeMB int
-}
 
 // responseCache holds successful replies keyed by a hash of the request.
 // It is created by the ClientManager and outlives restarts of the client
@@ -39,14 +26,15 @@ type responseCache struct {
 }
 
 // newResponseCache returns a cache, or nil when s disables it.
-func newResponseCache(s CacheSettings) (*responseCache, error) {
-	if !s.Enabled || s.TTL <= 0 {
+func newResponseCache(s config.Cache) (*responseCache, error) {
+	ttl := s.TTL.Duration()
+	if !s.Enabled || ttl <= 0 {
 		return nil, nil
 	}
 	cfg := bigcache.Config{
 		Shards:             16,
-		LifeWindow:         s.TTL,
-		CleanWindow:        max(s.TTL, time.Second),
+		LifeWindow:         ttl,
+		CleanWindow:        max(ttl, time.Second),
 		MaxEntriesInWindow: cmp.Or(max(s.MaxEntries, 0), 1024),
 		MaxEntrySize:       1024,
 		HardMaxCacheSize:   s.MaxSizeMB,
@@ -56,7 +44,7 @@ func newResponseCache(s CacheSettings) (*responseCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actors: response cache: %w", err)
 	}
-	return &responseCache{c: c, ttl: s.TTL, now: time.Now}, nil
+	return &responseCache{c: c, ttl: ttl, now: time.Now}, nil
 }
 
 // get returns the cached response for key, if present and fresh.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
@@ -28,13 +30,13 @@ var ErrProviderPanic = errors.New("actors: provider panicked")
 type ClientSettings struct {
 	// Cache configures the response cache. It applies when the client is
 	// first created; later changes take effect for new clients only.
-	Cache CacheSettings
+	Cache config.Cache
 	// Breaker configures the circuit breaker.
-	Breaker BreakerSettings
+	Breaker config.Breaker
 	// RateLimit caps request and token rates.
-	RateLimit RateLimitSettings
+	RateLimit config.RateLimit
 	// Retry configures retries with backoff.
-	Retry RetrySettings
+	Retry config.Retry
 	// MaxInFlight caps concurrent provider requests; 0 means no cap.
 	MaxInFlight int
 	// RequestTimeout bounds each attempt, on top of the caller's
@@ -295,7 +297,7 @@ func (a *clientActor) breakerChanged(ctx actor.Context, msg *breakerChanged) {
 		// timeout has passed, so observers learn of it without traffic.
 		a.stopProbe()
 		self, root, b := ctx.Self(), ctx.ActorSystem().Root, msg.b
-		timeout := a.settings.Breaker.Timeout
+		timeout := a.settings.Breaker.Timeout.Duration()
 		if timeout <= 0 {
 			timeout = 30 * time.Second
 		}
@@ -410,7 +412,7 @@ type exchange struct {
 	shared   *clientShared
 	provider lm.LM
 	breaker  *breaker
-	retry    RetrySettings
+	retry    config.Retry
 	timeout  time.Duration
 	self     *actor.PID
 	root     *actor.RootContext
@@ -461,7 +463,7 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 	defer x.call.inFlight(-1)
 
 	tokens := estimateTokens(req)
-	return retry(ctx, x.retry, func(ctx context.Context) (resp lm.Response, err error) {
+	return retry(ctx, x.retry, backoff.System(), rand.Float64, func(ctx context.Context) (resp lm.Response, err error) {
 		attemptCtx, at := x.call.startAttempt(ctx)
 		sent := false
 		defer func() { at.end(err, sent) }()

@@ -404,7 +404,7 @@ func (c *Clients) requestBudget() time.Duration {
 		per = config.DefaultRequestTimeout
 	}
 	n := max(cfg.Retry.MaxAttempts, 1)
-	return time.Duration(n)*per + time.Duration(n-1)*max(cfg.Retry.MaxBackoff.Duration(), time.Second)
+	return time.Duration(n)*per + time.Duration(n-1)*max(cfg.Retry.Max.Duration(), time.Second)
 }
 
 // Status asks the ClientManager for a snapshot.

@@ -6,17 +6,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
-
-// RateLimitSettings caps the request and token rates of one client actor.
-type RateLimitSettings struct {
-	// RequestsPerMinute caps requests sent to the provider; 0 means no cap.
-	RequestsPerMinute int
-	// TokensPerMinute caps the estimated prompt and completion tokens sent;
-	// 0 means no cap.
-	TokensPerMinute int
-}
 
 // limits holds a client's request and token limiters. Both always exist
 // (rate.Inf when uncapped), so they can be changed in place while requests
@@ -26,14 +18,14 @@ type limits struct {
 	tokens   *rate.Limiter
 }
 
-func newLimits(s RateLimitSettings) *limits {
+func newLimits(s config.RateLimit) *limits {
 	l := &limits{requests: rate.NewLimiter(rate.Inf, 1), tokens: rate.NewLimiter(rate.Inf, 1)}
 	l.set(s)
 	return l
 }
 
 // set applies s to the limiters. A minute's allowance is the burst.
-func (l *limits) set(s RateLimitSettings) {
+func (l *limits) set(s config.RateLimit) {
 	setPerMinute(l.requests, s.RequestsPerMinute)
 	setPerMinute(l.tokens, s.TokensPerMinute)
 }

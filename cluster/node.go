@@ -63,7 +63,7 @@ type NodeConfig struct {
 	// endpoint, and LM must be nil.
 	Gateway string
 	// Registry holds the program kinds the node can build
-	// (DefaultRegistry when nil).
+	// (DefaultRegistry() when nil).
 	Registry *Registry
 	// Discovery, when set, makes the node a member of a protoactor-go
 	// cluster, where coordinators with the same Discovery find it (with
@@ -119,7 +119,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.Registry == nil {
-		cfg.Registry = DefaultRegistry
+		cfg.Registry = defaultRegistry
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -66,16 +66,19 @@ func (r *Registry) Kinds() []string {
 	return out
 }
 
-// DefaultRegistry is the registry Register adds to and nodes and
+// defaultRegistry is the process-wide registry of DefaultRegistry.
+var defaultRegistry = &Registry{}
+
+// DefaultRegistry returns the registry Register adds to and nodes and
 // coordinators use unless their configuration names another. It is a
 // process-wide convenience for commands; libraries and tests should pass
 // their own Registry.
-var DefaultRegistry = &Registry{}
+func DefaultRegistry() *Registry { return defaultRegistry }
 
-// Register adds kind to DefaultRegistry, typically from an init function
+// Register adds kind to DefaultRegistry(), typically from an init function
 // or main of both the coordinator's and the nodes' programs:
 //
 //	cluster.Register("qa-cot", func() (programs.Program, error) {
 //		return programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"))
 //	})
-func Register(kind string, ctor Constructor) error { return DefaultRegistry.Register(kind, ctor) }
+func Register(kind string, ctor Constructor) error { return defaultRegistry.Register(kind, ctor) }

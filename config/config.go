@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/dspex-go/dspex/backoff"
 )
 
 // Config is the whole dspex runtime configuration.
@@ -182,22 +184,36 @@ type RateLimit struct {
 }
 
 // Retry configures retries of retryable failures (network errors, 408, 409,
-// 429, 5xx) with exponential backoff: the delay before retry n (n from 1) is
-// min(MaxBackoff, InitialBackoff*Multiplier^(n-1)), randomised by ±Jitter,
-// and never less than the provider's Retry-After.
+// 429, 5xx) with exponential backoff (see Backoff), never waiting less than
+// the provider's Retry-After.
 type Retry struct {
 	// MaxAttempts is the total number of attempts, the first included;
 	// 1 disables retries. Default 3.
 	MaxAttempts int `json:"max_attempts" yaml:"max_attempts"`
-	// InitialBackoff is the delay before the first retry. Default 250ms.
-	InitialBackoff Duration `json:"initial_backoff" yaml:"initial_backoff"`
-	// MaxBackoff caps the delay. Default 10s.
-	MaxBackoff Duration `json:"max_backoff" yaml:"max_backoff"`
-	// Multiplier grows the delay after each retry; at least 1. Default 2.
+	// Backoff is the delay before each retry: its keys (initial, max,
+	// multiplier, jitter) sit directly under retry. Default 250ms doubling
+	// up to 10s, with 20% jitter.
+	Backoff `yaml:",inline"`
+}
+
+// Backoff is the exponential backoff of retries and restarts, spelled the
+// same under retry and supervision: the delay before attempt n (n from 1)
+// is min(Max, Initial*Multiplier^(n-1)), randomised by ±Jitter and capped
+// at Max. Policy gives the backoff.Policy the runtime computes it with.
+type Backoff struct {
+	// Initial is the delay before the first attempt; 0 means none.
+	Initial Duration `json:"initial" yaml:"initial"`
+	// Max caps the delay; at least Initial.
+	Max Duration `json:"max" yaml:"max"`
+	// Multiplier grows the delay after each attempt; at least 1.
 	Multiplier float64 `json:"multiplier" yaml:"multiplier"`
 	// Jitter is the random fraction in [0, 1] applied to each delay.
-	// Default 0.2.
 	Jitter float64 `json:"jitter" yaml:"jitter"`
+}
+
+// Policy returns b as a backoff.Policy.
+func (b Backoff) Policy() backoff.Policy {
+	return backoff.Policy{Initial: b.Initial.Duration(), Max: b.Max.Duration(), Multiplier: b.Multiplier, Jitter: b.Jitter}
 }
 
 // Exporter kinds for Telemetry.Exporter.
@@ -248,17 +264,10 @@ type Supervision struct {
 	MaxRestarts int `json:"max_restarts" yaml:"max_restarts"`
 	// Within is the intensity window. Default 30s.
 	Within Duration `json:"within" yaml:"within"`
-	// BackoffInitial is the delay before the first restart; 0 restarts at
-	// once. Default 100ms.
-	BackoffInitial Duration `json:"backoff_initial" yaml:"backoff_initial"`
-	// BackoffMax caps the restart delay. Default 10s.
-	BackoffMax Duration `json:"backoff_max" yaml:"backoff_max"`
-	// BackoffMultiplier grows the delay after each restart; at least 1.
-	// Default 2.
-	BackoffMultiplier float64 `json:"backoff_multiplier" yaml:"backoff_multiplier"`
-	// BackoffJitter is the random fraction in [0, 1] applied to each
-	// delay. Default 0.2.
-	BackoffJitter float64 `json:"backoff_jitter" yaml:"backoff_jitter"`
+	// Backoff is the delay before each restart: its keys (initial, max,
+	// multiplier, jitter) sit directly under supervision; an initial of 0
+	// restarts at once. Default 100ms doubling up to 10s, with 20% jitter.
+	Backoff `yaml:",inline"`
 }
 
 // Default values, exported so that documentation and callers agree.
@@ -293,11 +302,13 @@ func Default() Config {
 			MinRequests:         20,
 		},
 		Retry: Retry{
-			MaxAttempts:    3,
-			InitialBackoff: Duration(250 * time.Millisecond),
-			MaxBackoff:     Duration(10 * time.Second),
-			Multiplier:     2,
-			Jitter:         0.2,
+			MaxAttempts: 3,
+			Backoff: Backoff{
+				Initial:    Duration(250 * time.Millisecond),
+				Max:        Duration(10 * time.Second),
+				Multiplier: 2,
+				Jitter:     0.2,
+			},
 		},
 		Concurrency:    DefaultConcurrency,
 		RequestTimeout: Duration(DefaultRequestTimeout),
@@ -307,12 +318,14 @@ func Default() Config {
 			SampleRatio: 1,
 		},
 		Supervision: Supervision{
-			MaxRestarts:       5,
-			Within:            Duration(30 * time.Second),
-			BackoffInitial:    Duration(100 * time.Millisecond),
-			BackoffMax:        Duration(10 * time.Second),
-			BackoffMultiplier: 2,
-			BackoffJitter:     0.2,
+			MaxRestarts: 5,
+			Within:      Duration(30 * time.Second),
+			Backoff: Backoff{
+				Initial:    Duration(100 * time.Millisecond),
+				Max:        Duration(10 * time.Second),
+				Multiplier: 2,
+				Jitter:     0.2,
+			},
 		},
 	}
 }

@@ -34,7 +34,7 @@ func wantGood() Config {
 	c.Model = "local/llama3"
 	c.Cache.TTL = Duration(30 * time.Minute)
 	c.Retry.MaxAttempts = 5
-	c.Retry.InitialBackoff = Duration(100 * time.Millisecond)
+	c.Retry.Initial = Duration(100 * time.Millisecond)
 	c.Breaker.Timeout = Duration(time.Minute)
 	c.RateLimit.RequestsPerMinute = 500
 	c.Concurrency = 16
@@ -71,7 +71,7 @@ func TestLoadErrors(t *testing.T) {
 		{file: "unknown_key.yaml", want: []string{"unknown_key.yaml", "max_entires", "line 3"}},
 		{file: "unknown_key.json", want: []string{"unknown_key.json", "max_entires"}},
 		{file: "bad_duration.yaml", want: []string{"bad_duration.yaml", "line 3", "3 parsecs"}},
-		{file: "bad_duration.json", want: []string{"bad_duration.json", "retry.initial_backoff", "3 parsecs"}},
+		{file: "bad_duration.json", want: []string{"bad_duration.json", "retry.initial", "3 parsecs"}},
 		{file: "bad_url.yaml", want: []string{"providers[1].base_url", "ftp://example.com/v1", "http or https"}, key: "providers[1].base_url"},
 		{file: "bad_url.json", want: []string{"providers[1].base_url"}, key: "providers[1].base_url"},
 		{file: "missing.yaml", want: []string{"missing.yaml", "no such file"}},
@@ -158,8 +158,8 @@ func TestValidate(t *testing.T) {
 		{"rate_limit.requests_per_minute", func(c *Config) { c.RateLimit.RequestsPerMinute = -5 }},
 		{"rate_limit.tokens_per_minute", func(c *Config) { c.RateLimit.TokensPerMinute = -5 }},
 		{"retry.max_attempts", func(c *Config) { c.Retry.MaxAttempts = 0 }},
-		{"retry.initial_backoff", func(c *Config) { c.Retry.InitialBackoff = -1 }},
-		{"retry.max_backoff", func(c *Config) { c.Retry.MaxBackoff = Duration(time.Millisecond) }},
+		{"retry.initial", func(c *Config) { c.Retry.Initial = -1 }},
+		{"retry.max", func(c *Config) { c.Retry.Max = Duration(time.Millisecond) }},
 		{"retry.multiplier", func(c *Config) { c.Retry.Multiplier = 0.5 }},
 		{"retry.jitter", func(c *Config) { c.Retry.Jitter = 2 }},
 		{"concurrency", func(c *Config) { c.Concurrency = -1 }},
@@ -170,10 +170,10 @@ func TestValidate(t *testing.T) {
 		{"telemetry.sample_ratio", func(c *Config) { c.Telemetry.SampleRatio = -0.1 }},
 		{"supervision.max_restarts", func(c *Config) { c.Supervision.MaxRestarts = -1 }},
 		{"supervision.within", func(c *Config) { c.Supervision.Within = 0 }},
-		{"supervision.backoff_initial", func(c *Config) { c.Supervision.BackoffInitial = -1 }},
-		{"supervision.backoff_max", func(c *Config) { c.Supervision.BackoffMax = Duration(time.Millisecond) }},
-		{"supervision.backoff_multiplier", func(c *Config) { c.Supervision.BackoffMultiplier = 0 }},
-		{"supervision.backoff_jitter", func(c *Config) { c.Supervision.BackoffJitter = 1.1 }},
+		{"supervision.initial", func(c *Config) { c.Supervision.Initial = -1 }},
+		{"supervision.max", func(c *Config) { c.Supervision.Max = Duration(time.Millisecond) }},
+		{"supervision.multiplier", func(c *Config) { c.Supervision.Multiplier = 0 }},
+		{"supervision.jitter", func(c *Config) { c.Supervision.Jitter = 1.1 }},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			c := Default()
@@ -439,4 +439,46 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse returned an invalid config: %v", err)
 		}
 	})
+}
+
+// TestOldBackoffKeys: the backoff keys of earlier versions fail to load
+// with an error that names the key that replaced them.
+func TestOldBackoffKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, format, data, want string
+	}{
+		{"yaml retry", FormatYAML, "retry:\n  initial_backoff: 1s\n", "retry.initial"},
+		{"yaml retry max", FormatYAML, "retry:\n  max_backoff: 1s\n", "retry.max"},
+		{"yaml supervision", FormatYAML, "supervision:\n  backoff_jitter: 0.1\n", "supervision.jitter"},
+		{"json retry", FormatJSON, `{"retry": {"max_backoff": "1s"}}`, "retry.max"},
+		{"json supervision", FormatJSON, `{"supervision": {"backoff_initial": "1s"}}`, "supervision.initial"},
+		{"json supervision multiplier", FormatJSON, `{"supervision": {"backoff_multiplier": 3}}`, "supervision.multiplier"},
+		{"yaml supervision max", FormatYAML, "supervision:\n  backoff_max: 1s\n", "supervision.max"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.data), tc.format)
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("Parse = %v, want a *LoadError", err)
+			}
+			if !strings.Contains(err.Error(), "renamed "+tc.want) {
+				t.Errorf("error %q does not name %s", err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct{ format, data string }{
+		{FormatYAML, "retry:\n  initial: 1s\n  max: 2s\n  multiplier: 3\n  jitter: 0.1\nsupervision:\n  initial: 1ms\n  max: 5ms\n  multiplier: 1.5\n  jitter: 0\n"},
+		{FormatJSON, `{"retry": {"initial": "1s", "max": "2s", "multiplier": 3, "jitter": 0.1}, "supervision": {"initial": "1ms", "max": "5ms", "multiplier": 1.5, "jitter": 0}}`},
+	} {
+		c, err := Parse([]byte(tc.data), tc.format)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.format, err)
+		}
+		want := Default()
+		want.Retry.Backoff = Backoff{Initial: Duration(time.Second), Max: Duration(2 * time.Second), Multiplier: 3, Jitter: 0.1}
+		want.Supervision.Backoff = Backoff{Initial: Duration(time.Millisecond), Max: Duration(5 * time.Millisecond), Multiplier: 1.5}
+		if c.Retry != want.Retry || c.Supervision != want.Supervision {
+			t.Errorf("%s: retry %+v supervision %+v, want %+v %+v", tc.format, c.Retry, c.Supervision, want.Retry, want.Supervision)
+		}
+	}
 }

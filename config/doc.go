@@ -28,12 +28,23 @@
 //	  ttl: 30m
 //	retry:
 //	  max_attempts: 5
+//	  initial: 250ms
+//	  max: 10s
+//	  multiplier: 2
+//	  jitter: 0.2
+//	supervision:
+//	  max_restarts: 5
+//	  within: 30s
+//	  initial: 100ms
 //	telemetry:
 //	  exporter: otlp-grpc
 //	  endpoint: localhost:4317
 //	  insecure: true
 //
-// Durations are Go duration strings ("30s", "1m30s").
+// Durations are Go duration strings ("30s", "1m30s"). The backoff keys
+// (initial, max, multiplier, jitter) are spelled the same under retry and
+// supervision; the older initial_backoff, max_backoff and backoff_* keys
+// are rejected with an error that names their replacement.
 //
 // # Environment
 //

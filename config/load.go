@@ -63,13 +63,19 @@ func Parse(data []byte, format string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return Config{}, &LoadError{Path: "<yaml>", Err: err}
+			return Config{}, &LoadError{Path: "<yaml>", Err: renamed(err)}
 		}
 	case FormatJSON:
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return Config{}, &LoadError{Path: "<json>", Err: err}
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				// The embedded Backoff is inlined: its keys sit directly
+				// under retry and supervision.
+				te.Field = strings.Replace(te.Field, ".Backoff.", ".", 1)
+			}
+			return Config{}, &LoadError{Path: "<json>", Err: renamed(err)}
 		}
 		if dec.More() {
 			return Config{}, &LoadError{Path: "<json>", Err: errors.New("data after the top-level object")}
@@ -84,4 +90,28 @@ func Parse(data []byte, format string) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// renamedKeys maps the backoff keys of earlier versions to their names
+// since retry and supervision share one spelling (see Backoff).
+var renamedKeys = []struct{ old, new string }{
+	{"initial_backoff", "retry.initial"},
+	{"max_backoff", "retry.max"},
+	{"backoff_initial", "supervision.initial"},
+	{"backoff_max", "supervision.max"},
+	{"backoff_multiplier", "supervision.multiplier"},
+	{"backoff_jitter", "supervision.jitter"},
+}
+
+// renamed adds to a decoding error that names an old backoff key the key
+// that replaced it. Old keys are not accepted: a file that still uses one
+// fails to load with this message.
+func renamed(err error) error {
+	msg := err.Error()
+	for _, k := range renamedKeys {
+		if strings.Contains(msg, "field "+k.old+" not found") || strings.Contains(msg, `unknown field "`+k.old+`"`) {
+			return fmt.Errorf("%w (%s was renamed %s)", err, k.old, k.new)
+		}
+	}
+	return err
 }

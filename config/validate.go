@@ -107,18 +107,7 @@ func (c Config) Validate() error {
 	if c.Retry.MaxAttempts < 1 {
 		add("retry.max_attempts", c.Retry.MaxAttempts, "must be >= 1 (1 disables retries)")
 	}
-	if c.Retry.InitialBackoff < 0 {
-		add("retry.initial_backoff", c.Retry.InitialBackoff, "must be >= 0")
-	}
-	if c.Retry.MaxBackoff < c.Retry.InitialBackoff {
-		add("retry.max_backoff", c.Retry.MaxBackoff, "must be >= initial_backoff")
-	}
-	if c.Retry.Multiplier < 1 {
-		add("retry.multiplier", c.Retry.Multiplier, "must be >= 1")
-	}
-	if c.Retry.Jitter < 0 || c.Retry.Jitter > 1 {
-		add("retry.jitter", c.Retry.Jitter, "must be in [0, 1]")
-	}
+	checkBackoff(add, "retry", c.Retry.Backoff)
 
 	if c.Concurrency < 0 {
 		add("concurrency", c.Concurrency, "must be >= 0 (0 means unlimited)")
@@ -150,19 +139,24 @@ func (c Config) Validate() error {
 	if s.Within <= 0 {
 		add("supervision.within", s.Within, "must be positive")
 	}
-	if s.BackoffInitial < 0 {
-		add("supervision.backoff_initial", s.BackoffInitial, "must be >= 0")
-	}
-	if s.BackoffMax < s.BackoffInitial {
-		add("supervision.backoff_max", s.BackoffMax, "must be >= backoff_initial")
-	}
-	if s.BackoffMultiplier < 1 {
-		add("supervision.backoff_multiplier", s.BackoffMultiplier, "must be >= 1")
-	}
-	if s.BackoffJitter < 0 || s.BackoffJitter > 1 {
-		add("supervision.backoff_jitter", s.BackoffJitter, "must be in [0, 1]")
-	}
+	checkBackoff(add, "supervision", s.Backoff)
 	return errors.Join(errs...)
+}
+
+// checkBackoff checks the backoff keys under key (retry or supervision).
+func checkBackoff(add func(string, any, string), key string, b Backoff) {
+	if b.Initial < 0 {
+		add(key+".initial", b.Initial, "must be >= 0")
+	}
+	if b.Max < b.Initial {
+		add(key+".max", b.Max, "must be >= initial")
+	}
+	if !(b.Multiplier >= 1) {
+		add(key+".multiplier", b.Multiplier, "must be >= 1")
+	}
+	if !(b.Jitter >= 0 && b.Jitter <= 1) {
+		add(key+".jitter", b.Jitter, "must be in [0, 1]")
+	}
 }
 
 func checkRate(add func(string, any, string), key string, r RateLimit) {

@@ -43,8 +43,9 @@
 //
 // By default each Run starts a private actor system (with a discarding
 // logger, see WithLogger) and shuts it down at its end. WithRuntime runs the
-// actors in an existing system instead, such as the dspex runtime's: any
-// value with an ActorSystem() *actor.ActorSystem method will do.
+// actors in an existing system instead, such as the dspex runtime's: pass
+// the *dspex.Runtime (any Runtime: a value whose Actors method returns a
+// supervision.Handle).
 //
 // At the end of a run, program calls still running are cancelled and Run
 // waits for them up to WithDrain; a program that ignores cancellation is

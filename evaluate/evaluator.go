@@ -165,7 +165,7 @@ func (e *Evaluator) run(ctx context.Context, prog programs.Program, devset []dat
 // system returns the actor system to run in and whether the run owns it.
 func (e *Evaluator) system() (*actor.ActorSystem, bool) {
 	if e.cfg.system != nil {
-		return e.cfg.system.ActorSystem(), false
+		return e.cfg.system, false
 	}
 	logger := e.cfg.logger
 	if logger == nil {

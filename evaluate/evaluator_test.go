@@ -19,6 +19,7 @@ import (
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/supervision"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -290,7 +291,7 @@ func TestRunTracesAndLM(t *testing.T) {
 
 type sysHolder struct{ sys *actor.ActorSystem }
 
-func (h sysHolder) ActorSystem() *actor.ActorSystem { return h.sys }
+func (h sysHolder) Actors() supervision.Handle { return supervision.HandleOf(h.sys) }
 
 func TestRunWithRuntimeSystem(t *testing.T) {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {

@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/supervision"
 )
 
 // Option configures an Evaluator.
@@ -40,7 +41,8 @@ type config struct {
 	model        lm.LM
 	progress     progressMode
 	progressOut  io.Writer
-	system       systemProvider
+	system       *actor.ActorSystem
+	runtime      Runtime // WithRuntime's, a telemetry source when it is one
 	logger       *slog.Logger
 	drain        time.Duration
 	description  string
@@ -63,11 +65,12 @@ const (
 	progressOff
 )
 
-// systemProvider is anything that owns an actor system, such as the dspex
-// runtime. It is kept unexported: users pass their runtime to WithRuntime
-// and never see the actor plumbing.
-type systemProvider interface {
-	ActorSystem() *actor.ActorSystem
+// Runtime is what WithRuntime needs of a runtime: an opaque handle on the
+// actor system the evaluator actors run in. *dspex.Runtime implements it;
+// applications pass their runtime and never see the actor plumbing.
+type Runtime interface {
+	// Actors returns the handle of the runtime's actor system.
+	Actors() supervision.Handle
 }
 
 // WithConcurrency caps how many examples run at once (default
@@ -174,12 +177,13 @@ func WithDescription(s string) Option {
 // the *dspex.Runtime, under a supervisor actor spawned for each run and
 // stopped at its end. Without it each run starts a private actor system and
 // shuts it down when the run ends.
-func WithRuntime(rt interface{ ActorSystem() *actor.ActorSystem }) Option {
+func WithRuntime(rt Runtime) Option {
 	return optionFunc(func(c *config) error {
-		if rt == nil || rt.ActorSystem() == nil {
+		if rt == nil || rt.Actors().System() == nil {
 			return errors.New("evaluate: WithRuntime: no actor system")
 		}
-		c.system = rt
+		c.system = rt.Actors().System()
+		c.runtime = rt
 		return nil
 	})
 }

@@ -26,7 +26,7 @@ func (e *Evaluator) TracerProvider() trace.TracerProvider {
 	if s, ok := e.cfg.model.(telemetry.TracerSource); ok {
 		return s.TracerProvider()
 	}
-	if s, ok := e.cfg.system.(telemetry.TracerSource); ok {
+	if s, ok := e.cfg.runtime.(telemetry.TracerSource); ok {
 		return s.TracerProvider()
 	}
 	return tracenoop.NewTracerProvider()
@@ -38,7 +38,7 @@ func (e *Evaluator) MeterProvider() metric.MeterProvider {
 	if s, ok := e.cfg.model.(telemetry.MeterSource); ok {
 		return s.MeterProvider()
 	}
-	if s, ok := e.cfg.system.(telemetry.MeterSource); ok {
+	if s, ok := e.cfg.runtime.(telemetry.MeterSource); ok {
 		return s.MeterProvider()
 	}
 	return metricnoop.NewMeterProvider()

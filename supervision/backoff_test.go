@@ -5,36 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-func TestBackoffDelay(t *testing.T) {
-	b := Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: 0.5}
-	for _, tc := range []struct {
-		b    Backoff
-		n    int
-		r    float64
-		want time.Duration
-	}{
-		{b, 1, 0.5, 100 * time.Millisecond}, // r = 0.5: no jitter
-		{b, 2, 0.5, 200 * time.Millisecond},
-		{b, 3, 0.5, 400 * time.Millisecond},
-		{b, 4, 0.5, 800 * time.Millisecond},
-		{b, 5, 0.5, time.Second}, // capped
-		{b, 1000, 0.5, time.Second},
-		{b, 0, 0.5, 100 * time.Millisecond}, // n < 1 is 1
-		{b, 1, 0, 50 * time.Millisecond},    // -50%
-		{b, 1, 0.75, 125 * time.Millisecond},
-		{b, 5, 0, 500 * time.Millisecond}, // jitter below the cap
-		{b, 5, 0.999, time.Second},        // jitter above the cap is capped
-		{Backoff{Multiplier: 1}, 3, 0.9, 0},
-		{Backoff{Initial: time.Second, Max: time.Second, Multiplier: 3}, 7, 0.5, time.Second},
-		{Backoff{Initial: 10 * time.Millisecond, Max: time.Hour, Multiplier: 10}, 3, 0.5, time.Second},
-	} {
-		if got := tc.b.Delay(tc.n, tc.r); got != tc.want {
-			t.Errorf("%+v.Delay(%d, %v) = %v, want %v", tc.b, tc.n, tc.r, got, tc.want)
-		}
-	}
-}
+	"github.com/dspex-go/dspex/backoff"
+)
 
 // fakeClock hands the timers to the test, which fires them.
 type fakeClock struct {
@@ -99,7 +72,7 @@ func TestRestartWaitsForBackoff(t *testing.T) {
 	tree := startTree(t, system, Spec{
 		Name:      "tree",
 		Intensity: Intensity{MaxRestarts: 10, Within: time.Minute},
-		Backoff:   Backoff{Initial: 100 * time.Millisecond, Max: 300 * time.Millisecond, Multiplier: 2, Jitter: 0.1},
+		Backoff:   backoff.Policy{Initial: 100 * time.Millisecond, Max: 300 * time.Millisecond, Multiplier: 2, Jitter: 0.1},
 		Children:  []Child{{Name: "a", Props: workerProps("a", rec)}},
 	}, WithClock(clock), WithRand(func() float64 { return 1 }))
 	rec.expect(t, "started:a")

@@ -12,7 +12,7 @@
 //		Name:       "runtime",
 //		Strategy:   supervision.OneForOne,
 //		Intensity:  supervision.Intensity{MaxRestarts: 5, Within: 30 * time.Second},
-//		Backoff:    supervision.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2, Jitter: 0.2},
+//		Backoff:    backoff.Policy{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2, Jitter: 0.2},
 //		OnExceeded: supervision.StopChild,
 //		Children: []supervision.Child{
 //			{Name: "config", Props: configProps},

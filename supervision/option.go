@@ -3,7 +3,8 @@ package supervision
 import (
 	"log/slog"
 	"math/rand/v2"
-	"time"
+
+	"github.com/dspex-go/dspex/backoff"
 )
 
 // Option configures Start and NewPolicy.
@@ -16,12 +17,12 @@ func (f optionFunc) apply(o *options) { f(o) }
 type options struct {
 	logger  *slog.Logger
 	onEvent func(Event)
-	clock   Clock
+	clock   backoff.Clock
 	rand    func() float64
 }
 
 func newOptions(opts []Option) options {
-	o := options{logger: slog.Default(), clock: realClock{}, rand: rand.Float64}
+	o := options{logger: slog.Default(), clock: backoff.System(), rand: rand.Float64}
 	for _, opt := range opts {
 		if opt != nil {
 			opt.apply(&o)
@@ -48,7 +49,7 @@ func WithOnEvent(f func(Event)) Option {
 
 // WithClock replaces the wall clock that times the intensity window and the
 // backoff delays (for tests).
-func WithClock(c Clock) Option {
+func WithClock(c backoff.Clock) Option {
 	return optionFunc(func(o *options) {
 		if c != nil {
 			o.clock = c
@@ -64,21 +65,4 @@ func WithRand(f func() float64) Option {
 			o.rand = f
 		}
 	})
-}
-
-// Clock is the time source of a Policy.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine after d, unless the returned
-	// stop function is called first (it reports whether it stopped f).
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
 }

@@ -3,11 +3,12 @@ package supervision
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/dspex-go/dspex/backoff"
 )
 
 // Strategy says which children restart when one fails.
@@ -82,7 +83,7 @@ func (o OnExceeded) String() string {
 
 // Intensity bounds restarts: more than MaxRestarts failures of one child
 // (with AllForOne, of the group) within Within exceed it, as in OTP.
-// The zero Intensity means DefaultIntensity.
+// The zero Intensity means DefaultIntensity().
 type Intensity struct {
 	// MaxRestarts is the number of restarts allowed within Within; 0 allows
 	// none (the first failure exceeds the intensity).
@@ -92,54 +93,14 @@ type Intensity struct {
 	Within time.Duration
 }
 
-// DefaultIntensity allows 5 restarts within 30 seconds.
-var DefaultIntensity = Intensity{MaxRestarts: 5, Within: 30 * time.Second}
+// DefaultIntensity returns the Intensity of a Spec that sets none: 5
+// restarts within 30 seconds.
+func DefaultIntensity() Intensity { return Intensity{MaxRestarts: 5, Within: 30 * time.Second} }
 
-// Backoff is the delay before a restart: restart n (from 1, counted within
-// the Intensity window) waits min(Max, Initial*Multiplier^(n-1)), scaled by
-// a random factor in [1-Jitter, 1+Jitter] and capped at Max again. While a
-// child waits, its mailbox is suspended: messages queue and are processed
-// by the restarted instance.
-//
-// The zero Backoff (Multiplier 0) means DefaultBackoff; Backoff{Multiplier:
-// 1} restarts at once.
-type Backoff struct {
-	// Initial is the delay before the first restart; 0 restarts at once.
-	Initial time.Duration
-	// Max caps the delay; it must be >= Initial.
-	Max time.Duration
-	// Multiplier grows the delay after each restart; >= 1.
-	Multiplier float64
-	// Jitter is the random fraction in [0, 1] applied to each delay.
-	Jitter float64
-}
-
-// DefaultBackoff starts at 100ms and doubles up to 10s, with 20% jitter.
-var DefaultBackoff = Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2, Jitter: 0.2}
-
-// Delay returns the delay before restart attempt n (n >= 1; smaller n are
-// treated as 1), given a uniform random number r in [0, 1). It is a pure
-// function: the same arguments give the same delay.
-func (b Backoff) Delay(n int, r float64) time.Duration {
-	if b.Initial <= 0 {
-		return 0
-	}
-	if n < 1 {
-		n = 1
-	}
-	limit := float64(b.Max)
-	if b.Max < b.Initial {
-		limit = float64(b.Initial)
-	}
-	d := float64(b.Initial) * math.Pow(max(b.Multiplier, 1), float64(n-1))
-	if math.IsInf(d, 0) || math.IsNaN(d) || d > limit {
-		d = limit
-	}
-	if b.Jitter > 0 {
-		d *= 1 + min(b.Jitter, 1)*(2*r-1)
-	}
-	d = min(d, limit)
-	return time.Duration(max(d, 0))
+// DefaultBackoff returns the Backoff of a Spec that sets none: 100ms
+// doubling up to 10s, with 20% jitter.
+func DefaultBackoff() backoff.Policy {
+	return backoff.Policy{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2, Jitter: 0.2}
 }
 
 // Child declares one supervised child.
@@ -163,10 +124,14 @@ type Spec struct {
 	Name string
 	// Strategy says which children restart when one fails.
 	Strategy Strategy
-	// Intensity bounds restarts; the zero value means DefaultIntensity.
+	// Intensity bounds restarts; the zero value means DefaultIntensity().
 	Intensity Intensity
-	// Backoff delays restarts; the zero value means DefaultBackoff.
-	Backoff Backoff
+	// Backoff delays restarts: restart n (from 1, counted within the
+	// Intensity window) waits Backoff.Delay(n, r). While a child waits, its
+	// mailbox is suspended: messages queue and are processed by the
+	// restarted instance. The zero value means DefaultBackoff();
+	// backoff.Policy{Multiplier: 1} restarts at once.
+	Backoff backoff.Policy
 	// OnExceeded is what happens when Intensity is exceeded.
 	OnExceeded OnExceeded
 	// Children are spawned in order when the supervisor starts (and again
@@ -177,10 +142,10 @@ type Spec struct {
 // withDefaults fills the zero Intensity and Backoff.
 func (s Spec) withDefaults() Spec {
 	if s.Intensity == (Intensity{}) {
-		s.Intensity = DefaultIntensity
+		s.Intensity = DefaultIntensity()
 	}
-	if s.Backoff == (Backoff{}) {
-		s.Backoff = DefaultBackoff
+	if s.Backoff == (backoff.Policy{}) {
+		s.Backoff = DefaultBackoff()
 	}
 	return s
 }
@@ -207,7 +172,7 @@ func (s Spec) Validate() error {
 	if err := s.Intensity.validate(); err != nil {
 		return bad("%s: %v", s.Name, err)
 	}
-	if err := s.Backoff.validate(); err != nil {
+	if err := s.Backoff.Validate(); err != nil {
 		return bad("%s: %v", s.Name, err)
 	}
 	seen := make(map[string]bool, len(s.Children))
@@ -229,20 +194,6 @@ func (i Intensity) validate() error {
 	}
 	if i.Within <= 0 {
 		return fmt.Errorf("intensity: within %v must be positive", i.Within)
-	}
-	return nil
-}
-
-func (b Backoff) validate() error {
-	switch {
-	case b.Initial < 0:
-		return fmt.Errorf("backoff: initial %v < 0", b.Initial)
-	case b.Max < b.Initial:
-		return fmt.Errorf("backoff: max %v < initial %v", b.Max, b.Initial)
-	case b.Multiplier < 1:
-		return fmt.Errorf("backoff: multiplier %v < 1", b.Multiplier)
-	case b.Jitter < 0 || b.Jitter > 1:
-		return fmt.Errorf("backoff: jitter %v not in [0, 1]", b.Jitter)
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+
+	"github.com/dspex-go/dspex/backoff"
 )
 
 func TestMain(m *testing.M) {
@@ -124,7 +126,7 @@ func newTestSystem(t *testing.T) *actor.ActorSystem {
 var quiet = WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 // immediate restarts without backoff.
-var immediate = Backoff{Multiplier: 1}
+var immediate = backoff.Policy{Multiplier: 1}
 
 func startTree(t *testing.T, system *actor.ActorSystem, spec Spec, opts ...Option) *Tree {
 	t.Helper()
@@ -436,9 +438,9 @@ func TestStartErrors(t *testing.T) {
 		{"nil props", Spec{Name: "x", Children: []Child{{Name: "a"}}}},
 		{"duplicate child", Spec{Name: "x", Children: []Child{{Name: "a", Props: workerProps("a", rec)}, {Name: "a", Props: workerProps("a", rec)}}}},
 		{"bad intensity", Spec{Name: "x", Intensity: Intensity{MaxRestarts: 1}}},
-		{"bad backoff", Spec{Name: "x", Backoff: Backoff{Initial: time.Second, Max: time.Millisecond, Multiplier: 2}}},
-		{"bad jitter", Spec{Name: "x", Backoff: Backoff{Multiplier: 2, Jitter: 2}}},
-		{"bad multiplier", Spec{Name: "x", Backoff: Backoff{Multiplier: 0.5}}},
+		{"bad backoff", Spec{Name: "x", Backoff: backoff.Policy{Initial: time.Second, Max: time.Millisecond, Multiplier: 2}}},
+		{"bad jitter", Spec{Name: "x", Backoff: backoff.Policy{Multiplier: 2, Jitter: 2}}},
+		{"bad multiplier", Spec{Name: "x", Backoff: backoff.Policy{Multiplier: 0.5}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Start(system, tc.spec, quiet); !errors.Is(err, ErrInvalidSpec) {

@@ -30,8 +30,8 @@ func evRuntime(tb testing.TB, srv *simlm.Server, edit func(*config.Config)) *dsp
 		DefaultModel: simlm.DefaultModel,
 	}}
 	cfg.Retry.MaxAttempts = 3
-	cfg.Retry.InitialBackoff = config.Duration(time.Millisecond)
-	cfg.Retry.MaxBackoff = config.Duration(5 * time.Millisecond)
+	cfg.Retry.Initial = config.Duration(time.Millisecond)
+	cfg.Retry.Max = config.Duration(5 * time.Millisecond)
 	cfg.Breaker.Enabled = false
 	cfg.Concurrency = 64
 	if edit != nil {

@@ -46,8 +46,8 @@ func rtConfig(srv *simlm.Server) config.Config {
 	cfg.Retry.MaxAttempts = 1
 	cfg.Cache.Enabled = false
 	cfg.Breaker.Enabled = false
-	cfg.Supervision.BackoffInitial = config.Duration(time.Millisecond)
-	cfg.Supervision.BackoffMax = config.Duration(time.Millisecond)
+	cfg.Supervision.Initial = config.Duration(time.Millisecond)
+	cfg.Supervision.Max = config.Duration(time.Millisecond)
 	return cfg
 }
 

@@ -14,8 +14,8 @@ import (
 func rtRetryConfig(srv *simlm.Server, attempts int) config.Config {
 	cfg := rtConfig(srv)
 	cfg.Retry.MaxAttempts = attempts
-	cfg.Retry.InitialBackoff = config.Duration(time.Millisecond)
-	cfg.Retry.MaxBackoff = config.Duration(2 * time.Millisecond)
+	cfg.Retry.Initial = config.Duration(time.Millisecond)
+	cfg.Retry.Max = config.Duration(2 * time.Millisecond)
 	return cfg
 }
 

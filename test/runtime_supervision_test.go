@@ -174,7 +174,7 @@ func TestRuntimeConfigManagerRestartsWithLastGoodConfig(t *testing.T) {
 	// The restarted ConfigManager still reaches the clients: with retries
 	// back on, one failure is retried away.
 	good.Retry.MaxAttempts = 2
-	good.Retry.InitialBackoff = config.Duration(time.Millisecond)
+	good.Retry.Initial = config.Duration(time.Millisecond)
 	if err := rt.UpdateConfig(rtCtx(t), good); err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,8 @@ func telConfig(srv *simlm.Server) config.Config {
 	cfg := rtConfig(srv)
 	cfg.Cache.Enabled = true
 	cfg.Retry.MaxAttempts = 3
-	cfg.Retry.InitialBackoff = config.Duration(time.Millisecond)
-	cfg.Retry.MaxBackoff = config.Duration(time.Millisecond)
+	cfg.Retry.Initial = config.Duration(time.Millisecond)
+	cfg.Retry.Max = config.Duration(time.Millisecond)
 	return cfg
 }
 
