@@ -33,12 +33,15 @@ type COPRO struct {
 // WithProposer, WithTips, WithBudgetReport, WithTrialProgress,
 // WithoutTrialProgress, WithSeed, WithMaxErrors, WithEvaluateOptions,
 // WithValset.
-func NewCOPRO[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...Option) (*COPRO, error) {
+func NewCOPRO[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...COPROOption) (*COPRO, error) {
 	if metric == nil {
 		return nil, errors.New("teleprompter: COPRO: nil metric")
 	}
-	cfg, err := newInstructConfig(NameCOPRO, opts)
-	if err != nil {
+	cfg := defaultInstructConfig(NameCOPRO)
+	if err := applyOptions(&cfg, opts, COPROOption.applyCOPRO); err != nil {
+		return nil, err
+	}
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	return &COPRO{metric: evaluate.MetricOf(metric), cfg: cfg}, nil
@@ -84,7 +87,7 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 	ctx, span := startCompile(ctx, NameCOPRO, tracerSource(ev, student))
 	defer func() { endCompile(span, compiled, err) }()
 
-	rng := rand.New(rand.NewPCG(c.base.seed, 0x636f70726f))
+	rng := rand.New(rand.NewPCG(c.base.uintSeed(), 0x636f70726f))
 	log = &TrialLog{Optimizer: NameCOPRO, Seed: c.base.seed, ValsetSize: len(val), Instructions: make(map[string][]string), Best: -1}
 	own := make([][][]programs.Values, len(nps))
 	for i, np := range nps {

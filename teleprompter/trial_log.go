@@ -97,7 +97,7 @@ type TrialLog struct {
 	// Surrogate names the surrogate model ("tpe", "gp"; empty for COPRO).
 	Surrogate string `json:"surrogate,omitempty"`
 	// Seed is the search's seed.
-	Seed uint64 `json:"seed"`
+	Seed int `json:"seed"`
 	// Predictors lists the predictor names in the student's order.
 	Predictors []string `json:"predictors"`
 	// Instructions holds the instruction candidates of each predictor;
