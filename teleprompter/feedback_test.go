@@ -67,7 +67,10 @@ func TestReflectOptions(t *testing.T) {
 		}},
 		{"GEPA bad auto", func() error { _, err := teleprompter.NewGEPA(fm, teleprompter.WithAuto("huge")); return err }},
 		{"SIMBA one candidate", func() error { _, err := teleprompter.NewSIMBA(fm, teleprompter.WithNumCandidates(1)); return err }},
-		{"nil metric", func() error { _, err := teleprompter.NewGEPA(nil, teleprompter.WithAuto(teleprompter.AutoLight)); return err }},
+		{"nil metric", func() error {
+			_, err := teleprompter.NewGEPA(nil, teleprompter.WithAuto(teleprompter.AutoLight))
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

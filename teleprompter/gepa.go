@@ -103,9 +103,9 @@ type gepaSearch struct {
 	merges  int // merges left
 	pool    candidatePool
 	trials  []ReflectTrial
-	names   []string         // predictor names, sorted
-	next    map[int]int      // candidate -> round-robin position
-	tried   map[[2]int]bool  // merged pairs
+	names   []string        // predictor names, sorted
+	next    map[int]int     // candidate -> round-robin position
+	tried   map[[2]int]bool // merged pairs
 	batches *batcher
 }
 

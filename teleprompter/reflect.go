@@ -401,7 +401,6 @@ func (r *reflectRun) rule(ctx context.Context, name, current string, better, wor
 	return strings.TrimSpace(s), nil
 }
 
-
 // mean returns the average of xs, 0 for none.
 func mean(xs []float64) float64 {
 	if len(xs) == 0 {
