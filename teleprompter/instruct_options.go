@@ -36,14 +36,15 @@ const (
 	DefaultInitTemperature = 1.4
 )
 
-// AutoBudget is a preset search budget for MIPROv2 and BEACON (DSPy's
-// auto="light" | "medium" | "heavy").
+// AutoBudget is a preset search budget for MIPROv2, BEACON and GEPA
+// (DSPy's auto="light" | "medium" | "heavy"); see WithAuto.
 type AutoBudget string
 
-// The budgets. Each sets the number of instruction and demo-set candidates
-// per predictor and a cap on the validation set; the number of trials
-// follows from the candidates and the number of predictors (see
-// WithAuto).
+// The budgets. For MIPROv2 and BEACON each sets the number of instruction
+// and demo-set candidates per predictor and a cap on the validation set;
+// the number of trials follows from the candidates and the number of
+// predictors. For GEPA it sets the new candidates the metric calls are
+// budgeted for (see WithAuto).
 const (
 	AutoLight  AutoBudget = "light"
 	AutoMedium AutoBudget = "medium"
