@@ -1,3 +1,11 @@
+// The example starts a coordinator and a node in one process: two
+// protoactor-go remotes, each of whose Start sets gRPC's global logger
+// without synchronisation while the other's server may log, which the race
+// detector reports. The race-checked cluster tests run their nodes as
+// processes of their own (test/); this example is left out of -race builds.
+
+//go:build !race
+
 package cluster_test
 
 import (
