@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/internal/table"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 )
@@ -209,26 +210,7 @@ func (r Result) Table(maxRows int) string {
 			clip(errText(row.Err), 60),
 		})
 	}
-	width := make([]int, len(cells[0]))
-	for _, line := range cells {
-		for i, c := range line {
-			width[i] = max(width[i], utf8.RuneCountInString(c))
-		}
-	}
-	for _, line := range cells {
-		var l strings.Builder
-		for i, c := range line {
-			if i > 0 {
-				l.WriteString("  ")
-			}
-			l.WriteString(c)
-			if i < len(line)-1 {
-				l.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)))
-			}
-		}
-		b.WriteString(strings.TrimRight(l.String(), " "))
-		b.WriteByte('\n')
-	}
+	b.WriteString(table.String(cells))
 	if more := len(r.Rows) - len(rows); more > 0 {
 		fmt.Fprintf(&b, "... %d more rows\n", more)
 	}

@@ -36,11 +36,11 @@ type BootstrapFewShot struct {
 // WithMaxBootstrappedDemos, WithMaxLabeledDemos, WithMaxRounds,
 // WithMetricThreshold, WithTeacher, WithMaxErrors, WithEvaluateOptions,
 // WithSeed.
-func NewBootstrapFewShot[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...Option) (*BootstrapFewShot, error) {
+func NewBootstrapFewShot[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...BootstrapFewShotOption) (*BootstrapFewShot, error) {
 	if metric == nil {
 		return nil, errors.New("teleprompter: BootstrapFewShot: nil metric")
 	}
-	cfg, err := newConfig(NameBootstrapFewShot, opts)
+	cfg, err := newConfig(NameBootstrapFewShot, opts, BootstrapFewShotOption.applyBootstrap)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func compileBootstrap(ctx context.Context, cfg config, metric evaluate.Metric, s
 			rest = append(rest, ex)
 		}
 	}
-	rest = dataset.Shuffle(rest, cfg.seed)
+	rest = dataset.Shuffle(rest, cfg.uintSeed())
 	demos := make(map[string][]programs.Values, len(nps))
 	for _, np := range nps {
 		var aug []programs.Values
@@ -247,7 +247,7 @@ func prepareTeacher(cfg *config, student programs.Program, nps []programs.NamedP
 		hasDemos = hasDemos || len(np.Predictor.Demos()) > 0
 	}
 	if !compiled && !hasDemos && cfg.maxLabeled > 0 {
-		demos := labeledDemos(trainset, cfg.maxLabeled, cfg.seed)
+		demos := labeledDemos(trainset, cfg.maxLabeled, cfg.uintSeed())
 		byName := make(map[string][]programs.Values, len(tnps))
 		for _, np := range tnps {
 			byName[np.Name] = demos

@@ -52,6 +52,9 @@ type Report struct {
 	Candidates []Candidate `json:"candidates,omitempty"`
 	// Best is the index in Candidates of the returned program.
 	Best int `json:"best,omitempty"`
+	// Trials is the trial log of a reflective search (GEPA, SIMBA), one
+	// entry per step, in order. It is saved and loaded with its type.
+	Trials []ReflectTrial `json:"trials,omitempty"`
 }
 
 // Candidate is one program scored by a search.

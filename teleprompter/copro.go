@@ -33,12 +33,15 @@ type COPRO struct {
 // WithProposer, WithTips, WithBudgetReport, WithTrialProgress,
 // WithoutTrialProgress, WithSeed, WithMaxErrors, WithEvaluateOptions,
 // WithValset.
-func NewCOPRO[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...Option) (*COPRO, error) {
+func NewCOPRO[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...COPROOption) (*COPRO, error) {
 	if metric == nil {
 		return nil, errors.New("teleprompter: COPRO: nil metric")
 	}
-	cfg, err := newInstructConfig(NameCOPRO, opts)
-	if err != nil {
+	cfg := defaultInstructConfig(NameCOPRO)
+	if err := applyOptions(&cfg, opts, COPROOption.applyCOPRO); err != nil {
+		return nil, err
+	}
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	return &COPRO{metric: evaluate.MetricOf(metric), cfg: cfg}, nil
@@ -65,14 +68,7 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 	if len(val) == 0 {
 		return nil, nil, errors.New("teleprompter: COPRO: empty training and validation sets")
 	}
-	if c.budgetOut != nil {
-		p := len(nps)
-		proposals := 1 + p*(c.breadth-1) + p*(c.depth-1)*c.breadth
-		evals := (1 + p*c.breadth*c.depth) * len(val) * p
-		fmt.Fprintf(c.budgetOut, "COPRO: %d predictor(s), breadth %d, depth %d, %d validation examples\n", p, c.breadth, c.depth, len(val))
-		fmt.Fprintf(c.budgetOut, "Expected LM calls: at most %d to propose instructions (prompt model), %d for evaluations; at most %d in all\n",
-			proposals, evals, proposals+evals)
-	}
+	t.reportBudget(len(nps), len(val))
 	evOpts := append(slices.Clone(c.base.eval), evaluate.WithDescription("candidate"))
 	if c.base.maxErrors > 0 {
 		evOpts = append(evOpts, evaluate.WithMaxErrors(c.base.maxErrors))
@@ -84,125 +80,194 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 	ctx, span := startCompile(ctx, NameCOPRO, tracerSource(ev, student))
 	defer func() { endCompile(span, compiled, err) }()
 
-	rng := rand.New(rand.NewPCG(c.base.seed, 0x636f70726f))
-	log = &TrialLog{Optimizer: NameCOPRO, Seed: c.base.seed, ValsetSize: len(val), Instructions: make(map[string][]string), Best: -1}
-	own := make([][][]programs.Values, len(nps))
-	for i, np := range nps {
-		log.Predictors = append(log.Predictors, np.Name)
-		own[i] = [][]programs.Values{np.Predictor.Demos()}
+	r := &coproRun{cfg: c, nps: nps, rng: rand.New(rand.NewPCG(c.base.uintSeed(), 0x636f70726f)), proposer: c.proposer}
+	r.log = &TrialLog{Optimizer: NameCOPRO, Seed: c.base.seed, ValsetSize: len(val), Instructions: make(map[string][]string), Best: -1}
+	if r.proposer == nil {
+		r.proposer = NewGroundedProposer(c.promptModel)
 	}
-	proposer := c.proposer
-	if proposer == nil {
-		proposer = NewGroundedProposer(c.promptModel)
+	if err := r.propose(ctx, student, trainset); err != nil {
+		return nil, r.log, err
 	}
-	prob := &searchProblem{student: student, nps: nps, keepDemos: true, demoSets: own}
-	summary, calls, err := summarize(ctx, proposer, nps, trainset)
-	log.ProposerCalls = calls
-	if err != nil {
-		return nil, log, err
+	r.e = newEngine(r.prob, nil, ev, val, r.rng, r.log)
+	r.e.concurrency = c.trialConcurrency
+	r.e.bar = newTrialBar(c.progress, c.progressOut, NameCOPRO)
+	r.e.bar.start(len(nps) * c.depth)
+	defer r.e.bar.finish()
+	if err := r.ascend(ctx); err != nil {
+		return nil, r.log, err
 	}
-	prob.instructions, calls, err = proposeAll(ctx, proposer, c.tips, rng, nps, summary, own, c.breadth-1, c.temperature, nil)
-	log.ProposerCalls += calls
-	if err != nil {
-		return nil, log, err
-	}
-	e := newEngine(prob, nil, ev, val, rng, log)
-	e.concurrency = c.trialConcurrency
-	e.bar = newTrialBar(c.progress, c.progressOut, NameCOPRO)
-	e.bar.start(len(nps) * c.depth)
-	defer e.bar.finish()
+	compiled, err = r.compiled(len(val))
+	return compiled, r.log, err
+}
 
-	current := make([]int, 2*len(nps))
-	if err := e.fullEval(ctx, current); err != nil {
-		return nil, log, err
+// reportBudget prints the search plan and the expected LM calls, when
+// WithBudgetReport asks for them.
+func (t *COPRO) reportBudget(p, valset int) {
+	c := &t.cfg
+	if c.budgetOut == nil {
+		return
 	}
-	scores := make([]map[int]float64, len(nps)) // predictor -> candidate -> latest score
+	proposals := 1 + p*(c.breadth-1) + p*(c.depth-1)*c.breadth
+	evals := (1 + p*c.breadth*c.depth) * valset * p
+	fmt.Fprintf(c.budgetOut, "COPRO: %d predictor(s), breadth %d, depth %d, %d validation examples\n", p, c.breadth, c.depth, valset)
+	fmt.Fprintf(c.budgetOut, "Expected LM calls: at most %d to propose instructions (prompt model), %d for evaluations; at most %d in all\n",
+		proposals, evals, proposals+evals)
+}
+
+// coproRun is the state of one COPRO compilation.
+type coproRun struct {
+	cfg      *instructConfig
+	nps      []programs.NamedPredictor
+	rng      *rand.Rand
+	proposer Proposer
+	log      *TrialLog
+	prob     *searchProblem
+	e        *engine
+	summary  string
+	own      [][][]programs.Values // each predictor's own demos, its only demo set
+}
+
+// propose summarizes the training set and proposes the first breadth-1
+// instructions of every predictor.
+func (r *coproRun) propose(ctx context.Context, student programs.Program, trainset []dataset.Example) error {
+	r.own = make([][][]programs.Values, len(r.nps))
+	for i, np := range r.nps {
+		r.log.Predictors = append(r.log.Predictors, np.Name)
+		r.own[i] = [][]programs.Values{np.Predictor.Demos()}
+	}
+	r.prob = &searchProblem{student: student, nps: r.nps, keepDemos: true, demoSets: r.own}
+	summary, calls, err := summarize(ctx, r.proposer, r.nps, trainset)
+	r.log.ProposerCalls = calls
+	if err != nil {
+		return err
+	}
+	r.summary = summary
+	r.prob.instructions, calls, err = proposeAll(ctx, r.proposer, r.cfg.tips, r.rng, r.nps, summary, r.own, r.cfg.breadth-1, r.cfg.temperature, nil)
+	r.log.ProposerCalls += calls
+	return err
+}
+
+// ascend scores the student, then for depth rounds takes the predictors
+// one at a time, scores each of their candidates with the others at their
+// best so far and keeps the best, and between rounds proposes breadth
+// more instructions from the scored ones.
+func (r *coproRun) ascend(ctx context.Context) error {
+	current := make([]int, 2*len(r.nps))
+	if err := r.e.fullEval(ctx, current); err != nil {
+		return err
+	}
+	scores := make([]map[int]float64, len(r.nps)) // predictor -> candidate -> latest score
 	for i := range scores {
 		scores[i] = make(map[int]float64)
 	}
-	for round := range c.depth {
-		for i := range nps {
-			var points [][]int
-			for j := range prob.instructions[i] {
-				x := slices.Clone(current)
-				x[2*i] = j
-				points = append(points, x)
-			}
-			outs, err := e.fullBatch(ctx, points)
+	for round := range r.cfg.depth {
+		for i := range r.nps {
+			best, err := r.bestOf(ctx, current, i, scores[i])
 			if err != nil {
-				return nil, log, err
-			}
-			best, bestScore := current[2*i], -1.0
-			for k, o := range outs {
-				if !o.ok {
-					continue
-				}
-				scores[i][points[k][2*i]] = o.trial.Score
-				if o.trial.Score > bestScore {
-					best, bestScore = points[k][2*i], o.trial.Score
-				}
+				return err
 			}
 			current[2*i] = best
-			e.bar.add(e)
+			r.e.bar.add(r.e)
 		}
-		if round == c.depth-1 {
+		if round == r.cfg.depth-1 {
 			break
 		}
-		previous := make([][]ScoredInstruction, len(nps))
-		for i := range nps {
-			for j, s := range scores[i] {
-				previous[i] = append(previous[i], ScoredInstruction{Instruction: prob.instructions[i][j], Score: s})
-			}
-			slices.SortFunc(previous[i], func(a, b ScoredInstruction) int {
-				switch {
-				case a.Score > b.Score:
-					return -1
-				case a.Score < b.Score:
-					return 1
-				}
-				return compareStrings(a.Instruction, b.Instruction)
-			})
-			previous[i] = previous[i][:min(len(previous[i]), 10)]
-		}
-		more, calls, err := proposeAll(ctx, proposer, c.tips, rng, nps, summary, own, c.breadth, c.temperature, previous)
-		log.ProposerCalls += calls
-		if err != nil {
-			return nil, log, err
-		}
-		for i := range nps {
-			for _, s := range more[i] {
-				if !slices.Contains(prob.instructions[i], s) {
-					prob.instructions[i] = append(prob.instructions[i], s)
-				}
-			}
+		if err := r.proposeMore(ctx, scores); err != nil {
+			return err
 		}
 	}
-	for i, np := range nps {
-		log.Instructions[np.Name] = prob.instructions[i]
+	for i, np := range r.nps {
+		r.log.Instructions[np.Name] = r.prob.instructions[i]
 	}
-	if e.bestPt == nil {
-		return nil, log, fmt.Errorf("%w (%d trials)", ErrAllTrialsFailed, len(log.Trials))
+	return nil
+}
+
+// bestOf scores every instruction of predictor i with the others at
+// current, records the scores, and returns the best instruction's index.
+func (r *coproRun) bestOf(ctx context.Context, current []int, i int, scores map[int]float64) (int, error) {
+	var points [][]int
+	for j := range r.prob.instructions[i] {
+		x := slices.Clone(current)
+		x[2*i] = j
+		points = append(points, x)
 	}
-	prog, err := prob.build(e.bestPt)
+	outs, err := r.e.fullBatch(ctx, points)
 	if err != nil {
-		return nil, log, err
+		return 0, err
 	}
+	best, bestScore := current[2*i], -1.0
+	for k, o := range outs {
+		if !o.ok {
+			continue
+		}
+		scores[points[k][2*i]] = o.trial.Score
+		if o.trial.Score > bestScore {
+			best, bestScore = points[k][2*i], o.trial.Score
+		}
+	}
+	return best, nil
+}
+
+// proposeMore proposes breadth more instructions per predictor from the
+// ten best scored so far, and adds the new ones.
+func (r *coproRun) proposeMore(ctx context.Context, scores []map[int]float64) error {
+	previous := make([][]ScoredInstruction, len(r.nps))
+	for i := range r.nps {
+		for j, s := range scores[i] {
+			previous[i] = append(previous[i], ScoredInstruction{Instruction: r.prob.instructions[i][j], Score: s})
+		}
+		slices.SortFunc(previous[i], func(a, b ScoredInstruction) int {
+			switch {
+			case a.Score > b.Score:
+				return -1
+			case a.Score < b.Score:
+				return 1
+			}
+			return compareStrings(a.Instruction, b.Instruction)
+		})
+		previous[i] = previous[i][:min(len(previous[i]), 10)]
+	}
+	more, calls, err := proposeAll(ctx, r.proposer, r.cfg.tips, r.rng, r.nps, r.summary, r.own, r.cfg.breadth, r.cfg.temperature, previous)
+	r.log.ProposerCalls += calls
+	if err != nil {
+		return err
+	}
+	for i := range r.nps {
+		for _, s := range more[i] {
+			if !slices.Contains(r.prob.instructions[i], s) {
+				r.prob.instructions[i] = append(r.prob.instructions[i], s)
+			}
+		}
+	}
+	return nil
+}
+
+// compiled builds the best program and its report.
+func (r *coproRun) compiled(valset int) (*Compiled, error) {
+	if r.e.bestPt == nil {
+		return nil, fmt.Errorf("%w (%d trials)", ErrAllTrialsFailed, len(r.log.Trials))
+	}
+	prog, err := r.prob.build(r.e.bestPt)
+	if err != nil {
+		return nil, err
+	}
+	c := r.cfg
 	rep := Report{Teleprompter: NameCOPRO, Settings: map[string]any{
 		"breadth": c.breadth, "depth": c.depth, "init_temperature": c.temperature,
-		"seed": c.base.seed, "valset_size": len(val),
+		"seed": c.base.seed, "valset_size": valset,
 	}, Demos: demoCounts(prog)}
-	for k, tr := range log.Trials {
+	for k, tr := range r.log.Trials {
 		if tr.Reused {
 			continue
 		}
-		if k == log.Best {
+		if k == r.log.Best {
 			rep.Best = len(rep.Candidates)
 		}
 		rep.Candidates = append(rep.Candidates, Candidate{Label: choiceLabel(tr.Choices), Seed: tr.Number, Score: tr.Score, Failed: tr.FailedExamples})
 	}
-	score := log.BestScore
+	score := r.log.BestScore
 	rep.Score = &score
-	return NewCompiled(prog, rep), log, nil
+	return NewCompiled(prog, rep), nil
 }
 
 // fullBatch fully evaluates points, concurrency at a time, reusing

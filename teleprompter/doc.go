@@ -44,7 +44,7 @@
 //     outputs and feedback and propose a better instruction. A candidate
 //     that improves the minibatch is scored on the validation set and joins
 //     the pool; candidates that improved different predictors are merged.
-//     The budget is exactly one of WithAutoBudget, WithMaxFullEvals and
+//     The budget is exactly one of WithAuto, WithMaxFullEvals and
 //     WithMaxMetricCalls. Metrics give textual feedback (FeedbackMetric,
 //     ExactMatchFeedback, FeedbackOf).
 //   - SIMBA samples minibatches, runs each example through several
@@ -63,6 +63,19 @@
 // (it is a programs.Module), records in its Report which optimizer made it
 // with which settings and scores, and saves in the programs.Save format
 // with the report under "compiled" (Compiled.Save, Load).
+//
+// # Options
+//
+// Each optimizer takes its own option interface (LabeledFewShotOption,
+// BootstrapFewShotOption, RandomSearchOption, KNNFewShotOption,
+// MIPROv2Option for MIPROv2 and BEACON, COPROOption, GEPAOption,
+// SIMBAOption), so an option given to an optimizer it does not apply to
+// fails to build. An option that applies to several returns a type that
+// implements each of their interfaces: WithSeed (SeedOption) applies to
+// all of them, WithAuto (AutoOption) to MIPROv2, BEACON and GEPA,
+// WithReflectionLM (ReflectionOption) to GEPA and SIMBA, and so on; an
+// option of one optimizer returns that optimizer's interface. A bad value
+// (a negative count, conflicting budgets) fails in New....
 //
 // # Determinism
 //

@@ -80,36 +80,51 @@ type Ensemble struct {
 	seed   uint64
 }
 
-// EnsembleOption configures an Ensemble.
-type EnsembleOption func(*Ensemble) error
+// EnsembleOption configures an Ensemble: WithReducer, WithSize, WithSeed.
+type EnsembleOption interface{ applyEnsemble(*Ensemble) error }
+
+// ensembleOnly is an option of Ensemble only.
+type ensembleOnly func(*Ensemble) error
+
+func (f ensembleOnly) applyEnsemble(e *Ensemble) error {
+	if f == nil {
+		return errors.New("teleprompter: zero option")
+	}
+	return f(e)
+}
+
+// applyEnsemble seeds the per-call sampling of WithSize (default 0).
+func (o SeedOption) applyEnsemble(e *Ensemble) error {
+	var c config
+	if err := o.set.apply(&c); err != nil {
+		return err
+	}
+	e.seed = c.uintSeed()
+	return nil
+}
 
 // WithReducer sets how predictions are combined (default
 // MajorityVote("")).
 func WithReducer(r Reducer) EnsembleOption {
-	return func(e *Ensemble) error {
+	return ensembleOnly(func(e *Ensemble) error {
 		if r == nil {
 			return errors.New("teleprompter: WithReducer(nil)")
 		}
 		e.reduce = r
 		return nil
-	}
+	})
 }
 
 // WithSize runs n programs per call, sampled from the ensemble (default:
 // all of them).
 func WithSize(n int) EnsembleOption {
-	return func(e *Ensemble) error {
+	return ensembleOnly(func(e *Ensemble) error {
 		if n <= 0 || n > len(e.progs) {
 			return fmt.Errorf("teleprompter: ensemble size %d not in [1, %d]", n, len(e.progs))
 		}
 		e.size = n
 		return nil
-	}
-}
-
-// WithEnsembleSeed seeds the per-call sampling of WithSize (default 0).
-func WithEnsembleSeed(seed uint64) EnsembleOption {
-	return func(e *Ensemble) error { e.seed = seed; return nil }
+	})
 }
 
 // NewEnsemble returns an ensemble of progs (at least one, none nil).
@@ -125,7 +140,7 @@ func NewEnsemble(progs []programs.Program, opts ...EnsembleOption) (*Ensemble, e
 		if o == nil {
 			return nil, errors.New("teleprompter: nil option")
 		}
-		if err := o(e); err != nil {
+		if err := o.applyEnsemble(e); err != nil {
 			return nil, err
 		}
 	}

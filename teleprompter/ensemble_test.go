@@ -71,7 +71,7 @@ func TestEnsembleSize(t *testing.T) {
 	for i := range counts {
 		progs = append(progs, answerer(fmt.Sprint("a", i), &counts[i]))
 	}
-	e, err := teleprompter.NewEnsemble(progs, teleprompter.WithSize(2), teleprompter.WithEnsembleSeed(4),
+	e, err := teleprompter.NewEnsemble(progs, teleprompter.WithSize(2), teleprompter.WithSeed(4),
 		teleprompter.WithReducer(func(preds []programs.Prediction) (programs.Prediction, error) {
 			if len(preds) != 2 {
 				return programs.Prediction{}, fmt.Errorf("%d predictions, want 2", len(preds))

@@ -61,18 +61,16 @@ func TestReflectOptions(t *testing.T) {
 			_, err := teleprompter.NewGEPA(fm, teleprompter.WithMaxFullEvals(2), teleprompter.WithMaxMetricCalls(10))
 			return err
 		}},
-		{"GEPA bad auto", func() error { _, err := teleprompter.NewGEPA(fm, teleprompter.WithAutoBudget("huge")); return err }},
-		{"GEPA foreign option", func() error {
-			_, err := teleprompter.NewGEPA(fm, teleprompter.WithAutoBudget("light"), teleprompter.WithNumCandidates(3))
+		{"GEPA auto and metric calls", func() error {
+			_, err := teleprompter.NewGEPA(fm, teleprompter.WithAuto(teleprompter.AutoLight), teleprompter.WithMaxMetricCalls(10))
 			return err
 		}},
-		{"SIMBA GEPA option", func() error { _, err := teleprompter.NewSIMBA(fm, teleprompter.WithMaxFullEvals(2)); return err }},
+		{"GEPA bad auto", func() error { _, err := teleprompter.NewGEPA(fm, teleprompter.WithAuto("huge")); return err }},
 		{"SIMBA one candidate", func() error { _, err := teleprompter.NewSIMBA(fm, teleprompter.WithNumCandidates(1)); return err }},
-		{"Bootstrap GEPA option", func() error {
-			_, err := teleprompter.NewBootstrapFewShot(evaluate.ExactMatch("answer"), teleprompter.WithMaxSteps(2))
+		{"nil metric", func() error {
+			_, err := teleprompter.NewGEPA(nil, teleprompter.WithAuto(teleprompter.AutoLight))
 			return err
 		}},
-		{"nil metric", func() error { _, err := teleprompter.NewGEPA(nil, teleprompter.WithAutoBudget("light")); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +79,7 @@ func TestReflectOptions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := teleprompter.NewGEPA(fm, teleprompter.WithAutoBudget("light"), teleprompter.WithSeed(3),
+	if _, err := teleprompter.NewGEPA(fm, teleprompter.WithAuto(teleprompter.AutoLight), teleprompter.WithSeed(3),
 		teleprompter.WithReflectionMinibatchSize(4), teleprompter.WithMaxMergeInvocations(0)); err != nil {
 		t.Errorf("valid GEPA options: %v", err)
 	}

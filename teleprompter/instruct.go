@@ -72,7 +72,7 @@ func (s *instructSearch) plan(nps []programs.NamedPredictor, train, val []datase
 		n, valCap, _ := p.auto.budget()
 		p.candidates = n
 		if len(val) > valCap {
-			val = dataset.Sample(val, valCap, c.base.seed)
+			val = dataset.Sample(val, valCap, c.base.uintSeed())
 		}
 	} else if p.candidates < 0 {
 		p.candidates, _, _ = AutoLight.budget()
@@ -158,7 +158,7 @@ func (s *instructSearch) optimize(ctx context.Context, student programs.Program,
 	ctx, span := startCompile(ctx, c.kind, tracerSource(ev, student))
 	defer func() { endCompile(span, compiled, err) }()
 
-	rng := rand.New(rand.NewPCG(c.base.seed, 0x6d6970726f))
+	rng := rand.New(rand.NewPCG(c.base.uintSeed(), 0x6d6970726f))
 	log = &TrialLog{Optimizer: c.kind, Surrogate: s.surrogate.Name(), Seed: c.base.seed, ValsetSize: len(val),
 		Instructions: make(map[string][]string), DemoSets: make(map[string][]DemoSetInfo), Best: -1}
 	for _, np := range nps {

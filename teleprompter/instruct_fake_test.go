@@ -44,6 +44,10 @@ func (f *tipLM) Chat(_ context.Context, req lm.Request) (lm.Response, error) {
 			tip = fieldValue(last, "basic_instruction")
 		}
 		return reply("proposed_instruction", tip)
+	case strings.Contains(system, "`improved_instruction`"): // GEPA's reflection
+		return reply("improved_instruction", "Answer concisely.")
+	case strings.Contains(system, "`rule`"): // SIMBA's rule
+		return reply("rule", "Be concise.")
 	case strings.Contains(system, "`dataset_observations`"):
 		return reply("dataset_observations", "Questions about the capitals of countries; the answers are city names.")
 	case strings.Contains(strings.ToLower(objective), "poison"):

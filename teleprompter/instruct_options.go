@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/dspex-go/dspex/lm"
 )
@@ -37,14 +36,15 @@ const (
 	DefaultInitTemperature = 1.4
 )
 
-// AutoBudget is a preset search budget for MIPROv2 and BEACON (DSPy's
-// auto="light" | "medium" | "heavy").
+// AutoBudget is a preset search budget for MIPROv2, BEACON and GEPA
+// (DSPy's auto="light" | "medium" | "heavy"); see WithAuto.
 type AutoBudget string
 
-// The budgets. Each sets the number of instruction and demo-set candidates
-// per predictor and a cap on the validation set; the number of trials
-// follows from the candidates and the number of predictors (see
-// WithAuto).
+// The budgets. For MIPROv2 and BEACON each sets the number of instruction
+// and demo-set candidates per predictor and a cap on the validation set;
+// the number of trials follows from the candidates and the number of
+// predictors. For GEPA it sets the new candidates the metric calls are
+// budgeted for (see WithAuto).
 const (
 	AutoLight  AutoBudget = "light"
 	AutoMedium AutoBudget = "medium"
@@ -62,25 +62,6 @@ func (a AutoBudget) budget() (candidates, valsetCap int, ok bool) {
 		return 18, 1000, true
 	}
 	return 0, 0, false
-}
-
-var (
-	instructKinds = []string{NameMIPROv2, NameBEACON}
-	proposerKinds = []string{NameMIPROv2, NameBEACON, NameCOPRO}
-	// bootstrapShared are the options of the few-shot teleprompters that
-	// MIPROv2 and BEACON accept; proposerShared those COPRO accepts.
-	bootstrapShared = []string{"WithSeed", "WithMaxBootstrappedDemos", "WithMaxLabeledDemos", "WithMaxRounds",
-		"WithMetricThreshold", "WithTeacher", "WithMaxErrors", "WithEvaluateOptions", "WithNumCandidates", "WithValset"}
-	proposerShared = []string{"WithSeed", "WithMaxErrors", "WithEvaluateOptions", "WithValset"}
-)
-
-// sharedOptions returns the names of the few-shot teleprompters' options
-// that the instruction optimizer kind accepts.
-func sharedOptions(kind string) []string {
-	if kind == NameCOPRO {
-		return proposerShared
-	}
-	return bootstrapShared
 }
 
 // instructConfig holds the settings of MIPROv2, BEACON and COPRO. base
@@ -115,30 +96,44 @@ const (
 	progressOff
 )
 
-// instructOption is an Option of the instruction optimizers.
-type instructOption struct {
-	name  string
-	kinds []string
-	set   func(*instructConfig) error
+// instructSet sets one of the instruction optimizers' own settings.
+type instructSet func(*instructConfig) error
+
+func (f instructSet) apply(c *instructConfig) error {
+	if f == nil {
+		return errors.New("teleprompter: zero option")
+	}
+	return f(c)
 }
 
-// apply rejects the option for the few-shot teleprompters.
-func (o instructOption) apply(c *config) error {
-	return fmt.Errorf("teleprompter: %s does not apply to %s (only to %s)", o.name, c.kind, strings.Join(o.kinds, ", "))
-}
+// ProposerOption configures the proposal of instructions and the trials
+// (WithTrialConcurrency, WithPromptModel, WithProposer, WithTips,
+// WithBudgetReport, WithTrialProgress, WithoutTrialProgress): MIPROv2,
+// BEACON, COPRO.
+type ProposerOption struct{ set instructSet }
 
-// newInstructConfig applies opts for the optimizer kind. A shared option
-// of the few-shot teleprompters is accepted when sharedOptions lists it.
-func newInstructConfig(kind string, opts []Option) (instructConfig, error) {
-	c := instructConfig{
-		kind: kind,
-		base: config{
-			kind:            kind,
-			maxBootstrapped: DefaultMaxBootstrappedDemos,
-			maxLabeled:      DefaultMaxBootstrappedDemos, // MIPROv2's default: 4
-			maxRounds:       DefaultMaxRounds,
-			numCandidates:   -1, // unset
-		},
+func (o ProposerOption) applyMIPROv2(c *instructConfig) error { return o.set.apply(c) }
+func (o ProposerOption) applyCOPRO(c *instructConfig) error   { return o.set.apply(c) }
+
+// miproOnly is an option of MIPROv2 and BEACON only.
+type miproOnly instructSet
+
+func (o miproOnly) applyMIPROv2(c *instructConfig) error { return instructSet(o).apply(c) }
+
+// coproOnly is an option of COPRO only.
+type coproOnly instructSet
+
+func (o coproOnly) applyCOPRO(c *instructConfig) error { return instructSet(o).apply(c) }
+
+// defaultInstructConfig returns the defaults of the instruction optimizer
+// kind.
+func defaultInstructConfig(kind string) instructConfig {
+	base := defaultConfig(kind)
+	base.maxLabeled = DefaultMaxBootstrappedDemos // MIPROv2's default: 4
+	base.numCandidates = -1                       // unset
+	return instructConfig{
+		kind:             kind,
+		base:             base,
 		minibatch:        true,
 		minibatchSize:    DefaultMinibatchSize,
 		fullEvalSteps:    DefaultFullEvalSteps,
@@ -147,75 +142,77 @@ func newInstructConfig(kind string, opts []Option) (instructConfig, error) {
 		depth:            DefaultDepth,
 		temperature:      DefaultInitTemperature,
 	}
-	for _, o := range opts {
-		switch o := o.(type) {
-		case nil:
-			return c, errors.New("teleprompter: nil option")
-		case instructOption:
-			if !slices.Contains(o.kinds, kind) {
-				return c, fmt.Errorf("teleprompter: %s does not apply to %s (only to %s)", o.name, kind, strings.Join(o.kinds, ", "))
-			}
-			if err := o.set(&c); err != nil {
-				return c, err
-			}
-		case option:
-			if !slices.Contains(sharedOptions(kind), o.name) {
-				return c, fmt.Errorf("teleprompter: %s does not apply to %s", o.name, kind)
-			}
-			if err := o.set(&c.base); err != nil {
-				return c, err
-			}
-		default:
-			return c, fmt.Errorf("teleprompter: option %T does not apply to %s", o, kind)
-		}
-	}
-	if c.base.numCandidates == 0 {
-		return c, fmt.Errorf("teleprompter: %s needs at least one candidate", kind)
-	}
-	if c.auto != "" && (c.base.numCandidates > 0 || c.numTrials > 0) {
-		return c, fmt.Errorf("teleprompter: WithAuto conflicts with WithNumCandidates and WithNumTrials")
-	}
-	if c.proposer != nil && c.promptModel != nil {
-		return c, errors.New("teleprompter: WithProposer conflicts with WithPromptModel (give the model to the proposer)")
-	}
-	return c, nil
 }
 
-// WithAuto sets the search budget: light, medium or heavy (DSPy's auto).
-// Each gives 6, 12 or 18 instruction and demo-set candidates per
-// predictor and scores on at most 100, 300 or 1000 validation examples;
-// the number of trials is max(2·v·log2(n), 1.5·n) for n candidates and v
-// variables (two per predictor, one when the demo sets are only the
-// zero-shot one). Without WithAuto, WithNumCandidates nor WithNumTrials
-// the budget is light. It conflicts with WithNumCandidates and
-// WithNumTrials. MIPROv2, BEACON.
-func WithAuto(b AutoBudget) Option {
-	return instructOption{"WithAuto", instructKinds, func(c *instructConfig) error {
-		if _, _, ok := b.budget(); !ok {
-			return fmt.Errorf("teleprompter: unknown auto budget %q (want light, medium or heavy)", b)
-		}
-		c.auto = b
-		return nil
-	}}
+// check rejects settings that conflict.
+func (c *instructConfig) check() error {
+	if c.base.numCandidates == 0 {
+		return fmt.Errorf("teleprompter: %s needs at least one candidate", c.kind)
+	}
+	if c.auto != "" && (c.base.numCandidates > 0 || c.numTrials > 0) {
+		return fmt.Errorf("teleprompter: WithAuto conflicts with WithNumCandidates and WithNumTrials")
+	}
+	if c.proposer != nil && c.promptModel != nil {
+		return errors.New("teleprompter: WithProposer conflicts with WithPromptModel (give the model to the proposer)")
+	}
+	return nil
 }
+
+// AutoOption is WithAuto's option: MIPROv2, BEACON, GEPA.
+type AutoOption struct{ b AutoBudget }
+
+func (o AutoOption) applyMIPROv2(c *instructConfig) error {
+	if err := o.b.check(); err != nil {
+		return err
+	}
+	c.auto = o.b
+	return nil
+}
+
+func (o AutoOption) applyGEPA(c *reflectConfig) error {
+	if err := o.b.check(); err != nil {
+		return err
+	}
+	c.auto = o.b
+	c.budgets = append(c.budgets, "WithAuto")
+	return nil
+}
+
+func (a AutoBudget) check() error {
+	if _, _, ok := a.budget(); !ok {
+		return fmt.Errorf("teleprompter: unknown auto budget %q (want light, medium or heavy)", a)
+	}
+	return nil
+}
+
+// WithAuto sets the search budget: AutoLight, AutoMedium or AutoHeavy
+// (DSPy's auto). For MIPROv2 and BEACON each gives 6, 12 or 18
+// instruction and demo-set candidates per predictor and scores on at most
+// 100, 300 or 1000 validation examples; the number of trials is
+// max(2·v·log2(n), 1.5·n) for n candidates and v variables (two per
+// predictor, one when the demo sets are only the zero-shot one). Without
+// WithAuto, WithNumCandidates nor WithNumTrials the budget is light; it
+// conflicts with WithNumCandidates and WithNumTrials. For GEPA it budgets
+// metric calls for 6, 12 or 18 new candidates (see GEPA.Compile).
+func WithAuto(b AutoBudget) AutoOption { return AutoOption{b} }
 
 // WithNumTrials sets the number of trials (without WithAuto). MIPROv2,
 // BEACON.
-func WithNumTrials(n int) Option {
-	return instructOption{"WithNumTrials", instructKinds, func(c *instructConfig) error {
+func WithNumTrials(n int) MIPROv2Option {
+	return miproOnly(func(c *instructConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("teleprompter: num trials %d must be positive", n)
 		}
 		c.numTrials = n
 		return nil
-	}}
+	})
 }
 
 // WithMinibatchSize sets how many validation examples, drawn at random for
 // each trial, a trial is scored on (default 35). A validation set no
 // larger than that is scored whole at every trial. MIPROv2, BEACON.
-func WithMinibatchSize(n int) Option {
-	return instructOption{"WithMinibatchSize", instructKinds, func(c *instructConfig) error {
+func WithMinibatchSize(n int) MIPROv2Option {
+	return miproOnly(func(c *instructConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("teleprompter: minibatch size %d must be positive", n)
 		}
@@ -224,32 +221,32 @@ func WithMinibatchSize(n int) Option {
 		}
 		c.minibatchSize = n
 		return nil
-	}}
+	})
 }
 
 // WithoutMinibatch scores every trial on the whole validation set.
 // MIPROv2, BEACON.
-func WithoutMinibatch() Option {
-	return instructOption{"WithoutMinibatch", instructKinds, func(c *instructConfig) error {
+func WithoutMinibatch() MIPROv2Option {
+	return miproOnly(func(c *instructConfig) error {
 		if c.minibatchSize != DefaultMinibatchSize {
 			return errors.New("teleprompter: WithoutMinibatch conflicts with WithMinibatchSize")
 		}
 		c.minibatch = false
 		return nil
-	}}
+	})
 }
 
 // WithFullEvalSteps sets how many trials pass between full evaluations of
 // the candidate with the best mean minibatch score not yet fully
 // evaluated (default 5). MIPROv2, BEACON.
-func WithFullEvalSteps(n int) Option {
-	return instructOption{"WithFullEvalSteps", instructKinds, func(c *instructConfig) error {
+func WithFullEvalSteps(n int) MIPROv2Option {
+	return miproOnly(func(c *instructConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("teleprompter: full eval steps %d must be positive", n)
 		}
 		c.fullEvalSteps = n
 		return nil
-	}}
+	})
 }
 
 // WithTrialConcurrency sets how many trials are evaluated at once (default
@@ -257,8 +254,8 @@ func WithFullEvalSteps(n int) Option {
 // points at a time, treating the pending ones as if they scored the worst
 // score so far (a "constant liar"), so a search is reproducible for a
 // given concurrency. MIPROv2, BEACON, COPRO (candidates of one round).
-func WithTrialConcurrency(n int) Option {
-	return instructOption{"WithTrialConcurrency", proposerKinds, func(c *instructConfig) error {
+func WithTrialConcurrency(n int) ProposerOption {
+	return ProposerOption{func(c *instructConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("teleprompter: trial concurrency %d must be positive", n)
 		}
@@ -270,8 +267,8 @@ func WithTrialConcurrency(n int) Option {
 // WithPromptModel runs the default grounded proposer on m instead of each
 // predictor's own LM (DSPy's prompt_model). It conflicts with
 // WithProposer. MIPROv2, BEACON, COPRO.
-func WithPromptModel(m lm.LM) Option {
-	return instructOption{"WithPromptModel", proposerKinds, func(c *instructConfig) error {
+func WithPromptModel(m lm.LM) ProposerOption {
+	return ProposerOption{func(c *instructConfig) error {
 		if m == nil {
 			return errors.New("teleprompter: WithPromptModel(nil)")
 		}
@@ -282,8 +279,8 @@ func WithPromptModel(m lm.LM) Option {
 
 // WithProposer replaces the default GroundedProposer. MIPROv2, BEACON,
 // COPRO.
-func WithProposer(p Proposer) Option {
-	return instructOption{"WithProposer", proposerKinds, func(c *instructConfig) error {
+func WithProposer(p Proposer) ProposerOption {
+	return ProposerOption{func(c *instructConfig) error {
 		if p == nil {
 			return errors.New("teleprompter: WithProposer(nil)")
 		}
@@ -294,8 +291,8 @@ func WithProposer(p Proposer) Option {
 
 // WithTips replaces the tips given to the proposer, one drawn at random for
 // each proposal (default DefaultTips()). MIPROv2, BEACON, COPRO.
-func WithTips(tips ...string) Option {
-	return instructOption{"WithTips", proposerKinds, func(c *instructConfig) error {
+func WithTips(tips ...string) ProposerOption {
+	return ProposerOption{func(c *instructConfig) error {
 		if len(tips) == 0 {
 			return errors.New("teleprompter: WithTips needs at least one tip")
 		}
@@ -307,8 +304,8 @@ func WithTips(tips ...string) Option {
 // WithBudgetReport prints the search plan and the expected number of LM
 // calls to w before the search starts, as DSPy does. MIPROv2, BEACON,
 // COPRO.
-func WithBudgetReport(w io.Writer) Option {
-	return instructOption{"WithBudgetReport", proposerKinds, func(c *instructConfig) error {
+func WithBudgetReport(w io.Writer) ProposerOption {
+	return ProposerOption{func(c *instructConfig) error {
 		if w == nil {
 			return errors.New("teleprompter: WithBudgetReport(nil)")
 		}
@@ -320,8 +317,8 @@ func WithBudgetReport(w io.Writer) Option {
 // WithTrialProgress draws the progress bar over trials on w. Without it
 // the bar is drawn on standard error only when it is a terminal.
 // MIPROv2, BEACON, COPRO.
-func WithTrialProgress(w io.Writer) Option {
-	return instructOption{"WithTrialProgress", proposerKinds, func(c *instructConfig) error {
+func WithTrialProgress(w io.Writer) ProposerOption {
+	return ProposerOption{func(c *instructConfig) error {
 		if w == nil {
 			return errors.New("teleprompter: WithTrialProgress(nil)")
 		}
@@ -335,8 +332,8 @@ func WithTrialProgress(w io.Writer) Option {
 
 // WithoutTrialProgress never draws the progress bar over trials.
 // MIPROv2, BEACON, COPRO.
-func WithoutTrialProgress() Option {
-	return instructOption{"WithoutTrialProgress", proposerKinds, func(c *instructConfig) error {
+func WithoutTrialProgress() ProposerOption {
+	return ProposerOption{func(c *instructConfig) error {
 		if c.progress == progressOn {
 			return errors.New("teleprompter: WithoutTrialProgress conflicts with WithTrialProgress")
 		}
@@ -347,48 +344,48 @@ func WithoutTrialProgress() Option {
 
 // WithSurrogate replaces the search's surrogate model: by default TPE for
 // MIPROv2 and GP for BEACON. MIPROv2, BEACON.
-func WithSurrogate(s Surrogate) Option {
-	return instructOption{"WithSurrogate", instructKinds, func(c *instructConfig) error {
+func WithSurrogate(s Surrogate) MIPROv2Option {
+	return miproOnly(func(c *instructConfig) error {
 		if s == nil {
 			return errors.New("teleprompter: WithSurrogate(nil)")
 		}
 		c.surrogate = s
 		return nil
-	}}
+	})
 }
 
 // WithBreadth sets how many instructions COPRO proposes per predictor and
 // round, the current one included (default 10, at least 2). COPRO.
-func WithBreadth(n int) Option {
-	return instructOption{"WithBreadth", []string{NameCOPRO}, func(c *instructConfig) error {
+func WithBreadth(n int) COPROOption {
+	return coproOnly(func(c *instructConfig) error {
 		if n < 2 {
 			return fmt.Errorf("teleprompter: breadth %d must be at least 2", n)
 		}
 		c.breadth = n
 		return nil
-	}}
+	})
 }
 
 // WithDepth sets how many rounds of coordinate ascent COPRO makes
 // (default 3). COPRO.
-func WithDepth(n int) Option {
-	return instructOption{"WithDepth", []string{NameCOPRO}, func(c *instructConfig) error {
+func WithDepth(n int) COPROOption {
+	return coproOnly(func(c *instructConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("teleprompter: depth %d must be positive", n)
 		}
 		c.depth = n
 		return nil
-	}}
+	})
 }
 
 // WithInitTemperature sets the sampling temperature of COPRO's proposals
 // (default 1.4), in [0, 2]. COPRO.
-func WithInitTemperature(t float64) Option {
-	return instructOption{"WithInitTemperature", []string{NameCOPRO}, func(c *instructConfig) error {
+func WithInitTemperature(t float64) COPROOption {
+	return coproOnly(func(c *instructConfig) error {
 		if math.IsNaN(t) || t < 0 || t > 2 {
 			return fmt.Errorf("teleprompter: temperature %v out of range [0, 2]", t)
 		}
 		c.temperature = t
 		return nil
-	}}
+	})
 }

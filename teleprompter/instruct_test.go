@@ -26,25 +26,50 @@ var (
 	instructTips = teleprompter.WithTips("Write at length about the answer.", "Answer concisely.", "Be creative.", "Answer in full sentences.")
 )
 
-func newOptimizer(t *testing.T, kind string, opts ...teleprompter.Option) optimizer {
+// instructOption is an option every instruction optimizer takes.
+type instructOption interface {
+	teleprompter.MIPROv2Option
+	teleprompter.COPROOption
+}
+
+// searchOpts are the options of a test's search: those every instruction
+// optimizer takes, and those of MIPROv2 and BEACON or of COPRO.
+type searchOpts struct {
+	shared []instructOption
+	mipro  []teleprompter.MIPROv2Option
+	copro  []teleprompter.COPROOption
+}
+
+func newOptimizer(t *testing.T, kind string, o searchOpts) optimizer {
 	t.Helper()
 	var (
-		o   optimizer
+		opt optimizer
 		err error
 	)
 	metric := evaluate.ExactMatch("answer")
 	switch kind {
-	case teleprompter.NameMIPROv2:
-		o, err = teleprompter.NewMIPROv2(metric, opts...)
-	case teleprompter.NameBEACON:
-		o, err = teleprompter.NewBEACON(metric, opts...)
+	case teleprompter.NameMIPROv2, teleprompter.NameBEACON:
+		opts := make([]teleprompter.MIPROv2Option, 0, len(o.shared)+len(o.mipro))
+		for _, x := range o.shared {
+			opts = append(opts, x)
+		}
+		opts = append(opts, o.mipro...)
+		if kind == teleprompter.NameMIPROv2 {
+			opt, err = teleprompter.NewMIPROv2(metric, opts...)
+		} else {
+			opt, err = teleprompter.NewBEACON(metric, opts...)
+		}
 	case teleprompter.NameCOPRO:
-		o, err = teleprompter.NewCOPRO(metric, opts...)
+		opts := make([]teleprompter.COPROOption, 0, len(o.shared)+len(o.copro))
+		for _, x := range o.shared {
+			opts = append(opts, x)
+		}
+		opt, err = teleprompter.NewCOPRO(metric, append(opts, o.copro...)...)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return o
+	return opt
 }
 
 // TestInstructionSearchFindsTheConciseInstruction runs each optimizer
@@ -54,22 +79,23 @@ func newOptimizer(t *testing.T, kind string, opts ...teleprompter.Option) optimi
 func TestInstructionSearchFindsTheConciseInstruction(t *testing.T) {
 	tests := []struct {
 		kind string
-		opts []teleprompter.Option
+		opts searchOpts
 	}{
-		{teleprompter.NameMIPROv2, []teleprompter.Option{teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0),
-			teleprompter.WithNumCandidates(6), teleprompter.WithNumTrials(8), teleprompter.WithMinibatchSize(3)}},
-		{teleprompter.NameBEACON, []teleprompter.Option{teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0),
-			teleprompter.WithNumCandidates(6), teleprompter.WithNumTrials(8), teleprompter.WithMinibatchSize(3)}},
-		{teleprompter.NameCOPRO, []teleprompter.Option{teleprompter.WithBreadth(3), teleprompter.WithDepth(2)}},
+		{teleprompter.NameMIPROv2, searchOpts{mipro: []teleprompter.MIPROv2Option{teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0),
+			teleprompter.WithNumCandidates(6), teleprompter.WithNumTrials(8), teleprompter.WithMinibatchSize(3)}}},
+		{teleprompter.NameBEACON, searchOpts{mipro: []teleprompter.MIPROv2Option{teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0),
+			teleprompter.WithNumCandidates(6), teleprompter.WithNumTrials(8), teleprompter.WithMinibatchSize(3)}}},
+		{teleprompter.NameCOPRO, searchOpts{copro: []teleprompter.COPROOption{teleprompter.WithBreadth(3), teleprompter.WithDepth(2)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			model := &tipLM{}
 			student := programs.MustPredict[QA, Answer](programs.WithLM(model))
 			train := capitalSet(allCountries...)
-			opts := append([]teleprompter.Option{quiet, instructTips, teleprompter.WithSeed(3),
-				teleprompter.WithValset(capitalSet(allCountries[2:]...)), teleprompter.WithoutTrialProgress()}, tt.opts...)
-			compiled, log, err := newOptimizer(t, tt.kind, opts...).Optimize(context.Background(), student, train)
+			opts := tt.opts
+			opts.shared = []instructOption{quiet, instructTips, teleprompter.WithSeed(3),
+				teleprompter.WithValset(capitalSet(allCountries[2:]...)), teleprompter.WithoutTrialProgress()}
+			compiled, log, err := newOptimizer(t, tt.kind, opts).Optimize(context.Background(), student, train)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,17 +136,16 @@ func TestInstructionSearchFindsTheConciseInstruction(t *testing.T) {
 func TestInstructionSearchIsReproducible(t *testing.T) {
 	for _, kind := range []string{teleprompter.NameMIPROv2, teleprompter.NameBEACON, teleprompter.NameCOPRO} {
 		t.Run(kind, func(t *testing.T) {
-			opts := []teleprompter.Option{quiet, instructTips, teleprompter.WithSeed(9), teleprompter.WithTrialConcurrency(3),
-				teleprompter.WithoutTrialProgress()}
-			if kind != teleprompter.NameCOPRO {
-				opts = append(opts, teleprompter.WithNumCandidates(4), teleprompter.WithNumTrials(9), teleprompter.WithMinibatchSize(3),
-					teleprompter.WithMaxBootstrappedDemos(1), teleprompter.WithMaxLabeledDemos(2), teleprompter.WithFullEvalSteps(3))
-			} else {
-				opts = append(opts, teleprompter.WithBreadth(3), teleprompter.WithDepth(2))
+			opts := searchOpts{
+				shared: []instructOption{quiet, instructTips, teleprompter.WithSeed(9), teleprompter.WithTrialConcurrency(3),
+					teleprompter.WithoutTrialProgress()},
+				mipro: []teleprompter.MIPROv2Option{teleprompter.WithNumCandidates(4), teleprompter.WithNumTrials(9), teleprompter.WithMinibatchSize(3),
+					teleprompter.WithMaxBootstrappedDemos(1), teleprompter.WithMaxLabeledDemos(2), teleprompter.WithFullEvalSteps(3)},
+				copro: []teleprompter.COPROOption{teleprompter.WithBreadth(3), teleprompter.WithDepth(2)},
 			}
 			run := func() (*teleprompter.Compiled, *teleprompter.TrialLog) {
 				student := programs.MustPredict[QA, Answer](programs.WithLM(&tipLM{}))
-				c, log, err := newOptimizer(t, kind, opts...).Optimize(context.Background(), student, capitalSet(allCountries...))
+				c, log, err := newOptimizer(t, kind, opts).Optimize(context.Background(), student, capitalSet(allCountries...))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -180,15 +205,14 @@ func TestFailedTrialsAreRecordedAndTheSearchGoesOn(t *testing.T) {
 	for _, kind := range []string{teleprompter.NameMIPROv2, teleprompter.NameBEACON, teleprompter.NameCOPRO} {
 		t.Run(kind, func(t *testing.T) {
 			student := programs.MustPredict[QA, Answer](programs.WithLM(&tipLM{}))
-			opts := []teleprompter.Option{quiet, teleprompter.WithSeed(1), teleprompter.WithProposer(poisonProposer{}),
-				teleprompter.WithValset(capitalSet(allCountries[:5]...)), teleprompter.WithoutTrialProgress()}
-			if kind != teleprompter.NameCOPRO {
-				opts = append(opts, teleprompter.WithNumCandidates(4), teleprompter.WithNumTrials(12), teleprompter.WithoutMinibatch(),
-					teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0))
-			} else {
-				opts = append(opts, teleprompter.WithBreadth(4), teleprompter.WithDepth(1))
+			opts := searchOpts{
+				shared: []instructOption{quiet, teleprompter.WithSeed(1), teleprompter.WithProposer(poisonProposer{}),
+					teleprompter.WithValset(capitalSet(allCountries[:5]...)), teleprompter.WithoutTrialProgress()},
+				mipro: []teleprompter.MIPROv2Option{teleprompter.WithNumCandidates(4), teleprompter.WithNumTrials(12), teleprompter.WithoutMinibatch(),
+					teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0)},
+				copro: []teleprompter.COPROOption{teleprompter.WithBreadth(4), teleprompter.WithDepth(1)},
 			}
-			compiled, log, err := newOptimizer(t, kind, opts...).Optimize(context.Background(), student, capitalSet(allCountries...))
+			compiled, log, err := newOptimizer(t, kind, opts).Optimize(context.Background(), student, capitalSet(allCountries...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,9 +244,10 @@ func TestAllTrialsFailing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mipro := newOptimizer(t, teleprompter.NameMIPROv2, quiet, teleprompter.WithSeed(1), teleprompter.WithProposer(poisonProposer{}),
-		teleprompter.WithTips("x"), teleprompter.WithNumCandidates(2), teleprompter.WithNumTrials(3), teleprompter.WithoutMinibatch(),
-		teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0), teleprompter.WithoutTrialProgress())
+	mipro := newOptimizer(t, teleprompter.NameMIPROv2, searchOpts{mipro: []teleprompter.MIPROv2Option{quiet, teleprompter.WithSeed(1),
+		teleprompter.WithProposer(poisonProposer{}), teleprompter.WithTips("x"), teleprompter.WithNumCandidates(2), teleprompter.WithNumTrials(3),
+		teleprompter.WithoutMinibatch(), teleprompter.WithMaxBootstrappedDemos(0), teleprompter.WithMaxLabeledDemos(0),
+		teleprompter.WithoutTrialProgress()}})
 	_, log, err := mipro.Optimize(context.Background(), student, capitalSet(allCountries...))
 	if !errors.Is(err, teleprompter.ErrAllTrialsFailed) {
 		t.Fatalf("err = %v, want ErrAllTrialsFailed", err)
@@ -232,7 +257,7 @@ func TestAllTrialsFailing(t *testing.T) {
 	}
 }
 
-// TestInstructionOptions checks conflicts, misplaced options, the budget
+// TestInstructionOptions checks conflicts, bad values, the budget
 // report and the progress bar.
 func TestInstructionOptions(t *testing.T) {
 	metric := evaluate.ExactMatch("answer")
@@ -249,19 +274,6 @@ func TestInstructionOptions(t *testing.T) {
 			return err
 		}},
 		{"unknown auto", func() error { _, err := teleprompter.NewMIPROv2(metric, teleprompter.WithAuto("huge")); return err }},
-		{"breadth on MIPROv2", func() error { _, err := teleprompter.NewMIPROv2(metric, teleprompter.WithBreadth(3)); return err }},
-		{"auto on COPRO", func() error {
-			_, err := teleprompter.NewCOPRO(metric, teleprompter.WithAuto(teleprompter.AutoLight))
-			return err
-		}},
-		{"bootstrap option on COPRO", func() error {
-			_, err := teleprompter.NewCOPRO(metric, teleprompter.WithMaxBootstrappedDemos(2))
-			return err
-		}},
-		{"auto on BootstrapFewShot", func() error {
-			_, err := teleprompter.NewBootstrapFewShot(metric, teleprompter.WithAuto(teleprompter.AutoLight))
-			return err
-		}},
 		{"proposer and prompt model", func() error {
 			_, err := teleprompter.NewMIPROv2(metric, teleprompter.WithProposer(poisonProposer{}), teleprompter.WithPromptModel(&tipLM{}))
 			return err
@@ -287,8 +299,8 @@ func TestInstructionOptions(t *testing.T) {
 	t.Run("budget and progress", func(t *testing.T) {
 		var budget, bar bytes.Buffer
 		student := programs.MustPredict[QA, Answer](programs.WithLM(&tipLM{}))
-		mipro := newOptimizer(t, teleprompter.NameMIPROv2, quiet, instructTips, teleprompter.WithAuto(teleprompter.AutoLight),
-			teleprompter.WithBudgetReport(&budget), teleprompter.WithTrialProgress(&bar))
+		mipro := newOptimizer(t, teleprompter.NameMIPROv2, searchOpts{mipro: []teleprompter.MIPROv2Option{quiet, instructTips,
+			teleprompter.WithAuto(teleprompter.AutoLight), teleprompter.WithBudgetReport(&budget), teleprompter.WithTrialProgress(&bar)}})
 		_, log, err := mipro.Optimize(context.Background(), student, capitalSet(allCountries...))
 		if err != nil {
 			t.Fatal(err)
@@ -315,8 +327,8 @@ func TestInstructionOptions(t *testing.T) {
 func TestPromptModelRunsTheProposer(t *testing.T) {
 	task, prompt := &tipLM{}, &tipLM{}
 	student := programs.MustPredict[QA, Answer](programs.WithLM(task))
-	c := newOptimizer(t, teleprompter.NameCOPRO, quiet, instructTips, teleprompter.WithPromptModel(prompt),
-		teleprompter.WithBreadth(3), teleprompter.WithDepth(2), teleprompter.WithoutTrialProgress())
+	c := newOptimizer(t, teleprompter.NameCOPRO, searchOpts{copro: []teleprompter.COPROOption{quiet, instructTips,
+		teleprompter.WithPromptModel(prompt), teleprompter.WithBreadth(3), teleprompter.WithDepth(2), teleprompter.WithoutTrialProgress()}})
 	_, log, err := c.Optimize(context.Background(), student, capitalSet(allCountries...))
 	if err != nil {
 		t.Fatal(err)

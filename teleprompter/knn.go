@@ -36,14 +36,14 @@ type KNNFewShot struct {
 // embedder (an OpenAI-compatible embeddings endpoint: lm.OpenAI, or the
 // embedded simulator's /v1/embeddings). Options: WithBootstrap and the
 // BootstrapFewShot options it then uses, WithEmbeddingModel, WithSeed.
-func NewKNNFewShot(k int, embedder lm.Embedder, opts ...Option) (*KNNFewShot, error) {
+func NewKNNFewShot(k int, embedder lm.Embedder, opts ...KNNFewShotOption) (*KNNFewShot, error) {
 	if k <= 0 {
 		return nil, fmt.Errorf("teleprompter: KNNFewShot: k %d must be positive", k)
 	}
 	if embedder == nil {
 		return nil, errors.New("teleprompter: KNNFewShot: nil embedder")
 	}
-	cfg, err := newConfig(NameKNNFewShot, opts)
+	cfg, err := newConfig(NameKNNFewShot, opts, KNNFewShotOption.applyKNN)
 	if err != nil {
 		return nil, err
 	}

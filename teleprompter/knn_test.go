@@ -42,7 +42,7 @@ func TestKNNFewShot(t *testing.T) {
 	train := capitalSet("France", "Japan", "Italy")
 	emb := &bagEmbedder{}
 	for _, boot := range []bool{false, true} {
-		opts := []teleprompter.Option{}
+		opts := []teleprompter.KNNFewShotOption{}
 		if boot {
 			opts = append(opts, teleprompter.WithBootstrap(evaluate.ExactMatch("answer")), quiet)
 		}

@@ -20,11 +20,11 @@ type LabeledFewShot struct {
 
 // NewLabeledFewShot returns a LabeledFewShot with k demos per predictor.
 // Options: WithSeed.
-func NewLabeledFewShot(k int, opts ...Option) (*LabeledFewShot, error) {
+func NewLabeledFewShot(k int, opts ...LabeledFewShotOption) (*LabeledFewShot, error) {
 	if k < 0 {
 		return nil, fmt.Errorf("teleprompter: LabeledFewShot: k %d must not be negative", k)
 	}
-	cfg, err := newConfig(NameLabeledFewShot, opts)
+	cfg, err := newConfig(NameLabeledFewShot, opts, LabeledFewShotOption.applyLabeled)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (t *LabeledFewShot) Compile(ctx context.Context, student programs.Program, 
 	if err != nil {
 		return nil, err
 	}
-	demos := labeledDemos(trainset, t.k, t.cfg.seed)
+	demos := labeledDemos(trainset, t.k, t.cfg.uintSeed())
 	byName := make(map[string][]programs.Values, len(nps))
 	for _, np := range nps {
 		byName[np.Name] = demos

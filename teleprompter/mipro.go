@@ -44,7 +44,7 @@ type MIPROv2 struct {
 // WithSurrogate, and those of BootstrapFewShotWithRandomSearch
 // (WithNumCandidates sets the instruction and demo-set candidates). The
 // defaults are DSPy's: light budget, 4 bootstrapped and 4 labelled demos.
-func NewMIPROv2[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...Option) (*MIPROv2, error) {
+func NewMIPROv2[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...MIPROv2Option) (*MIPROv2, error) {
 	s, err := newInstructSearch(NameMIPROv2, metric, opts, func() (Surrogate, error) { return NewTPE(DefaultTPEConfig()) })
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ type BEACON struct {
 
 // NewBEACON returns a BEACON scoring with metric; the options are
 // MIPROv2's.
-func NewBEACON[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...Option) (*BEACON, error) {
+func NewBEACON[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...MIPROv2Option) (*BEACON, error) {
 	s, err := newInstructSearch(NameBEACON, metric, opts, func() (Surrogate, error) { return NewGP(DefaultGPConfig()) })
 	if err != nil {
 		return nil, err
@@ -96,16 +96,20 @@ func (t *BEACON) Optimize(ctx context.Context, student programs.Program, trainse
 }
 
 func newInstructSearch[S evaluate.Score](kind string, metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S,
-	opts []Option, surrogate func() (Surrogate, error)) (instructSearch, error) {
+	opts []MIPROv2Option, surrogate func() (Surrogate, error)) (instructSearch, error) {
 	if metric == nil {
 		return instructSearch{}, errors.New("teleprompter: " + kind + ": nil metric")
 	}
-	cfg, err := newInstructConfig(kind, opts)
-	if err != nil {
+	cfg := defaultInstructConfig(kind)
+	if err := applyOptions(&cfg, opts, MIPROv2Option.applyMIPROv2); err != nil {
+		return instructSearch{}, err
+	}
+	if err := cfg.check(); err != nil {
 		return instructSearch{}, err
 	}
 	s := cfg.surrogate
 	if s == nil {
+		var err error
 		if s, err = surrogate(); err != nil {
 			return instructSearch{}, err
 		}

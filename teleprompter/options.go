@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/evaluate"
@@ -28,35 +27,127 @@ const (
 	DefaultNumCandidates        = 16
 )
 
-// Option configures a teleprompter. Each option applies to the
-// teleprompters its documentation names; giving it to another is an error.
-type Option interface {
-	apply(*config) error
-}
+// Every optimizer takes its own option interface, so an option given to an
+// optimizer it does not apply to fails to build. An option that applies to
+// several optimizers (WithSeed applies to all of them) has a type that
+// implements each of their interfaces; an option of one optimizer returns
+// that optimizer's interface.
 
-type option struct {
-	name  string
-	kinds []string
-	set   func(*config) error
-}
+// LabeledFewShotOption configures NewLabeledFewShot.
+type LabeledFewShotOption interface{ applyLabeled(*config) error }
 
-func (o option) apply(c *config) error {
-	if !slices.Contains(o.kinds, c.kind) {
-		return fmt.Errorf("teleprompter: %s does not apply to %s (only to %s)", o.name, c.kind, strings.Join(o.kinds, ", "))
+// BootstrapFewShotOption configures NewBootstrapFewShot.
+type BootstrapFewShotOption interface{ applyBootstrap(*config) error }
+
+// RandomSearchOption configures NewBootstrapFewShotWithRandomSearch.
+type RandomSearchOption interface{ applyRandomSearch(*config) error }
+
+// KNNFewShotOption configures NewKNNFewShot.
+type KNNFewShotOption interface{ applyKNN(*config) error }
+
+// MIPROv2Option configures NewMIPROv2 and NewBEACON, which run the same
+// search.
+type MIPROv2Option interface{ applyMIPROv2(*instructConfig) error }
+
+// COPROOption configures NewCOPRO.
+type COPROOption interface{ applyCOPRO(*instructConfig) error }
+
+// GEPAOption configures NewGEPA.
+type GEPAOption interface{ applyGEPA(*reflectConfig) error }
+
+// SIMBAOption configures NewSIMBA.
+type SIMBAOption interface{ applySIMBA(*reflectConfig) error }
+
+// baseSet sets one of the settings every optimizer keeps in its config.
+type baseSet func(*config) error
+
+// apply sets the setting; the zero value of an option type is an error.
+func (f baseSet) apply(c *config) error {
+	if f == nil {
+		return errors.New("teleprompter: zero option")
 	}
-	return o.set(c)
+	return f(c)
 }
 
-var (
-	allKinds       = []string{NameLabeledFewShot, NameBootstrapFewShot, NameBootstrapFewShotWithRandomSearch, NameKNNFewShot}
-	bootstrapKinds = []string{NameBootstrapFewShot, NameBootstrapFewShotWithRandomSearch, NameKNNFewShot}
-	searchKinds    = []string{NameBootstrapFewShotWithRandomSearch}
-)
+// SeedOption is WithSeed's option; it applies to every optimizer.
+type SeedOption struct{ set baseSet }
 
-// config holds every teleprompter's settings; kind says which one.
+func (o SeedOption) applyLabeled(c *config) error         { return o.set.apply(c) }
+func (o SeedOption) applyBootstrap(c *config) error       { return o.set.apply(c) }
+func (o SeedOption) applyRandomSearch(c *config) error    { return o.set.apply(c) }
+func (o SeedOption) applyKNN(c *config) error             { return o.set.apply(c) }
+func (o SeedOption) applyMIPROv2(c *instructConfig) error { return o.set.apply(&c.base) }
+func (o SeedOption) applyCOPRO(c *instructConfig) error   { return o.set.apply(&c.base) }
+func (o SeedOption) applyGEPA(c *reflectConfig) error     { return o.set.apply(&c.base) }
+func (o SeedOption) applySIMBA(c *reflectConfig) error    { return o.set.apply(&c.base) }
+
+// EvalOption configures the evaluations an optimizer makes
+// (WithMaxErrors, WithEvaluateOptions); it applies to every optimizer but
+// LabeledFewShot, which evaluates nothing.
+type EvalOption struct{ set baseSet }
+
+func (o EvalOption) applyBootstrap(c *config) error       { return o.set.apply(c) }
+func (o EvalOption) applyRandomSearch(c *config) error    { return o.set.apply(c) }
+func (o EvalOption) applyKNN(c *config) error             { return o.set.apply(c) }
+func (o EvalOption) applyMIPROv2(c *instructConfig) error { return o.set.apply(&c.base) }
+func (o EvalOption) applyCOPRO(c *instructConfig) error   { return o.set.apply(&c.base) }
+func (o EvalOption) applyGEPA(c *reflectConfig) error     { return o.set.apply(&c.base) }
+func (o EvalOption) applySIMBA(c *reflectConfig) error    { return o.set.apply(&c.base) }
+
+// ValsetOption is WithValset's option: BootstrapFewShotWithRandomSearch,
+// MIPROv2, BEACON, COPRO, GEPA, SIMBA.
+type ValsetOption struct{ set baseSet }
+
+func (o ValsetOption) applyRandomSearch(c *config) error    { return o.set.apply(c) }
+func (o ValsetOption) applyMIPROv2(c *instructConfig) error { return o.set.apply(&c.base) }
+func (o ValsetOption) applyCOPRO(c *instructConfig) error   { return o.set.apply(&c.base) }
+func (o ValsetOption) applyGEPA(c *reflectConfig) error     { return o.set.apply(&c.base) }
+func (o ValsetOption) applySIMBA(c *reflectConfig) error    { return o.set.apply(&c.base) }
+
+// CandidatesOption is WithNumCandidates's option:
+// BootstrapFewShotWithRandomSearch, MIPROv2, BEACON, SIMBA.
+type CandidatesOption struct{ set baseSet }
+
+func (o CandidatesOption) applyRandomSearch(c *config) error    { return o.set.apply(c) }
+func (o CandidatesOption) applyMIPROv2(c *instructConfig) error { return o.set.apply(&c.base) }
+func (o CandidatesOption) applySIMBA(c *reflectConfig) error    { return o.set.apply(&c.base) }
+
+// DemosOption is WithMaxBootstrappedDemos's option: BootstrapFewShot,
+// BootstrapFewShotWithRandomSearch, KNNFewShot, MIPROv2, BEACON, SIMBA.
+type DemosOption struct{ set baseSet }
+
+func (o DemosOption) applyBootstrap(c *config) error       { return o.set.apply(c) }
+func (o DemosOption) applyRandomSearch(c *config) error    { return o.set.apply(c) }
+func (o DemosOption) applyKNN(c *config) error             { return o.set.apply(c) }
+func (o DemosOption) applyMIPROv2(c *instructConfig) error { return o.set.apply(&c.base) }
+func (o DemosOption) applySIMBA(c *reflectConfig) error    { return o.set.apply(&c.base) }
+
+// TeacherOption configures how demos are bootstrapped from a teacher
+// (WithMaxLabeledDemos, WithMaxRounds, WithMetricThreshold, WithTeacher):
+// BootstrapFewShot, BootstrapFewShotWithRandomSearch, KNNFewShot, MIPROv2,
+// BEACON.
+type TeacherOption struct{ set baseSet }
+
+func (o TeacherOption) applyBootstrap(c *config) error       { return o.set.apply(c) }
+func (o TeacherOption) applyRandomSearch(c *config) error    { return o.set.apply(c) }
+func (o TeacherOption) applyKNN(c *config) error             { return o.set.apply(c) }
+func (o TeacherOption) applyMIPROv2(c *instructConfig) error { return o.set.apply(&c.base) }
+
+// randomSearchOnly is an option of BootstrapFewShotWithRandomSearch only.
+type randomSearchOnly baseSet
+
+func (o randomSearchOnly) applyRandomSearch(c *config) error { return baseSet(o).apply(c) }
+
+// knnOnly is an option of KNNFewShot only.
+type knnOnly baseSet
+
+func (o knnOnly) applyKNN(c *config) error { return baseSet(o).apply(c) }
+
+// config holds the few-shot teleprompters' settings, and the settings the
+// other optimizers share with them; kind says which optimizer it is for.
 type config struct {
 	kind            string
-	seed            uint64
+	seed            int
 	maxBootstrapped int
 	maxLabeled      int
 	maxRounds       int
@@ -71,38 +162,57 @@ type config struct {
 	embedModel      string          // KNNFewShot's embedding model
 }
 
-func newConfig(kind string, opts []Option) (config, error) {
-	c := config{
+// defaultConfig returns the few-shot defaults for kind.
+func defaultConfig(kind string) config {
+	return config{
 		kind:            kind,
 		maxBootstrapped: DefaultMaxBootstrappedDemos,
 		maxLabeled:      DefaultMaxLabeledDemos,
 		maxRounds:       DefaultMaxRounds,
 		numCandidates:   DefaultNumCandidates,
 	}
-	for _, o := range opts {
-		if o == nil {
-			return c, errors.New("teleprompter: nil option")
-		}
-		if err := o.apply(&c); err != nil {
-			return c, err
-		}
-	}
-	return c, nil
 }
 
+// newConfig returns the defaults of the few-shot teleprompter kind with
+// opts applied.
+func newConfig[O comparable](kind string, opts []O, apply func(O, *config) error) (config, error) {
+	c := defaultConfig(kind)
+	err := applyOptions(&c, opts, apply)
+	return c, err
+}
+
+// applyOptions applies opts to c with apply, rejecting nil options (a nil
+// interface value still compiles).
+func applyOptions[O comparable, C any](c *C, opts []O, apply func(O, *C) error) error {
+	var zero O
+	for _, o := range opts {
+		if o == zero {
+			return errors.New("teleprompter: nil option")
+		}
+		if err := apply(o, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uintSeed is a seed as the random sources take it.
+func (c *config) uintSeed() uint64 { return uint64(c.seed) }
+
 // WithSeed seeds every random choice (sampling labelled demos, shuffling
-// candidates); the same seed and the same deterministic LM give the same
-// compiled program. The default is 0. All teleprompters.
-func WithSeed(seed uint64) Option {
-	return option{"WithSeed", allKinds, func(c *config) error { c.seed = seed; return nil }}
+// candidates, minibatches); the same seed and the same deterministic LM
+// give the same compiled program. The default is 0. Every optimizer. It is
+// spelled and typed as programs.WithSeed.
+func WithSeed(seed int) SeedOption {
+	return SeedOption{func(c *config) error { c.seed = seed; return nil }}
 }
 
 // WithMaxBootstrappedDemos caps the demos made from the teacher's
 // successful traces, per predictor (default 4). BootstrapFewShot,
 // BootstrapFewShotWithRandomSearch (the upper bound of the candidates'
-// counts), KNNFewShot.
-func WithMaxBootstrappedDemos(n int) Option {
-	return option{"WithMaxBootstrappedDemos", bootstrapKinds, func(c *config) error {
+// counts), KNNFewShot, MIPROv2, BEACON, SIMBA.
+func WithMaxBootstrappedDemos(n int) DemosOption {
+	return DemosOption{func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("teleprompter: max bootstrapped demos %d must not be negative", n)
 		}
@@ -114,9 +224,8 @@ func WithMaxBootstrappedDemos(n int) Option {
 // WithMaxLabeledDemos caps the demos per predictor in total: labelled
 // training examples fill up what bootstrapping left (default 16). The
 // teacher also gets this many labelled demos when it has none.
-// BootstrapFewShot, BootstrapFewShotWithRandomSearch, KNNFewShot.
-func WithMaxLabeledDemos(n int) Option {
-	return option{"WithMaxLabeledDemos", bootstrapKinds, func(c *config) error {
+func WithMaxLabeledDemos(n int) TeacherOption {
+	return TeacherOption{func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("teleprompter: max labeled demos %d must not be negative", n)
 		}
@@ -127,10 +236,9 @@ func WithMaxLabeledDemos(n int) Option {
 
 // WithMaxRounds sets how many times each training example is tried (default
 // 1). Rounds after the first sample a fresh rollout at temperature 1.0, so a
-// cached miss is not returned again. BootstrapFewShot,
-// BootstrapFewShotWithRandomSearch, KNNFewShot.
-func WithMaxRounds(n int) Option {
-	return option{"WithMaxRounds", bootstrapKinds, func(c *config) error {
+// cached miss is not returned again.
+func WithMaxRounds(n int) TeacherOption {
+	return TeacherOption{func(c *config) error {
 		if n <= 0 {
 			return fmt.Errorf("teleprompter: max rounds %d must be positive", n)
 		}
@@ -141,9 +249,8 @@ func WithMaxRounds(n int) Option {
 
 // WithMetricThreshold makes a trace a demo only when the metric scores at
 // least t; without it any non-zero score passes (DSPy's metric_threshold).
-// BootstrapFewShot, BootstrapFewShotWithRandomSearch, KNNFewShot.
-func WithMetricThreshold(t float64) Option {
-	return option{"WithMetricThreshold", bootstrapKinds, func(c *config) error {
+func WithMetricThreshold(t float64) TeacherOption {
+	return TeacherOption{func(c *config) error {
 		if math.IsNaN(t) {
 			return errors.New("teleprompter: metric threshold is NaN")
 		}
@@ -154,9 +261,8 @@ func WithMetricThreshold(t float64) Option {
 
 // WithTeacher sets the program whose traces become demos; the default is
 // the student itself. It must have the student's predictor names.
-// BootstrapFewShot, BootstrapFewShotWithRandomSearch, KNNFewShot.
-func WithTeacher(p programs.Program) Option {
-	return option{"WithTeacher", bootstrapKinds, func(c *config) error {
+func WithTeacher(p programs.Program) TeacherOption {
+	return TeacherOption{func(c *config) error {
 		if p == nil {
 			return errors.New("teleprompter: WithTeacher(nil)")
 		}
@@ -167,9 +273,9 @@ func WithTeacher(p programs.Program) Option {
 
 // WithMaxErrors stops a teacher run (and a candidate's evaluation) once n
 // examples have failed, failing the compilation; zero (the default) never
-// stops. BootstrapFewShot, BootstrapFewShotWithRandomSearch, KNNFewShot.
-func WithMaxErrors(n int) Option {
-	return option{"WithMaxErrors", bootstrapKinds, func(c *config) error {
+// stops.
+func WithMaxErrors(n int) EvalOption {
+	return EvalOption{func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("teleprompter: max errors %d must not be negative", n)
 		}
@@ -178,22 +284,23 @@ func WithMaxErrors(n int) Option {
 	}}
 }
 
-// WithEvaluateOptions configures the evaluator runs a teleprompter makes
+// WithEvaluateOptions configures the evaluator runs an optimizer makes
 // (teacher runs and candidate scoring): concurrency, per-example timeout,
-// runtime, LM, progress. BootstrapFewShot, BootstrapFewShotWithRandomSearch,
-// KNNFewShot.
-func WithEvaluateOptions(opts ...evaluate.Option) Option {
-	return option{"WithEvaluateOptions", bootstrapKinds, func(c *config) error {
+// runtime, LM, progress.
+func WithEvaluateOptions(opts ...evaluate.Option) EvalOption {
+	return EvalOption{func(c *config) error {
 		c.eval = append(c.eval, opts...)
 		return nil
 	}}
 }
 
-// WithNumCandidates sets how many bootstrapped candidates a random search
-// tries besides the zero-shot, labelled-only and unshuffled ones (default
-// 16). BootstrapFewShotWithRandomSearch.
-func WithNumCandidates(n int) Option {
-	return option{"WithNumCandidates", searchKinds, func(c *config) error {
+// WithNumCandidates sets how many candidates a search makes: for a random
+// search the bootstrapped candidates tried besides the zero-shot,
+// labelled-only and unshuffled ones (default 16); for MIPROv2 and BEACON
+// the instruction and demo-set candidates per predictor; for SIMBA the
+// trajectories per example (default 4).
+func WithNumCandidates(n int) CandidatesOption {
+	return CandidatesOption{func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("teleprompter: num candidates %d must not be negative", n)
 		}
@@ -203,9 +310,9 @@ func WithNumCandidates(n int) Option {
 }
 
 // WithValset sets the examples candidates are scored on; the default is the
-// training set. BootstrapFewShotWithRandomSearch.
-func WithValset(examples []dataset.Example) Option {
-	return option{"WithValset", searchKinds, func(c *config) error {
+// training set (for MIPROv2 and BEACON, its last 80%).
+func WithValset(examples []dataset.Example) ValsetOption {
+	return ValsetOption{func(c *config) error {
 		if len(examples) == 0 {
 			return errors.New("teleprompter: empty valset")
 		}
@@ -214,27 +321,32 @@ func WithValset(examples []dataset.Example) Option {
 	}}
 }
 
-// WithStopAtScore ends the search as soon as a candidate scores at least s.
-// BootstrapFewShotWithRandomSearch.
-func WithStopAtScore(s float64) Option {
-	return option{"WithStopAtScore", searchKinds, func(c *config) error {
+// WithStopAtScore ends a random search as soon as a candidate scores at
+// least s.
+func WithStopAtScore(s float64) RandomSearchOption {
+	return randomSearchOnly(func(c *config) error {
 		c.stopAtScore = &s
 		return nil
-	}}
+	})
 }
 
 // WithBootstrap makes KNNFewShot bootstrap its training set with metric at
 // compile time (as BootstrapFewShot does): a neighbour whose trace passed
 // the metric is given as that trace's demo, the others as labelled demos.
-// KNNFewShot.
-func WithBootstrap[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S) Option {
-	return option{"WithBootstrap", []string{NameKNNFewShot}, func(c *config) error {
+func WithBootstrap[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S) KNNFewShotOption {
+	return knnOnly(func(c *config) error {
 		if metric == nil {
 			return errors.New("teleprompter: WithBootstrap(nil)")
 		}
 		c.metric = evaluate.MetricOf(metric)
 		return nil
-	}}
+	})
+}
+
+// WithEmbeddingModel names the model KNNFewShot asks its embedder for; the
+// default is the embedder's own default.
+func WithEmbeddingModel(name string) KNNFewShotOption {
+	return knnOnly(func(c *config) error { c.embedModel = name; return nil })
 }
 
 // passes reports whether a metric score makes a trace a demo.
@@ -243,10 +355,4 @@ func (c *config) passes(score float64) bool {
 		return score >= *c.threshold
 	}
 	return score != 0
-}
-
-// WithEmbeddingModel names the model KNNFewShot asks its embedder for; the
-// default is the embedder's own default. KNNFewShot.
-func WithEmbeddingModel(name string) Option {
-	return option{"WithEmbeddingModel", []string{NameKNNFewShot}, func(c *config) error { c.embedModel = name; return nil }}
 }

@@ -22,16 +22,7 @@ type poolCandidate struct {
 }
 
 // mean returns the candidate's average validation score.
-func (c poolCandidate) mean() float64 {
-	if len(c.scores) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, v := range c.scores {
-		s += v
-	}
-	return s / float64(len(c.scores))
-}
+func (c poolCandidate) mean() float64 { return mean(c.scores) }
 
 // add appends a candidate and returns its index.
 func (p *candidatePool) add(c poolCandidate) int {

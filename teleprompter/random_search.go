@@ -31,11 +31,11 @@ type BootstrapFewShotWithRandomSearch struct {
 // NewBootstrapFewShotWithRandomSearch returns a random search scoring with
 // metric. Options: those of BootstrapFewShot, and WithNumCandidates,
 // WithValset, WithStopAtScore.
-func NewBootstrapFewShotWithRandomSearch[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...Option) (*BootstrapFewShotWithRandomSearch, error) {
+func NewBootstrapFewShotWithRandomSearch[S evaluate.Score](metric func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) S, opts ...RandomSearchOption) (*BootstrapFewShotWithRandomSearch, error) {
 	if metric == nil {
 		return nil, errors.New("teleprompter: BootstrapFewShotWithRandomSearch: nil metric")
 	}
-	cfg, err := newConfig(NameBootstrapFewShotWithRandomSearch, opts)
+	cfg, err := newConfig(NameBootstrapFewShotWithRandomSearch, opts, RandomSearchOption.applyRandomSearch)
 	if err != nil {
 		return nil, err
 	}
@@ -134,12 +134,12 @@ func (t *BootstrapFewShotWithRandomSearch) candidate(ctx context.Context, studen
 	}
 	cfg := t.cfg
 	cfg.kind = NameBootstrapFewShot
-	cfg.seed = t.cfg.seed + uint64(seed) + 1
-	rng := rand.New(rand.NewPCG(cfg.seed, 0x5eed))
+	cfg.seed = t.cfg.seed + seed + 1
+	rng := rand.New(rand.NewPCG(cfg.uintSeed(), 0x5eed))
 	if t.cfg.maxBootstrapped > 0 {
 		cfg.maxBootstrapped = 1 + rng.IntN(t.cfg.maxBootstrapped)
 	}
-	shuffled := dataset.Shuffle(trainset, cfg.seed)
+	shuffled := dataset.Shuffle(trainset, cfg.uintSeed())
 	c, err := compileBootstrap(ctx, cfg, t.metric, student, shuffled)
 	if err != nil {
 		return nil, "", err

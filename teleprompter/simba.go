@@ -76,29 +76,18 @@ type SIMBA struct {
 // WithMaxBootstrappedDemos (demos per predictor, default 4),
 // WithReflectionLM, WithValset, WithSeed, WithMaxErrors,
 // WithEvaluateOptions.
-func NewSIMBA(metric FeedbackMetric, opts ...Option) (*SIMBA, error) {
+func NewSIMBA(metric FeedbackMetric, opts ...SIMBAOption) (*SIMBA, error) {
 	if metric == nil {
 		return nil, errors.New("teleprompter: SIMBA: nil metric")
 	}
-	cfg, err := newReflectConfig(NameSIMBA, opts)
-	if err != nil {
+	cfg := defaultReflectConfig(NameSIMBA)
+	if err := applyOptions(&cfg, opts, SIMBAOption.applySIMBA); err != nil {
 		return nil, err
 	}
-	if cfg.numCandidates < 2 {
-		return nil, fmt.Errorf("teleprompter: SIMBA needs at least 2 candidates per example, got %d", cfg.numCandidates)
+	if cfg.base.numCandidates < 2 {
+		return nil, fmt.Errorf("teleprompter: SIMBA needs at least 2 candidates per example, got %d", cfg.base.numCandidates)
 	}
 	return &SIMBA{metric: metric, cfg: cfg}, nil
-}
-
-// WithMaxSteps sets how many steps SIMBA takes (default 8). SIMBA.
-func WithMaxSteps(n int) Option {
-	return reflectOption{"WithMaxSteps", []string{NameSIMBA}, func(c *reflectConfig) error {
-		if n <= 0 {
-			return fmt.Errorf("teleprompter: max steps %d must be positive", n)
-		}
-		c.maxSteps = n
-		return nil
-	}}
 }
 
 // simbaCandidate is one program of SIMBA's pool.
@@ -109,16 +98,7 @@ type simbaCandidate struct {
 	label  string
 }
 
-func (c *simbaCandidate) mean() float64 {
-	if len(c.scores) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, v := range c.scores {
-		s += v
-	}
-	return s / float64(len(c.scores))
-}
+func (c *simbaCandidate) mean() float64 { return mean(c.scores) }
 
 // trajectory is one run of an example by a pool program.
 type trajectory struct {
@@ -131,36 +111,17 @@ type trajectory struct {
 
 // Compile runs SIMBA and returns the best program by validation score.
 // Its report lists the programs scored on the validation set (Candidates),
-// the steps (Settings["trials"], a []ReflectTrial) and the metric calls spent.
+// the steps (Trials) and the metric calls spent.
 func (s *SIMBA) Compile(ctx context.Context, student programs.Program, trainset []dataset.Example) (compiled *Compiled, err error) {
-	student = unwrap(student)
-	nps, err := predictorsOf(student)
+	ctx, r, end, err := openReflect(ctx, s.cfg, 0x51b4, s.metric, student, trainset)
 	if err != nil {
 		return nil, err
 	}
-	if len(trainset) == 0 {
-		return nil, errors.New("teleprompter: SIMBA: empty training set")
-	}
-	valset := s.cfg.valset
-	if valset == nil {
-		valset = trainset
-	}
-	r, err := newReflectRun(ctx, s.cfg, s.metric, student, nps)
-	if err != nil {
-		return nil, err
-	}
-	ctx, span := startCompile(ctx, NameSIMBA, evalSource(s.metric.Metric(), s.cfg.eval, student))
-	defer func() { endCompile(span, compiled, err) }()
-
-	rng := rand.New(rand.NewPCG(s.cfg.seed, 0x51b4))
-	seed := simbaCandidate{instr: map[string]string{}, demos: map[string][]programs.Values{}, label: "student"}
-	for _, np := range nps {
-		seed.instr[np.Name] = np.Predictor.Instructions()
-		seed.demos[np.Name] = np.Predictor.Demos()
-	}
-	pool := []*simbaCandidate{&seed}
-	names := slices.Sorted(maps.Keys(seed.instr))
-	batches := newBatcher(trainset, s.cfg.minibatch, rng)
+	defer func() { end(compiled, err) }()
+	instr, demos := r.seedState()
+	pool := []*simbaCandidate{{instr: instr, demos: demos, label: "student"}}
+	names := slices.Sorted(maps.Keys(instr))
+	batches := newBatcher(trainset, s.cfg.minibatch, r.rng)
 	var trials []ReflectTrial
 	// A progress bar over the steps, on terminals only.
 	bar := newTrialBar(progressAuto, nil, NameSIMBA)
@@ -171,69 +132,106 @@ func (s *SIMBA) Compile(ctx context.Context, student programs.Program, trainset 
 			return nil, ctx.Err()
 		}
 		bar.moveTo(step, fmt.Sprintf("steps, pool %d", len(pool)))
-		batch := batches.next()
-		buckets, err := s.trajectories(ctx, r, pool, batch, step, rng)
+		var t ReflectTrial
+		pool, t, err = s.step(ctx, r, pool, names, batches.next(), step)
 		if err != nil {
 			return nil, err
 		}
-		slices.SortStableFunc(buckets, func(a, b []trajectory) int {
-			return cmp.Or(cmp.Compare(spread(b), spread(a)), cmp.Compare(b[0].score, a[0].score))
-		})
-		t := ReflectTrial{N: step, Kind: "step", Candidate: -1}
-		var added []int
-		for _, bk := range buckets[:min(len(buckets), s.cfg.numCandidates)] {
-			best, worst := bk[0], bk[len(bk)-1]
-			if best.score <= 0 {
-				continue
-			}
-			src := pool[softmaxSample(rng, pool, simbaSampleTemperature)]
-			cand := &simbaCandidate{instr: maps.Clone(src.instr), demos: maps.Clone(src.demos)}
-			if spread(bk) > 0 && rng.IntN(2) == 0 {
-				for _, name := range names {
-					rule, err := r.rule(ctx, name, src.instr[name], best, worst)
-					if err != nil {
-						return nil, err
-					}
-					if rule != "" && !strings.Contains(cand.instr[name], rule) {
-						cand.instr[name] = strings.TrimSpace(cand.instr[name] + " " + rule)
-					}
-				}
-				cand.label = fmt.Sprintf("step %d rule", step)
-			} else {
-				row := best.run.rows[best.row]
-				for _, name := range names {
-					e, ok := entryOf(best.run.prog, row.Trace, name)
-					if !ok {
-						continue
-					}
-					d := make(programs.Values, len(e.Inputs)+len(e.Outputs))
-					maps.Copy(d, e.Inputs)
-					maps.Copy(d, e.Outputs)
-					demos := append(slices.Clone(cand.demos[name]), d)
-					if len(demos) > s.cfg.maxDemos {
-						demos = demos[len(demos)-s.cfg.maxDemos:]
-					}
-					cand.demos[name] = demos
-				}
-				cand.label = fmt.Sprintf("step %d demo", step)
-			}
-			if slices.ContainsFunc(pool, func(c *simbaCandidate) bool { return sameCandidate(c, cand) }) {
-				continue
-			}
-			run, err := r.minibatch(ctx, step, cand.instr, cand.demos, batch, false)
-			if err != nil {
-				return nil, err
-			}
-			cand.scores = append(cand.scores, run.sum()/float64(len(batch)))
-			pool = append(pool, cand)
-			added = append(added, len(pool)-1)
-		}
-		t.Note = fmt.Sprintf("%d buckets, %d new programs %v", len(buckets), len(added), added)
-		t.MetricCalls = r.calls
 		trials = append(trials, t)
 	}
+	cands, best, err := s.finals(ctx, r, pool)
+	if err != nil {
+		return nil, err
+	}
+	c := pool[cands[best].Seed]
+	return r.compiled(c.instr, c.demos, cands, best, trials, map[string]any{"pool_size": len(pool)})
+}
 
-	// The finalists: the student and the best programs by minibatch score.
+// step runs the pool on batch, buckets the trajectories by example, and
+// derives a new program from each of the top buckets, adding those not
+// already in the pool with their score on the batch.
+func (s *SIMBA) step(ctx context.Context, r *reflectRun, pool []*simbaCandidate, names []string, batch []dataset.Example,
+	step int) ([]*simbaCandidate, ReflectTrial, error) {
+	t := ReflectTrial{N: step, Kind: "step", Candidate: -1}
+	buckets, err := s.trajectories(ctx, r, pool, batch, step, r.rng)
+	if err != nil {
+		return nil, t, err
+	}
+	slices.SortStableFunc(buckets, func(a, b []trajectory) int {
+		return cmp.Or(cmp.Compare(spread(b), spread(a)), cmp.Compare(b[0].score, a[0].score))
+	})
+	var added []int
+	for _, bk := range buckets[:min(len(buckets), s.cfg.base.numCandidates)] {
+		best, worst := bk[0], bk[len(bk)-1]
+		if best.score <= 0 {
+			continue
+		}
+		src := pool[softmaxSample(r.rng, pool, simbaSampleTemperature)]
+		cand := &simbaCandidate{instr: maps.Clone(src.instr), demos: maps.Clone(src.demos)}
+		if spread(bk) > 0 && r.rng.IntN(2) == 0 {
+			if err := s.addRules(ctx, r, cand, src, names, best, worst); err != nil {
+				return nil, t, err
+			}
+			cand.label = fmt.Sprintf("step %d rule", step)
+		} else {
+			s.addDemos(cand, names, best)
+			cand.label = fmt.Sprintf("step %d demo", step)
+		}
+		if slices.ContainsFunc(pool, func(c *simbaCandidate) bool { return sameCandidate(c, cand) }) {
+			continue
+		}
+		run, err := r.minibatch(ctx, step, cand.instr, cand.demos, batch, false)
+		if err != nil {
+			return nil, t, err
+		}
+		cand.scores = append(cand.scores, run.sum()/float64(len(batch)))
+		pool = append(pool, cand)
+		added = append(added, len(pool)-1)
+	}
+	t.Note = fmt.Sprintf("%d buckets, %d new programs %v", len(buckets), len(added), added)
+	t.MetricCalls = r.calls
+	return pool, t, nil
+}
+
+// addRules appends to each of cand's instructions a rule the reflection
+// LM draws from the better and the worse trajectory.
+func (s *SIMBA) addRules(ctx context.Context, r *reflectRun, cand, src *simbaCandidate, names []string, best, worst trajectory) error {
+	for _, name := range names {
+		rule, err := r.rule(ctx, name, src.instr[name], best, worst)
+		if err != nil {
+			return err
+		}
+		if rule != "" && !strings.Contains(cand.instr[name], rule) {
+			cand.instr[name] = strings.TrimSpace(cand.instr[name] + " " + rule)
+		}
+	}
+	return nil
+}
+
+// addDemos appends the best trajectory's trace to cand's demos, keeping
+// the last maxBootstrapped of each predictor.
+func (s *SIMBA) addDemos(cand *simbaCandidate, names []string, best trajectory) {
+	row := best.run.rows[best.row]
+	for _, name := range names {
+		e, ok := entryOf(best.run.prog, row.Trace, name)
+		if !ok {
+			continue
+		}
+		d := make(programs.Values, len(e.Inputs)+len(e.Outputs))
+		maps.Copy(d, e.Inputs)
+		maps.Copy(d, e.Outputs)
+		demos := append(slices.Clone(cand.demos[name]), d)
+		if limit := s.cfg.base.maxBootstrapped; len(demos) > limit {
+			demos = demos[len(demos)-limit:]
+		}
+		cand.demos[name] = demos
+	}
+}
+
+// finals scores the student and the best programs by minibatch score on
+// the validation set and returns them as candidates (Seed is the pool
+// index) with the index of the best.
+func (s *SIMBA) finals(ctx context.Context, r *reflectRun, pool []*simbaCandidate) ([]Candidate, int, error) {
 	order := make([]int, len(pool))
 	for i := range order {
 		order[i] = i
@@ -241,7 +239,7 @@ func (s *SIMBA) Compile(ctx context.Context, student programs.Program, trainset 
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(pool[b].mean(), pool[a].mean()) })
 	finalists := []int{0}
 	for _, i := range order {
-		if len(finalists) > s.cfg.numCandidates {
+		if len(finalists) > s.cfg.base.numCandidates {
 			break
 		}
 		if i != 0 {
@@ -251,34 +249,17 @@ func (s *SIMBA) Compile(ctx context.Context, student programs.Program, trainset 
 	var cands []Candidate
 	best, bestScore := -1, 0.0
 	for k, i := range finalists {
-		sc, err := r.full(ctx, s.cfg.maxSteps+k, pool[i].instr, pool[i].demos, valset)
+		sc, err := r.full(ctx, s.cfg.maxSteps+k, pool[i].instr, pool[i].demos)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		m := meanOf(sc)
+		m := mean(sc)
 		cands = append(cands, Candidate{Label: pool[i].label, Seed: i, Score: m, Demos: demoCountsOf(pool[i].demos)})
 		if best < 0 || m > bestScore {
 			best, bestScore = k, m
 		}
 	}
-	c := pool[finalists[best]]
-	prog, err := r.program(c.instr, c.demos)
-	if err != nil {
-		return nil, err
-	}
-	settings := s.cfg.settings()
-	settings["valset_size"] = len(valset)
-	settings["metric_calls"] = r.calls
-	settings["pool_size"] = len(pool)
-	settings["trials"] = trials
-	return NewCompiled(prog, Report{
-		Teleprompter: NameSIMBA,
-		Settings:     settings,
-		Demos:        demoCounts(prog),
-		Score:        &bestScore,
-		Candidates:   cands,
-		Best:         best,
-	}), nil
+	return cands, best, nil
 }
 
 // trajectories runs every example of batch numCandidates times, each time
@@ -291,7 +272,7 @@ func (s *SIMBA) trajectories(ctx context.Context, r *reflectRun, pool []*simbaCa
 	type slot struct{ cand, j int }
 	assign := make(map[slot][]int) // (program, trajectory index) -> examples
 	for i := range batch {
-		for j := range s.cfg.numCandidates {
+		for j := range s.cfg.base.numCandidates {
 			c := softmaxSample(rng, pool, simbaSampleTemperature)
 			assign[slot{c, j}] = append(assign[slot{c, j}], i)
 		}
@@ -305,7 +286,7 @@ func (s *SIMBA) trajectories(ctx context.Context, r *reflectRun, pool []*simbaCa
 			return nil, err
 		}
 		if k.j > 0 {
-			rollout := step*s.cfg.numCandidates + k.j
+			rollout := step*s.cfg.base.numCandidates + k.j
 			prog, err = programs.MapPredictors(prog, func(_ string, p *programs.Predictor) (*programs.Predictor, error) {
 				return p.WithOptions(programs.WithTemperature(simbaTrajectoryTemperature), programs.WithRollout(rollout))
 			})
@@ -331,24 +312,6 @@ func (s *SIMBA) trajectories(ctx context.Context, r *reflectRun, pool []*simbaCa
 		slices.SortStableFunc(b, func(x, y trajectory) int { return cmp.Compare(y.score, x.score) })
 	}
 	return buckets, nil
-}
-
-// rule asks the reflection LM for a rule for the named predictor from a
-// better and a worse run of the same example.
-func (r *reflectRun) rule(ctx context.Context, name, current string, better, worse trajectory) (string, error) {
-	show := func(t trajectory) string {
-		return r.describe(*t.run, t.row, name) + fmt.Sprintf("Score: %.2f\nFeedback: %s\n", t.score, oneLine(t.feedback.For(name)))
-	}
-	pred, err := r.ruler.Forward(ctx, programs.Values{
-		"current_instruction": current,
-		"better_trajectory":   show(better),
-		"worse_trajectory":    show(worse),
-	})
-	if err != nil {
-		return "", fmt.Errorf("teleprompter: rule: %w", err)
-	}
-	s, _ := pred.Values["rule"].(string)
-	return strings.TrimSpace(s), nil
 }
 
 // softmaxSample picks a pool index with probability proportional to
@@ -392,17 +355,6 @@ func sameCandidate(a, b *simbaCandidate) bool {
 		}
 	}
 	return true
-}
-
-func meanOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
 }
 
 func demoCountsOf(demos map[string][]programs.Values) map[string]int {

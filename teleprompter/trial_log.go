@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/dspex-go/dspex/internal/table"
 )
 
 // TrialKind says on what a trial was scored.
@@ -97,7 +98,7 @@ type TrialLog struct {
 	// Surrogate names the surrogate model ("tpe", "gp"; empty for COPRO).
 	Surrogate string `json:"surrogate,omitempty"`
 	// Seed is the search's seed.
-	Seed uint64 `json:"seed"`
+	Seed int `json:"seed"`
 	// Predictors lists the predictor names in the student's order.
 	Predictors []string `json:"predictors"`
 	// Instructions holds the instruction candidates of each predictor;
@@ -192,7 +193,7 @@ func (l *TrialLog) String() string {
 		row = append(row, score, string(t.Status), fmt.Sprint(t.Examples), calls, fmt.Sprint(t.Tokens), best)
 		cells = append(cells, row)
 	}
-	writeTable(&b, cells)
+	b.WriteString(table.String(cells))
 	return b.String()
 }
 
@@ -213,29 +214,4 @@ func choiceText(cs []Choice, name string) string {
 		}
 	}
 	return ""
-}
-
-// writeTable writes cells as left-aligned columns two spaces apart.
-func writeTable(b *strings.Builder, cells [][]string) {
-	if len(cells) == 0 {
-		return
-	}
-	width := make([]int, len(cells[0]))
-	for _, line := range cells {
-		for i, c := range line {
-			width[i] = max(width[i], utf8.RuneCountInString(c))
-		}
-	}
-	for _, line := range cells {
-		var l strings.Builder
-		for i, c := range line {
-			if i > 0 {
-				l.WriteString("  ")
-			}
-			l.WriteString(c)
-			l.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)))
-		}
-		b.WriteString(strings.TrimRight(l.String(), " "))
-		b.WriteByte('\n')
-	}
 }

@@ -31,7 +31,7 @@ func rfStudent(t *testing.T, rt *dspex.Runtime) programs.Program {
 }
 
 // rfEvalOpts are the evaluation options of the tests' optimizers.
-func rfEvalOpts() teleprompter.Option {
+func rfEvalOpts() teleprompter.EvalOption {
 	return teleprompter.WithEvaluateOptions(evaluate.WithConcurrency(16), evaluate.WithoutProgress())
 }
 
@@ -70,7 +70,7 @@ func TestGEPAImprovesOnZeroShot(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := compiled.Report()
-	trials, _ := rep.Settings["trials"].([]teleprompter.ReflectTrial)
+	trials := rep.Trials
 	for _, tr := range trials {
 		sc := "-"
 		if tr.Score != nil {

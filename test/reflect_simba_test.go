@@ -32,7 +32,7 @@ func TestSIMBAImprovesOnZeroShot(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := compiled.Report()
-	trials, _ := rep.Settings["trials"].([]teleprompter.ReflectTrial)
+	trials := rep.Trials
 	for _, tr := range trials {
 		t.Logf("step %d: %s; metric calls %d", tr.N, tr.Note, tr.MetricCalls)
 	}

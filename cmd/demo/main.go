@@ -317,7 +317,7 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 // printTrials prints an optimizer's candidates or trials as a table.
 func printTrials(w io.Writer, rep teleprompter.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if trials, ok := rep.Settings["trials"].([]teleprompter.ReflectTrial); ok && len(trials) > 0 {
+	if trials := rep.Trials; len(trials) > 0 {
 		fmt.Fprintln(w, "Trials:")
 		fmt.Fprintln(tw, "#\tkind\tparents\tpredictor\tminibatch before\tafter\tval score\tkept as\tmetric calls\tnote")
 		for _, t := range trials {
