@@ -46,6 +46,7 @@ type moduleConfig struct {
 	failCount int
 	attempts  int
 	predict   []Option
+	code      codeConfig // ProgramOfThought, CodeAct, RLM
 }
 
 // moduleOption is an Option that configures a module rather than a
@@ -62,9 +63,11 @@ func (o moduleOption) applyPredict(*predictConfig) error {
 }
 
 // WithMaxIters sets how many tool calls a ReAct agent may make before it
-// must answer (default 5).
+// must answer (default 5); for the code-writing modules, how many programs
+// ProgramOfThought may write (default 3), how many snippets CodeAct may run
+// (default 5) and how many REPL steps RLM may take (default 20).
 func WithMaxIters(n int) Option {
-	return moduleOption{name: "WithMaxIters", modules: []string{"ReAct"}, apply: func(c *moduleConfig) error {
+	return moduleOption{name: "WithMaxIters", modules: []string{"ReAct", "ProgramOfThought", "CodeAct", "RLM"}, apply: func(c *moduleConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("programs: max iters %d must be positive", n)
 		}

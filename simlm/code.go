@@ -85,16 +85,19 @@ var (
 )
 
 // finalNames reads the names a program must return from ProgramOfThought's
-// instructions ("... evaluates to the correct value mapping for `answer`.").
+// instructions: the backquoted names after `FINAL()` on its line, else on
+// a line "... mapping for `answer`." (DSPy's wording); "answer" when none.
 func finalNames(objective string) []string {
-	for line := range strings.SplitSeq(objective, "\n") {
-		if _, tail, ok := strings.Cut(line, "mapping for"); ok {
-			var names []string
-			for _, m := range backquotedName.FindAllStringSubmatch(tail, -1) {
-				names = append(names, m[1])
-			}
-			if len(names) > 0 {
-				return names
+	for _, marker := range []string{"FINAL()`", "mapping for"} {
+		for line := range strings.SplitSeq(objective, "\n") {
+			if _, tail, ok := strings.Cut(line, marker); ok {
+				var names []string
+				for _, m := range backquotedName.FindAllStringSubmatch(tail, -1) {
+					names = append(names, m[1])
+				}
+				if len(names) > 0 {
+					return names
+				}
 			}
 		}
 	}
