@@ -216,8 +216,8 @@ func strLit(s string, pos syntax.Position) syntax.Expr {
 // guards returns the guard builtins and the checked container builtins.
 func (ss *session) guards() starlark.StringDict {
 	g := starlark.StringDict{
-		binopName:             starlark.NewBuiltin("operator", ss.binop),
-		augName:               starlark.NewBuiltin("operator", ss.aug),
+		binopName:          starlark.NewBuiltin("operator", ss.binop),
+		augName:            starlark.NewBuiltin("operator", ss.aug),
 		hidden + "replace": starlark.NewBuiltin("replace", ss.method("replace", ss.replaceSize)),
 		hidden + "join":    starlark.NewBuiltin("join", ss.method("join", ss.joinSize)),
 		hidden + "extend":  starlark.NewBuiltin("extend", ss.method("extend", ss.extendSize)),
