@@ -114,3 +114,54 @@ func TestProgramOfThoughtGivesUp(t *testing.T) {
 
 var _ = lm.Usage{}
 var _ = simlm.DefaultModel
+
+type lookupArgs struct {
+	Item string `json:"item" desc:"what to look up"`
+}
+
+// TestCodeActWithFailingTools gives a CodeAct agent two tools, one that
+// returns an error and one that panics. Both failures come back to the
+// agent as observations naming the line; the agent then computes the
+// answer in code and finishes with the right number.
+func TestCodeActWithFailingTools(t *testing.T) {
+	model, _ := predictSim(t)
+	var rateCalls, stockCalls int
+	rates := programs.MustTool("exchange_rate", "Looks up an exchange rate.", func(_ context.Context, a lookupArgs) (float64, error) {
+		rateCalls++
+		return 0, errors.New("the rates service is unavailable")
+	})
+	stock := programs.MustTool("inventory", "Counts an item in the warehouse.", func(_ context.Context, a lookupArgs) (int, error) {
+		stockCalls++
+		var counts map[string]int
+		counts[a.Item]++ // a nil map: the tool panics
+		return counts[a.Item], nil
+	})
+	agent, err := programs.NewCodeAct[arithIn, arithOut]([]programs.Tool{rates, stock}, programs.WithLM(model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range dataset.Arithmetic()[:6] {
+		rateCalls, stockCalls = 0, 0
+		out, traj, err := agent.Call(context.Background(), arithIn{Question: it.Question})
+		if err != nil {
+			t.Fatalf("%s: %v", it.ID, err)
+		}
+		if strconv.Itoa(out.Answer) != it.Answer {
+			t.Errorf("%s: answer %d, want %s; trajectory:\n%s", it.ID, out.Answer, it.Answer, traj)
+		}
+		if rateCalls != 1 || stockCalls != 1 {
+			t.Errorf("%s: tools called %d and %d times, want once each", it.ID, rateCalls, stockCalls)
+		}
+		if len(traj) != 3 {
+			t.Fatalf("%s: %d steps, want 3:\n%s", it.ID, len(traj), traj)
+		}
+		for i, want := range []string{"the rates service is unavailable", "panicked: assignment to entry in nil map"} {
+			if !strings.Contains(traj[i].Error, want) || !strings.Contains(traj[i].Error, "line 1") {
+				t.Errorf("%s: step %d observation %q, want %q on line 1", it.ID, i, traj[i].Error, want)
+			}
+		}
+		if traj[2].Error != "" || strings.TrimSpace(traj[2].Output) != it.Answer {
+			t.Errorf("%s: last step %+v, want output %s", it.ID, traj[2], it.Answer)
+		}
+	}
+}
