@@ -112,8 +112,6 @@ func TestProgramOfThoughtGivesUp(t *testing.T) {
 	}
 }
 
-var _ = lm.Usage{}
-var _ = simlm.DefaultModel
 
 type lookupArgs struct {
 	Item string `json:"item" desc:"what to look up"`
@@ -163,5 +161,80 @@ func TestCodeActWithFailingTools(t *testing.T) {
 		if traj[2].Error != "" || strings.TrimSpace(traj[2].Output) != it.Answer {
 			t.Errorf("%s: last step %+v, want output %s", it.ID, traj[2], it.Answer)
 		}
+	}
+}
+
+type archiveIn struct {
+	Context string `dspy:"context" desc:"the registry, one entry per line"`
+	Query   string `dspy:"query"`
+}
+
+type archiveOut struct {
+	Answer string `dspy:"answer" desc:"the office holder's name"`
+}
+
+// TestRLMReadsADocumentLargerThanTheContext asks questions about the
+// shipped archive, more than ten times the simulated model's context
+// window. A plain Predict fails: the provider refuses the prompt, as a
+// real one does. RLM keeps the archive in the REPL, finds the lines that
+// matter with code and has the sub-LM read them, within its sub-call
+// budget.
+func TestRLMReadsADocumentLargerThanTheContext(t *testing.T) {
+	model, srv := predictSim(t)
+	ctx := context.Background()
+	doc := dataset.Archive()
+	questions := dataset.ArchiveQuestions()
+
+	predict, err := programs.NewPredict[archiveIn, archiveOut](programs.WithLM(model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = predict.Call(ctx, archiveIn{Context: doc, Query: questions[0].Question})
+	var pe *lm.ProviderError
+	if !errors.As(err, &pe) || pe.Status != 400 || !strings.Contains(err.Error(), "maximum context length is 8192 tokens") {
+		t.Fatalf("Predict on the whole archive: err = %v, want a 400 context-length error", err)
+	}
+	var tokens int
+	if _, after, ok := strings.Cut(err.Error(), "resulted in "); ok {
+		tokens, _ = strconv.Atoi(strings.Fields(after)[0])
+	}
+	if tokens < 10*simlm.DefaultContextTokens {
+		t.Fatalf("the prompt has %d tokens, want at least ten times the %d-token context", tokens, simlm.DefaultContextTokens)
+	}
+	t.Logf("Predict: the prompt has %d tokens, %.1f times the context window", tokens, float64(tokens)/simlm.DefaultContextTokens)
+
+	const budget = 3
+	rlm, err := programs.NewRLM[archiveIn, archiveOut](programs.WithLM(model), programs.WithMaxLLMCalls(budget), programs.WithMaxIters(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Stats().Requests
+	for _, q := range questions[:6] {
+		out, run, err := rlm.Call(ctx, archiveIn{Context: doc, Query: q.Question})
+		if err != nil {
+			t.Fatalf("%s: %v", q.ID, err)
+		}
+		if out.Answer != q.Answer {
+			t.Errorf("%s %q: answer %q, want %q", q.ID, q.Question, out.Answer, q.Answer)
+		}
+		if run.LLMCalls < 1 || run.LLMCalls > budget {
+			t.Errorf("%s: %d sub-LM calls, want 1 to %d", q.ID, run.LLMCalls, budget)
+		}
+		if run.Extracted {
+			t.Errorf("%s: the code never submitted", q.ID)
+		}
+		if q.ID == questions[0].ID {
+			for i, s := range run.Steps {
+				t.Logf("step %d:\n%s--> %s", i+1, s.Code, s.Output)
+			}
+		}
+		for i, s := range run.Steps {
+			if s.Error != "" {
+				t.Errorf("%s: step %d failed: %s", q.ID, i+1, s.Error)
+			}
+		}
+	}
+	if got := srv.Stats().Requests - before; got == 0 {
+		t.Error("no request reached the server")
 	}
 }
