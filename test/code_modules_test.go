@@ -112,7 +112,6 @@ func TestProgramOfThoughtGivesUp(t *testing.T) {
 	}
 }
 
-
 type lookupArgs struct {
 	Item string `json:"item" desc:"what to look up"`
 }
