@@ -166,7 +166,12 @@ func toolFuncs(tools []Tool) []sandbox.Func {
 				}
 				all[k] = v
 			}
-			return t.invoke(ctx, all)
+			res, err := t.invoke(ctx, all)
+			var te *ToolError
+			if errors.As(err, &te) {
+				err = te.Err // the sandbox names the function already
+			}
+			return res, err
 		}}
 	}
 	return out

@@ -306,10 +306,10 @@ func (ss *session) predict(op string, x, y starlark.Value) error {
 		if !ok {
 			n = 1 << 62
 		}
-		if n > 0 && l > 0 && n > int64(ss.interp.maxValue)/l+1 {
-			return ss.check(int64(ss.interp.maxValue)+1, "the repeated value")
+		if total := float64(l) * float64(n); total > float64(ss.interp.maxValue) {
+			return &memError{msg: fmt.Sprintf("the repeated value would hold %.0f items, more than the sandbox allows (%d)", total, ss.interp.maxValue)}
 		}
-		return ss.check(l*n, "the repeated value")
+		return nil
 	case "+":
 		lx, ly := length(x), length(y)
 		if lx >= 0 && ly >= 0 {
