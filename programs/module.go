@@ -22,7 +22,8 @@ type NamedPredictor struct {
 
 // Module is a program built from predictors that lists them and rebuilds
 // itself with some of them replaced. The built-in modules (ChainOfThought,
-// ReAct, BestOfN, Refine, MultiChainComparison) implement it, so
+// ReAct, BestOfN, Refine, MultiChainComparison, ProgramOfThought, CodeAct,
+// RLM) implement it, so
 // NamedPredictors and WithPredictors reach inside them without reflection;
 // a user's struct does not need to, because NamedPredictors walks its
 // exported fields.
