@@ -2,16 +2,19 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/evaluate"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/programs/sandbox"
 	"github.com/dspex-go/dspex/simlm"
+	"github.com/dspex-go/dspex/teleprompter"
 )
 
 type arithIn struct {
@@ -235,5 +238,57 @@ func TestRLMReadsADocumentLargerThanTheContext(t *testing.T) {
 	}
 	if got := srv.Stats().Requests - before; got == 0 {
 		t.Error("no request reached the server")
+	}
+}
+
+// TestBootstrapProgramOfThought compiles a ProgramOfThought with
+// BootstrapFewShot: the optimizer walks its three predictors and turns the
+// traces of successful runs into demos that show the generated code and
+// its output, including a failed program and its error for the
+// regenerate step.
+func TestBootstrapProgramOfThought(t *testing.T) {
+	model, _ := predictSim(t)
+	ctx := context.Background()
+	student, err := programs.NewProgramOfThoughtFrom(evSig(t, "question -> answer: int"), programs.WithLM(model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainset := dataset.Examples(dataset.Arithmetic()[:12])
+	bs, err := teleprompter.NewBootstrapFewShot(evaluate.ExactMatch("answer"), teleprompter.WithSeed(1),
+		teleprompter.WithMaxBootstrappedDemos(4), teleprompter.WithMaxLabeledDemos(0),
+		teleprompter.WithEvaluateOptions(evaluate.WithConcurrency(4), evaluate.WithoutProgress()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, err := bs.Compile(ctx, student, trainset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := compiled.Report()
+	t.Logf("report %+v", rep)
+	if rep.Demos["code_generate.predict"] == 0 || rep.Demos["generate_answer.predict"] == 0 || rep.Demos["code_regenerate.predict"] == 0 {
+		t.Fatalf("demos %v: want some on each predictor", rep.Demos)
+	}
+	nps, err := programs.NamedPredictors(compiled.Program())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, np := range nps {
+		for _, d := range np.Predictor.Demos() {
+			switch np.Name {
+			case "code_generate.predict":
+				if !strings.Contains(fmt.Sprint(d["generated_code"]), "FINAL(") {
+					t.Errorf("a code_generate demo without a program: %v", d)
+				}
+			case "code_regenerate.predict":
+				if d["error"] == nil || d["previous_code"] == nil {
+					t.Errorf("a code_regenerate demo without the failed program: %v", d)
+				}
+			case "generate_answer.predict":
+				if d["code_output"] == nil {
+					t.Errorf("a generate_answer demo without the code output: %v", d)
+				}
+			}
+		}
 	}
 }
