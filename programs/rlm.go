@@ -14,9 +14,11 @@ import (
 	"github.com/dspex-go/dspex/signature"
 )
 
-// Field and function names RLM uses, as DSPy names them (dspy/predict/
-// rlm.py, commit 00d9fbd8). DSPy's later "history" input (a dspy.History
-// of earlier turns) is not part of dspex's RLM.
+// Field and function names RLM uses, as DSPy names them. The predictors'
+// fields are those of DSPy 3.1's dspy/predict/rlm.py (commit aa3a2cd6), so
+// saved programs match that shape; DSPy's later "history" input (a
+// dspy.History of earlier turns, commit 00d9fbd8) is not part of dspex's
+// RLM.
 const (
 	rlmVariables   = "variables_info"
 	rlmHistory     = "repl_history"
