@@ -119,6 +119,10 @@ func WithItems(items []dataset.Item) Option {
 	return optionFunc(func(c *Config) { c.Items = items })
 }
 
+// WithContextTokens sets the simulated context window (Config.ContextTokens);
+// a negative n removes the limit.
+func WithContextTokens(n int) Option { return optionFunc(func(c *Config) { c.ContextTokens = n }) }
+
 // WithKnowledge sets the share of facts the model knows.
 func WithKnowledge(p float64) Option { return optionFunc(func(c *Config) { c.Knowledge = p }) }
 
