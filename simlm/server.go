@@ -449,7 +449,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 	}
-	if n := promptTokens(msgs); s.cfg.ContextTokens > 0 && n > s.cfg.ContextTokens {
+	nPrompt := promptTokens(msgs)
+	if n := nPrompt; s.cfg.ContextTokens > 0 && n > s.cfg.ContextTokens {
 		param, code := "messages", "context_length_exceeded"
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: apiError{Type: "invalid_request_error", Param: &param, Code: &code,
 			Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, your messages resulted in %d tokens. "+
@@ -472,7 +473,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 		Model:             modelName,
 		SystemFingerprint: "simlm",
 	}
-	resp.Usage.PromptTokens = promptTokens(msgs)
+	resp.Usage.PromptTokens = nPrompt
 	for i := range req.n() {
 		content := s.model.complete(p, salt(&req, i))
 		if garbled {
