@@ -426,18 +426,18 @@ func (r *RLM[In, Out]) history(steps []CodeStep) string {
 // queryFuncs returns llm_query and llm_query_batched for one run.
 func (r *RLM[In, Out]) queryFuncs(calls *subLMCalls, opts []CallOption) []sandbox.Func {
 	query := func(ctx context.Context, prompt string) (string, error) {
+		// The sub-LM is WithSubLM's, else the LM the module's predictors
+		// would use for this call: the call's WithLM, the predictor's, the
+		// context's.
 		model := r.subLM
 		if model == nil {
-			model = r.generateAction.call.model
-		}
-		var callCfg callConfig
-		for _, o := range opts {
-			if err := o.applyCall(&callCfg); err != nil {
-				return "", err
+			var callCfg callConfig
+			for _, o := range opts {
+				if err := o.applyCall(&callCfg); err != nil {
+					return "", err
+				}
 			}
-		}
-		if model == nil {
-			model = callCfg.model
+			model = r.generateAction.call.merge(callCfg).model
 		}
 		if model == nil {
 			var ok bool
