@@ -16,6 +16,7 @@ type codeConfig struct {
 	maxLLMCalls    int
 	subLM          lm.LM
 	maxOutputChars int
+	tools          []Tool
 }
 
 var codeModules = []string{"ProgramOfThought", "CodeAct", "RLM"}
@@ -53,6 +54,16 @@ func WithSubLM(m lm.LM) Option {
 			return errors.New("programs: WithSubLM(nil)")
 		}
 		c.code.subLM = m
+		return nil
+	}}
+}
+
+// WithTools gives an RLM's code Go tools to call as functions, besides
+// llm_query (as DSPy's RLM tools argument); they are listed in the
+// instructions, and are called as CodeAct's are.
+func WithTools(tools ...Tool) Option {
+	return moduleOption{name: "WithTools", modules: []string{"RLM"}, apply: func(c *moduleConfig) error {
+		c.code.tools = append(c.code.tools, tools...)
 		return nil
 	}}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -320,5 +321,34 @@ func TestCodeActToolValues(t *testing.T) {
 	}
 	if !strings.Contains(traj.String(), "[[ ## code_output_0 ## ]]\nOslo 5.0") {
 		t.Errorf("trajectory text %q", traj.String())
+	}
+}
+
+// TestRLMTools checks that an RLM's code can call the tools given with
+// WithTools, which the instructions list.
+func TestRLMTools(t *testing.T) {
+	type wordArgs struct {
+		Word string `json:"word"`
+	}
+	upper := programs.MustTool("shout", "Upper-cases a word.", func(_ context.Context, a wordArgs) (string, error) {
+		return strings.ToUpper(a.Word), nil
+	})
+	main := &recordingLM{f: func(req lm.Request) (string, error) {
+		if !strings.Contains(systemMsg(req), "(1) shout, whose description is <desc>Upper-cases a word.</desc>") {
+			return "", errors.New("the tool is not listed")
+		}
+		return chatReply("reasoning", "use the tool", "code", "```python\nSUBMIT(answer=len(shout(word=question)))\n```"), nil
+	}}
+	rlm, err := programs.NewRLM[codeQ, codeA](programs.WithLM(main), programs.WithTools(upper))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := rlm.Call(context.Background(), codeQ{Question: "abcd"})
+	if err != nil || out.Answer != 4 {
+		t.Fatalf("answer %d, err %v", out.Answer, err)
+	}
+	clash := programs.MustTool("question", "", func(context.Context, wordArgs) (string, error) { return "", nil })
+	if _, err := programs.NewRLM[codeQ, codeA](programs.WithTools(clash)); err == nil {
+		t.Error("a tool named like an input was accepted")
 	}
 }

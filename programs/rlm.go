@@ -71,13 +71,14 @@ type RLM[In, Out any] struct {
 	maxOutputChars int
 	interp         sandbox.Interpreter
 	subLM          lm.LM
+	tools          []Tool
 	generateAction *Predictor
 	extract        *Predictor
 }
 
 // NewRLM returns a typed RLM whose signature comes from In and Out.
 // Options configure both predictors, except the module options
-// (WithMaxIters, WithMaxLLMCalls, WithMaxOutputChars, WithSubLM,
+// (WithMaxIters, WithMaxLLMCalls, WithMaxOutputChars, WithSubLM, WithTools,
 // WithInterpreter).
 func NewRLM[In, Out any](opts ...Option) (*RLM[In, Out], error) {
 	sig, err := signature.Of[In, Out]()
@@ -110,6 +111,13 @@ func newRLM[In, Out any](sig signature.Signature, opts []Option) (*RLM[In, Out],
 		if f.Name == rlmFinalReason || f.Name == trajectoryField {
 			return nil, fmt.Errorf("programs: RLM: the output %q clashes with RLM's own results", f.Name)
 		}
+	}
+	reserved := []string{rlmQuery, rlmQueryBatch, rlmSubmit, "print"}
+	for _, f := range sig.Inputs() {
+		reserved = append(reserved, f.Name)
+	}
+	if err := checkTools("RLM", cfg.code.tools, reserved...); err != nil {
+		return nil, err
 	}
 	var outNames []string
 	for _, f := range sig.Outputs() {
@@ -144,6 +152,10 @@ func newRLM[In, Out any](sig signature.Signature, opts []Option) (*RLM[In, Out],
 		"5. Keep long or exact values in variables instead of retyping them.\n" +
 		"6. Submit only after you have seen the output you rely on.\n\n")
 	fmt.Fprintf(&b, "You may send at most %d prompts to the sub-LM.", cfg.code.maxLLMCalls)
+	if len(cfg.code.tools) > 0 {
+		b.WriteString("\n\nMore functions you can call, with keyword arguments:\n")
+		toolList(&b, cfg.code.tools)
+	}
 	actionSig, err := signature.New(sig.Name()+"Action", b.String(), []signature.Field{
 		{Name: rlmVariables, Type: signature.TypeString, Desc: "what the REPL's variables hold"},
 		{Name: rlmHistory, Type: signature.TypeString, Desc: "the code run so far and its output"},
@@ -175,7 +187,7 @@ func newRLM[In, Out any](sig signature.Signature, opts []Option) (*RLM[In, Out],
 		return nil, err
 	}
 	return &RLM[In, Out]{sig: sig, maxIters: cfg.maxIters, maxLLMCalls: cfg.code.maxLLMCalls, maxOutputChars: cfg.code.maxOutputChars,
-		interp: cfg.code.interpreter(), subLM: cfg.code.subLM, generateAction: action, extract: extract}, nil
+		interp: cfg.code.interpreter(), subLM: cfg.code.subLM, tools: cfg.code.tools, generateAction: action, extract: extract}, nil
 }
 
 // Call runs the RLM on in and returns the typed outputs and what the run
@@ -243,7 +255,7 @@ func (r *RLM[In, Out]) run(ctx context.Context, inputs Values, opts []CallOption
 	}
 	calls := &subLMCalls{limit: r.maxLLMCalls}
 	session, err := r.interp.NewSession(sandbox.Env{Globals: globals, Final: []string{rlmSubmit},
-		Funcs: r.queryFuncs(calls, opts)})
+		Funcs: append(r.queryFuncs(calls, opts), toolFuncs(r.tools)...)})
 	if err != nil {
 		return Prediction{}, RLMRun{}, fmt.Errorf("programs: RLM: %w", err)
 	}
