@@ -221,7 +221,7 @@ func (ss *session) guards() starlark.StringDict {
 		hidden + "replace": starlark.NewBuiltin("replace", ss.method("replace", ss.replaceSize)),
 		hidden + "join":    starlark.NewBuiltin("join", ss.method("join", ss.joinSize)),
 		hidden + "extend":  starlark.NewBuiltin("extend", ss.method("extend", ss.extendSize)),
-		hidden + "format":  starlark.NewBuiltin("format", ss.method("format", nil)),
+		hidden + "format":  starlark.NewBuiltin("format", ss.method("format", ss.formatSize)),
 	}
 	for _, name := range guardedBuil {
 		g[name] = starlark.NewBuiltin(name, ss.container(starlark.Universe[name].(*starlark.Builtin)))
@@ -315,8 +315,49 @@ func (ss *session) predict(op string, x, y starlark.Value) error {
 		if lx >= 0 && ly >= 0 {
 			return ss.check(lx+ly, "the concatenation")
 		}
+	case "%":
+		f, ok := x.(starlark.String)
+		if !ok {
+			return nil
+		}
+		n := int64(len(f))
+		if t, isTuple := y.(starlark.Tuple); isTuple {
+			for _, a := range t {
+				n += textLen(a)
+			}
+		} else {
+			n += textLen(y)
+		}
+		return ss.check(n, "the formatted string")
 	}
 	return nil
+}
+
+// textLen bounds the length of v printed: a string's own length, else its
+// Starlark representation's.
+func textLen(v starlark.Value) int64 {
+	if s, ok := v.(starlark.String); ok {
+		return int64(len(s))
+	}
+	return int64(len(v.String()))
+}
+
+// formatSize bounds the result of fmt.format(args...): every replacement
+// field may hold the longest argument.
+func (ss *session) formatSize(recv starlark.Value, args starlark.Tuple) int64 {
+	f, ok := recv.(starlark.String)
+	if !ok {
+		return 0
+	}
+	var longest int64
+	for _, a := range args {
+		longest = max(longest, textLen(a))
+	}
+	fields := int64(strings.Count(string(f), "{"))
+	if longest > 0 && fields > int64(ss.interp.maxValue)/longest+1 {
+		return int64(ss.interp.maxValue) + 1
+	}
+	return int64(len(f)) + fields*longest
 }
 
 func (ss *session) binop(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
@@ -395,7 +436,11 @@ func (ss *session) method(name string, size func(recv starlark.Value, args starl
 			return nil, fmt.Errorf("%s has no .%s field or method", recv.Type(), name)
 		}
 		if size != nil {
-			if err := ss.check(size(recv, args[1:]), "the result of ."+name); err != nil {
+			sizeArgs := args[1:]
+			for _, kv := range kwargs {
+				sizeArgs = append(sizeArgs[:len(sizeArgs):len(sizeArgs)], kv[1])
+			}
+			if err := ss.check(size(recv, sizeArgs), "the result of ."+name); err != nil {
 				return nil, err
 			}
 		}
