@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"go.starlark.net/starlark"
@@ -67,6 +69,41 @@ func FuzzFromJSON(f *testing.F) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// FuzzRun runs arbitrary snippets under tight limits: the sandbox never
+// panics, and every failure is an *Error of a known kind.
+func FuzzRun(f *testing.F) {
+	for _, s := range []string{
+		"x = 1\nprint(x)", "s = 'a' * 10\ns *= 3\nprint(s.replace('a', 'bb'))", "l = [1]\nl += [2]\nl[0] += 5",
+		"def f(a, b=2 * 3):\n    return a % b\nprint(f(7))", "FINAL({'a': [1, 2]})", "d = {k: k * 2 for k in range(5)}",
+		"while True:\n    pass", "x = '{0}'.format(1) + '%d' % 3", "print(lambda x: x + 1)", "a, b = 1, 2\na += b",
+	} {
+		f.Add(s)
+	}
+	interp, err := NewStarlark(WithMaxSteps(10_000), WithMaxValue(10_000), WithMaxAlloc(1_000_000), WithMaxOutput(1000))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, code string) {
+		s, err := interp.NewSession(Env{Globals: map[string]any{"data": []any{int64(1), "two"}}, Final: []string{"FINAL"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Run(context.Background(), code)
+		if err == nil {
+			return
+		}
+		var se *Error
+		if !errors.As(err, &se) {
+			t.Fatalf("error %T %v is not an *Error", err, err)
+		}
+		switch se.Kind {
+		case ErrSyntax, ErrRuntime, ErrStepLimit, ErrMemoryLimit:
+		default:
+			t.Fatalf("unexpected kind %v", se.Kind)
 		}
 	})
 }
