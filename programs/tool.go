@@ -142,28 +142,37 @@ func (t Tool) Schema() json.RawMessage {
 // match ErrInvalidArgs and name the argument, a panic in the tool is
 // recovered and matches ErrToolPanic, and an error the tool returns is
 // wrapped as is.
-func (t Tool) Call(ctx context.Context, args map[string]any) (obs string, err error) {
+func (t Tool) Call(ctx context.Context, args map[string]any) (string, error) {
+	res, err := t.invoke(ctx, args)
+	if err != nil {
+		return "", err
+	}
+	return observation(res), nil
+}
+
+// invoke is Call returning the tool's result as its function gave it.
+func (t Tool) invoke(ctx context.Context, args map[string]any) (res any, err error) {
 	if t.call == nil {
-		return "", &ToolError{Tool: t.name, Err: errors.New("zero Tool")}
+		return nil, &ToolError{Tool: t.name, Err: errors.New("zero Tool")}
 	}
 	norm, err := t.params.validate(args, "")
 	if err != nil {
-		return "", &ToolError{Tool: t.name, Err: err}
+		return nil, &ToolError{Tool: t.name, Err: err}
 	}
 	raw, err := json.Marshal(norm)
 	if err != nil {
-		return "", &ToolError{Tool: t.name, Err: &argError{reason: err.Error()}}
+		return nil, &ToolError{Tool: t.name, Err: &argError{reason: err.Error()}}
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			obs, err = "", &ToolError{Tool: t.name, Err: &panicError{value: v, stack: debug.Stack()}}
+			res, err = nil, &ToolError{Tool: t.name, Err: &panicError{value: v, stack: debug.Stack()}}
 		}
 	}()
-	res, err := t.call(ctx, raw)
+	res, err = t.call(ctx, raw)
 	if err != nil {
-		return "", &ToolError{Tool: t.name, Err: err}
+		return nil, &ToolError{Tool: t.name, Err: err}
 	}
-	return observation(res), nil
+	return res, nil
 }
 
 // observation renders a tool result for the LM.

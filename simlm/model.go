@@ -221,7 +221,11 @@ func (m *model) solve(it dataset.Item, q quality, salt string) (value, reasoning
 			results[i] = strings.TrimSpace(eq[j+1:])
 		}
 	}
-	if it.Steps <= 1 || luck(it.Question, salt, "math") < q.mathChance() {
+	chance := q.mathChance()
+	for range it.Steps - mathLongSteps {
+		chance *= longMathDecay // many operands: more room to slip
+	}
+	if it.Steps <= 1 || luck(it.Question, salt, "math") < chance {
 		return it.Answer, "We work it out step by step. " + strings.Join(it.Work, ". ") + ". So the answer is " + it.Answer + "."
 	}
 	wrong := ""
@@ -266,6 +270,9 @@ func verbose(v, question, salt string) string {
 func (m *model) complete(p *prompt, salt string) string {
 	if !p.Structured {
 		return m.chat(p, salt)
+	}
+	if reply, ok := m.code(p, salt); ok {
+		return reply
 	}
 	if isAgentStep(p) {
 		return m.agentStep(p)
@@ -362,6 +369,13 @@ func (m *model) chat(p *prompt, salt string) string {
 	all := p.System + "\n" + text
 	q := quality{StepByStep: containsAny(all, stepWords)}
 	q.ReasoningFirst = q.StepByStep
+	if v, ok := readPassage(text); ok {
+		if p.WantJSON {
+			b, _ := json.Marshal(map[string]string{"answer": v})
+			return string(b)
+		}
+		return v
+	}
 	a := m.decide(text, q, salt)
 	var reply string
 	switch {

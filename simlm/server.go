@@ -38,7 +38,8 @@ type Config struct {
 	Seed int64
 	// Faults is the initial fault injection (none by default).
 	Faults Faults
-	// Items is what the model knows; nil means dataset.QA().
+	// Items is what the model knows; nil means dataset.QA() and
+	// dataset.Arithmetic().
 	Items []dataset.Item
 	// Knowledge is the share of facts the model knows (0.85 by default);
 	// which ones is fixed per question. Zero means the default: use a tiny
@@ -52,7 +53,16 @@ type Config struct {
 	MaxRequestLog int
 	// MaxBodyBytes caps request bodies (default 8 MiB).
 	MaxBodyBytes int64
+	// ContextTokens is the simulated context window: a chat request whose
+	// messages count more tokens (see the package documentation) is
+	// refused with 400 and code "context_length_exceeded", as real
+	// providers do (default DefaultContextTokens; negative means no
+	// limit).
+	ContextTokens int
 }
+
+// DefaultContextTokens is the default simulated context window, in tokens.
+const DefaultContextTokens = 8192
 
 // DefaultConfig returns the default configuration: a loopback address with
 // a free port, model DefaultModel, no faults, the shipped dataset, 85%
@@ -65,6 +75,7 @@ func DefaultConfig() Config {
 		TerseRate:     0.15,
 		MaxRequestLog: DefaultMaxRequestLog,
 		MaxBodyBytes:  8 << 20,
+		ContextTokens: DefaultContextTokens,
 	}
 }
 
@@ -107,6 +118,10 @@ func WithLatency(d time.Duration) Option {
 func WithItems(items []dataset.Item) Option {
 	return optionFunc(func(c *Config) { c.Items = items })
 }
+
+// WithContextTokens sets the simulated context window (Config.ContextTokens);
+// a negative n removes the limit.
+func WithContextTokens(n int) Option { return optionFunc(func(c *Config) { c.ContextTokens = n }) }
 
 // WithKnowledge sets the share of facts the model knows.
 func WithKnowledge(p float64) Option { return optionFunc(func(c *Config) { c.Knowledge = p }) }
@@ -178,12 +193,15 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes
 	}
+	if cfg.ContextTokens == 0 {
+		cfg.ContextTokens = def.ContextTokens
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	items := cfg.Items
 	if items == nil {
-		items = dataset.QA()
+		items = append(dataset.QA(), dataset.Arithmetic()...)
 	}
 	s := &Server{
 		cfg:   cfg,
@@ -431,6 +449,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 	}
+	nPrompt := promptTokens(msgs)
+	if n := nPrompt; s.cfg.ContextTokens > 0 && n > s.cfg.ContextTokens {
+		param, code := "messages", "context_length_exceeded"
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: apiError{Type: "invalid_request_error", Param: &param, Code: &code,
+			Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, your messages resulted in %d tokens. "+
+				"Please reduce the length of the messages.", s.cfg.ContextTokens, n)}})
+		return outcome{status: http.StatusBadRequest}
+	}
 	modelName := req.Model
 	if modelName == "" {
 		modelName = s.cfg.Model
@@ -447,7 +473,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 		Model:             modelName,
 		SystemFingerprint: "simlm",
 	}
-	resp.Usage.PromptTokens = promptTokens(msgs)
+	resp.Usage.PromptTokens = nPrompt
 	for i := range req.n() {
 		content := s.model.complete(p, salt(&req, i))
 		if garbled {
