@@ -25,6 +25,12 @@ func NewTiered(front, back Store) (*Tiered, error) {
 	return &Tiered{front: front, back: back}, nil
 }
 
+// Front returns the front tier.
+func (t *Tiered) Front() Store { return t.front }
+
+// Back returns the back tier.
+func (t *Tiered) Back() Store { return t.back }
+
 // Get implements Store. An error of the back tier is returned with a miss.
 func (t *Tiered) Get(ctx context.Context, key string) (Entry, bool, error) {
 	if e, ok, _ := t.front.Get(ctx, key); ok {
