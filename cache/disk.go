@@ -76,6 +76,10 @@ type Disk struct {
 	now      func() time.Time
 
 	get, touch, upsert *sql.Stmt
+	// writeMu serialises this process's writes: SQLite's busy handler
+	// waits in sleeps of milliseconds, fine between processes but slow
+	// between goroutines.
+	writeMu sync.Mutex
 
 	hits, misses, evictions, writeErrors atomic.Int64
 	broken                               atomic.Bool
@@ -301,7 +305,10 @@ func (d *Disk) Get(ctx context.Context, key string) (Entry, bool, error) {
 	d.hits.Add(1)
 	if now.UnixNano()-used > int64(touchEvery) {
 		// Best effort: a lost refresh only makes the entry look older.
-		if _, err := d.touch.ExecContext(ctx, now.UnixNano(), key); err != nil {
+		d.writeMu.Lock()
+		_, err := d.touch.ExecContext(ctx, now.UnixNano(), key)
+		d.writeMu.Unlock()
+		if err != nil {
 			d.fault(err)
 		}
 	}
@@ -341,6 +348,8 @@ func (d *Disk) set(ctx context.Context, key string, e Entry) error {
 	}
 	now := d.now().UnixNano()
 	size := int64(len(key) + len(e.Value) + 32)
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -397,6 +406,8 @@ func (d *Disk) Delete(ctx context.Context, key string) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM entries WHERE key = ?`, key); err != nil {
 		d.fault(err)
 		return fmt.Errorf("cache: disk store delete: %w", err)
@@ -411,6 +422,8 @@ func (d *Disk) Clear(ctx context.Context) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM entries`); err != nil {
 		d.fault(err)
 		return fmt.Errorf("cache: disk store clear: %w", err)
