@@ -39,8 +39,7 @@ func (e Entry) live(now time.Time) bool {
 // other methods then fail with ErrClosed (Get reports a miss).
 //
 // A Redis- or memcached-backed Store plugs in through dspex.WithCache;
-// StoreTest (in cache_test) is the conformance suite the shipped stores
-// pass.
+// cachetest.Run is the conformance suite every store must pass.
 type Store interface {
 	// Get returns the live entry under key.
 	Get(ctx context.Context, key string) (Entry, bool, error)
