@@ -55,7 +55,9 @@ type ClientStatus struct {
 	Requests int64
 	// CacheHits and CacheMisses count cache lookups.
 	CacheHits, CacheMisses int64
-	// CacheEntries is the number of cached responses.
+	// CacheEntries is the number of responses in the cache the client
+	// uses: the runtime's shared store (every client's entries, and for
+	// a disk tier every process's), or the client's own.
 	CacheEntries int
 	// Restarts counts the client actor's restarts by its supervisor.
 	Restarts int64
