@@ -130,6 +130,11 @@ func OpenDisk(ctx context.Context, cfg DiskConfig, opts ...Option) (*Disk, error
 
 // open opens the file, checks it and brings its schema to FormatVersion.
 func (d *Disk) open(ctx context.Context, busy time.Duration, maxPages int) error {
+	// Responses may hold private data: the file is the user's alone
+	// (SQLite gives its -wal and -shm files the same mode).
+	if f, err := os.OpenFile(d.path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		_ = f.Close()
+	}
 	q := url.Values{}
 	q.Set("_busy_timeout", fmt.Sprint(busy.Milliseconds()))
 	q.Set("_journal_mode", "WAL")
