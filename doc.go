@@ -49,6 +49,17 @@
 // unwraps to the last *lm.ProviderError. Calls are never serialised: each
 // provider request runs in its own goroutine.
 //
+// # Response cache
+//
+// The client actors share one response store (package cache): bigcache in
+// memory, and with config cache.persistent a SQLite file in cache.dir
+// (default os.UserCacheDir()/dspex) behind it, so that a rerun — after a
+// restart, or in another process sharing the directory — costs no request.
+// Only successful replies with choices are stored. WithCache plugs in
+// another store (Redis, say); Status.Cache, CacheStats and the
+// dspex.cache.store.* instruments report hits and misses by tier, size,
+// evictions and failed writes; ClearCache empties it.
+//
 // # Configuration
 //
 // Config returns the configuration in force. UpdateConfig validates a new

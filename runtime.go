@@ -16,6 +16,7 @@ import (
 
 	"github.com/dspex-go/dspex/actors"
 	"github.com/dspex-go/dspex/backoff"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/simlm"
@@ -63,6 +64,8 @@ type Runtime struct {
 	tel          runtimeTelemetry
 	transports   *transports
 	sim          *simlm.Server // the embedded simulator, when it serves
+	cache        cache.Store   // the clients' shared response cache; nil: none
+	ownCache     bool          // closed by Close
 
 	closeOnce sync.Once
 	closeDone chan struct{}
@@ -124,6 +127,14 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 			onSuper(ev)
 		}
 	})}
+	if r.cache, r.ownCache, err = openCache(ctx, cfg.Cache, o.cache, logger); err != nil {
+		r.system.Shutdown()
+		if r.sim != nil {
+			_ = r.sim.Close()
+		}
+		return nil, fmt.Errorf("dspex: start: %w", err)
+	}
+	r.tel.cache = r.cache
 	r.clientPolicy = supervision.NewPolicy(clientSpec(cfg), supOpts...)
 	r.configs = actors.NewConfigs(cfg, nil)
 	r.clients = actors.NewClients(actors.ClientsOptions{
@@ -132,6 +143,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 		Custom:          maps.Clone(o.providers),
 		Configs:         r.configs,
 		OnBreakerChange: o.onBreaker,
+		Cache:           r.cache,
 	})
 	r.telemetry = actors.NewTelemetry(r.tel.setup(cfg.Telemetry, r.clients, o.telemetry), logger, 0)
 
@@ -145,6 +157,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	if err != nil {
 		r.clientPolicy.Close()
 		r.system.Shutdown()
+		_ = r.closeCache()
 		if r.sim != nil {
 			_ = r.sim.Close()
 		}
@@ -285,6 +298,9 @@ type Status struct {
 	// ConfigRestarts and ClientManagerRestarts count restarts of those
 	// actors.
 	ConfigRestarts, ClientManagerRestarts int64
+	// Cache describes the response cache the clients share, per tier in
+	// Cache.Tiers; nil when caching is off.
+	Cache *cache.Stats
 }
 
 // ClientStatus is a snapshot of one client actor: breaker state, requests
@@ -302,13 +318,17 @@ func (r *Runtime) Status(ctx context.Context) (Status, error) {
 	}
 	sup := r.tree.Stats()
 	maps.Copy(sup, r.clientPolicy.Stats())
-	return Status{
+	out := Status{
 		Providers:             st.Providers,
 		Clients:               st.Clients,
 		Supervision:           sup,
 		ConfigRestarts:        r.configs.Restarts(),
 		ClientManagerRestarts: st.Restarts,
-	}, nil
+	}
+	if cs, ok := r.CacheStats(); ok {
+		out.Cache = &cs
+	}
+	return out, nil
 }
 
 // Kill makes a runtime actor fail as if it had crashed, so that its
@@ -361,6 +381,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		var errs []error
 		errs = append(errs, r.clients.Close(ctx))
 		errs = append(errs, r.tree.Stop(ctx))
+		errs = append(errs, r.closeCache())
 		r.clientPolicy.Close()
 		r.transports.close()
 		r.system.Shutdown()

@@ -10,6 +10,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/dspex-go/dspex/actors"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/supervision"
 	"github.com/dspex-go/dspex/telemetry"
@@ -21,6 +22,7 @@ import (
 type runtimeTelemetry struct {
 	providers atomic.Pointer[telemetry.Providers]
 	restarts  atomic.Pointer[metric.Int64Counter]
+	cache     cache.Store // observed by the cache instruments; nil: none
 }
 
 // setup returns what the TelemetrySetup actor runs for cfg: it builds the
@@ -47,11 +49,23 @@ func (t *runtimeTelemetry) setup(cfg config.Telemetry, clients *actors.Clients, 
 			}
 			t.restarts.Store(&c)
 		}
+		var cacheReg metric.Registration
+		if p.MetricsEnabled() && t.cache != nil {
+			if cacheReg, err = cache.RegisterMetrics(p.Meter(telemetry.InstrumentationName), t.cache); err != nil {
+				_ = clients.SetTelemetry(nil)
+				t.restarts.Store(nil)
+				_ = p.Shutdown(ctx)
+				return nil, err
+			}
+		}
 		t.providers.Store(p)
 		return func(ctx context.Context) error {
 			if t.providers.CompareAndSwap(p, nil) {
 				_ = clients.SetTelemetry(nil)
 				t.restarts.Store(nil)
+			}
+			if cacheReg != nil {
+				_ = cacheReg.Unregister()
 			}
 			return p.Shutdown(ctx)
 		}, nil

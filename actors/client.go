@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dspex-go/dspex/backoff"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
@@ -56,7 +57,9 @@ type ClientStatus struct {
 	Requests int64
 	// CacheHits and CacheMisses count cache lookups.
 	CacheHits, CacheMisses int64
-	// CacheEntries is the number of cached responses.
+	// CacheEntries is the number of responses in the cache the client
+	// uses: the runtime's shared store (every client's entries, and for
+	// a disk tier every process's), or the client's own.
 	CacheEntries int
 	// Restarts counts the client actor's restarts by its supervisor.
 	Restarts int64
@@ -89,15 +92,15 @@ type clientShared struct {
 	lm       lm.LM
 }
 
-func newClientShared(id, provider, model string, s ClientSettings, m lm.LM) (*clientShared, error) {
-	cache, err := newResponseCache(s.Cache)
+func newClientShared(id, provider, model string, s ClientSettings, m lm.LM, store cache.Store) (*clientShared, error) {
+	rc, err := newResponseCache(s.Cache, store)
 	if err != nil {
 		return nil, err
 	}
 	base, cancel := context.WithCancelCause(context.Background())
 	cs := &clientShared{
 		id: id, provider: provider, model: model,
-		cache:    cache,
+		cache:    rc,
 		limits:   newLimits(s.RateLimit),
 		base:     base,
 		closeAll: cancel,
@@ -340,14 +343,13 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		key, keyed = cacheKey(cs.provider, req.Model, req)
 	}
 	if keyed {
-		if resp, ok := cs.cache.get(key); ok {
+		if resp, ok := cs.cache.getFront(key); ok {
 			cs.hits.Add(1)
 			call := cs.tel.startCall(msg.span, req, received)
 			call.lookedUp(true)
 			reply(call, &chatReply{resp: resp})
 			return
 		}
-		cs.misses.Add(1)
 	}
 
 	x := exchange{
@@ -362,11 +364,21 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	cs.spawn(func() {
 		x.call = cs.tel.startCall(msg.span, req, received)
 		if keyed {
+			// The back tier (disk) is looked up here, off the mailbox,
+			// without a cancellable context: a lookup is short, and
+			// watching a context would cost more than it.
+			if resp, ok := cs.cache.getBack(context.Background(), key); ok {
+				cs.hits.Add(1)
+				x.call.lookedUp(true)
+				reply(x.call, &chatReply{resp: resp})
+				return
+			}
+			cs.misses.Add(1)
 			x.call.lookedUp(false)
 		}
 		resp, err := x.run(msg, req)
 		if err == nil && keyed {
-			cs.cache.put(key, resp)
+			cs.cache.put(cs.base, key, resp)
 		}
 		reply(x.call, &chatReply{resp: resp, err: err})
 	})

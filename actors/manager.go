@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/telemetry"
@@ -42,6 +43,11 @@ type ClientsOptions struct {
 	// OnBreakerChange, when set, is told of every breaker state change.
 	// It runs in a client actor: it must not block.
 	OnBreakerChange func(BreakerEvent)
+	// Cache, when set, is the response store every client shares (its
+	// keys name provider and model); the caller closes it after the
+	// Clients. When nil, each client caches in a memory store of its own.
+	// Either way the configuration's cache.enabled and cache.ttl apply.
+	Cache cache.Store
 }
 
 // Clients is the durable side of the ClientManager and its callers' typed
@@ -53,6 +59,7 @@ type Clients struct {
 	custom   map[string]lm.LM
 	observer func(BreakerEvent)
 	configs  *Configs
+	store    cache.Store
 
 	root     atomic.Pointer[actor.RootContext]
 	manager  atomic.Pointer[actor.PID]
@@ -75,6 +82,7 @@ func NewClients(o ClientsOptions) *Clients {
 		custom:   o.Custom,
 		observer: o.OnBreakerChange,
 		configs:  o.Configs,
+		store:    o.Cache,
 		ready:    make(chan struct{}),
 		cfg:      o.Config.Clone(),
 		clients:  make(map[string]*clientShared),
@@ -145,7 +153,7 @@ func (c *Clients) client(clientID string, p config.Provider, model string, custo
 	if custom != nil {
 		name, _, _ = splitID(clientID)
 	}
-	cs, err := newClientShared(clientID, name, model, SettingsFrom(c.cfg, p), m)
+	cs, err := newClientShared(clientID, name, model, SettingsFrom(c.cfg, p), m, c.store)
 	if err != nil {
 		return nil, err
 	}

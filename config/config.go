@@ -134,18 +134,26 @@ func (p Provider) Clone() Provider {
 	return p
 }
 
-// Cache configures the response cache of each client actor.
+// Cache configures the response cache the client actors share: a memory
+// tier, and when Persistent a disk tier behind it that survives the
+// process and is shared by processes using the same Dir.
 type Cache struct {
 	// Enabled turns the cache on. Default true.
 	Enabled bool `json:"enabled" yaml:"enabled"`
-	// MaxEntries is the expected number of entries (sizes the cache
-	// shards). Default 10000.
+	// MaxEntries is the expected number of entries (sizes the memory
+	// tier's shards). Default 10000.
 	MaxEntries int `json:"max_entries" yaml:"max_entries"`
-	// MaxSizeMB caps the cache memory in megabytes; 0 means no cap.
-	// Default 64.
+	// MaxSizeMB caps each tier in megabytes: the memory tier overwrites
+	// its oldest entries, the disk tier evicts the least recently used.
+	// 0 means no cap. Default 64.
 	MaxSizeMB int `json:"max_size_mb" yaml:"max_size_mb"`
 	// TTL is how long a response stays cached. Default 1h.
 	TTL Duration `json:"ttl" yaml:"ttl"`
+	// Persistent adds the disk tier in Dir. Default false (the demo
+	// turns it on).
+	Persistent bool `json:"persistent" yaml:"persistent"`
+	// Dir is the disk tier's directory; "" means os.UserCacheDir()/dspex.
+	Dir string `json:"dir,omitempty" yaml:"dir,omitempty"`
 }
 
 // Breaker configures the circuit breaker of each client actor (the fields of

@@ -245,6 +245,12 @@ func TestApplyEnv(t *testing.T) {
 		}(), map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "https://b/v1"}, func(c *Config) {
 			c.Providers = []Provider{{Name: "openai", BaseURL: "https://b/v1", DefaultModel: "m", APIKeyEnv: "OPENAI_API_KEY"}}
 		}},
+		{"cache", Default(), map[string]string{
+			"DSPEX_CACHE_PERSISTENT": "true", "DSPEX_CACHE_DIR": "/tmp/c",
+		}, func(c *Config) {
+			c.Cache.Persistent = true
+			c.Cache.Dir = "/tmp/c"
+		}},
 		{"settings", Default(), map[string]string{
 			"DSPEX_CACHE": "false", "DSPEX_CACHE_TTL": "2m", "DSPEX_CONCURRENCY": "8", "DSPEX_REQUEST_TIMEOUT": "5s",
 			"DSPEX_RETRY_MAX_ATTEMPTS": "7", "DSPEX_RATE_LIMIT_RPM": "60", "DSPEX_RATE_LIMIT_TPM": "1000",

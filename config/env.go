@@ -29,6 +29,11 @@ const (
 	EnvCache = "DSPEX_CACHE"
 	// EnvCacheTTL (DSPEX_CACHE_TTL) sets Cache.TTL ("1h").
 	EnvCacheTTL = "DSPEX_CACHE_TTL"
+	// EnvCachePersistent (DSPEX_CACHE_PERSISTENT) sets Cache.Persistent
+	// (a strconv.ParseBool value).
+	EnvCachePersistent = "DSPEX_CACHE_PERSISTENT"
+	// EnvCacheDir (DSPEX_CACHE_DIR) sets Cache.Dir.
+	EnvCacheDir = "DSPEX_CACHE_DIR"
 	// EnvConcurrency (DSPEX_CONCURRENCY) sets Concurrency.
 	EnvConcurrency = "DSPEX_CONCURRENCY"
 	// EnvRequestTimeout (DSPEX_REQUEST_TIMEOUT) sets RequestTimeout.
@@ -131,6 +136,8 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 
 	boolean(EnvCache, &cfg.Cache.Enabled)
 	duration(EnvCacheTTL, &cfg.Cache.TTL)
+	boolean(EnvCachePersistent, &cfg.Cache.Persistent)
+	str(EnvCacheDir, &cfg.Cache.Dir)
 	integer(EnvConcurrency, &cfg.Concurrency)
 	duration(EnvRequestTimeout, &cfg.RequestTimeout)
 	integer(EnvRetryMaxAttempts, &cfg.Retry.MaxAttempts)
