@@ -39,7 +39,7 @@ func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 	if err != nil {
 		return lm.Request{}, err
 	}
-	msgs, err := messages(sig, demos, inputs, system, j.FormatOutputs, jsonRequirements(sig))
+	msgs, err := messages(sig, demos, inputs, system, j.reply, jsonRequirements(sig))
 	if err != nil {
 		return lm.Request{}, err
 	}
@@ -107,15 +107,33 @@ func indentedObject(fs []signature.Field, vals []any) (string, error) {
 // format: an indented JSON object holding the output fields present in
 // outputs, in signature order. Fields absent from outputs, or nil, are left
 // out.
-func (JSON) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+func (j JSON) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+	kept := make(Values, len(outputs))
+	for _, f := range sig.Outputs() {
+		if v, ok := present(outputs, f.Name); ok {
+			kept[f.Name] = v
+		}
+	}
+	return j.reply(sig, kept, nil)
+}
+
+// reply renders a demo's outputs as DSPy's JSONAdapter does: an indented
+// object with every output field, a field absent from outputs holding
+// *missing (left out when missing is nil), a nil value as null.
+func (JSON) reply(sig signature.Signature, outputs Values, missing *string) (string, error) {
 	var (
 		fs   []signature.Field
 		vals []any
 	)
 	for _, f := range sig.Outputs() {
-		if v, ok := present(outputs, f.Name); ok {
-			fs, vals = append(fs, f), append(vals, v)
+		v, ok := outputs[f.Name]
+		if !ok {
+			if missing == nil {
+				continue
+			}
+			v = *missing
 		}
+		fs, vals = append(fs, f), append(vals, v)
 	}
 	return indentedObject(fs, vals)
 }
@@ -138,6 +156,13 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 	}
 	found, ok := findJSON(completion, '{', nil)
 	if !ok {
+		// A Python dict ({'answer': 'Paris', 'sure': True}), which DSPy
+		// reads through json_repair.
+		if py, changed := pythonToJSON(completion); changed {
+			found, ok = findJSON(py, '{', nil)
+		}
+	}
+	if !ok {
 		return nil, &ParseError{Adapter: "json", Raw: completion, Err: ErrNoJSONObject}
 	}
 	obj := found.(map[string]any)
@@ -156,11 +181,15 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 			return obj[best], found
 		})
 		if !ok {
+			if f.Type.Optional {
+				out[f.Name] = nil
+				continue
+			}
 			return nil, &ParseError{Adapter: "json", Field: f.Name, Raw: completion, Err: ErrMissingField}
 		}
 		v, err := coerceField(f.Type, raw)
 		if err != nil {
-			return nil, &ParseError{Adapter: "json", Field: f.Name, Raw: completion, Value: jsonText(raw), Err: err}
+			return nil, fieldError("json", f.Name, completion, jsonText(raw), err)
 		}
 		out[f.Name] = v
 	}
@@ -171,7 +200,7 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 // nested values, a str field also takes an array or object, as its JSON
 // text.
 func coerceField(t signature.Type, v any) (any, error) {
-	if t.Kind == signature.String {
+	if t.Kind == signature.String && !t.Optional {
 		switch v.(type) {
 		case []any, map[string]any:
 			b, err := appendJSON(nil, v, 0)

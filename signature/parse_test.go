@@ -186,8 +186,8 @@ var goodSignatures = []struct {
 		text:    "a: list[str], b: dict[str, int], c: list[Any], d: dict[str, Any] -> e: str",
 	},
 	{
-		name: "literals",
-		in:   `q: Literal['one', "she's", 'both"and\'', 1, True] -> v: Literal["yes", 'no'], w: Literal[2.5, False]`,
+		name:   "literals",
+		in:     `q: Literal['one', "she's", 'both"and\'', 1, True] -> v: Literal["yes", 'no'], w: Literal[2.5, False]`,
 		inputs: []Field{{Name: "q", Type: LiteralOf("one", "she's", `both"and'`, int64(1), true)}},
 		outputs: []Field{{Name: "v", Type: LiteralOf("yes", "no")},
 			{Name: "w", Type: LiteralOf(2.5, false)}},

@@ -402,7 +402,7 @@ func kindOf(t string) string {
 		return t
 	case strings.HasPrefix(t, "list"), strings.HasPrefix(t, "tuple"):
 		return "list"
-	case strings.HasPrefix(t, "dict"), t == "json", t == "object":
+	case strings.HasPrefix(t, "dict"), t == "json", t == "object", t == "any":
 		return "dict"
 	case strings.HasPrefix(t, "literal["):
 		return "literal"
