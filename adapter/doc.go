@@ -18,7 +18,7 @@
 //	Your input fields are:
 //	1. `question` (str): The question to answer
 //	Your output fields are:
-//	1. `answer` (str): 
+//	1. `answer` (str):
 //	2. `confidence` (float):
 //	All interactions will be structured in the following way, with the appropriate values filled in.
 //

@@ -172,7 +172,7 @@ func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature,
 	inputs := append(sig.Inputs(), signature.Field{Name: trajectoryField, Type: signature.TypeString})
 	outputs := []signature.Field{
 		{Name: thoughtField, Type: signature.TypeString},
-		{Name: toolNameField, Type: signature.TypeString},
+		{Name: toolNameField, Type: toolNames(all)},
 		{Name: toolArgsField, Type: signature.MapOf(signature.TypeObject)},
 	}
 	s, err := signature.New(sig.Name()+"ReAct", strings.TrimRight(b.String(), "\n"), inputs, outputs)
@@ -180,6 +180,18 @@ func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature,
 		return signature.Signature{}, fmt.Errorf("programs: ReAct: %w", err)
 	}
 	return s, nil
+}
+
+// toolNames is the type of the tool-name output: Literal[...] of the tool
+// names, finish last, as DSPy's ReAct declares it
+// (dspy/predict/react.py at stanfordnlp/dspy 4ed377ee), so that the prompt
+// lists the choices and a name that is not a tool fails to parse.
+func toolNames(tools []Tool) signature.Type {
+	names := make([]any, len(tools))
+	for i, t := range tools {
+		names[i] = t.name
+	}
+	return signature.LiteralOf(names...)
 }
 
 func backquoted(fs []signature.Field) string {
