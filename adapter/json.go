@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/schema"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -27,7 +28,12 @@ func NewJSON() JSON { return JSON{} }
 const maxCandidates = 64
 
 // Format builds the messages of one call, as Chat.Format does, with demo
-// replies written as JSON objects. It sets ResponseFormat to lm.FormatJSON.
+// replies written as JSON objects. It sets ResponseFormat to lm.FormatJSON
+// and Schema to the strict schema of the outputs (schema.Strict), which
+// providers that support structured outputs send as response_format
+// json_schema; without such support, or when an output is an open-ended
+// dict, the request asks for a plain JSON object, and the reply is parsed
+// from text either way.
 func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm.Request, error) {
 	if sig.IsZero() {
 		return lm.Request{}, errZeroSignature
@@ -43,7 +49,20 @@ func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 	if err != nil {
 		return lm.Request{}, err
 	}
-	return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON}, nil
+	return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON, Schema: responseSchema(sig)}, nil
+}
+
+// responseSchema is the strict schema of sig's outputs for providers that
+// support structured outputs (see lm.OpenAIConfig.StructuredOutputs), or
+// nil when an output is an open-ended dict, which a strict schema cannot
+// describe: the provider is then asked for a plain JSON object, as DSPy's
+// JSONAdapter does.
+func responseSchema(sig signature.Signature) *lm.ResponseSchema {
+	s, err := schema.Strict(sig.Outputs())
+	if err != nil {
+		return nil
+	}
+	return &lm.ResponseSchema{Name: schema.OutputsName, Schema: schema.AppendPython(nil, s, false), Strict: true}
 }
 
 func (JSON) systemMessage(sig signature.Signature) (string, error) {

@@ -12,8 +12,8 @@ var (
 	address = signature.StructOf("Address",
 		signature.Prop{Name: "city", Type: signature.TypeString, Required: true},
 		signature.Prop{Name: "zip", Type: signature.OptionalOf(signature.TypeString)})
-	mood    = signature.EnumOf("Mood", "up", "down")
-	person  = signature.StructOf("Person",
+	mood   = signature.EnumOf("Mood", "up", "down")
+	person = signature.StructOf("Person",
 		signature.Prop{Name: "name", Desc: "Full name", Type: signature.TypeString, Required: true},
 		signature.Prop{Name: "home", Type: address, Required: true},
 		signature.Prop{Name: "work", Desc: "Office", Type: signature.OptionalOf(address)},
