@@ -159,15 +159,19 @@ func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature,
 	b.WriteString("Work in steps: in each, write your next thought, then pick the next tool and its arguments; " +
 		"you will see the tool's observation in the trajectory.\n")
 	b.WriteString("The tools are:\n")
-	all := append(append([]Tool(nil), tools...), Tool{name: finishTool,
-		desc:   fmt.Sprintf("Marks the task as complete: call it once the outputs %s are known.", backquoted(sig.Outputs())),
-		params: &schemaNode{typ: "object", props: []schemaProp{}}})
+	finish, err := newTool(finishTool,
+		fmt.Sprintf("Marks the task as complete: call it once the outputs %s are known.", backquoted(sig.Outputs())),
+		signature.StructOf("finish"), nil)
+	if err != nil {
+		return signature.Signature{}, fmt.Errorf("programs: ReAct: %w", err)
+	}
+	all := append(append([]Tool(nil), tools...), finish)
 	for i, t := range all {
 		fmt.Fprintf(&b, "(%d) %s", i+1, t.name)
 		if t.desc != "" {
 			fmt.Fprintf(&b, ", whose description is <desc>%s</desc>", strings.ReplaceAll(t.desc, "\n", "  "))
 		}
-		fmt.Fprintf(&b, ". It takes arguments %s in JSON format.\n", t.params.propertiesJSON())
+		fmt.Fprintf(&b, ". It takes arguments %s in JSON format.\n", t.arguments())
 	}
 	inputs := append(sig.Inputs(), signature.Field{Name: trajectoryField, Type: signature.TypeString})
 	outputs := []signature.Field{

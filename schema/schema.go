@@ -30,8 +30,8 @@ type Object = map[string]any
 // Models and enumerations nested anywhere below the top are described once
 // under "$defs" and referenced with {"$ref": "#/$defs/Name"}, as pydantic
 // does. Each property has a "title" (its name, title-cased with spaces for
-// underscores), its "description" when it has one, and "default": null when
-// it is not required. A property that is a bare reference carries no title.
+// underscores), its "description" when it has one, and a "default" when it
+// is not required (null for optional values, else the Go zero value). A property that is a bare reference carries no title.
 func For(t signature.Type) Object {
 	b := builder{defs: Object{}}
 	s := b.node(t, true)
@@ -121,7 +121,7 @@ func (b builder) model(t signature.Type, top bool) Object {
 		if p.Required {
 			required = append(required, p.Name)
 		} else {
-			ps["default"] = nil
+			ps["default"] = zero(p.Type)
 		}
 		props[p.Name] = ps
 	}
@@ -134,6 +134,30 @@ func (b builder) model(t signature.Type, top bool) Object {
 	}
 	b.defs[name] = def
 	return Object{"$ref": "#/$defs/" + name}
+}
+
+// zero is the default of a property that is not required: None for an
+// optional value, else the Go zero value (a Go field tagged omitempty), as
+// pydantic shows "x: int = 0".
+func zero(t signature.Type) any {
+	if t.Optional {
+		return nil
+	}
+	switch t.Kind {
+	case signature.String:
+		return ""
+	case signature.Int:
+		return int64(0)
+	case signature.Float:
+		return 0.0
+	case signature.Bool:
+		return false
+	case signature.List:
+		return []any{}
+	case signature.Map:
+		return Object{}
+	}
+	return nil
 }
 
 // literal is pydantic's schema of Literal[values...].
@@ -308,4 +332,51 @@ func sortedKeys(o Object) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Inline returns s with every "$ref" to its "$defs" replaced by the
+// definition itself and "$defs" removed, as DSPy resolves the references in
+// a tool's argument schemas before showing them. References nested deeper
+// than maxInline levels (recursive definitions) are left as they are.
+func Inline(s Object) Object {
+	defs, _ := s["$defs"].(Object)
+	out, _ := inline(s, defs, 0).(Object)
+	delete(out, "$defs")
+	return out
+}
+
+const maxInline = 32
+
+func inline(v any, defs Object, depth int) any {
+	switch x := v.(type) {
+	case Object:
+		if ref, ok := x["$ref"].(string); ok && depth < maxInline {
+			if def, ok := defs[strings.TrimPrefix(ref, "#/$defs/")].(Object); ok {
+				merged := Object{}
+				for k, e := range def {
+					merged[k] = e
+				}
+				for k, e := range x {
+					if k != "$ref" {
+						merged[k] = e
+					}
+				}
+				return inline(merged, defs, depth+1)
+			}
+		}
+		out := make(Object, len(x))
+		for k, e := range x {
+			if k != "$defs" {
+				out[k] = inline(e, defs, depth)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = inline(e, defs, depth)
+		}
+		return out
+	}
+	return v
 }

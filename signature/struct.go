@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -254,9 +255,13 @@ type Enumerator interface{ EnumValues() []string }
 
 var enumeratorType = reflect.TypeFor[Enumerator]()
 
-// typeOfGo maps a Go type to a signature type.
-func typeOfGo(t reflect.Type, depth int) (Type, error) {
-	return goTypes{}.of(t, depth)
+// TypeOf returns the signature type of a Go type, as Of maps the types of
+// struct fields: a struct becomes a Struct whose properties are the fields
+// encoding/json would encode (a pointer field, or one tagged omitempty, is
+// not required), a pointer an optional value, time.Time a datetime. Tools
+// (package programs) describe their argument structs with it.
+func TypeOf(t reflect.Type) (Type, error) {
+	return goTypes{}.of(t, 0)
 }
 
 // goTypes maps Go types to signature types, remembering the struct types
@@ -373,7 +378,8 @@ func (g goTypes) structType(t reflect.Type, depth int) (Type, error) {
 			if err != nil {
 				return fmt.Errorf("%s.%s: %w", t, sf.Name, err)
 			}
-			props = append(props, Prop{Name: name, Desc: sf.Tag.Get("desc"), Type: pt, Required: !pt.Optional})
+			omitempty := slices.Contains(strings.Split(opts, ","), "omitempty")
+			props = append(props, Prop{Name: name, Desc: sf.Tag.Get("desc"), Type: pt, Required: !pt.Optional && !omitempty})
 		}
 		return nil
 	}
