@@ -422,7 +422,8 @@ func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.Pr
 			HTTPClient:   client,
 			// The simulator varies samples by rollout id; real
 			// providers sample freshly at temperature > 0.
-			SendRolloutID: r.sim != nil && p.Name == SimulatorProvider,
+			SendRolloutID:     r.sim != nil && p.Name == SimulatorProvider,
+			StructuredOutputs: p.StructuredOutputs,
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/schema"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -27,7 +28,12 @@ func NewJSON() JSON { return JSON{} }
 const maxCandidates = 64
 
 // Format builds the messages of one call, as Chat.Format does, with demo
-// replies written as JSON objects. It sets ResponseFormat to lm.FormatJSON.
+// replies written as JSON objects. It sets ResponseFormat to lm.FormatJSON
+// and Schema to the strict schema of the outputs (schema.Strict), which
+// providers that support structured outputs send as response_format
+// json_schema; without such support, or when an output is an open-ended
+// dict, the request asks for a plain JSON object, and the reply is parsed
+// from text either way.
 func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm.Request, error) {
 	if sig.IsZero() {
 		return lm.Request{}, errZeroSignature
@@ -39,11 +45,24 @@ func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 	if err != nil {
 		return lm.Request{}, err
 	}
-	msgs, err := messages(sig, demos, inputs, system, j.FormatOutputs, jsonRequirements(sig))
+	msgs, err := messages(sig, demos, inputs, system, j.reply, jsonRequirements(sig))
 	if err != nil {
 		return lm.Request{}, err
 	}
-	return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON}, nil
+	return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON, Schema: responseSchema(sig)}, nil
+}
+
+// responseSchema is the strict schema of sig's outputs for providers that
+// support structured outputs (see lm.OpenAIConfig.StructuredOutputs), or
+// nil when an output is an open-ended dict, which a strict schema cannot
+// describe: the provider is then asked for a plain JSON object, as DSPy's
+// JSONAdapter does.
+func responseSchema(sig signature.Signature) *lm.ResponseSchema {
+	s, err := schema.Strict(sig.Outputs())
+	if err != nil {
+		return nil
+	}
+	return &lm.ResponseSchema{Name: schema.OutputsName, Schema: schema.AppendPython(nil, s, false), Strict: true}
 }
 
 func (JSON) systemMessage(sig signature.Signature) (string, error) {
@@ -107,15 +126,33 @@ func indentedObject(fs []signature.Field, vals []any) (string, error) {
 // format: an indented JSON object holding the output fields present in
 // outputs, in signature order. Fields absent from outputs, or nil, are left
 // out.
-func (JSON) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+func (j JSON) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+	kept := make(Values, len(outputs))
+	for _, f := range sig.Outputs() {
+		if v, ok := present(outputs, f.Name); ok {
+			kept[f.Name] = v
+		}
+	}
+	return j.reply(sig, kept, nil)
+}
+
+// reply renders a demo's outputs as DSPy's JSONAdapter does: an indented
+// object with every output field, a field absent from outputs holding
+// *missing (left out when missing is nil), a nil value as null.
+func (JSON) reply(sig signature.Signature, outputs Values, missing *string) (string, error) {
 	var (
 		fs   []signature.Field
 		vals []any
 	)
 	for _, f := range sig.Outputs() {
-		if v, ok := present(outputs, f.Name); ok {
-			fs, vals = append(fs, f), append(vals, v)
+		v, ok := outputs[f.Name]
+		if !ok {
+			if missing == nil {
+				continue
+			}
+			v = *missing
 		}
+		fs, vals = append(fs, f), append(vals, v)
 	}
 	return indentedObject(fs, vals)
 }
@@ -138,6 +175,13 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 	}
 	found, ok := findJSON(completion, '{', nil)
 	if !ok {
+		// A Python dict ({'answer': 'Paris', 'sure': True}), which DSPy
+		// reads through json_repair.
+		if py, changed := pythonToJSON(completion); changed {
+			found, ok = findJSON(py, '{', nil)
+		}
+	}
+	if !ok {
 		return nil, &ParseError{Adapter: "json", Raw: completion, Err: ErrNoJSONObject}
 	}
 	obj := found.(map[string]any)
@@ -156,11 +200,15 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 			return obj[best], found
 		})
 		if !ok {
+			if f.Type.Optional {
+				out[f.Name] = nil
+				continue
+			}
 			return nil, &ParseError{Adapter: "json", Field: f.Name, Raw: completion, Err: ErrMissingField}
 		}
 		v, err := coerceField(f.Type, raw)
 		if err != nil {
-			return nil, &ParseError{Adapter: "json", Field: f.Name, Raw: completion, Value: jsonText(raw), Err: err}
+			return nil, fieldError("json", f.Name, completion, jsonText(raw), err)
 		}
 		out[f.Name] = v
 	}
@@ -171,7 +219,7 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 // nested values, a str field also takes an array or object, as its JSON
 // text.
 func coerceField(t signature.Type, v any) (any, error) {
-	if t.Kind == signature.String {
+	if t.Kind == signature.String && !t.Optional {
 		switch v.(type) {
 		case []any, map[string]any:
 			b, err := appendJSON(nil, v, 0)

@@ -84,6 +84,11 @@ type Provider struct {
 	// Concurrency overrides Config.Concurrency for this provider when
 	// non-nil.
 	Concurrency *int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+	// StructuredOutputs says the provider supports OpenAI's structured
+	// outputs (response_format json_schema, strict): the JSON adapter's
+	// requests then carry the signature's schema. Off, they ask for a plain
+	// JSON object.
+	StructuredOutputs bool `json:"structured_outputs,omitempty" yaml:"structured_outputs,omitempty"`
 }
 
 // Key returns the provider's API key: APIKey when set, else the value of

@@ -2,6 +2,7 @@ package lm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -53,11 +54,28 @@ type Request struct {
 	Seed *int
 	// ResponseFormat asks for plain text or a JSON object.
 	ResponseFormat Format
+	// Schema, with ResponseFormat FormatJSON, is the JSON schema the object
+	// must follow. Providers configured for structured outputs send it
+	// (OpenAI's response_format json_schema); others ask for a plain JSON
+	// object and ignore it. The JSON adapter sets it from the signature's
+	// outputs.
+	Schema *ResponseSchema
 	// RolloutID distinguishes otherwise identical requests that must not share
 	// a cached response (DSPy's rollout_id). It is not sent to the provider.
 	RolloutID int
 	// NoCache bypasses any response cache for this request.
 	NoCache bool
+}
+
+// ResponseSchema is the JSON schema of a structured-outputs request.
+type ResponseSchema struct {
+	// Name names the schema (OpenAI requires one): the JSON adapter uses
+	// DSPy's "DSPyProgramOutputs".
+	Name string
+	// Schema is the JSON schema itself.
+	Schema json.RawMessage
+	// Strict asks the provider to follow the schema exactly.
+	Strict bool
 }
 
 // Float returns a pointer to v, for Request.Temperature.

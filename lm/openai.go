@@ -100,6 +100,11 @@ type OpenAIConfig struct {
 	// default: real providers sample freshly at temperature > 0 anyway, and
 	// some reject metadata without stored completions.
 	SendRolloutID bool
+	// StructuredOutputs says the server supports OpenAI's structured
+	// outputs: a request for a JSON object that carries a Schema is sent as
+	// response_format json_schema (strict as the schema asks) instead of
+	// json_object. Leave it off for servers that only know json_object.
+	StructuredOutputs bool
 	// HTTPClient sends the requests. Default: a client without timeout;
 	// bound requests with the context instead. It is not modified.
 	HTTPClient *http.Client
@@ -127,6 +132,7 @@ type OpenAI struct {
 	model               string
 	embeddingModel      string
 	sendRolloutID       bool
+	structuredOutputs   bool
 	maxCompletionTokens bool
 	client              *openai.Client
 	redact              *redactor // behind a pointer: printing an OpenAI never shows a key
@@ -208,6 +214,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 		model:               cfg.Model,
 		embeddingModel:      cfg.EmbeddingModel,
 		sendRolloutID:       cfg.SendRolloutID,
+		structuredOutputs:   cfg.StructuredOutputs,
 		maxCompletionTokens: cfg.MaxCompletionTokens,
 		client:              openai.NewClientWithConfig(occ),
 		redact:              newRedactor(secrets...),
@@ -316,6 +323,15 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 	case FormatText:
 	case FormatJSON:
 		creq.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
+		if s := req.Schema; s != nil && c.structuredOutputs {
+			if !json.Valid(s.Schema) {
+				return creq, nil, fmt.Errorf("lm: Request.Schema %q is not valid JSON", s.Name)
+			}
+			creq.ResponseFormat = &openai.ChatCompletionResponseFormat{
+				Type:       openai.ChatCompletionResponseFormatTypeJSONSchema,
+				JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: s.Name, Schema: s.Schema, Strict: s.Strict},
+			}
+		}
 	default:
 		return creq, nil, fmt.Errorf("lm: Request.ResponseFormat %q is not supported", req.ResponseFormat)
 	}

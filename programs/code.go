@@ -166,10 +166,10 @@ func toolFuncs(tools []Tool) []sandbox.Func {
 		out[i] = sandbox.Func{Name: t.name, Call: func(ctx context.Context, args []any, kwargs map[string]any) (any, error) {
 			all := make(map[string]any, len(args)+len(kwargs))
 			for j, a := range args {
-				if j >= len(t.params.props) {
-					return nil, fmt.Errorf("takes %d arguments, got %d", len(t.params.props), len(args))
+				if j >= len(t.params.Props) {
+					return nil, fmt.Errorf("takes %d arguments, got %d", len(t.params.Props), len(args))
 				}
-				all[t.params.props[j].name] = a
+				all[t.params.Props[j].Name] = a
 			}
 			for k, v := range kwargs {
 				if _, dup := all[k]; dup {
@@ -197,7 +197,7 @@ func toolList(b *strings.Builder, tools []Tool) {
 		if t.desc != "" {
 			fmt.Fprintf(b, ", whose description is <desc>%s</desc>", strings.ReplaceAll(t.desc, "\n", "  "))
 		}
-		fmt.Fprintf(b, ". It takes arguments %s in JSON format.\n", t.params.propertiesJSON())
+		fmt.Fprintf(b, ". It takes arguments %s in JSON format.\n", t.arguments())
 	}
 }
 

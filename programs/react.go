@@ -159,20 +159,24 @@ func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature,
 	b.WriteString("Work in steps: in each, write your next thought, then pick the next tool and its arguments; " +
 		"you will see the tool's observation in the trajectory.\n")
 	b.WriteString("The tools are:\n")
-	all := append(append([]Tool(nil), tools...), Tool{name: finishTool,
-		desc:   fmt.Sprintf("Marks the task as complete: call it once the outputs %s are known.", backquoted(sig.Outputs())),
-		params: &schemaNode{typ: "object", props: []schemaProp{}}})
+	finish, err := newTool(finishTool,
+		fmt.Sprintf("Marks the task as complete: call it once the outputs %s are known.", backquoted(sig.Outputs())),
+		signature.StructOf("finish"), nil)
+	if err != nil {
+		return signature.Signature{}, fmt.Errorf("programs: ReAct: %w", err)
+	}
+	all := append(append([]Tool(nil), tools...), finish)
 	for i, t := range all {
 		fmt.Fprintf(&b, "(%d) %s", i+1, t.name)
 		if t.desc != "" {
 			fmt.Fprintf(&b, ", whose description is <desc>%s</desc>", strings.ReplaceAll(t.desc, "\n", "  "))
 		}
-		fmt.Fprintf(&b, ". It takes arguments %s in JSON format.\n", t.params.propertiesJSON())
+		fmt.Fprintf(&b, ". It takes arguments %s in JSON format.\n", t.arguments())
 	}
 	inputs := append(sig.Inputs(), signature.Field{Name: trajectoryField, Type: signature.TypeString})
 	outputs := []signature.Field{
 		{Name: thoughtField, Type: signature.TypeString},
-		{Name: toolNameField, Type: signature.TypeString},
+		{Name: toolNameField, Type: toolNames(all)},
 		{Name: toolArgsField, Type: signature.MapOf(signature.TypeObject)},
 	}
 	s, err := signature.New(sig.Name()+"ReAct", strings.TrimRight(b.String(), "\n"), inputs, outputs)
@@ -180,6 +184,18 @@ func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature,
 		return signature.Signature{}, fmt.Errorf("programs: ReAct: %w", err)
 	}
 	return s, nil
+}
+
+// toolNames is the type of the tool-name output: Literal[...] of the tool
+// names, finish last, as DSPy's ReAct declares it
+// (dspy/predict/react.py at stanfordnlp/dspy 4ed377ee), so that the prompt
+// lists the choices and a name that is not a tool fails to parse.
+func toolNames(tools []Tool) signature.Type {
+	names := make([]any, len(tools))
+	for i, t := range tools {
+		names[i] = t.name
+	}
+	return signature.LiteralOf(names...)
 }
 
 func backquoted(fs []signature.Field) string {

@@ -359,6 +359,16 @@ func (m *model) complete(p *prompt, salt string) string {
 		default:
 			values[i] = filler(f.Type, a)
 		}
+		if s, ok := p.Schemas[f.Name]; ok {
+			var raw bool
+			values[i], raw = conform(s, values[i], a.Value)
+			if raw {
+				if p.raw == nil {
+					p.raw = map[string]bool{}
+				}
+				p.raw[f.Name] = true
+			}
+		}
 	}
 	return render(p, values)
 }
@@ -416,7 +426,7 @@ func kindOf(t string) string {
 		return t
 	case strings.HasPrefix(t, "list"), strings.HasPrefix(t, "tuple"):
 		return "list"
-	case strings.HasPrefix(t, "dict"), t == "json", t == "object":
+	case strings.HasPrefix(t, "dict"), t == "json", t == "object", t == "any":
 		return "dict"
 	case strings.HasPrefix(t, "literal["):
 		return "literal"
@@ -496,19 +506,24 @@ func firstLiteral(typ string) string {
 
 // renderJSON writes the outputs as one JSON object, fields in order and
 // values typed: numbers, booleans and JSON values raw, the rest as strings.
-func renderJSON(outputs []fieldDecl, values []string) string {
+func renderJSON(outputs []fieldDecl, values []string, raw map[string]bool) string {
 	var b strings.Builder
 	b.WriteString("{\n")
 	for i, f := range outputs {
 		key, _ := json.Marshal(f.Name)
 		var val []byte
+		if raw[f.Name] {
+			val = []byte(values[i])
+		}
 		switch kindOf(f.Type) {
 		case "int", "float", "list", "dict":
-			if json.Valid([]byte(values[i])) {
+			if val == nil && json.Valid([]byte(values[i])) {
 				val = []byte(values[i])
 			}
 		case "bool":
-			val = []byte(strings.ToLower(values[i]))
+			if val == nil {
+				val = []byte(strings.ToLower(values[i]))
+			}
 		}
 		if val == nil {
 			val, _ = json.Marshal(values[i])

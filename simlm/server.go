@@ -466,6 +466,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 		return out
 	}
 	p := parsePrompt(msgs, req.wantsJSON())
+	root, _ := req.schema() // checked by validate
+	if root != nil {
+		// Structured outputs: the request's schema is the law.
+		for name, fs := range fieldSchemas(root) {
+			p.Schemas[name] = fs
+		}
+		p.WantJSON = true
+	}
 	resp := chatResponse{
 		ID:                "chatcmpl-simlm-" + strconv.FormatInt(seq, 10),
 		Object:            "chat.completion",
@@ -476,6 +484,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	resp.Usage.PromptTokens = nPrompt
 	for i := range req.n() {
 		content := s.model.complete(p, salt(&req, i))
+		if root != nil && !garbled {
+			content = conformObject(root, content, "")
+		}
 		if garbled {
 			content = garble(content, p.WantJSON)
 		}
