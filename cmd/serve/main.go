@@ -129,7 +129,9 @@ func run() error {
 	for name := range states {
 		return fmt.Errorf("-state %s: no -program of that name", name)
 	}
-	h, err := serve.New(serve.Config{MaxBodyBytes: *maxBody, Timeout: *timeout}, progs...)
+	// An open breaker lets a request through again after its timeout.
+	retryAfter := rt.Config().Breaker.Timeout.Duration()
+	h, err := serve.New(serve.Config{MaxBodyBytes: *maxBody, Timeout: *timeout, RetryAfter: retryAfter}, progs...)
 	if err != nil {
 		return err
 	}
