@@ -38,10 +38,10 @@ var serveBinary = sync.OnceValues(func() (string, error) {
 
 // serveProc is a running cmd/serve process.
 type serveProc struct {
-	cmd    *exec.Cmd
-	url    string
-	lines  chan string // stdout after the first line
-	done   chan error
+	cmd   *exec.Cmd
+	url   string
+	lines chan string // stdout after the first line
+	done  chan error
 }
 
 // startServe runs cmd/serve as its own process against srv, serving a
