@@ -28,7 +28,9 @@
 //	400 unknown_field   the body has a key that is not an input (field names it)
 //	404 not_found       no program of that name
 //	413 body_too_large  the body exceeds the configured limit
-//	415 unsupported_media_type  a Content-Type other than JSON
+//	415 unsupported_media_type  a Content-Type other than JSON (curl's
+//	                    default, application/x-www-form-urlencoded, is
+//	                    read as JSON)
 //	502 lm_failed       the LM failed or its reply did not parse
 //	503 unavailable     the circuit breaker is open or the provider rate
 //	                    limits; Retry-After says when to try again
@@ -173,7 +175,9 @@ type Reply struct {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 func writeError(w http.ResponseWriter, status int, code, field, msg string) {
@@ -360,7 +364,9 @@ func (s *Server) classify(err error) (int, Error, time.Duration) {
 func (s *Server) readInputs(w http.ResponseWriter, r *http.Request, sig signature.Signature) (programs.Values, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		// curl -d sends application/x-www-form-urlencoded unless told
+		// otherwise: take its body as JSON too.
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "application/x-www-form-urlencoded") {
 			return nil, &inputError{http.StatusUnsupportedMediaType, "unsupported_media_type", "",
 				fmt.Sprintf("Content-Type %q is not application/json", ct)}
 		}

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -70,6 +71,7 @@ func main() {
 		timeout  = flag.Duration("timeout", 2*time.Minute, "overall deadline")
 		trace    = flag.String("trace", "", `"stdout" prints the OpenTelemetry span tree of each traced call`)
 		opt      = flag.String("optimizer", "bootstrap,mipro", "comma-separated optimizers to compile with, in turn: "+strings.Join(optimizers, ", "))
+		save     = flag.String("save", "", "write the last compiled program (ChainOfThought question -> answer) to this file, for cmd/serve")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -86,13 +88,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "demo: -trace %q: only \"stdout\" is supported\n", *trace)
 		os.Exit(2)
 	}
-	if err := run(ctx, os.Stdout, *question, *problem, *opt, *trace == "stdout"); err != nil {
+	if err := run(ctx, os.Stdout, *question, *problem, *opt, *trace == "stdout", *save); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, question, problem, optimizer string, trace bool) (err error) {
+func run(ctx context.Context, w io.Writer, question, problem, optimizer string, trace bool, save string) (err error) {
 	opts := []dspex.Option{dspex.WithEnv(os.Getenv), dspex.WithSimulator()}
 	if trace {
 		// Each trace prints as an indented span tree when its root ends.
@@ -173,7 +175,7 @@ func run(ctx context.Context, w io.Writer, question, problem, optimizer string, 
 		fmt.Fprintln(w, "\n(-trace: skipping the evaluation and the optimizer)")
 	} else {
 		for name := range strings.SplitSeq(optimizer, ",") {
-			if err := optimize(ctx, w, rt, model, name); err != nil {
+			if err := optimize(ctx, w, rt, model, name, save); err != nil {
 				return err
 			}
 		}
@@ -248,7 +250,7 @@ func newOptimizer(name string, rt *dspex.Runtime, model lm.LM, valset []dataset.
 // compiles it with the named optimizer on the train set and evaluates the
 // compiled program, printing both scores, the optimizer's trials and some
 // of the demos and instructions chosen.
-func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, name string) error {
+func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, name, save string) error {
 	train, dev := dataset.TrainDev(0, 100)
 	trainset, devset := dataset.Examples(train), dataset.Examples(dev)
 	student, err := programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"), programs.WithLM(model))
@@ -298,6 +300,16 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 		fmt.Fprintf(w, "Trials:\n%s", log)
 	} else if err := printTrials(w, compiled.Report()); err != nil {
 		return err
+	}
+	if save != "" {
+		var buf bytes.Buffer
+		if err := compiled.Save(&buf); err != nil {
+			return err
+		}
+		if err := os.WriteFile(save, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "Saved the compiled program to %s\n", save)
 	}
 	nps, err := programs.NamedPredictors(compiled)
 	if err != nil {
