@@ -42,15 +42,22 @@ func (g gatedLM) Stream(ctx context.Context, req lm.Request) iter.Seq2[lm.Chunk,
 		var acc lm.Accumulator
 		gated := false
 		for c, err := range g.Streamer.Stream(ctx, req) {
-			if !yield(c, err) || err != nil {
+			if err != nil {
+				yield(c, err)
 				return
 			}
 			acc.Add(c)
 			text := acc.Text()
-			if i := strings.Index(text, "[[ ## answer ## ]]"); !gated && i >= 0 &&
-				strings.TrimSpace(text[i+len("[[ ## answer ## ]]"):]) != "" {
+			i := strings.Index(text, "[[ ## answer ## ]]")
+			hold := !gated && i >= 0 && strings.TrimSpace(text[i+len("[[ ## answer ## ]]"):]) != ""
+			if hold {
 				gated = true
-				close(g.held)
+				close(g.held) // before the chunk goes out
+			}
+			if !yield(c, nil) {
+				return
+			}
+			if hold {
 				select {
 				case <-g.seen:
 				case <-time.After(30 * time.Second):
