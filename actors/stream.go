@@ -59,7 +59,10 @@ func (m *streamRequest) fail(err error) {
 // goroutine of its own and sends its chunks straight to the consumer.
 // Breaking out of the loop or cancelling ctx stops the provider request.
 // The ctx deadline bounds the whole stream; without one defaultTimeout
-// does, as for Chat.
+// does, as for Chat. The client's RequestTimeout bounds each attempt from
+// its start to the stream's end. The circuit breaker counts an attempt as
+// a success once its first chunk arrived; a later break is the caller's
+// error only.
 func (c *Clients) Stream(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) iter.Seq2[lm.Chunk, error] {
 	return func(yield func(lm.Chunk, error) bool) {
 		if c.closed.Load() {
