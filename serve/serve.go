@@ -39,6 +39,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -380,7 +381,7 @@ func (s *Server) readInputs(w http.ResponseWriter, r *http.Request, sig signatur
 		}
 		return nil, &inputError{http.StatusBadRequest, "bad_request", "", "reading the body: " + err.Error()}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var raw map[string]any
 	if err := dec.Decode(&raw); err != nil || raw == nil {
