@@ -250,6 +250,8 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.stopProbe()
 	case *chatRequest:
 		a.chat(ctx, msg)
+	case *streamRequest:
+		a.stream(ctx, msg)
 	case *cancelRequest:
 		a.shared.cancel(msg.id, context.Canceled)
 	case *settingsChanged:

@@ -269,6 +269,13 @@ func (m *clientManager) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(pid)
+	case *streamRequest:
+		pid, err := m.route(ctx, msg.client)
+		if err != nil {
+			msg.fail(err)
+			return
+		}
+		ctx.Forward(pid)
 	case *cancelRequest:
 		if clientID, _, _, _, err := m.c.resolve(msg.client); err == nil {
 			if pid, ok := m.children[clientID]; ok {

@@ -57,6 +57,17 @@
 // provider's own http.Client is a retryable network error instead.
 // Invalid configurations are reported as a *[ConfigError] naming the field.
 //
+// # Streaming
+//
+// An LM may also implement [Streamer]: Stream yields the reply of the
+// first choice as [Chunk] values (text deltas, then the finish reason,
+// then the usage) as an iter.Seq2, and an error as its last value when the
+// request or the stream fails (a stream cut off before its finish reason
+// is [ErrIncompleteStream], retryable). [OpenAI] streams over server-sent
+// events. [StreamChat] streams from any LM, answering in one chunk when it
+// cannot stream; [Accumulator] and [Collect] assemble chunks into the
+// Response a blocking Chat returns.
+//
 // # The context LM
 //
 // [NewContext] attaches a default LM to a context and [FromContext]

@@ -121,6 +121,11 @@ func (p *Predictor) Forward(ctx context.Context, inputs Values) (Prediction, err
 // reply that does not parse (*adapter.ParseError), each wrapped in an *Error
 // naming the predictor.
 func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption) (Prediction, error) {
+	return p.run(ctx, inputs, opts, nil)
+}
+
+// run is Call, with the reply streamed to onDelta when it is not nil.
+func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool) (Prediction, error) {
 	call := p.call
 	if len(opts) > 0 {
 		var o callConfig
@@ -139,7 +144,13 @@ func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption)
 		}
 	}
 	ctx, span := startSpan(ctx, lmSource(ctx, model), "Predict", p.displayName(), &p.sig)
-	res, err := adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
+	var res adapter.Result
+	var err error
+	if onDelta == nil {
+		res, err = adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
+	} else {
+		res, err = adapter.StreamCall(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request(), onDelta)
+	}
 	if err != nil {
 		err = p.wrap(err)
 		endSpan(span, err)

@@ -238,6 +238,11 @@ func (r *ReAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction
 }
 
 func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOption) (Prediction, Trajectory, error) {
+	return r.runStreamed(ctx, inputs, opts, reactHooks{})
+}
+
+// runStreamed is run with its events sent to the hooks that are set.
+func (r *ReAct[In, Out]) runStreamed(ctx context.Context, inputs Values, opts []CallOption, h reactHooks) (Prediction, Trajectory, error) {
 	var (
 		traj   Trajectory
 		usage  Prediction
@@ -249,7 +254,7 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 		}
 		in := maps.Clone(inputs)
 		in[trajectoryField] = traj.String()
-		pred, err := r.react.Call(ctx, in, opts...)
+		pred, err := r.react.run(ctx, in, opts, h.react)
 		if err != nil {
 			var pe *adapter.ParseError
 			if errors.As(err, &pe) {
@@ -271,7 +276,13 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 		case !argsOK && pred.Values[toolArgsField] != nil:
 			step.Observation = fmt.Sprintf("Failed to execute: the arguments of %s must be a JSON object", step.Tool)
 		default:
+			if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args}) {
+				return Prediction{}, traj, adapter.ErrStreamStopped
+			}
 			step.Observation = r.callTool(ctx, step.Tool, args)
+			if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args, Returned: true, Observation: step.Observation}) {
+				return Prediction{}, traj, adapter.ErrStreamStopped
+			}
 		}
 		traj = append(traj, step)
 		if err := ctx.Err(); err != nil {
@@ -283,7 +294,7 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 	}
 	in := maps.Clone(inputs)
 	in[trajectoryField] = traj.String()
-	pred, err := r.extract.predict.Call(ctx, in, opts...)
+	pred, err := r.extract.predict.run(ctx, in, opts, h.extract)
 	if err != nil {
 		return Prediction{}, traj, err
 	}

@@ -224,11 +224,23 @@
 // per request. Latency never holds a lock, so thousands of requests can be
 // in flight.
 //
+// # Streaming
+//
+// A chat request with "stream": true is answered as OpenAI does, with
+// server-sent events: a role chunk, the reply a few tokens per chunk
+// (Faults.ChunkTokens, DefaultChunkTokens by default), a chunk with the
+// finish reason, the usage when stream_options.include_usage asks for it,
+// then "data: [DONE]". Latency delays the first chunk and
+// Faults.ChunkLatency each later one; a client that goes away ends the
+// stream. Faults.RateCut (or a scripted Fault.Cut) closes the connection
+// after about half of the chunks, without a finish reason.
+//
 // # Counters
 //
 // Stats reports requests, statuses, the current and peak number of requests
 // in flight, tokens served and garbled replies; Requests returns a log of
 // finished requests with their arrival and end times, statuses, faults and
 // announced Retry-After, for tests that check how clients retried.
-// ResetStats starts both afresh.
+// ResetStats starts both afresh. WaitIdle waits until no request is in
+// flight, for tests that check that cancelled clients ended theirs.
 package simlm

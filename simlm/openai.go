@@ -86,6 +86,7 @@ type chatRequest struct {
 	Seed                *int64            `json:"seed"`
 	ResponseFormat      *responseFormat   `json:"response_format"`
 	Stream              bool              `json:"stream"`
+	StreamOptions       *streamOptions    `json:"stream_options"`
 	Metadata            map[string]string `json:"metadata"`
 }
 
@@ -104,9 +105,6 @@ func (r *chatRequest) validate() error {
 	}
 	if r.MaxTokens < 0 || r.MaxCompletionTokens < 0 {
 		return errors.New("max_tokens must not be negative")
-	}
-	if r.Stream {
-		return errors.New("the simulator does not support stream=true")
 	}
 	if r.ResponseFormat != nil {
 		switch r.ResponseFormat.Type {

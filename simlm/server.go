@@ -416,6 +416,8 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, info Reques
 		return out, true, false
 	case fault.Garble:
 		return outcome{fault: faultGarbled}, false, true
+	case fault.Cut:
+		return outcome{fault: faultCut}, false, false
 	}
 	return outcome{}, false, false
 }
@@ -506,6 +508,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	s.stats.completions.Add(int64(len(resp.Choices)))
 	if garbled {
 		s.stats.garbled.Add(1)
+	}
+	if req.Stream {
+		return s.writeStream(w, r, &req, resp, out)
 	}
 	writeJSON(w, http.StatusOK, resp)
 	out.status = http.StatusOK

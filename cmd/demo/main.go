@@ -384,9 +384,11 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 		return err
 	}
 	if save != "" {
-		if err := saveProgram(filepath.Join(save, name+".json"), compiled); err != nil {
+		path := filepath.Join(save, name+".json")
+		if err := saveProgram(path, compiled); err != nil {
 			return err
 		}
+		fmt.Fprintf(w, "Saved the compiled program to %s\n", path)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "program\tdev score\tscored\tfailed\ttokens")
