@@ -7,6 +7,7 @@ import (
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Predictor is the basic LM step over map values: DSPy's Predict with a
@@ -138,14 +139,15 @@ func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption)
 			return Prediction{}, p.wrap(lm.ErrNoLM)
 		}
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, model), "Predict", p.displayName(), &p.sig)
+	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
+	describeCall(span, "Predict", p.displayName(), &p.sig)
 	res, err := adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
 	if err != nil {
 		err = p.wrap(err)
-		endSpan(span, err)
+		telemetry.End(span, err)
 		return Prediction{}, err
 	}
-	endSpan(span, nil)
+	telemetry.End(span, nil)
 	pred := Prediction{
 		Values:      res.Outputs[0],
 		Completions: res.Outputs,

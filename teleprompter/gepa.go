@@ -135,7 +135,7 @@ func (g *GEPA) Compile(ctx context.Context, student programs.Program, trainset [
 	if err != nil {
 		return nil, err
 	}
-	ctx, span := startCompile(ctx, NameGEPA, evalSource(g.metric.Metric(), g.cfg.eval, student))
+	ctx, span := startCompile(ctx, NameGEPA, evaluatorFor(g.metric.Metric(), g.cfg.eval))
 	defer func() { endCompile(span, compiled, err) }()
 
 	budget := g.cfg.budget(len(valset))

@@ -149,7 +149,7 @@ func (s *SIMBA) Compile(ctx context.Context, student programs.Program, trainset 
 	if err != nil {
 		return nil, err
 	}
-	ctx, span := startCompile(ctx, NameSIMBA, evalSource(s.metric.Metric(), s.cfg.eval, student))
+	ctx, span := startCompile(ctx, NameSIMBA, evaluatorFor(s.metric.Metric(), s.cfg.eval))
 	defer func() { endCompile(span, compiled, err) }()
 
 	rng := rand.New(rand.NewPCG(s.cfg.seed, 0x51b4))
