@@ -176,3 +176,34 @@ func TestTelemetryJoinsTheCallersTrace(t *testing.T) {
 		t.Errorf("the LM's provider recorded %q", got)
 	}
 }
+
+// BenchmarkPredictTelemetry measures a Predict call on a fake LM with
+// telemetry off (an LM that hands out no providers) and on (an LM that
+// hands out an SDK tracer provider, spans discarded).
+func BenchmarkPredictTelemetry(b *testing.B) {
+	sig := signature.MustParse("question -> answer")
+	fake := &recordingLM{f: func(lm.Request) (string, error) { return chatReply("answer", "a"), nil }}
+	tp := sdktrace.NewTracerProvider()
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	for _, c := range []struct {
+		name  string
+		model lm.LM
+	}{
+		{"off", fake},
+		{"on", sourceLM{recordingLM: fake, tp: tp}},
+	} {
+		qa := programs.MustPredictFrom(sig, programs.WithLM(c.model), programs.WithName("qa"))
+		in := programs.Values{"question": "q"}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				fake.mu.Lock()
+				fake.reqs = fake.reqs[:0]
+				fake.mu.Unlock()
+				if _, err := qa.Forward(context.Background(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
