@@ -96,10 +96,12 @@
 // The TelemetrySetup actor builds OpenTelemetry providers from
 // config.Telemetry (exporter none, stdout, otlp-grpc or otlp-http) and the
 // WithTelemetry options, and hands them to the client actors; they are
-// never installed as the otel globals. The runtime and its LMs are
-// telemetry sources (TracerProvider, MeterProvider), so a program calling
-// Runtime.LM, and an evaluation given WithRuntime, trace with them: one
-// trace holds a prediction or a whole evaluation, from the program's span
+// never installed as the otel globals. The rest of dspex finds them in
+// the context, where an entry point puts them once: Runtime.Context(ctx)
+// for any call; a program call given one of the runtime's LMs
+// (Runtime.LM), and an evaluation or optimizer given the runtime
+// (evaluate.WithRuntime), do it themselves when the context carries none.
+// One trace holds a prediction or a whole evaluation, from the program's span
 // through the adapter's and the client actor's GenAI "chat" span down to
 // each HTTP attempt. Metrics count requests, latency, tokens, cache hits,
 // retries, breaker changes, in-flight requests, restarts and evaluation

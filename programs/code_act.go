@@ -10,6 +10,7 @@ import (
 
 	"github.com/dspex-go/dspex/programs/sandbox"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Field names CodeAct adds, as DSPy names them (dspy/predict/code_act.py,
@@ -150,9 +151,10 @@ func (c *CodeAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) 
 	if err != nil {
 		return zero, nil, c.codeact.wrap(err)
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, c.codeact.call.model), "CodeAct", c.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, c.codeact.call.model), "CodeAct", c.sig.Name())
+	describeCall(span, "CodeAct", c.sig.Name(), nil)
 	pred, traj, err := c.run(ctx, values, opts)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	if err != nil {
 		return zero, traj, err
 	}
@@ -167,9 +169,10 @@ func (c *CodeAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) 
 // extraction's outputs (its reasoning included) and, under "trajectory",
 // the CodeTrajectory; its usage sums every step.
 func (c *CodeAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, lmSource(ctx, c.codeact.call.model), "CodeAct", c.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, c.codeact.call.model), "CodeAct", c.sig.Name())
+	describeCall(span, "CodeAct", c.sig.Name(), nil)
 	pred, _, err := c.run(ctx, inputs, nil)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Predictor is the basic LM step over map values: DSPy's Predict with a
@@ -143,7 +144,8 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 			return Prediction{}, p.wrap(lm.ErrNoLM)
 		}
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, model), "Predict", p.displayName(), &p.sig)
+	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
+	describeCall(span, "Predict", p.displayName(), &p.sig)
 	var res adapter.Result
 	var err error
 	if onDelta == nil {
@@ -153,10 +155,10 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 	}
 	if err != nil {
 		err = p.wrap(err)
-		endSpan(span, err)
+		telemetry.End(span, err)
 		return Prediction{}, err
 	}
-	endSpan(span, nil)
+	telemetry.End(span, nil)
 	pred := Prediction{
 		Values:      res.Outputs[0],
 		Completions: res.Outputs,

@@ -11,6 +11,7 @@ import (
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/programs/sandbox"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Field names ProgramOfThought adds, as DSPy names them
@@ -136,9 +137,10 @@ func (p *ProgramOfThought[In, Out]) Call(ctx context.Context, in In, opts ...Cal
 	if err != nil {
 		return zero, nil, p.codeGenerate.predict.wrap(err)
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, p.codeGenerate.predict.call.model), "ProgramOfThought", p.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, p.codeGenerate.predict.call.model), "ProgramOfThought", p.sig.Name())
+	describeCall(span, "ProgramOfThought", p.sig.Name(), nil)
 	pred, steps, err := p.run(ctx, values, opts)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	if err != nil {
 		return zero, steps, err
 	}
@@ -153,9 +155,10 @@ func (p *ProgramOfThought[In, Out]) Call(ctx context.Context, in In, opts ...Cal
 // step's outputs (its reasoning included) and, under "trajectory", the
 // []CodeStep; its usage sums every LM call.
 func (p *ProgramOfThought[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, lmSource(ctx, p.codeGenerate.predict.call.model), "ProgramOfThought", p.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, p.codeGenerate.predict.call.model), "ProgramOfThought", p.sig.Name())
+	describeCall(span, "ProgramOfThought", p.sig.Name(), nil)
 	pred, _, err := p.run(ctx, inputs, nil)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 

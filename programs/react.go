@@ -10,6 +10,7 @@ import (
 
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // finishTool is the name of the tool a ReAct agent calls when it has what it
@@ -214,9 +215,10 @@ func (r *ReAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (O
 	if err != nil {
 		return zero, nil, r.react.wrap(err)
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, r.react.call.model), "ReAct", r.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
+	describeCall(span, "ReAct", r.sig.Name(), nil)
 	pred, traj, err := r.run(ctx, values, opts)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	if err != nil {
 		return zero, traj, err
 	}
@@ -231,9 +233,10 @@ func (r *ReAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (O
 // extraction's outputs (its reasoning included) and, under "trajectory",
 // the Trajectory; its usage sums every step.
 func (r *ReAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, lmSource(ctx, r.react.call.model), "ReAct", r.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
+	describeCall(span, "ReAct", r.sig.Name(), nil)
 	pred, _, err := r.run(ctx, inputs, nil)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 

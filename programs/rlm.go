@@ -12,6 +12,7 @@ import (
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs/sandbox"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Field and function names RLM uses, as DSPy names them. The predictors'
@@ -198,9 +199,10 @@ func (r *RLM[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out
 	if err != nil {
 		return zero, RLMRun{}, r.generateAction.wrap(err)
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, r.generateAction.call.model), "RLM", r.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, r.generateAction.call.model), "RLM", r.sig.Name())
+	describeCall(span, "RLM", r.sig.Name(), nil)
 	pred, run, err := r.run(ctx, values, opts)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	if err != nil {
 		return zero, run, err
 	}
@@ -215,9 +217,10 @@ func (r *RLM[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out
 // "final_reasoning" and, under "trajectory", the []CodeStep; its usage sums
 // the module's LM calls (not the sub-LM's).
 func (r *RLM[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, lmSource(ctx, r.generateAction.call.model), "RLM", r.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, r.generateAction.call.model), "RLM", r.sig.Name())
+	describeCall(span, "RLM", r.sig.Name(), nil)
 	pred, _, err := r.run(ctx, inputs, nil)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 

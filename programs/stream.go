@@ -8,6 +8,7 @@ import (
 	"maps"
 
 	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // FieldChunk is a piece of an output field's text, streamed as the LM
@@ -181,9 +182,10 @@ func (c *ChainOfThought[In, Out]) Stream(ctx context.Context, in In, opts ...Cal
 			e.fail(c.predict.wrap(err))
 			return
 		}
-		ctx, span := startSpan(ctx, lmSource(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName(), nil)
+		ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName())
+		describeCall(span, "ChainOfThought", c.predict.displayName(), nil)
 		pred, err := c.predict.run(ctx, values, opts, e.chunks(c.predict.streamName()))
-		endSpan(span, err)
+		telemetry.End(span, err)
 		if err != nil {
 			e.fail(err)
 			return
@@ -209,9 +211,10 @@ func (c *ChainOfThought[In, Out]) Stream(ctx context.Context, in In, opts ...Cal
 func (c *ChainOfThought[In, Out]) StreamForward(ctx context.Context, inputs Values) iter.Seq2[StreamEvent[Values], error] {
 	return func(yield func(StreamEvent[Values], error) bool) {
 		e := &emitter[Values]{yield: yield}
-		ctx, span := startSpan(ctx, lmSource(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName(), nil)
+		ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName())
+		describeCall(span, "ChainOfThought", c.predict.displayName(), nil)
 		pred, err := c.predict.run(ctx, inputs, nil, e.chunks(c.predict.streamName()))
-		endSpan(span, err)
+		telemetry.End(span, err)
 		if err != nil {
 			e.fail(err)
 			return
@@ -233,13 +236,14 @@ func (r *ReAct[In, Out]) Stream(ctx context.Context, in In, opts ...CallOption) 
 			e.fail(r.react.wrap(err))
 			return
 		}
-		ctx, span := startSpan(ctx, lmSource(ctx, r.react.call.model), "ReAct", r.sig.Name(), nil)
+		ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
+		describeCall(span, "ReAct", r.sig.Name(), nil)
 		pred, _, err := r.runStreamed(ctx, values, opts, reactHooks{
 			react:   e.chunks("react"),
 			extract: e.chunks("extract"),
 			status:  func(s ToolStatus) bool { return e.send(StreamEvent[Out]{Status: &s}) },
 		})
-		endSpan(span, err)
+		telemetry.End(span, err)
 		if err != nil {
 			e.fail(err)
 			return
@@ -258,13 +262,14 @@ func (r *ReAct[In, Out]) Stream(ctx context.Context, in In, opts ...CallOption) 
 func (r *ReAct[In, Out]) StreamForward(ctx context.Context, inputs Values) iter.Seq2[StreamEvent[Values], error] {
 	return func(yield func(StreamEvent[Values], error) bool) {
 		e := &emitter[Values]{yield: yield}
-		ctx, span := startSpan(ctx, lmSource(ctx, r.react.call.model), "ReAct", r.sig.Name(), nil)
+		ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
+		describeCall(span, "ReAct", r.sig.Name(), nil)
 		pred, _, err := r.runStreamed(ctx, inputs, nil, reactHooks{
 			react:   e.chunks("react"),
 			extract: e.chunks("extract"),
 			status:  func(s ToolStatus) bool { return e.send(StreamEvent[Values]{Status: &s}) },
 		})
-		endSpan(span, err)
+		telemetry.End(span, err)
 		if err != nil {
 			e.fail(err)
 			return
