@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -11,19 +12,33 @@ import (
 )
 
 // BreakerSettings configures the circuit breaker of one client actor.
+//
+// The breaker counts requests, not attempts: a request is one call of the
+// client, its retries included, and it counts once, when it has ended. It
+// counts as a failure when its last attempt failed with a server error
+// (5xx, 408), a network error or an attempt timeout. It is not counted at
+// all when it ended on a rate limit (HTTP 429 or the local rate limiter:
+// rate limits are handled by waiting, not by opening the breaker), because
+// the caller gave up (its context ended), or because the runtime closed. A
+// client error (another 4xx) counts as a success: the provider is healthy,
+// the request was wrong.
 type BreakerSettings struct {
 	// Enabled turns the breaker on.
 	Enabled bool
-	// ConsecutiveFailures is the number of failures in a row that opens
-	// the breaker; 0 means 5.
+	// ConsecutiveFailures, when > 0, opens the breaker after that many
+	// failed requests in a row.
 	ConsecutiveFailures uint32
-	// FailureRatio, when > 0, also opens the breaker when the ratio of
-	// failures reaches it, once MinRequests requests were counted.
+	// FailureRatio, when > 0, opens the breaker when the share of failed
+	// requests among those counted in the window reaches it, once at
+	// least MinRequests were counted. When both FailureRatio and
+	// ConsecutiveFailures are 0, the policy of DefaultBreakerSettings
+	// applies.
 	FailureRatio float64
-	// MinRequests is the sample FailureRatio needs.
+	// MinRequests is the volume FailureRatio needs; 0 means 10.
 	MinRequests uint32
-	// Interval is the period after which a closed breaker clears its
-	// counts; 0 never clears.
+	// Interval is the length of the rolling window the counts cover (ten
+	// buckets of Interval/10 each); 0 means the counts never expire while
+	// the breaker stays closed.
 	Interval time.Duration
 	// Timeout is how long the breaker stays open before it lets probe
 	// requests through (half-open); 0 means 30 s.
@@ -31,6 +46,50 @@ type BreakerSettings struct {
 	// MaxRequests is the number of probes allowed while half-open, all of
 	// which must succeed to close it; 0 means 1.
 	MaxRequests uint32
+}
+
+// Defaults of the breaker policy.
+const (
+	defaultFailureRatio   = 0.5
+	defaultMinRequests    = 10
+	defaultBreakerTimeout = 30 * time.Second
+	breakerBuckets        = 10
+)
+
+// DefaultBreakerSettings returns the default policy, chosen for LLM
+// providers: the breaker opens when at least half of the requests counted
+// over the last minute failed, once at least 10 were counted, and stays
+// open 30 s. A transient fault mix (a fifth of attempts failing with 5xx,
+// a tenth rate limited) stays far below that ratio once retries absorb
+// most faults, so it never opens; a dead provider fails every request and
+// opens it after the first 10, a second or so after they were sent.
+func DefaultBreakerSettings() BreakerSettings {
+	return BreakerSettings{
+		Enabled:      true,
+		FailureRatio: defaultFailureRatio,
+		MinRequests:  defaultMinRequests,
+		Interval:     time.Minute,
+		Timeout:      defaultBreakerTimeout,
+		MaxRequests:  1,
+	}
+}
+
+// readyToTrip is s's trip policy over gobreaker's counts. The ratio is
+// taken over the requests that ended (successes and failures), not those
+// still running nor those excluded.
+func (s BreakerSettings) readyToTrip(c gobreaker.Counts) bool {
+	ratio, minimum := s.FailureRatio, s.MinRequests
+	if ratio <= 0 && s.ConsecutiveFailures == 0 {
+		ratio = defaultFailureRatio
+	}
+	if minimum == 0 {
+		minimum = defaultMinRequests
+	}
+	if s.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= s.ConsecutiveFailures {
+		return true
+	}
+	ended := c.TotalSuccesses + c.TotalFailures
+	return ratio > 0 && ended >= minimum && float64(c.TotalFailures) >= ratio*float64(ended)
 }
 
 // BreakerState is the state of a circuit breaker.
@@ -65,10 +124,22 @@ type BreakerEvent struct {
 	At time.Time
 }
 
-// breaker is a client's circuit breaker.
-type breaker = gobreaker.CircuitBreaker[lm.Response]
+// breaker is a client's circuit breaker, which remembers the failure that
+// last opened it.
+type breaker struct {
+	*gobreaker.CircuitBreaker[lm.Response]
+	// lastFailure is the latest request counted as a failure; it is
+	// written and read only under gobreaker's lock (in its IsSuccessful and
+	// OnStateChange callbacks).
+	lastFailure error
+	// openedBy holds the failure that last opened the breaker.
+	openedBy atomic.Pointer[failure]
+}
 
-// callerGone marks an attempt that ended because the caller gave up (its
+// failure boxes an error for an atomic.Pointer.
+type failure struct{ err error }
+
+// callerGone marks a request that ended because the caller gave up (its
 // context ended) or the runtime closed: the breaker ignores it.
 type callerGone struct{ err error }
 
@@ -82,38 +153,48 @@ func newBreaker(name string, s BreakerSettings, onChange func(from, to gobreaker
 	if !s.Enabled {
 		return nil
 	}
-	threshold := s.ConsecutiveFailures
-	if threshold == 0 {
-		threshold = 5
-	}
-	trip := func(c gobreaker.Counts) bool {
-		if c.ConsecutiveFailures >= threshold {
-			return true
-		}
-		return s.FailureRatio > 0 && c.Requests >= max(s.MinRequests, 1) &&
-			float64(c.TotalFailures)/float64(c.Requests) >= s.FailureRatio
-	}
 	timeout := s.Timeout
 	if timeout <= 0 {
-		timeout = 30 * time.Second
+		timeout = defaultBreakerTimeout
 	}
-	return gobreaker.NewCircuitBreaker[lm.Response](gobreaker.Settings{
+	b := &breaker{}
+	st := gobreaker.Settings{
 		Name:        name,
 		MaxRequests: s.MaxRequests,
 		Interval:    s.Interval,
 		Timeout:     timeout,
-		ReadyToTrip: trip,
+		ReadyToTrip: s.readyToTrip,
 		OnStateChange: func(_ string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				b.openedBy.Store(&failure{b.lastFailure})
+			}
 			if onChange != nil {
 				onChange(from, to)
 			}
 		},
-		IsSuccessful: func(err error) bool { return err == nil || isClientError(err) },
-		IsExcluded: func(err error) bool {
-			var gone callerGone
-			return errors.As(err, &gone) || errors.Is(err, ErrClosed)
+		IsSuccessful: func(err error) bool {
+			ok := err == nil || isClientError(err)
+			if !ok {
+				b.lastFailure = err
+			}
+			return ok
 		},
-	})
+		IsExcluded: isExcluded,
+	}
+	if s.Interval > 0 {
+		st.BucketPeriod = max(s.Interval/breakerBuckets, time.Millisecond)
+	}
+	b.CircuitBreaker = gobreaker.NewCircuitBreaker[lm.Response](st)
+	return b
+}
+
+// isExcluded reports a request the breaker must not count: the caller gave
+// up, the runtime closed, a rate limit, or a refusal by this breaker (a
+// request cut short when the breaker opened during its retries).
+func isExcluded(err error) bool {
+	var gone callerGone
+	return errors.As(err, &gone) || errors.Is(err, ErrClosed) ||
+		errors.Is(err, lm.ErrRateLimited) || errors.Is(err, lm.ErrCircuitOpen)
 }
 
 // isClientError reports an HTTP 4xx other than 408 and 429: the request
@@ -126,15 +207,30 @@ func isClientError(err error) bool {
 	return pe.Status >= 400 && pe.Status < 500 && pe.Status != 408 && pe.Status != 429
 }
 
-// throughBreaker runs call through b (when not nil), turning a rejection
-// into an *lm.ProviderError that wraps lm.ErrCircuitOpen, and keeping the
-// caller's own cancellation (ctx ending) out of the breaker's counts.
-func throughBreaker(ctx context.Context, b *breaker, provider, model string, call func() (lm.Response, error)) (lm.Response, error) {
+// isOpen reports whether b (when not nil) refuses requests now.
+func (b *breaker) isOpen() bool {
+	return b != nil && b.State() == gobreaker.StateOpen
+}
+
+// refusal is the error of a request b refused: an *lm.CircuitOpenError
+// that wraps the failure that opened b.
+func (b *breaker) refusal(provider, model string) error {
+	e := &lm.CircuitOpenError{Provider: provider, Model: model}
+	if f := b.openedBy.Load(); f != nil {
+		e.Cause = f.err
+	}
+	return e
+}
+
+// throughBreaker runs request through b (when not nil): one whole request,
+// its retries included, counts once. A refusal is an *lm.CircuitOpenError;
+// the caller's own cancellation (ctx ending) is kept out of the counts.
+func throughBreaker(ctx context.Context, b *breaker, provider, model string, request func() (lm.Response, error)) (lm.Response, error) {
 	if b == nil {
-		return call()
+		return request()
 	}
 	resp, err := b.Execute(func() (lm.Response, error) {
-		resp, err := call()
+		resp, err := request()
 		if err != nil && ctx.Err() != nil {
 			err = callerGone{err}
 		}
@@ -144,7 +240,7 @@ func throughBreaker(ctx context.Context, b *breaker, provider, model string, cal
 	case err == nil:
 		return resp, nil
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-		return lm.Response{}, &lm.ProviderError{Provider: provider, Model: model, Err: lm.ErrCircuitOpen}
+		return lm.Response{}, b.refusal(provider, model)
 	}
 	var gone callerGone
 	if errors.As(err, &gone) {

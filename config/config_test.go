@@ -152,7 +152,7 @@ func TestValidate(t *testing.T) {
 		{"cache.max_entries", func(c *Config) { c.Cache.MaxEntries = 0 }},
 		{"cache.max_size_mb", func(c *Config) { c.Cache.MaxSizeMB = -1 }},
 		{"breaker.timeout", func(c *Config) { c.Breaker.Timeout = -1 }},
-		{"breaker.consecutive_failures", func(c *Config) { c.Breaker.ConsecutiveFailures = 0 }},
+		{"breaker.consecutive_failures", func(c *Config) { c.Breaker.ConsecutiveFailures, c.Breaker.FailureRatio = 0, 0 }},
 		{"breaker.interval", func(c *Config) { c.Breaker.Interval = -1 }},
 		{"breaker.failure_ratio", func(c *Config) { c.Breaker.FailureRatio = 1.5 }},
 		{"rate_limit.requests_per_minute", func(c *Config) { c.RateLimit.RequestsPerMinute = -5 }},

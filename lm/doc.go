@@ -47,7 +47,8 @@
 // sentinels with errors.Is:
 //
 //   - [ErrRateLimited]: HTTP 429, or a local rate limiter said no;
-//   - [ErrCircuitOpen]: a circuit breaker refused to send the request;
+//   - [ErrCircuitOpen]: a circuit breaker refused to send the request
+//     (a [*CircuitOpenError], which unwraps to the failure that opened it);
 //   - [ErrNoChoices]: the provider answered without any completion;
 //   - [ErrNoLM]: a program ran without a language model.
 //
