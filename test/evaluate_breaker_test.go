@@ -191,4 +191,3 @@ func TestBreakerDeadProvider(t *testing.T) {
 		})
 	}
 }
-
