@@ -82,6 +82,10 @@ type Provider struct {
 	// Concurrency overrides Config.Concurrency for this provider when
 	// non-nil.
 	Concurrency *int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+	// MaxResponseBytes caps the size of one reply body, enforced while it
+	// is read (a longer reply fails with lm.ErrResponseTooLarge); 0 means
+	// lm.DefaultMaxResponseBytes (8 MiB).
+	MaxResponseBytes int64 `json:"max_response_bytes,omitempty" yaml:"max_response_bytes,omitempty"`
 }
 
 // Key returns the provider's API key: APIKey when set, else the value of

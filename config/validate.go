@@ -70,6 +70,9 @@ func (c Config) Validate() error {
 		if p.Concurrency != nil && *p.Concurrency < 0 {
 			add(k("concurrency"), *p.Concurrency, "must be >= 0 (0 means unlimited)")
 		}
+		if p.MaxResponseBytes < 0 {
+			add(k("max_response_bytes"), p.MaxResponseBytes, "must be >= 0 (0 means 8 MiB)")
+		}
 	}
 	if name, _, ok := strings.Cut(c.Model, "/"); ok && name == "" {
 		add("model", c.Model, "has an empty provider name")

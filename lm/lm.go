@@ -130,6 +130,9 @@ var (
 	// ErrRateLimited means the provider (HTTP 429) or a local rate limiter
 	// refused the request.
 	ErrRateLimited = errors.New("lm: rate limited")
+	// ErrResponseTooLarge means the provider's reply passed the size cap
+	// (OpenAIConfig.MaxResponseBytes); reading stopped there.
+	ErrResponseTooLarge = errors.New("lm: response too large")
 )
 
 // ProviderError is a failed request to an LM provider.

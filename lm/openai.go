@@ -103,7 +103,16 @@ type OpenAIConfig struct {
 	// HTTPClient sends the requests. Default: a client without timeout;
 	// bound requests with the context instead. It is not modified.
 	HTTPClient *http.Client
+	// MaxResponseBytes caps the size of a response body, enforced while it
+	// is read: a longer reply fails with ErrResponseTooLarge. 0 means
+	// DefaultMaxResponseBytes; negative means no cap.
+	MaxResponseBytes int64
 }
+
+// DefaultMaxResponseBytes is the default cap on a provider's response
+// body: far above any real completion, low enough that a broken or
+// hostile server cannot exhaust memory.
+const DefaultMaxResponseBytes = 8 << 20
 
 // DefaultOpenAIConfig returns the configuration of the OpenAI API with no
 // default model; the API key comes from OPENAI_API_KEY.
@@ -199,7 +208,8 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	secrets = append(secrets, cfg.APIKey)
 	occ.BaseURL = cfg.BaseURL
 	occ.OrgID = cfg.Organization
-	occ.HTTPClient = &doer{client: cmp.Or(cfg.HTTPClient, &http.Client{}), headers: headers}
+	maxBody := cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
+	occ.HTTPClient = &doer{client: cmp.Or(cfg.HTTPClient, &http.Client{}), headers: headers, maxBody: maxBody}
 
 	return &OpenAI{
 		provider:            cfg.Provider,
@@ -380,6 +390,9 @@ func (c *OpenAI) callError(ctx context.Context, model string, ex *exchange, err 
 		pe.Status, statusErr = cmp.Or(pe.Status, reqErr.HTTPStatusCode), true
 	}
 	switch {
+	case ex.tooLarge != nil:
+		// Not retryable: the same request would likely get as long a reply.
+		err = ex.tooLarge
 	case statusErr && pe.Status >= 400:
 		pe.Retryable = RetryableStatus(pe.Status)
 	case ctx.Err() != nil:

@@ -120,11 +120,14 @@ func writeEntry(buf *bytes.Buffer, key string, v any) error {
 // The file's predictor keys must be exactly prog's NamedPredictors names and
 // each must list as many fields as the predictor has; DSPy does not save
 // field names, so fields are matched by position (inputs, then outputs).
-// Otherwise the error is a *ShapeError.
-func LoadDSPy[P any](r io.Reader, prog P) (P, error) {
+// Otherwise the error is a *ShapeError. Demo values are checked against
+// their fields' types, and the input's size and demo counts are capped, as
+// Load does.
+func LoadDSPy[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
+	cfg := newLoadConfig(opts)
 	var top map[string]json.RawMessage
-	if err := json.NewDecoder(r).Decode(&top); err != nil {
-		return prog, fmt.Errorf("programs: LoadDSPy: %w", err)
+	if err := decodeState("LoadDSPy", r, cfg, &top); err != nil {
+		return prog, err
 	}
 	if _, ok := top["dspex"]; ok {
 		return prog, fmt.Errorf("programs: LoadDSPy: this is a dspex state file; use Load")
@@ -149,6 +152,9 @@ func LoadDSPy[P any](r io.Reader, prog P) (P, error) {
 		dec.UseNumber()
 		if err := dec.Decode(&dp); err != nil {
 			return prog, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, err)
+		}
+		if err := checkDemoCount("LoadDSPy", np.Name, len(dp.Demos), cfg); err != nil {
+			return prog, err
 		}
 		sig := np.Predictor.Signature()
 		fields := allFields(sig)
