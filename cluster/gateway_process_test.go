@@ -66,6 +66,7 @@ func runGatewayProcess(mode string) int {
 		return 2
 	}
 	cfg := DefaultGatewayConfig()
+	cfg.Models = []string{"m"} // the model gwRequest names
 	if l := os.Getenv(gwEnvListen); l != "" {
 		cfg.Listen = l
 	}

@@ -30,8 +30,14 @@
 //	node -listen 127.0.0.1:0 -join 127.0.0.1:7400 -gateway 127.0.0.1:7500
 //
 // A node's calls fail (cluster.ErrGatewayUnreachable) while its gateway is
-// down. Bind a gateway beyond loopback only with mutual TLS (-mtls): any
-// peer that reaches it can spend its keys.
+// down. A gateway serves only the models configured for its provider.
+//
+// Every process authenticates its peers with mutual TLS (-tls-cert,
+// -tls-key, -tls-ca, -mtls) or a shared cluster secret, read from the
+// DSPEX_CLUSTER_SECRET environment variable (at least 16 bytes, the same
+// for every process); refused peers are reported on standard error with
+// their address. With neither, a process listens on loopback only: a
+// -listen address beyond loopback fails to start and says what to set.
 //
 // The program kinds a node can run are registered by this command (see
 // kinds.go): qa-predict and qa-cot, both "question -> answer".
@@ -134,7 +140,11 @@ func main() {
 }
 
 func (f flags) endpoint() (cluster.Endpoint, error) {
-	e := cluster.Endpoint{Listen: f.listen, Advertise: f.advertise, Logger: f.logger()}
+	// The cluster secret comes from DSPEX_CLUSTER_SECRET (read by the
+	// cluster package), never from a flag: flags show in process lists.
+	// Refused peers are always reported on standard error.
+	e := cluster.Endpoint{Listen: f.listen, Advertise: f.advertise, Logger: f.logger(),
+		SecurityLogger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if f.tlsCert != "" || f.tlsKey != "" || f.mtls {
 		if f.tlsCert == "" || f.tlsKey == "" {
 			return e, errors.New("-tls-cert and -tls-key go together")
