@@ -222,7 +222,13 @@ func TestApplyEnv(t *testing.T) {
 		want func(*Config)
 	}{
 		{"nothing", Default(), nil, func(*Config) {}},
-		{"no key, no provider", Default(), map[string]string{"OPENAI_BASE_URL": "http://x"}, func(*Config) {}},
+		{"base url without key adds a keyless provider", Default(), map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "DSPEX_MODEL": "llama3"},
+			func(c *Config) {
+				p := openai("llama3")
+				p.BaseURL, p.APIKeyEnv = "http://127.0.0.1:11434/v1", ""
+				c.Providers = []Provider{p}
+				c.Model = "llama3"
+			}},
 		{"key adds openai", Default(), map[string]string{"OPENAI_API_KEY": "sk-env"}, func(c *Config) {
 			c.Providers = []Provider{openai(DefaultOpenAIModel)}
 		}},

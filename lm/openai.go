@@ -163,11 +163,11 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	}
 	switch {
 	case base.Scheme != "http" && base.Scheme != "https":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q is not an http or https URL", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q is not an http or https URL", RedactURL(cfg.BaseURL))}
 	case base.Host == "":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has no host", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has no host", RedactURL(cfg.BaseURL))}
 	case base.RawQuery != "" || base.ForceQuery || base.Fragment != "":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has a query or fragment; endpoint paths are appended to it", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has a query or fragment; endpoint paths are appended to it", RedactURL(cfg.BaseURL))}
 	}
 
 	secrets := []string{cfg.APIKey}
@@ -213,7 +213,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 
 	return &OpenAI{
 		provider:            cfg.Provider,
-		baseURL:             base.Redacted(),
+		baseURL:             RedactURL(cfg.BaseURL),
 		apiType:             cfg.APIType,
 		model:               cfg.Model,
 		embeddingModel:      cfg.EmbeddingModel,

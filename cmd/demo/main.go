@@ -82,6 +82,10 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if *timeout <= 0 {
+		fmt.Fprintf(os.Stderr, "demo: -timeout %v: must be positive\n", *timeout)
+		os.Exit(2)
+	}
 	if *trace != "" && *trace != "stdout" {
 		fmt.Fprintf(os.Stderr, "demo: -trace %q: only \"stdout\" is supported\n", *trace)
 		os.Exit(2)
@@ -109,10 +113,15 @@ func run(ctx context.Context, w io.Writer, question, problem, optimizer string, 
 	}()
 	cfg := rt.Config()
 	model := rt.LM(cfg.Providers[0].Name)
+	p := cfg.Providers[0]
 	if rt.Simulated() {
-		fmt.Fprintf(w, "No OPENAI_API_KEY: using the embedded model server (a simulator, not a real model) at %s\n\n", cfg.Providers[0].BaseURL)
+		fmt.Fprintf(w, "No OPENAI_API_KEY or OPENAI_BASE_URL: using the embedded model server (a simulator, not a real model) at %s\n\n", lm.RedactURL(p.BaseURL))
 	} else {
-		fmt.Fprintf(w, "Provider %s at %s\n\n", cfg.Providers[0].Name, cfg.Providers[0].BaseURL)
+		keyed := "with an API key"
+		if p.Key(os.Getenv) == "" {
+			keyed = "without an API key"
+		}
+		fmt.Fprintf(w, "Provider %s at %s, model %s, %s\n\n", p.Name, lm.RedactURL(p.BaseURL), p.Model(), keyed)
 	}
 
 	// 1. A typed Predict through the runtime's client actor.
@@ -266,7 +275,7 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 	fmt.Fprintf(w, "\n== Evaluate and %s (ChainOfThought, %d train / %d dev examples, exact match)\n", name, len(trainset), len(devset))
 	zero, err := ev.Run(ctx, student, devset)
 	if err != nil {
-		return err
+		return partial(w, "zero-shot", zero, err)
 	}
 	// The instruction optimizers also return their trial log.
 	var (
@@ -285,7 +294,7 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 	}
 	after, err := ev.Run(ctx, compiled, devset)
 	if err != nil {
-		return err
+		return partial(w, name, after, err)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "program\tdev score\tscored\tfailed\ttokens")
@@ -312,6 +321,15 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 		}
 	}
 	return nil
+}
+
+// partial prints what an interrupted evaluation (Ctrl-C, -timeout) had
+// finished, and returns err.
+func partial(w io.Writer, program string, res evaluate.Result, err error) error {
+	if len(res.Rows) > 0 {
+		fmt.Fprintf(w, "Interrupted (%v); partial result of %s: %s\n", err, program, res.Summary())
+	}
+	return err
 }
 
 // printTrials prints an optimizer's candidates or trials as a table.

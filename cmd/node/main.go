@@ -50,6 +50,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -161,6 +162,32 @@ func (f flags) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
 
+// checkSeeds refuses a -join address that is not host:port.
+func checkSeeds(seeds []string) ([]string, error) {
+	for _, s := range seeds {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil || host == "" || port == "" {
+			return nil, fmt.Errorf("-join %q: want host:port of a coordinator", s)
+		}
+	}
+	return seeds, nil
+}
+
+// reportUnreachable tells, on w, which -join seeds nothing listens at now.
+// The node keeps announcing itself to them at every heartbeat, so a
+// coordinator started later still gets it.
+func reportUnreachable(ctx context.Context, seeds []string, w io.Writer) {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	for _, s := range seeds {
+		c, err := d.DialContext(ctx, "tcp", s)
+		if err != nil {
+			fmt.Fprintf(w, "node: -join %s: unreachable (%v); retrying at every heartbeat\n", s, err)
+			continue
+		}
+		_ = c.Close()
+	}
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, x := range strings.Split(s, ",") {
@@ -195,8 +222,15 @@ func node(ctx context.Context, f flags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.capacity < 1 {
+		return fmt.Errorf("-capacity %d: must be at least 1", f.capacity)
+	}
+	seeds, err := checkSeeds(splitList(f.join))
+	if err != nil {
+		return err
+	}
 	cfg := cluster.DefaultNodeConfig()
-	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, splitList(f.join), f.capacity
+	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, seeds, f.capacity
 	cfg.LM, cfg.Gateway, cfg.Registry = nodeLM, f.gateway, reg
 	if cfg.Discovery, err = f.discovery(true); err != nil {
 		return err
@@ -206,6 +240,7 @@ func node(ctx context.Context, f flags, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "node %s listening on %s, joining %v\n", f.name, n.Address(), cfg.Join)
+	reportUnreachable(ctx, seeds, os.Stderr)
 	if f.gateway != "" {
 		fmt.Fprintf(out, "node %s sends its LM calls to the gateway at %s\n", f.name, f.gateway)
 	}
