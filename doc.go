@@ -42,8 +42,10 @@
 // from its response cache when it can (keyed by provider, model, messages
 // and sampling parameters, never the API key; lm.Request.NoCache bypasses
 // it), then applies the in-flight cap, the rate limits, the circuit
-// breaker (an open breaker fails fast with lm.ErrCircuitOpen; client
-// errors and cancellations do not trip it) and retries with exponential
+// breaker (it counts requests after their retries and opens on a failure
+// ratio; rate limits, client errors and cancellations do not trip it; an
+// open breaker fails fast with an *lm.CircuitOpenError, which matches
+// lm.ErrCircuitOpen and wraps the failure that opened it) and retries with exponential
 // backoff and jitter that wait at least the provider's Retry-After. A
 // request that needed several attempts fails with a *RetryError that
 // unwraps to the last *lm.ProviderError. Calls are never serialised: each

@@ -420,6 +420,8 @@ func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.Pr
 			APIType:      apiType,
 			APIVersion:   p.APIVersion,
 			HTTPClient:   client,
+			// 0 is lm.DefaultMaxResponseBytes.
+			MaxResponseBytes: p.MaxResponseBytes,
 			// The simulator varies samples by rollout id; real
 			// providers sample freshly at temperature > 0.
 			SendRolloutID:     r.sim != nil && p.Name == SimulatorProvider,

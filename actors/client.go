@@ -477,10 +477,17 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 	defer x.call.inFlight(-1)
 
 	tokens := estimateTokens(req)
-	return retry(ctx, x.retry, backoff.System(), rand.Float64, func(ctx context.Context) (resp lm.Response, err error) {
+	attempts := 0
+	attempt := func(ctx context.Context) (resp lm.Response, err error) {
+		attempts++
 		attemptCtx, at := x.call.startAttempt(ctx)
 		sent := false
 		defer func() { at.end(err, sent) }()
+		if attempts > 1 && x.breaker.isOpen() {
+			// The breaker opened while this request waited to retry:
+			// stop sending to a provider that is failing.
+			return lm.Response{}, x.breaker.refusal(cs.provider, req.Model)
+		}
 		waited, err := cs.limits.wait(ctx, tokens)
 		at.rateLimited(waited, err)
 		if err != nil {
@@ -494,9 +501,17 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 			attemptCtx, cancel = context.WithTimeout(attemptCtx, x.timeout)
 			defer cancel()
 		}
-		return throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {
-			sent = true
-			return x.provider.Chat(attemptCtx, req)
-		})
+		sent = true
+		return x.provider.Chat(attemptCtx, req)
+	}
+	// The breaker counts the request once, after its retries.
+	resp, err = throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {
+		return retry(ctx, x.retry, backoff.System(), rand.Float64, attempt)
 	})
+	if attempts == 0 && errors.Is(err, lm.ErrCircuitOpen) {
+		// Refused before any attempt: record the refusal as one.
+		_, at := x.call.startAttempt(ctx)
+		at.end(err, false)
+	}
+	return resp, err
 }

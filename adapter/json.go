@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/schema"
@@ -251,15 +252,24 @@ func jsonText(v any) string {
 // decodes that, forgiving trailing commas.
 //
 // A candidate for which skip returns true is passed over; skip may be nil.
+//
+// The work is linear in len(s): a candidate is decoded only once it is
+// known to be valid JSON (checked without copying it), a candidate with no
+// trailing comma is never rewritten, and the bytes scanned over all
+// candidates are capped by scanBudget, so that a reply of nested brackets
+// (every bracket a candidate inside the previous one) costs a few passes
+// over the text, not one per bracket.
 func findJSON(s string, open byte, skip func(candidate string) bool) (any, bool) {
-	for i, tries := 0, 0; i < len(s) && tries < maxCandidates; i++ {
+	budget := scanBudget(len(s))
+	for i, tries := 0, 0; i < len(s) && tries < maxCandidates && budget > 0; i++ {
 		j := strings.IndexByte(s[i:], open)
 		if j < 0 {
 			break
 		}
 		i += j
 		tries++
-		end := balancedEnd(s, i)
+		end, scanned := balancedEnd(s, i)
+		budget -= scanned
 		if end < 0 {
 			continue
 		}
@@ -267,10 +277,18 @@ func findJSON(s string, open byte, skip func(candidate string) bool) (any, bool)
 		if skip != nil && skip(cand) {
 			continue
 		}
-		if v, err := decodeJSON(cand); err == nil {
-			return v, true
+		budget -= len(cand)
+		if validJSON(cand) {
+			if v, err := decodeJSON(cand); err == nil {
+				return v, true
+			}
+			continue
 		}
-		if fixed := dropTrailingCommas(cand); fixed != cand {
+		if !hasTrailingComma(cand) || budget < 2*len(cand) {
+			continue
+		}
+		budget -= 2 * len(cand)
+		if fixed := dropTrailingCommas(cand); validJSON(fixed) {
 			if v, err := decodeJSON(fixed); err == nil {
 				return v, true
 			}
@@ -279,9 +297,23 @@ func findJSON(s string, open byte, skip func(candidate string) bool) (any, bool)
 	return nil, false
 }
 
+// scanBudget is how many bytes findJSON may scan over all candidates of a
+// text of n bytes: a few passes over it.
+func scanBudget(n int) int { return 8*n + 64<<10 }
+
+// validJSON reports whether s is one valid JSON value, without copying it
+// (json.Valid only reads its argument and keeps no reference to it).
+func validJSON(s string) bool {
+	if s == "" {
+		return false
+	}
+	return json.Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
 // balancedEnd returns the index just past the bracket that closes the one
-// at s[start], or -1. Brackets inside JSON strings do not count.
-func balancedEnd(s string, start int) int {
+// at s[start], or -1; and how many bytes it scanned. Brackets inside JSON
+// strings do not count.
+func balancedEnd(s string, start int) (end, scanned int) {
 	depth := 0
 	inString, escaped := false, false
 	for i := start; i < len(s); i++ {
@@ -303,17 +335,51 @@ func balancedEnd(s string, start int) int {
 		case c == '}' || c == ']':
 			depth--
 			if depth == 0 {
-				return i + 1
+				return i + 1, i + 1 - start
 			}
 		}
 	}
-	return -1
+	return -1, len(s) - start
+}
+
+// hasTrailingComma reports whether s has a comma that directly precedes a
+// closing bracket, outside strings: what dropTrailingCommas removes.
+func hasTrailingComma(s string) bool {
+	inString, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case ',':
+			k := i + 1
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
+				k++
+			}
+			if k < len(s) && (s[k] == '}' || s[k] == ']') {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dropTrailingCommas removes commas that directly precede a closing bracket
 // (outside strings), a common slip in LM-written JSON.
 func dropTrailingCommas(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	inString, escaped := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -195,7 +195,7 @@ func simpleJSON(reply string) bool {
 	if i < 0 {
 		return false
 	}
-	end := balancedEnd(reply, i)
+	end, _ := balancedEnd(reply, i)
 	if end < 0 {
 		return false
 	}

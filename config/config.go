@@ -89,6 +89,10 @@ type Provider struct {
 	// requests then carry the signature's schema. Off, they ask for a plain
 	// JSON object.
 	StructuredOutputs bool `json:"structured_outputs,omitempty" yaml:"structured_outputs,omitempty"`
+	// MaxResponseBytes caps the size of one reply body, enforced while it
+	// is read (a longer reply fails with lm.ErrResponseTooLarge); 0 means
+	// lm.DefaultMaxResponseBytes (8 MiB).
+	MaxResponseBytes int64 `json:"max_response_bytes,omitempty" yaml:"max_response_bytes,omitempty"`
 }
 
 // Key returns the provider's API key: APIKey when set, else the value of
@@ -162,27 +166,30 @@ type Cache struct {
 }
 
 // Breaker configures the circuit breaker of each client actor (the fields of
-// gobreaker.Settings).
+// gobreaker.Settings). It counts requests after their retries, never each
+// attempt; rate limits (429), client errors (other 4xx) and requests the
+// caller gave up on do not count as failures. The default opens when half
+// of the requests of the last minute failed, once at least 10 ended.
 type Breaker struct {
 	// Enabled turns the breaker on. Default true.
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	// MaxRequests is the number of trial requests let through while
 	// half-open. Default 1.
 	MaxRequests uint32 `json:"max_requests" yaml:"max_requests"`
-	// Interval is the period after which a closed breaker clears its
-	// counts; 0 never clears. Default 60s.
+	// Interval is the rolling window the counts cover (in ten buckets);
+	// 0 never clears them while closed. Default 60s.
 	Interval Duration `json:"interval" yaml:"interval"`
 	// Timeout is how long the breaker stays open before going half-open.
 	// Default 30s.
 	Timeout Duration `json:"timeout" yaml:"timeout"`
-	// ConsecutiveFailures trips the breaker after that many failures in a
-	// row. Default 5.
+	// ConsecutiveFailures, when > 0, also trips the breaker after that
+	// many failed requests in a row. Default 0 (off).
 	ConsecutiveFailures uint32 `json:"consecutive_failures" yaml:"consecutive_failures"`
-	// FailureRatio, when > 0, also trips the breaker when the failure ratio
-	// reaches it, once at least MinRequests requests were counted.
-	// Default 0 (off).
+	// FailureRatio trips the breaker when the share of failed requests in
+	// the window reaches it, once at least MinRequests ended; 0 turns the
+	// ratio off (ConsecutiveFailures must then be set). Default 0.5.
 	FailureRatio float64 `json:"failure_ratio,omitempty" yaml:"failure_ratio,omitempty"`
-	// MinRequests is the minimum sample for FailureRatio. Default 20.
+	// MinRequests is the minimum volume for FailureRatio. Default 10.
 	MinRequests uint32 `json:"min_requests,omitempty" yaml:"min_requests,omitempty"`
 }
 
@@ -311,8 +318,9 @@ func Default() Config {
 			MaxRequests:         1,
 			Interval:            Duration(60 * time.Second),
 			Timeout:             Duration(30 * time.Second),
-			ConsecutiveFailures: 5,
-			MinRequests:         20,
+			ConsecutiveFailures: 0,
+			FailureRatio:        0.5,
+			MinRequests:         10,
 		},
 		Retry: Retry{
 			MaxAttempts: 3,

@@ -152,7 +152,7 @@ func TestValidate(t *testing.T) {
 		{"cache.max_entries", func(c *Config) { c.Cache.MaxEntries = 0 }},
 		{"cache.max_size_mb", func(c *Config) { c.Cache.MaxSizeMB = -1 }},
 		{"breaker.timeout", func(c *Config) { c.Breaker.Timeout = -1 }},
-		{"breaker.consecutive_failures", func(c *Config) { c.Breaker.ConsecutiveFailures = 0 }},
+		{"breaker.consecutive_failures", func(c *Config) { c.Breaker.ConsecutiveFailures, c.Breaker.FailureRatio = 0, 0 }},
 		{"breaker.interval", func(c *Config) { c.Breaker.Interval = -1 }},
 		{"breaker.failure_ratio", func(c *Config) { c.Breaker.FailureRatio = 1.5 }},
 		{"rate_limit.requests_per_minute", func(c *Config) { c.RateLimit.RequestsPerMinute = -5 }},
@@ -222,7 +222,13 @@ func TestApplyEnv(t *testing.T) {
 		want func(*Config)
 	}{
 		{"nothing", Default(), nil, func(*Config) {}},
-		{"no key, no provider", Default(), map[string]string{"OPENAI_BASE_URL": "http://x"}, func(*Config) {}},
+		{"base url without key adds a keyless provider", Default(), map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "DSPEX_MODEL": "llama3"},
+			func(c *Config) {
+				p := openai("llama3")
+				p.BaseURL, p.APIKeyEnv = "http://127.0.0.1:11434/v1", ""
+				c.Providers = []Provider{p}
+				c.Model = "llama3"
+			}},
 		{"key adds openai", Default(), map[string]string{"OPENAI_API_KEY": "sk-env"}, func(c *Config) {
 			c.Providers = []Provider{openai(DefaultOpenAIModel)}
 		}},

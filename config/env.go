@@ -19,7 +19,9 @@ const (
 	// into the Config.
 	EnvOpenAIAPIKey = "OPENAI_API_KEY"
 	// EnvOpenAIBaseURL (OPENAI_BASE_URL) sets the "openai" provider's base
-	// URL.
+	// URL. Set without EnvOpenAIAPIKey, it adds a keyless "openai" provider
+	// (as EnvOpenAIAPIKey would, without the key): local servers such as
+	// Ollama or vLLM need none.
 	EnvOpenAIBaseURL = "OPENAI_BASE_URL"
 	// EnvModel (DSPEX_MODEL) sets Config.Model ("provider/model" or
 	// "model"). A model without a known provider prefix also becomes the
@@ -155,7 +157,10 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 		cfg.Model = model
 	}
 	i := slices.IndexFunc(cfg.Providers, func(p Provider) bool { return p.Name == DefaultOpenAIName })
-	if getenv(EnvOpenAIAPIKey) != "" {
+	hasKey := getenv(EnvOpenAIAPIKey) != ""
+	// A base URL without a key is a local server (Ollama, vLLM, llama.cpp)
+	// that needs none: it gets a keyless provider.
+	if hasKey || getenv(EnvOpenAIBaseURL) != "" {
 		if i < 0 {
 			m := DefaultOpenAIModel
 			if model != "" {
@@ -169,11 +174,11 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 				Name:         DefaultOpenAIName,
 				Kind:         KindOpenAI,
 				BaseURL:      DefaultOpenAIBaseURL,
-				APIKeyEnv:    EnvOpenAIAPIKey,
 				DefaultModel: m,
 			})
 			i = len(cfg.Providers) - 1
-		} else if cfg.Providers[i].APIKey == "" && cfg.Providers[i].APIKeyEnv == "" {
+		}
+		if hasKey && cfg.Providers[i].APIKey == "" && cfg.Providers[i].APIKeyEnv == "" {
 			cfg.Providers[i].APIKeyEnv = EnvOpenAIAPIKey
 		}
 	}

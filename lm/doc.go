@@ -47,9 +47,12 @@
 // sentinels with errors.Is:
 //
 //   - [ErrRateLimited]: HTTP 429, or a local rate limiter said no;
-//   - [ErrCircuitOpen]: a circuit breaker refused to send the request;
+//   - [ErrCircuitOpen]: a circuit breaker refused to send the request
+//     (a [*CircuitOpenError], which unwraps to the failure that opened it);
 //   - [ErrNoChoices]: the provider answered without any completion;
-//   - [ErrNoLM]: a program ran without a language model.
+//   - [ErrNoLM]: a program ran without a language model;
+//   - [ErrResponseTooLarge]: the reply passed the size cap
+//     (OpenAIConfig.MaxResponseBytes, 8 MiB by default).
 //
 // [IsRetryable] tells a retry loop whether to try again. When the caller's
 // context ends, the error matches context.Canceled or

@@ -148,6 +148,9 @@ var (
 	// ErrRateLimited means the provider (HTTP 429) or a local rate limiter
 	// refused the request.
 	ErrRateLimited = errors.New("lm: rate limited")
+	// ErrResponseTooLarge means the provider's reply passed the size cap
+	// (OpenAIConfig.MaxResponseBytes); reading stopped there.
+	ErrResponseTooLarge = errors.New("lm: response too large")
 )
 
 // ProviderError is a failed request to an LM provider.
@@ -190,11 +193,42 @@ func (e *ProviderError) Is(target error) bool {
 	return target == ErrRateLimited && e.Status == 429
 }
 
+// CircuitOpenError is a request that a circuit breaker refused without
+// sending it. errors.Is(err, ErrCircuitOpen) is true for it, and it unwraps
+// to the failure that opened the breaker, so errors.As finds that
+// failure's *ProviderError (its status, its message).
+type CircuitOpenError struct {
+	// Provider and Model name the client whose breaker is open.
+	Provider, Model string
+	// Cause is the failed request that opened the breaker; nil when not
+	// known.
+	Cause error
+}
+
+// Error implements error.
+func (e *CircuitOpenError) Error() string {
+	msg := ErrCircuitOpen.Error() + " for " + e.Provider
+	if e.Model != "" {
+		msg += "/" + e.Model
+	}
+	if e.Cause != nil {
+		msg += " (opened by: " + e.Cause.Error() + ")"
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrCircuitOpen) true.
+func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
+
+// Unwrap returns the failure that opened the breaker.
+func (e *CircuitOpenError) Unwrap() error { return e.Cause }
+
 // IsRetryable reports whether err is worth retrying: a retryable
-// *ProviderError anywhere in its chain. Context cancellation is never
-// retryable.
+// *ProviderError anywhere in its chain. Context cancellation and a refusal
+// by an open circuit breaker are never retryable.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrCircuitOpen) {
 		return false
 	}
 	var pe *ProviderError

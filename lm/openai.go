@@ -108,7 +108,16 @@ type OpenAIConfig struct {
 	// HTTPClient sends the requests. Default: a client without timeout;
 	// bound requests with the context instead. It is not modified.
 	HTTPClient *http.Client
+	// MaxResponseBytes caps the size of a response body, enforced while it
+	// is read: a longer reply fails with ErrResponseTooLarge. 0 means
+	// DefaultMaxResponseBytes; negative means no cap.
+	MaxResponseBytes int64
 }
+
+// DefaultMaxResponseBytes is the default cap on a provider's response
+// body: far above any real completion, low enough that a broken or
+// hostile server cannot exhaust memory.
+const DefaultMaxResponseBytes = 8 << 20
 
 // DefaultOpenAIConfig returns the configuration of the OpenAI API with no
 // default model; the API key comes from OPENAI_API_KEY.
@@ -160,11 +169,11 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	}
 	switch {
 	case base.Scheme != "http" && base.Scheme != "https":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q is not an http or https URL", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q is not an http or https URL", RedactURL(cfg.BaseURL))}
 	case base.Host == "":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has no host", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has no host", RedactURL(cfg.BaseURL))}
 	case base.RawQuery != "" || base.ForceQuery || base.Fragment != "":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has a query or fragment; endpoint paths are appended to it", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has a query or fragment; endpoint paths are appended to it", RedactURL(cfg.BaseURL))}
 	}
 
 	secrets := []string{cfg.APIKey}
@@ -205,11 +214,12 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	secrets = append(secrets, cfg.APIKey)
 	occ.BaseURL = cfg.BaseURL
 	occ.OrgID = cfg.Organization
-	occ.HTTPClient = &doer{client: cmp.Or(cfg.HTTPClient, &http.Client{}), headers: headers}
+	maxBody := cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
+	occ.HTTPClient = &doer{client: cmp.Or(cfg.HTTPClient, &http.Client{}), headers: headers, maxBody: maxBody}
 
 	return &OpenAI{
 		provider:            cfg.Provider,
-		baseURL:             base.Redacted(),
+		baseURL:             RedactURL(cfg.BaseURL),
 		apiType:             cfg.APIType,
 		model:               cfg.Model,
 		embeddingModel:      cfg.EmbeddingModel,
@@ -396,6 +406,9 @@ func (c *OpenAI) callError(ctx context.Context, model string, ex *exchange, err 
 		pe.Status, statusErr = cmp.Or(pe.Status, reqErr.HTTPStatusCode), true
 	}
 	switch {
+	case ex.tooLarge != nil:
+		// Not retryable: the same request would likely get as long a reply.
+		err = ex.tooLarge
 	case statusErr && pe.Status >= 400:
 		pe.Retryable = RetryableStatus(pe.Status)
 	case ctx.Err() != nil:

@@ -132,11 +132,13 @@ func writeEntry(buf *bytes.Buffer, key string, v any) error {
 // (inputs, then outputs) as far as both lists go, the rest keeping what
 // they had. A predictor saved by DSPy 2.5 or earlier, with an
 // "extended_signature" key, is refused with ErrLegacyDSPyState, as DSPy
-// 2.6+ refuses it.
-func LoadDSPy[P any](r io.Reader, prog P) (P, error) {
+// 2.6+ refuses it. Demo values are checked against their fields' types, and
+// the input's size and demo counts are capped, as Load does.
+func LoadDSPy[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
+	cfg := newLoadConfig(opts)
 	var top map[string]json.RawMessage
-	if err := json.NewDecoder(r).Decode(&top); err != nil {
-		return prog, fmt.Errorf("programs: LoadDSPy: %w", err)
+	if err := decodeState("LoadDSPy", r, cfg, &top); err != nil {
+		return prog, err
 	}
 	if _, ok := top["dspex"]; ok {
 		return prog, fmt.Errorf("programs: LoadDSPy: this is a dspex state file; use Load")
@@ -170,6 +172,9 @@ func LoadDSPy[P any](r io.Reader, prog P) (P, error) {
 		dec.UseNumber()
 		if err := dec.Decode(&dp); err != nil {
 			return prog, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, err)
+		}
+		if err := checkDemoCount("LoadDSPy", np.Name, len(dp.Demos), cfg); err != nil {
+			return prog, err
 		}
 		sig := np.Predictor.Signature()
 		fields := allFields(sig)

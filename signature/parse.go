@@ -37,6 +37,10 @@ func (e *ParseError) Error() string {
 // Unwrap returns the underlying cause, or nil.
 func (e *ParseError) Unwrap() error { return e.Err }
 
+// MaxLength is the longest signature text Parse reads, in bytes: far more
+// than any real signature, small enough that hostile input fails fast.
+const MaxLength = 64 << 10
+
 // parseCacheLimit bounds the number of parsed signatures kept in the cache,
 // so that parsing many distinct strings cannot grow memory without bound.
 const parseCacheLimit = 1024
@@ -70,9 +74,17 @@ var parseCache struct {
 // WithInstructions to state the task. Every error is a *ParseError giving the
 // byte position, what was expected there and what was found.
 //
+// Text longer than MaxLength is refused before it is read, with a
+// *ParseError at position MaxLength.
+//
 // Parse caches its results: parsing the same text again is cheap and safe
 // for concurrent use.
 func Parse(s string) (Signature, error) {
+	if len(s) > MaxLength {
+		return Signature{}, &ParseError{Input: s, Pos: MaxLength,
+			Expected: fmt.Sprintf("a signature of at most %d bytes", MaxLength),
+			Found:    fmt.Sprintf("%d bytes", len(s))}
+	}
 	if v, ok := parseCache.m.Load(s); ok {
 		return v.(Signature), nil
 	}

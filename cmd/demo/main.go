@@ -97,6 +97,10 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if *timeout <= 0 {
+		fmt.Fprintf(os.Stderr, "demo: -timeout %v: must be positive\n", *timeout)
+		os.Exit(2)
+	}
 	if *trace != "" && *trace != "stdout" {
 		fmt.Fprintf(os.Stderr, "demo: -trace %q: only \"stdout\" is supported\n", *trace)
 		os.Exit(2)
@@ -126,10 +130,15 @@ func run(ctx context.Context, w io.Writer, cfg config.Config, save, question, pr
 	}()
 	cfg = rt.Config()
 	model := rt.LM(cfg.Providers[0].Name)
+	p := cfg.Providers[0]
 	if rt.Simulated() {
-		fmt.Fprintf(w, "No OPENAI_API_KEY: using the embedded model server (a simulator, not a real model) at %s\n\n", cfg.Providers[0].BaseURL)
+		fmt.Fprintf(w, "No OPENAI_API_KEY or OPENAI_BASE_URL: using the embedded model server (a simulator, not a real model) at %s\n\n", lm.RedactURL(p.BaseURL))
 	} else {
-		fmt.Fprintf(w, "Provider %s at %s\n\n", cfg.Providers[0].Name, cfg.Providers[0].BaseURL)
+		keyed := "with an API key"
+		if p.Key(os.Getenv) == "" {
+			keyed = "without an API key"
+		}
+		fmt.Fprintf(w, "Provider %s at %s, model %s, %s\n\n", p.Name, lm.RedactURL(p.BaseURL), p.Model(), keyed)
 	}
 
 	// 1. A typed Predict through the runtime's client actor.
@@ -362,7 +371,7 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 	fmt.Fprintf(w, "\n== Evaluate and %s (ChainOfThought, %d train / %d dev examples, exact match)\n", name, len(trainset), len(devset))
 	zero, err := ev.Run(ctx, student, devset)
 	if err != nil {
-		return err
+		return partial(w, "zero-shot", zero, err)
 	}
 	// The instruction optimizers also return their trial log.
 	var (
@@ -381,7 +390,7 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 	}
 	after, err := ev.Run(ctx, compiled, devset)
 	if err != nil {
-		return err
+		return partial(w, name, after, err)
 	}
 	if save != "" {
 		path := filepath.Join(save, name+".json")
@@ -425,6 +434,15 @@ func saveProgram(path string, prog any) (err error) {
 	}
 	defer func() { err = errors.Join(err, f.Close()) }()
 	return programs.Save(f, prog)
+}
+
+// partial prints what an interrupted evaluation (Ctrl-C, -timeout) had
+// finished, and returns err.
+func partial(w io.Writer, program string, res evaluate.Result, err error) error {
+	if len(res.Rows) > 0 {
+		fmt.Fprintf(w, "Interrupted (%v); partial result of %s: %s\n", err, program, res.Summary())
+	}
+	return err
 }
 
 // printTrials prints an optimizer's candidates or trials as a table.
