@@ -194,6 +194,10 @@ type (
 		req      lm.Request
 		deadline time.Time // zero: none
 		span     trace.SpanContext
+		// embed, when set, makes this an embedding request (see
+		// embed.go); req then describes it to the rate limiter and
+		// telemetry.
+		embed *lm.EmbedRequest
 	}
 	// chatReply answers a chatRequest.
 	chatReply struct {
@@ -324,7 +328,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		received = time.Now()
 	}
 	reply := func(call *lmCall, r *chatReply) {
-		call.end(r.resp, r.err)
+		call.end(telemetryView(msg, r.resp), r.err)
 		if sender != nil {
 			root.Send(sender, r)
 		}
@@ -334,7 +338,11 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		return
 	}
 	key, keyed := "", false
-	if cs.cache != nil && !req.NoCache {
+	switch {
+	case cs.cache == nil || req.NoCache:
+	case msg.embed != nil:
+		key, keyed = embedCacheKey(cs.provider, req.Model, msg.embed.Inputs)
+	default:
 		key, keyed = cacheKey(cs.provider, req.Model, req)
 	}
 	if keyed {
@@ -480,6 +488,9 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 		}
 		return throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {
 			sent = true
+			if msg.embed != nil {
+				return embed(attemptCtx, x.provider, cs.provider, req.Model, msg.embed.Inputs)
+			}
 			return x.provider.Chat(attemptCtx, req)
 		})
 	})
