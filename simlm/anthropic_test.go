@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dspex-go/dspex/simlm"
 )
 
 type messagesReply struct {
@@ -138,4 +141,38 @@ func TestMessagesRejectsInvalidRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzMessagesRequest sends arbitrary bodies to /v1/messages: each gets a
+// 400 Anthropic error or a well-formed message whose usage adds up.
+func FuzzMessagesRequest(f *testing.F) {
+	f.Add(`{"model":"m","max_tokens":50,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"What is the capital of France?"}]}`)
+	f.Add(`{"model":"m","max_tokens":1,"stop_sequences":[""],"messages":[{"role":"user","content":[{"type":"text","text":"[[ ## question ## ]]\nx"}]}]}`)
+	f.Add(`{"model":"m","max_tokens":5,"temperature":0.5,"messages":[{"role":"assistant","content":[]}]}`)
+	f.Add(`{"messages":null}`)
+	srv, err := simlm.NewServer(simlm.Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer srv.Close()
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(body)))
+		var r messagesReply
+		if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
+			t.Fatalf("status %d, body %q is not JSON: %v", rec.Code, rec.Body, err)
+		}
+		switch rec.Code {
+		case http.StatusOK:
+			if r.Type != "message" || len(r.Content) != 1 || r.Usage.Input < 0 || r.Usage.Read < 0 || r.Usage.Write < 0 {
+				t.Fatalf("reply %s", rec.Body)
+			}
+		case http.StatusBadRequest:
+			if r.Type != "error" || r.Error.Type != "invalid_request_error" {
+				t.Fatalf("error reply %s", rec.Body)
+			}
+		default:
+			t.Fatalf("status %d for %q", rec.Code, body)
+		}
+	})
 }
