@@ -192,3 +192,20 @@ func TestAnthropicOverloaded(t *testing.T) {
 		t.Errorf("the SDK retried on its own: %d calls", n)
 	}
 }
+
+// TestOpenAICachedTokens: OpenAI's prompt_tokens_details.cached_tokens is
+// reported as CacheReadTokens.
+func TestOpenAICachedTokens(t *testing.T) {
+	srv := lmtest.NewServer(func(lmtest.Call) lmtest.Script {
+		return lmtest.Script{Usage: &lm.Usage{PromptTokens: 50, CompletionTokens: 2, TotalTokens: 52, CacheReadTokens: 32}}
+	})
+	defer srv.Close()
+	resp, err := newTestOpenAI(t, lm.OpenAIConfig{BaseURL: srv.URL()}).Chat(t.Context(), hello("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := lm.Usage{PromptTokens: 50, CompletionTokens: 2, TotalTokens: 52, CacheReadTokens: 32}
+	if diff := cmp.Diff(want, resp.Usage); diff != "" {
+		t.Errorf("usage (-want +got):\n%s", diff)
+	}
+}

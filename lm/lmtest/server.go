@@ -398,7 +398,28 @@ type chatCompletion struct {
 	Created int64        `json:"created"`
 	Model   string       `json:"model"`
 	Choices []chatChoice `json:"choices"`
-	Usage   lm.Usage     `json:"usage"`
+	Usage   openaiUsage  `json:"usage"`
+}
+
+// openaiUsage is usage as the chat completions API reports it; cached
+// prompt tokens go in prompt_tokens_details.
+type openaiUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+	Details          *struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details,omitempty"`
+}
+
+func toOpenAIUsage(u lm.Usage) openaiUsage {
+	out := openaiUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if u.CacheReadTokens > 0 {
+		out.Details = &struct {
+			CachedTokens int `json:"cached_tokens"`
+		}{u.CacheReadTokens}
+	}
+	return out
 }
 
 func chatResponse(req *ChatRequest, sc Script, seq int) chatCompletion {
@@ -442,13 +463,13 @@ func chatResponse(req *ChatRequest, sc Script, seq int) chatCompletion {
 		completion += words(text)
 	}
 	if sc.Usage != nil {
-		resp.Usage = *sc.Usage
+		resp.Usage = toOpenAIUsage(*sc.Usage)
 	} else {
 		prompt := 0
 		for _, m := range req.Messages {
 			prompt += words(m.Content)
 		}
-		resp.Usage = lm.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion}
+		resp.Usage = openaiUsage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion}
 	}
 	return resp
 }
