@@ -3,9 +3,11 @@ package test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/config"
@@ -173,4 +175,37 @@ func TestAnthropicReAct(t *testing.T) {
 		}
 	}
 	checkMessagesAPI(t, srv)
+}
+
+// TestAnthropicOverloadedRetried: a 529 (overloaded) and a 429 from the
+// Messages API are retried by the runtime, and the program succeeds.
+func TestAnthropicOverloadedRetried(t *testing.T) {
+	srv := rtSim(t)
+	cfg := rtConfig(srv)
+	cfg.Providers = []config.Provider{{Name: "claude", Kind: config.KindAnthropic, BaseURL: srv.URL(), DefaultModel: "claude-sim"}}
+	cfg.Retry.MaxAttempts = 3
+	cfg.Retry.InitialBackoff = config.Duration(time.Millisecond)
+	cfg.Retry.MaxBackoff = config.Duration(2 * time.Millisecond)
+	rt := rtStart(t, dspex.WithConfig(cfg))
+	srv.FailNext(1, 529)
+	srv.FailNext(1, 429)
+	it := oneStepMath(t, 1)[0]
+	solve, err := programs.NewPredict[predictMathIn, predictMathOut](programs.WithLM(rt.LM("claude")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := solve.Call(rtCtx(t), predictMathIn{Question: it.Question})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := strconv.Atoi(it.Answer); out.Answer != want {
+		t.Errorf("answer %d, want %d", out.Answer, want)
+	}
+	var statuses []int
+	for _, r := range srv.Requests() {
+		statuses = append(statuses, r.Status)
+	}
+	if fmt.Sprint(statuses) != "[529 429 200]" {
+		t.Errorf("simulator statuses %v, want [529 429 200]", statuses)
+	}
 }
