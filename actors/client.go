@@ -337,6 +337,10 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: context.Cause(cs.base)})
 		return
 	}
+	if err := embedUnsupported(msg, a.provider, cs.provider, req.Model); err != nil {
+		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: err})
+		return
+	}
 	key, keyed := "", false
 	switch {
 	case cs.cache == nil || req.NoCache:

@@ -58,6 +58,18 @@ func (c *Clients) Embed(ctx context.Context, id string, req lm.EmbedRequest, def
 	return lm.EmbedResponse{Model: resp.Model, Vectors: vectors, Usage: resp.Usage}, nil
 }
 
+// embedUnsupported fails an embedding request at once when the provider
+// cannot embed: it must not count against the breaker or be retried.
+func embedUnsupported(msg *chatRequest, provider lm.LM, name, model string) error {
+	if msg.embed == nil || provider == nil {
+		return nil
+	}
+	if _, ok := provider.(lm.Embedder); ok {
+		return nil
+	}
+	return &lm.ProviderError{Provider: name, Model: model, Err: ErrNoEmbedder}
+}
+
 // embed calls the provider's Embed and packs the result for the chat path.
 func embed(ctx context.Context, provider lm.LM, name, model string, inputs []string) (lm.Response, error) {
 	e, ok := provider.(lm.Embedder)

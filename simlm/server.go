@@ -242,8 +242,8 @@ func (s *Server) URL() string {
 func (s *Server) Model() string { return s.cfg.Model }
 
 // Handler returns the server's HTTP handler, serving /v1/chat/completions,
-// /v1/embeddings, /v1/models and Anthropic's /v1/messages. It shares the server's faults and
-// counters and can be mounted anywhere, started or not.
+// /v1/embeddings, /v1/models and Anthropic's /v1/messages. It shares the
+// server's faults and counters and can be mounted anywhere, started or not.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // closeTimeout bounds how long Close waits for connections to finish.

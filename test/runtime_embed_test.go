@@ -104,11 +104,28 @@ func TestRuntimeEmbedderRetries429(t *testing.T) {
 	}
 }
 
+// TestRuntimeEmbedderWithoutEmbeddings: embedding on a provider that
+// cannot embed fails with ErrNoEmbedder at once, without tripping the
+// breaker that guards its chat requests.
 func TestRuntimeEmbedderWithoutEmbeddings(t *testing.T) {
-	rt, _ := anthropicRuntime(t)
-	_, err := rt.Embedder("claude").Embed(rtCtx(t), lm.EmbedRequest{Inputs: []string{"x"}})
-	if !errors.Is(err, actors.ErrNoEmbedder) {
-		t.Fatalf("error %v, want actors.ErrNoEmbedder", err)
+	srv := rtSim(t)
+	cfg := rtConfig(srv)
+	cfg.Providers = []config.Provider{{Name: "claude", Kind: config.KindAnthropic, BaseURL: srv.URL(), DefaultModel: "claude-sim"}}
+	cfg.Breaker.Enabled = true
+	cfg.Breaker.ConsecutiveFailures = 1
+	cfg.Retry.MaxAttempts = 3
+	rt := rtStart(t, dspex.WithConfig(cfg))
+	for range 3 {
+		_, err := rt.Embedder("claude").Embed(rtCtx(t), lm.EmbedRequest{Inputs: []string{"x"}})
+		if !errors.Is(err, actors.ErrNoEmbedder) {
+			t.Fatalf("error %v, want actors.ErrNoEmbedder", err)
+		}
+	}
+	if _, err := rt.LM("claude").Chat(rtCtx(t), rtAsk("What is the capital of France?")); err != nil {
+		t.Fatalf("chat after failed embeddings: %v", err)
+	}
+	if n := srv.Stats().Requests; n != 1 {
+		t.Errorf("the simulator saw %d requests, want 1 (the chat)", n)
 	}
 }
 
