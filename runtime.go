@@ -395,7 +395,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 }
 
 // factory builds the LMs of configured providers: one OpenAI-compatible
-// client, with its own HTTP transport, per client actor.
+// or Anthropic client, with its own HTTP transport, per client actor.
 func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.ProviderFactory {
 	return func(p config.Provider, model string) (lm.LM, error) {
 		client := hc
@@ -405,6 +405,9 @@ func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.Pr
 		headers := make(map[string]string, len(p.Headers))
 		for k, v := range p.Headers {
 			headers[k] = v.Reveal()
+		}
+		if p.EffectiveKind() == config.KindAnthropic {
+			return newAnthropic(p, model, headers, client, getenv)
 		}
 		apiType := lm.APITypeOpenAI
 		if p.EffectiveKind() == config.KindAzure {

@@ -199,6 +199,10 @@ type (
 		req      lm.Request
 		deadline time.Time // zero: none
 		span     trace.SpanContext
+		// embed, when set, makes this an embedding request (see
+		// embed.go); req then describes it to the rate limiter and
+		// telemetry.
+		embed *lm.EmbedRequest
 	}
 	// chatReply answers a chatRequest.
 	chatReply struct {
@@ -331,7 +335,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		received = time.Now()
 	}
 	reply := func(call *lmCall, r *chatReply) {
-		call.end(r.resp, r.err)
+		call.end(telemetryView(msg, r.resp), r.err)
 		if sender != nil {
 			root.Send(sender, r)
 		}
@@ -340,8 +344,16 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: context.Cause(cs.base)})
 		return
 	}
+	if err := embedUnsupported(msg, a.provider, cs.provider, req.Model); err != nil {
+		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: err})
+		return
+	}
 	key, keyed := "", false
-	if cs.cache != nil && !req.NoCache {
+	switch {
+	case cs.cache == nil || req.NoCache:
+	case msg.embed != nil:
+		key, keyed = embedCacheKey(cs.provider, req.Model, msg.embed.Inputs)
+	default:
 		key, keyed = cacheKey(cs.provider, req.Model, req)
 	}
 	if keyed {
@@ -502,6 +514,9 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 			defer cancel()
 		}
 		sent = true
+		if msg.embed != nil {
+			return embed(attemptCtx, x.provider, cs.provider, req.Model, msg.embed.Inputs)
+		}
 		return x.provider.Chat(attemptCtx, req)
 	}
 	// The breaker counts the request once, after its retries.

@@ -364,6 +364,9 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		deadline: deadline,
 		span:     trace.SpanContextFromContext(ctx),
 	}
+	if e, ok := ctx.Value(embedKey{}).(*lm.EmbedRequest); ok {
+		msg.embed = e
+	}
 	f := root.RequestFuture(pid, msg, timeout)
 	if ctx.Done() == nil {
 		v, err := f.Result()

@@ -48,14 +48,21 @@ const (
 	// KindAzure is Azure OpenAI; it needs APIVersion and uses deployment
 	// names as models.
 	KindAzure = "azure"
+	// KindAnthropic is Anthropic's Messages API (Claude models). Its key
+	// comes from APIKey, APIKeyEnv, or else ANTHROPIC_API_KEY; its base URL
+	// is the API root, "https://api.anthropic.com".
+	KindAnthropic = "anthropic"
 )
+
+// Kinds lists the valid Provider.Kind values (empty means KindOpenAI).
+var Kinds = []string{KindOpenAI, KindAzure, KindAnthropic}
 
 // Provider is one LM provider endpoint.
 type Provider struct {
 	// Name identifies the provider in LM ids ("name/model"). Required,
 	// unique, without "/".
 	Name string `json:"name" yaml:"name"`
-	// Kind is KindOpenAI (default when empty) or KindAzure.
+	// Kind is KindOpenAI (default when empty), KindAzure or KindAnthropic.
 	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
 	// BaseURL is the API root, e.g. "https://api.openai.com/v1". Required,
 	// http or https.
@@ -93,7 +100,15 @@ type Provider struct {
 	// is read (a longer reply fails with lm.ErrResponseTooLarge); 0 means
 	// lm.DefaultMaxResponseBytes (8 MiB).
 	MaxResponseBytes int64 `json:"max_response_bytes,omitempty" yaml:"max_response_bytes,omitempty"`
+	// PromptCache, for KindAnthropic, marks the repeated prefix of each
+	// prompt (system message and demos) for Anthropic's prompt cache. nil
+	// means on.
+	PromptCache *bool `json:"prompt_cache,omitempty" yaml:"prompt_cache,omitempty"`
 }
+
+// PromptCacheEnabled reports whether prompt caching is on for p: PromptCache,
+// or true when it is nil.
+func (p Provider) PromptCacheEnabled() bool { return p.PromptCache == nil || *p.PromptCache }
 
 // Key returns the provider's API key: APIKey when set, else the value of
 // the environment variable APIKeyEnv read through getenv (os.Getenv in
@@ -139,6 +154,10 @@ func (p Provider) Clone() Provider {
 	if p.Concurrency != nil {
 		c := *p.Concurrency
 		p.Concurrency = &c
+	}
+	if p.PromptCache != nil {
+		b := *p.PromptCache
+		p.PromptCache = &b
 	}
 	return p
 }
@@ -292,13 +311,17 @@ type Supervision struct {
 
 // Default values, exported so that documentation and callers agree.
 const (
-	DefaultConcurrency     = 64
-	DefaultRequestTimeout  = 60 * time.Second
-	DefaultServiceName     = "dspex"
-	DefaultOpenAIBaseURL   = "https://api.openai.com/v1"
-	DefaultOpenAIModel     = "gpt-4o-mini"
-	DefaultOpenAIName      = "openai"
-	DefaultOpenAIAPIKeyEnv = "OPENAI_API_KEY"
+	DefaultConcurrency        = 64
+	DefaultRequestTimeout     = 60 * time.Second
+	DefaultServiceName        = "dspex"
+	DefaultOpenAIBaseURL      = "https://api.openai.com/v1"
+	DefaultOpenAIModel        = "gpt-4o-mini"
+	DefaultOpenAIName         = "openai"
+	DefaultOpenAIAPIKeyEnv    = "OPENAI_API_KEY"
+	DefaultAnthropicBaseURL   = "https://api.anthropic.com"
+	DefaultAnthropicModel     = "claude-haiku-5-5"
+	DefaultAnthropicName      = "anthropic"
+	DefaultAnthropicAPIKeyEnv = "ANTHROPIC_API_KEY"
 )
 
 // Default returns the documented defaults. It has no providers: ApplyEnv

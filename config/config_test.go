@@ -136,7 +136,7 @@ func TestValidate(t *testing.T) {
 		{"providers[0].name", func(c *Config) { c.Providers[0].Name = "" }},
 		{"providers[0].name", func(c *Config) { c.Providers[0].Name = "a/b" }},
 		{"providers[1].name", func(c *Config) { c.Providers = append(c.Providers, validProvider()) }},
-		{"providers[0].kind", func(c *Config) { c.Providers[0].Kind = "anthropic" }},
+		{"providers[0].kind", func(c *Config) { c.Providers[0].Kind = "cohere" }},
 		{"providers[0].base_url", func(c *Config) { c.Providers[0].BaseURL = "" }},
 		{"providers[0].base_url", func(c *Config) { c.Providers[0].BaseURL = "ftp://x" }},
 		{"providers[0].base_url", func(c *Config) { c.Providers[0].BaseURL = "http://" }},
@@ -215,6 +215,9 @@ func TestApplyEnv(t *testing.T) {
 	openai := func(model string) Provider {
 		return Provider{Name: "openai", Kind: KindOpenAI, BaseURL: DefaultOpenAIBaseURL, APIKeyEnv: "OPENAI_API_KEY", DefaultModel: model}
 	}
+	anthropic := func(model string) Provider {
+		return Provider{Name: "anthropic", Kind: KindAnthropic, BaseURL: DefaultAnthropicBaseURL, APIKeyEnv: "ANTHROPIC_API_KEY", DefaultModel: model}
+	}
 	for _, tc := range []struct {
 		name string
 		base Config
@@ -240,6 +243,30 @@ func TestApplyEnv(t *testing.T) {
 			c.Providers = []Provider{p}
 			c.Model = "gpt-4o"
 		}},
+		{"anthropic key adds anthropic", Default(), map[string]string{"ANTHROPIC_API_KEY": "sk-ant"}, func(c *Config) {
+			c.Providers = []Provider{anthropic(DefaultAnthropicModel)}
+		}},
+		{"anthropic key and bare model", Default(), map[string]string{"ANTHROPIC_API_KEY": "sk-ant", "DSPEX_MODEL": "claude-x"}, func(c *Config) {
+			c.Providers = []Provider{anthropic("claude-x")}
+			c.Model = "claude-x"
+		}},
+		{"both keys, anthropic model", Default(), map[string]string{
+			"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "sk-ant", "DSPEX_MODEL": "anthropic/claude-x",
+		}, func(c *Config) {
+			c.Providers = []Provider{openai(DefaultOpenAIModel), anthropic("claude-x")}
+			c.Model = "anthropic/claude-x"
+		}},
+		{"both keys, bare model goes to openai", Default(), map[string]string{
+			"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "sk-ant", "DSPEX_MODEL": "gpt-x",
+		}, func(c *Config) {
+			c.Providers = []Provider{openai("gpt-x"), anthropic(DefaultAnthropicModel)}
+			c.Model = "gpt-x"
+		}},
+		{"existing anthropic provider is kept", func() Config {
+			c := Default()
+			c.Providers = []Provider{{Name: "anthropic", Kind: KindAnthropic, BaseURL: "http://127.0.0.1:1", DefaultModel: "m"}}
+			return c
+		}(), map[string]string{"ANTHROPIC_API_KEY": "sk-ant"}, func(*Config) {}},
 		{"prefixed model", Default(), map[string]string{"OPENAI_API_KEY": "k", "DSPEX_MODEL": "openai/gpt-4.1"}, func(c *Config) {
 			c.Providers = []Provider{openai("gpt-4.1")}
 			c.Model = "openai/gpt-4.1"

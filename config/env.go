@@ -23,6 +23,14 @@ const (
 	// (as EnvOpenAIAPIKey would, without the key): local servers such as
 	// Ollama or vLLM need none.
 	EnvOpenAIBaseURL = "OPENAI_BASE_URL"
+	// EnvAnthropicAPIKey (ANTHROPIC_API_KEY) adds an "anthropic" provider
+	// of KindAnthropic (model from EnvModel when it is "anthropic/MODEL",
+	// or a bare model name and OPENAI_API_KEY is unset; else
+	// DefaultAnthropicModel) reading its key from this variable, when no
+	// provider named "anthropic" exists. It comes after the "openai"
+	// provider, so with both keys set the default LM stays OpenAI's unless
+	// DSPEX_MODEL says otherwise. The key is never copied into the Config.
+	EnvAnthropicAPIKey = "ANTHROPIC_API_KEY"
 	// EnvModel (DSPEX_MODEL) sets Config.Model ("provider/model" or
 	// "model"). A model without a known provider prefix also becomes the
 	// default model of an "openai" provider that ApplyEnv adds.
@@ -157,6 +165,8 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 		cfg.Model = model
 	}
 	i := slices.IndexFunc(cfg.Providers, func(p Provider) bool { return p.Name == DefaultOpenAIName })
+	addAnthropic := getenv(EnvAnthropicAPIKey) != "" &&
+		!slices.ContainsFunc(cfg.Providers, func(p Provider) bool { return p.Name == DefaultAnthropicName })
 	hasKey := getenv(EnvOpenAIAPIKey) != ""
 	// A base URL without a key is a local server (Ollama, vLLM, llama.cpp)
 	// that needs none: it gets a keyless provider.
@@ -166,7 +176,8 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 			if model != "" {
 				if name, rest, ok := strings.Cut(model, "/"); ok && name == DefaultOpenAIName && rest != "" {
 					m = rest
-				} else if !ok || !slices.ContainsFunc(cfg.Providers, func(p Provider) bool { return p.Name == name }) {
+				} else if !ok || !slices.ContainsFunc(cfg.Providers, func(p Provider) bool { return p.Name == name }) &&
+					(!addAnthropic || name != DefaultAnthropicName) {
 					m = model
 				}
 			}
@@ -184,6 +195,21 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 	}
 	if i >= 0 {
 		str(EnvOpenAIBaseURL, &cfg.Providers[i].BaseURL)
+	}
+	if addAnthropic {
+		m := DefaultAnthropicModel
+		if name, rest, ok := strings.Cut(model, "/"); ok && name == DefaultAnthropicName && rest != "" {
+			m = rest
+		} else if !ok && model != "" && getenv(EnvOpenAIAPIKey) == "" {
+			m = model
+		}
+		cfg.Providers = append(cfg.Providers, Provider{
+			Name:         DefaultAnthropicName,
+			Kind:         KindAnthropic,
+			BaseURL:      DefaultAnthropicBaseURL,
+			APIKeyEnv:    EnvAnthropicAPIKey,
+			DefaultModel: m,
+		})
 	}
 	return cfg, errors.Join(errs...)
 }

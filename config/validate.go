@@ -41,8 +41,8 @@ func (c Config) Validate() error {
 				names[p.Name] = i
 			}
 		}
-		if kind := p.EffectiveKind(); kind != KindOpenAI && kind != KindAzure {
-			add(k("kind"), p.Kind, `must be "openai" or "azure"`)
+		if !slices.Contains(Kinds, p.EffectiveKind()) {
+			add(k("kind"), p.Kind, `must be "openai", "azure" or "anthropic"`)
 		}
 		if p.BaseURL == "" {
 			add(k("base_url"), "", "must not be empty")

@@ -1,5 +1,5 @@
-// Package lm defines what dspex needs from a language model and provides an
-// OpenAI-compatible implementation.
+// Package lm defines what dspex needs from a language model and provides
+// OpenAI-compatible and Anthropic implementations.
 //
 // # Language models
 //
@@ -24,8 +24,17 @@
 // from OPENAI_API_KEY when not given and never appears in errors or in the
 // client's String.
 //
-// The provider does one HTTP request per call: no retries, caching or rate
-// limiting. The dspex runtime layers those around it (client actors with a
+// [NewAnthropic] builds an [Anthropic] client for Anthropic's Messages API
+// (Claude models) on the official SDK. [AnthropicConfig] names the base URL,
+// key (ANTHROPIC_API_KEY when not given), default model and max_tokens.
+// System messages become the system prompt; the repeated prefix of a DSPy
+// prompt (system prompt and demos) is marked for Anthropic's prompt cache
+// unless [AnthropicConfig.NoPromptCache] is set, and [Usage] reports the
+// tokens read from and written to that cache. API errors unwrap to an
+// [*AnthropicError].
+//
+// A provider does one HTTP request per call (an Anthropic request for N
+// completions makes N): no retries, caching or rate limiting. The dspex runtime layers those around it (client actors with a
 // cache, circuit breaker, rate limiter and backoff), driven by the error
 // classification below.
 //

@@ -85,10 +85,22 @@ func Float(v float64) *float64 { return &v }
 func Int(v int) *int { return &v }
 
 // Usage counts the tokens of a request.
+//
+// PromptTokens counts every input token, those read from or written to the
+// provider's prompt cache included; CacheReadTokens and CacheWriteTokens
+// tell how many of them were, for providers that report it (OpenAI's
+// cached_tokens, Anthropic's cache_read_input_tokens and
+// cache_creation_input_tokens).
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// CacheReadTokens counts the prompt tokens read from the provider's
+	// prompt cache (billed at the cached price).
+	CacheReadTokens int `json:"cache_read_tokens,omitempty"`
+	// CacheWriteTokens counts the prompt tokens written to the provider's
+	// prompt cache (Anthropic bills them at a premium).
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 }
 
 // Add returns the sum of u and v.
@@ -97,6 +109,8 @@ func (u Usage) Add(v Usage) Usage {
 		PromptTokens:     u.PromptTokens + v.PromptTokens,
 		CompletionTokens: u.CompletionTokens + v.CompletionTokens,
 		TotalTokens:      u.TotalTokens + v.TotalTokens,
+		CacheReadTokens:  u.CacheReadTokens + v.CacheReadTokens,
+		CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens,
 	}
 }
 

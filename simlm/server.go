@@ -133,6 +133,7 @@ type Server struct {
 	model   *model
 	handler http.Handler
 	stats   counters
+	prompts prefixCache // Anthropic prompt caching
 
 	faults atomic.Pointer[Faults]
 	rngMu  sync.Mutex
@@ -215,6 +216,7 @@ func NewServer(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.track(s.handleChat))
 	mux.HandleFunc("POST /v1/embeddings", s.track(s.handleEmbeddings))
+	mux.HandleFunc("POST /v1/messages", s.track(s.handleMessages))
 	mux.HandleFunc("GET /v1/models", s.track(s.handleModels))
 	mux.HandleFunc("GET /v1/models/{id}", s.track(s.handleModel))
 	s.handler = mux
@@ -258,8 +260,8 @@ func (s *Server) URL() string {
 func (s *Server) Model() string { return s.cfg.Model }
 
 // Handler returns the server's HTTP handler, serving /v1/chat/completions,
-// /v1/embeddings and /v1/models. It shares the server's faults and
-// counters and can be mounted anywhere, started or not.
+// /v1/embeddings, /v1/models and Anthropic's /v1/messages. It shares the
+// server's faults and counters and can be mounted anywhere, started or not.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // closeTimeout bounds how long Close waits for connections to finish.
