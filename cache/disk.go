@@ -112,7 +112,7 @@ func OpenDisk(ctx context.Context, cfg DiskConfig, opts ...Option) (*Disk, error
 	if busy <= 0 {
 		busy = 10 * time.Second
 	}
-	err := d.open(ctx, busy, o.maxPageCount)
+	err := d.openWaiting(ctx, busy, o.maxPageCount)
 	if isCorrupt(err) {
 		aside, merr := moveAside(d.path, d.now())
 		if merr != nil {
@@ -120,12 +120,44 @@ func OpenDisk(ctx context.Context, cfg DiskConfig, opts ...Option) (*Disk, error
 		}
 		d.log.Warn("cache: corrupt cache file moved aside; starting a fresh cache",
 			slog.String("file", d.path), slog.String("moved_to", aside), slog.Any("error", err))
-		err = d.open(ctx, busy, o.maxPageCount)
+		err = d.openWaiting(ctx, busy, o.maxPageCount)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cache: disk store %s: %w", d.path, err)
 	}
 	return d, nil
+}
+
+// openWaiting is open, tried again while another process holds the file's
+// lock (SQLITE_BUSY or SQLITE_LOCKED at open: switching to WAL or migrating
+// needs a lock the busy handler does not always wait for), for up to busy.
+func (d *Disk) openWaiting(ctx context.Context, busy time.Duration, maxPages int) error {
+	deadline := time.Now().Add(busy)
+	wait := 5 * time.Millisecond
+	for {
+		err := d.open(ctx, busy, maxPages)
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err says another connection holds the lock.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
 }
 
 // open opens the file, checks it and brings its schema to FormatVersion.

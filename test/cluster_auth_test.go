@@ -142,6 +142,7 @@ func authAsk(model string) lm.Request {
 // request reaches the provider; an authenticated process is served, but
 // only for the provider's models.
 func TestClusterAuthGateway(t *testing.T) {
+	skipUnderRace(t)
 	t.Setenv(cluster.EnvClusterSecret, "")
 	bin := clBuild(t)
 	for _, mode := range authModes(t) {
@@ -198,6 +199,7 @@ func TestClusterAuthGateway(t *testing.T) {
 // results), logging the refused peer's address; an authenticated
 // coordinator evaluates on the secured node.
 func TestClusterAuthNodeAndCoordinator(t *testing.T) {
+	skipUnderRace(t)
 	t.Setenv(cluster.EnvClusterSecret, "")
 	bin := clBuild(t)
 	for _, mode := range authModes(t) {
@@ -279,5 +281,18 @@ func TestClusterInsecureListenRefused(t *testing.T) {
 				t.Fatalf("it started: %s", b)
 			}
 		})
+	}
+}
+
+// skipUnderRace skips a test that starts several protoactor remotes in the
+// test process, one after another while the gRPC connections of the last
+// are still winding down: protoactor's remote.Start sets gRPC's global
+// logger, which races with those connections' logging (see
+// shared/PROTOACTOR.md). The race is in the dependencies, not in dspex; .ci/run
+// runs these tests once more without -race so that they always run in CI.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("several protoactor remotes in one process race on gRPC's global logger; run without -race (.ci/run does)")
 	}
 }
