@@ -344,6 +344,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 			cs.hits.Add(1)
 			call := cs.tel.startCall(msg.span, req, received)
 			call.lookedUp(true)
+			resp.Attempts = 0
 			reply(call, &chatReply{resp: resp})
 			return
 		}
@@ -463,7 +464,10 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 	defer x.call.inFlight(-1)
 
 	tokens := estimateTokens(req)
+	attempts := 0
+	defer func() { resp.Attempts = attempts }()
 	return retry(ctx, x.retry, backoff.System(), rand.Float64, func(ctx context.Context) (resp lm.Response, err error) {
+		attempts++
 		attemptCtx, at := x.call.startAttempt(ctx)
 		sent := false
 		defer func() { at.end(err, sent) }()

@@ -71,6 +71,9 @@ type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// CachedPromptTokens is the part of PromptTokens the provider served
+	// from its prompt cache (billed at the cached-input price).
+	CachedPromptTokens int `json:"cached_prompt_tokens,omitempty"`
 }
 
 // Add returns the sum of u and v.
@@ -79,6 +82,8 @@ func (u Usage) Add(v Usage) Usage {
 		PromptTokens:     u.PromptTokens + v.PromptTokens,
 		CompletionTokens: u.CompletionTokens + v.CompletionTokens,
 		TotalTokens:      u.TotalTokens + v.TotalTokens,
+
+		CachedPromptTokens: u.CachedPromptTokens + v.CachedPromptTokens,
 	}
 }
 
@@ -102,6 +107,9 @@ type Response struct {
 	Usage Usage
 	// Cached reports that the response came from a cache, not the provider.
 	Cached bool
+	// Attempts is the number of provider requests made for this response,
+	// retries included; 0 when unknown or served from a cache.
+	Attempts int
 }
 
 // LM is a language model that completes chats.

@@ -412,7 +412,11 @@ func (c *OpenAI) callError(ctx context.Context, model string, ex *exchange, err 
 }
 
 func usage(u openai.Usage) Usage {
-	return Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	out := Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if u.PromptTokensDetails != nil {
+		out.CachedPromptTokens = u.PromptTokensDetails.CachedTokens
+	}
+	return out
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
