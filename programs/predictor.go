@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
 )
@@ -138,6 +139,7 @@ func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption)
 			return Prediction{}, p.wrap(lm.ErrNoLM)
 		}
 	}
+	ctx = history.WithPredictor(ctx, p.displayName())
 	ctx, span := startSpan(ctx, lmSource(ctx, model), "Predict", p.displayName(), &p.sig)
 	res, err := adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
 	if err != nil {
