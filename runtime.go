@@ -17,6 +17,7 @@ import (
 	"github.com/dspex-go/dspex/actors"
 	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/simlm"
 	"github.com/dspex-go/dspex/supervision"
@@ -63,6 +64,7 @@ type Runtime struct {
 	tel          runtimeTelemetry
 	transports   *transports
 	sim          *simlm.Server // the embedded simulator, when it serves
+	recorder     *history.Recorder
 
 	closeOnce sync.Once
 	closeDone chan struct{}
@@ -101,6 +103,9 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	}
 
 	r := &Runtime{closeDone: make(chan struct{}), transports: &transports{}}
+	if r.recorder, err = newRecorder(cfg); err != nil {
+		return nil, err
+	}
 	if len(cfg.Providers) == 0 && len(o.providers) == 0 {
 		if !o.simulator {
 			return nil, fmt.Errorf("dspex: start: configure a provider (e.g. OPENAI_API_KEY), or pass WithSimulator to run on the embedded simulator: %w", config.ErrNoProvider)
@@ -248,7 +253,7 @@ type runtimeLM struct {
 
 // Chat implements lm.LM.
 func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
-	return m.r.clients.Chat(ctx, m.id, req, 0)
+	return m.r.chat(ctx, m.id, req)
 }
 
 // String names the LM.

@@ -1,0 +1,179 @@
+package dspex_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dspex-go/dspex"
+	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/simlm"
+)
+
+const sentinelKey = "sk-SENTINEL-do-not-leak-7f3a9c"
+
+// recordingSim serves the embedded simulator on 127.0.0.1 and keeps the
+// messages of every chat request it received, and their credentials.
+type recordingSim struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	msgs [][]lm.Message
+	auth []string
+}
+
+func startRecordingSim(t *testing.T, model string) *recordingSim {
+	t.Helper()
+	sim, err := simlm.NewServer(simlm.Config{Model: model})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &recordingSim{}
+	rs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
+			var req struct {
+				Messages []lm.Message `json:"messages"`
+			}
+			_ = json.Unmarshal(body, &req)
+			rs.mu.Lock()
+			rs.msgs = append(rs.msgs, req.Messages)
+			rs.auth = append(rs.auth, r.Header.Get("Authorization"))
+			rs.mu.Unlock()
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		rs.srv.Close()
+		_ = sim.Close()
+	})
+	return rs
+}
+
+type Q struct {
+	Question string
+}
+
+type A struct {
+	Answer string
+}
+
+func TestHistoryRecordsWhatTheServerReceived(t *testing.T) {
+	ctx := context.Background()
+	const model = "gpt-4o-mini"
+	rs := startRecordingSim(t, model)
+	cfg := config.Default()
+	cfg.Providers = []config.Provider{{Name: "openai", BaseURL: rs.srv.URL + "/v1", APIKeyEnv: "HIST_TEST_KEY", DefaultModel: model}}
+	cfg.History.Size = 50
+	rt, err := dspex.Start(ctx, dspex.WithConfig(cfg), dspex.WithEnv(func(k string) string {
+		if k == "HIST_TEST_KEY" {
+			return sentinelKey
+		}
+		return ""
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+
+	m := rt.LM("")
+	predict := programs.MustPredict[Q, A](programs.WithLM(m), programs.WithName("qa"))
+	cot := programs.MustChainOfThought[Q, A](programs.WithLM(m))
+	q := Q{Question: "What is the capital of France?"}
+	_, _ = predict.Call(ctx, q) // a parse failure of the simulated reply is still a call
+	_, _ = cot.Call(ctx, q)
+	_, _ = cot.Call(ctx, q) // same request: a cache hit
+
+	recs := rt.History()
+	rs.mu.Lock()
+	received := rs.msgs
+	auth := rs.auth
+	rs.mu.Unlock()
+	if len(recs) != 3 || len(received) != 2 {
+		t.Fatalf("%d records, %d requests received", len(recs), len(received))
+	}
+	if auth[0] != "Bearer "+sentinelKey {
+		t.Fatalf("the provider did not get the key: %q", auth[0])
+	}
+	for i := range 2 {
+		if diff := cmp.Diff(received[i], recs[i].Messages); diff != "" {
+			t.Errorf("record %d: messages differ from those received (-received +recorded)\n%s", i, diff)
+		}
+		if recs[i].CacheHit || recs[i].Attempts != 1 || recs[i].Usage.TotalTokens == 0 || !recs[i].Cost.Known() || recs[i].Cost.Amount <= 0 {
+			t.Errorf("record %d = %+v", i, recs[i])
+		}
+	}
+	if recs[0].Predictor != "qa" || recs[1].Predictor == "" || recs[1].Provider != "openai" {
+		t.Errorf("predictors %q %q, provider %q", recs[0].Predictor, recs[1].Predictor, recs[1].Provider)
+	}
+	hit := recs[2]
+	if !hit.CacheHit || hit.Cost.Amount != 0 || hit.Cost.CacheHits != 1 || !strings.Contains(hit.Cost.String(), "cache hit") {
+		t.Errorf("repeat = %+v, cost %s", hit, hit.Cost)
+	}
+	if diff := cmp.Diff(recs[1].Messages, hit.Messages); diff != "" {
+		t.Errorf("the repeat sent other messages:\n%s", diff)
+	}
+
+	var out bytes.Buffer
+	if err := rt.InspectHistory(&out, -1); err != nil {
+		t.Fatal(err)
+	}
+	if all := fmt.Sprintf("%+v", recs) + out.String(); strings.Contains(all, sentinelKey) || strings.Contains(all, "SENTINEL") {
+		t.Fatal("the API key is in the history")
+	}
+	if !strings.Contains(out.String(), "User message:") || !strings.Contains(out.String(), "cache hit") {
+		t.Errorf("inspect output:\n%s", out.String())
+	}
+}
+
+func TestBudgetSharedByConcurrentCallers(t *testing.T) {
+	ctx := context.Background()
+	rt, err := dspex.Start(ctx, dspex.WithSimulator(), dspex.WithEnv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	m := rt.LM("")
+	const maxCalls = 25
+	bctx := dspex.WithBudget(ctx, dspex.Budget{MaxCalls: maxCalls})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 10 {
+				_, err := m.Chat(bctx, lm.Request{NoCache: true, Messages: []lm.Message{{Role: lm.RoleUser, Content: fmt.Sprintf("q %d %d", g, i)}}})
+				mu.Lock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, dspex.ErrBudgetExceeded):
+					refused++
+				default:
+					t.Error(err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	spent, _ := dspex.Spent(bctx)
+	if ok != maxCalls || refused != 80-maxCalls || spent.Calls != maxCalls {
+		t.Fatalf("ok %d refused %d spent %+v", ok, refused, spent)
+	}
+	if n := len(rt.History()); n != maxCalls {
+		t.Fatalf("%d calls recorded, want %d", n, maxCalls)
+	}
+}
