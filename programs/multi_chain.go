@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -77,6 +78,7 @@ func NewMultiChainComparison(sig signature.Signature, opts ...Option) (*MultiCha
 func (c *MultiChainComparison) Forward(ctx context.Context, inputs Values) (_ Prediction, err error) {
 	ctx, span := startSpan(ctx, lmSource(ctx, c.predict.call.model), "MultiChainComparison", c.sig.Name(), nil)
 	defer func() { endSpan(span, err) }()
+	ctx, meter := history.WithMeter(ctx)
 	attempts := make([]Values, c.m)
 	var usage Prediction
 	cached := true
@@ -95,6 +97,7 @@ func (c *MultiChainComparison) Forward(ctx context.Context, inputs Values) (_ Pr
 	}
 	pred.Usage = pred.Usage.Add(usage.Usage)
 	pred.Cached = pred.Cached && cached
+	pred.LMUsage = meter.ByModel()
 	return pred, nil
 }
 

@@ -140,6 +140,7 @@ func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption)
 		}
 	}
 	ctx = history.WithPredictor(ctx, p.displayName())
+	ctx, meter := history.WithMeter(ctx)
 	ctx, span := startSpan(ctx, lmSource(ctx, model), "Predict", p.displayName(), &p.sig)
 	res, err := adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
 	if err != nil {
@@ -154,6 +155,7 @@ func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption)
 		Usage:       res.Usage,
 		Model:       res.Response.Model,
 		Cached:      res.Response.Cached,
+		LMUsage:     meter.ByModel(),
 	}
 	if t := traceFrom(ctx); t != nil {
 		t.record(TraceEntry{Predictor: p, Inputs: inputs, Outputs: pred.Values})

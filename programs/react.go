@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -222,6 +223,7 @@ func (r *ReAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction
 }
 
 func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOption) (Prediction, Trajectory, error) {
+	ctx, meter := history.WithMeter(ctx)
 	var (
 		traj   Trajectory
 		usage  Prediction
@@ -275,6 +277,7 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 	pred.Cached = pred.Cached && cached
 	pred.Values = maps.Clone(pred.Values)
 	pred.Values[trajectoryField] = traj
+	pred.LMUsage = meter.ByModel()
 	return pred, traj, nil
 }
 
