@@ -17,6 +17,8 @@ import (
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/evaluate"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/simlm"
@@ -175,5 +177,41 @@ func TestBudgetSharedByConcurrentCallers(t *testing.T) {
 	}
 	if n := len(rt.History()); n != maxCalls {
 		t.Fatalf("%d calls recorded, want %d", n, maxCalls)
+	}
+}
+
+func TestEvaluateUnderBudget(t *testing.T) {
+	ctx := context.Background()
+	rt, err := dspex.Start(ctx, dspex.WithSimulator(), dspex.WithEnv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	_, dev := dataset.TrainDev(0, 12)
+	devset := dataset.Examples(dev)
+	prog := programs.MustPredict[Q, A](programs.WithLM(rt.LM("")))
+	ev, err := evaluate.New(evaluate.ExactMatch("answer"), evaluate.WithRuntime(rt), evaluate.WithConcurrency(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxCalls = 5
+	res, err := ev.Run(dspex.WithBudget(ctx, dspex.Budget{MaxCalls: maxCalls}), prog, devset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, row := range res.Rows {
+		if errors.Is(row.Err, dspex.ErrBudgetExceeded) {
+			refused++
+			if row.Status != evaluate.Failed {
+				t.Errorf("row %d: status %v", row.Index, row.Status)
+			}
+		}
+	}
+	if res.Calls != maxCalls || refused != len(devset)-maxCalls {
+		t.Fatalf("calls %d, refused %d of %d: %s", res.Calls, refused, len(devset), res.Summary())
+	}
+	if !strings.Contains(res.Summary(), "5 LM calls, cost ") {
+		t.Errorf("summary %q", res.Summary())
 	}
 }
