@@ -71,7 +71,7 @@ func TestMIPROv2StopsAtTheBudget(t *testing.T) {
 	if log.StoppedBy == "" || spent.Calls > maxCalls || spent.Calls < maxCalls-oneTrial {
 		t.Fatalf("stopped by %q after %d calls; budget %d, one trial %d calls", log.StoppedBy, spent.Calls, maxCalls, oneTrial)
 	}
-	if !bytes.Contains([]byte(log.String()), []byte("stopped early: "+dspex.ErrBudgetExceeded.Error())) {
+	if compiled.Report().StoppedBy != log.StoppedBy || !bytes.Contains([]byte(log.String()), []byte("stopped early: "+dspex.ErrBudgetExceeded.Error())) {
 		t.Errorf("the trial log does not say why it stopped:\n%s", log)
 	}
 	ev, err := evaluate.New(metric, evaluate.WithRuntime(rt), evaluate.WithConcurrency(8))
