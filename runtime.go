@@ -103,7 +103,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	}
 
 	r := &Runtime{closeDone: make(chan struct{}), transports: &transports{}}
-	if r.recorder, err = newRecorder(cfg); err != nil {
+	if r.recorder, err = newRecorder(cfg, r.tel.recordCost); err != nil {
 		return nil, err
 	}
 	if len(cfg.Providers) == 0 && len(o.providers) == 0 {

@@ -35,7 +35,7 @@ func WithBudget(ctx context.Context, b Budget) context.Context {
 func Spent(ctx context.Context) (budget.Spend, bool) { return budget.Spent(ctx) }
 
 // newRecorder builds the runtime's history and price table from cfg.
-func newRecorder(cfg config.Config) (*history.Recorder, error) {
+func newRecorder(cfg config.Config, onCall func(context.Context, *history.Record)) (*history.Recorder, error) {
 	prices, err := pricing.Default().With(cfg.Prices)
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func newRecorder(cfg config.Config) (*history.Recorder, error) {
 	if cfg.History.OmitMessages {
 		opts = append(opts, history.OmitMessages())
 	}
-	return history.NewRecorder(history.New(cfg.History.Size, opts...), history.WithPrices(prices)), nil
+	return history.NewRecorder(history.New(cfg.History.Size, opts...), history.WithPrices(prices), history.WithObserver(onCall)), nil
 }
 
 // chat makes one call through the client actors, recorded, priced and

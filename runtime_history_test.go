@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/config"
@@ -22,6 +24,7 @@ import (
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/simlm"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 const sentinelKey = "sk-SENTINEL-do-not-leak-7f3a9c"
@@ -213,5 +216,54 @@ func TestEvaluateUnderBudget(t *testing.T) {
 	}
 	if !strings.Contains(res.Summary(), "5 LM calls, cost ") {
 		t.Errorf("summary %q", res.Summary())
+	}
+}
+
+func TestCostMetric(t *testing.T) {
+	ctx := context.Background()
+	const model = "gpt-4o-mini"
+	rs := startRecordingSim(t, model)
+	cfg := config.Default()
+	cfg.Providers = []config.Provider{{Name: "openai", BaseURL: rs.srv.URL + "/v1", APIKeyEnv: "HIST_TEST_KEY", DefaultModel: model}}
+	reader := sdkmetric.NewManualReader()
+	rt, err := dspex.Start(ctx, dspex.WithConfig(cfg), dspex.WithEnv(func(k string) string {
+		if k == "HIST_TEST_KEY" {
+			return sentinelKey
+		}
+		return ""
+	}), dspex.WithTelemetry(telemetry.WithMetricReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	if _, err := rt.LM("").Chat(ctx, lm.Request{Messages: []lm.Message{{Role: lm.RoleUser, Content: "hello"}}}); err != nil {
+		t.Fatal(err)
+	}
+	want := rt.History()[0].Cost.Amount
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if strings.Contains(fmt.Sprintf("%+v", m), "SENTINEL") {
+				t.Fatalf("the key is in metric %s", m.Name)
+			}
+			if m.Name != telemetry.MetricCost {
+				continue
+			}
+			sum := m.Data.(metricdata.Sum[float64])
+			for _, dp := range sum.DataPoints {
+				p, _ := dp.Attributes.Value(telemetry.AttrGenAIProviderName)
+				cur, _ := dp.Attributes.Value(telemetry.AttrCurrency)
+				if p.AsString() == "openai" && cur.AsString() == "USD" && dp.Value == want && want > 0 {
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no %s data point of %v USD: %+v", telemetry.MetricCost, want, rm)
 	}
 }

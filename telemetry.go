@@ -11,6 +11,7 @@ import (
 
 	"github.com/dspex-go/dspex/actors"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/supervision"
 	"github.com/dspex-go/dspex/telemetry"
 )
@@ -21,6 +22,7 @@ import (
 type runtimeTelemetry struct {
 	providers atomic.Pointer[telemetry.Providers]
 	restarts  atomic.Pointer[metric.Int64Counter]
+	cost      atomic.Pointer[metric.Float64Counter]
 }
 
 // setup returns what the TelemetrySetup actor runs for cfg: it builds the
@@ -46,12 +48,21 @@ func (t *runtimeTelemetry) setup(cfg config.Telemetry, clients *actors.Clients, 
 				return nil, err
 			}
 			t.restarts.Store(&c)
+			cost, err := p.Meter(telemetry.InstrumentationName).Float64Counter(telemetry.MetricCost,
+				metric.WithUnit("{currency}"), metric.WithDescription("Cost of priced LM calls, in the unit of dspex.cost.currency"))
+			if err != nil {
+				_ = clients.SetTelemetry(nil)
+				_ = p.Shutdown(ctx)
+				return nil, err
+			}
+			t.cost.Store(&cost)
 		}
 		t.providers.Store(p)
 		return func(ctx context.Context) error {
 			if t.providers.CompareAndSwap(p, nil) {
 				_ = clients.SetTelemetry(nil)
 				t.restarts.Store(nil)
+				t.cost.Store(nil)
 			}
 			return p.Shutdown(ctx)
 		}, nil
@@ -101,3 +112,16 @@ func (m runtimeLM) TracerProvider() trace.TracerProvider { return m.r.TracerProv
 
 // MeterProvider returns the runtime's meter provider.
 func (m runtimeLM) MeterProvider() metric.MeterProvider { return m.r.MeterProvider() }
+
+// recordCost adds the cost of a priced, non-cached LM call to the cost
+// counter.
+func (t *runtimeTelemetry) recordCost(ctx context.Context, r *history.Record) {
+	c := t.cost.Load()
+	if c == nil || r.CacheHit || r.Cost.Unpriced > 0 || r.Cost.Amount == 0 {
+		return
+	}
+	(*c).Add(ctx, r.Cost.Amount, metric.WithAttributes(
+		telemetry.AttrGenAIProviderName.String(r.Provider),
+		telemetry.AttrGenAIResponseModel.String(r.Model),
+		telemetry.AttrCurrency.String(r.Cost.Currency)))
+}
