@@ -137,6 +137,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 		Custom:          maps.Clone(o.providers),
 		Configs:         r.configs,
 		OnBreakerChange: o.onBreaker,
+		Prices:          r.recorder.Prices(),
 	})
 	r.telemetry = actors.NewTelemetry(r.tel.setup(cfg.Telemetry, r.clients, o.telemetry), logger, 0)
 

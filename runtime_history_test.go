@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/config"
@@ -226,12 +227,13 @@ func TestCostMetric(t *testing.T) {
 	cfg := config.Default()
 	cfg.Providers = []config.Provider{{Name: "openai", BaseURL: rs.srv.URL + "/v1", APIKeyEnv: "HIST_TEST_KEY", DefaultModel: model}}
 	reader := sdkmetric.NewManualReader()
+	spans := tracetest.NewSpanRecorder()
 	rt, err := dspex.Start(ctx, dspex.WithConfig(cfg), dspex.WithEnv(func(k string) string {
 		if k == "HIST_TEST_KEY" {
 			return sentinelKey
 		}
 		return ""
-	}), dspex.WithTelemetry(telemetry.WithMetricReader(reader)))
+	}), dspex.WithTelemetry(telemetry.WithMetricReader(reader), telemetry.WithSpanProcessor(spans)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,5 +267,19 @@ func TestCostMetric(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no %s data point of %v USD: %+v", telemetry.MetricCost, want, rm)
+	}
+	spanCost := false
+	for _, sp := range spans.Ended() {
+		for _, kv := range sp.Attributes() {
+			if strings.Contains(kv.Value.Emit(), "SENTINEL") {
+				t.Fatalf("the key is in span %s", sp.Name())
+			}
+			if kv.Key == telemetry.AttrCost && kv.Value.AsFloat64() == want {
+				spanCost = true
+			}
+		}
+	}
+	if !spanCost {
+		t.Fatalf("no LM span with %s = %v", telemetry.AttrCost, want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/pricing"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
@@ -27,6 +28,9 @@ type ProviderFactory func(p config.Provider, model string) (lm.LM, error)
 
 // ClientsOptions configures NewClients.
 type ClientsOptions struct {
+	// Prices prices each call for its LM span (dspex.lm.cost); nil: no
+	// cost attribute.
+	Prices *pricing.Table
 	// Config is the initial configuration; the ConfigManager's updates
 	// replace it.
 	Config config.Config
@@ -52,6 +56,7 @@ type Clients struct {
 	factory  ProviderFactory
 	custom   map[string]lm.LM
 	observer func(BreakerEvent)
+	prices   *pricing.Table
 	configs  *Configs
 
 	root     atomic.Pointer[actor.RootContext]
@@ -74,6 +79,7 @@ func NewClients(o ClientsOptions) *Clients {
 		factory:  o.Factory,
 		custom:   o.Custom,
 		observer: o.OnBreakerChange,
+		prices:   o.Prices,
 		configs:  o.Configs,
 		ready:    make(chan struct{}),
 		cfg:      o.Config.Clone(),
@@ -149,6 +155,7 @@ func (c *Clients) client(clientID string, p config.Provider, model string, custo
 	if err != nil {
 		return nil, err
 	}
+	cs.tel.prices = c.prices
 	cs.provCfg = p
 	cs.tel.ins, cs.tel.provCfg = &c.ins, p
 	c.clients[clientID] = cs

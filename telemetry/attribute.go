@@ -31,6 +31,9 @@ const (
 	AttrGenAIRequestChoiceCount = attribute.Key("gen_ai.request.choice.count")
 	// AttrGenAIResponseModel is the model that answered.
 	AttrGenAIResponseModel = attribute.Key("gen_ai.response.model")
+	// AttrCost is the cost of an LM call, in AttrCurrency (0 for a cache
+	// hit; absent when the model has no known price).
+	AttrCost = attribute.Key("dspex.lm.cost")
 	// AttrCurrency is the ISO 4217 currency of an LM cost.
 	AttrCurrency = attribute.Key("dspex.cost.currency")
 	// AttrGenAIResponseID is the provider's completion id.
