@@ -22,6 +22,7 @@ import (
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/evaluate"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/simlm"
@@ -101,25 +102,62 @@ func TestHistoryRecordsWhatTheServerReceived(t *testing.T) {
 	_, _ = predict.Call(ctx, q) // a parse failure of the simulated reply is still a call
 	_, _ = cot.Call(ctx, q)
 	_, _ = cot.Call(ctx, q) // same request: a cache hit
+	// The simulated agent tries the tools in order: one fails, the
+	// encyclopedia answers, then it finishes and the answer is extracted.
+	type lookup struct {
+		Query string `json:"query" desc:"the question to look up"`
+	}
+	tools := []programs.Tool{
+		programs.MustTool("search_web", "Searches the web.", func(context.Context, lookup) (string, error) {
+			return "", errors.New("network unreachable")
+		}),
+		programs.MustTool("encyclopedia", "Looks a question up.", func(_ context.Context, a lookup) (string, error) {
+			it, ok := dataset.Lookup(a.Query)
+			if !ok {
+				return "", errors.New("no entry")
+			}
+			return it.Answer, nil
+		}),
+	}
+	react, err := programs.NewReAct[Q, A](tools, programs.WithLM(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reactPred, err := react.Forward(ctx, programs.Values{"question": "What is the capital of Japan?"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	recs := rt.History()
 	rs.mu.Lock()
 	received := rs.msgs
 	auth := rs.auth
 	rs.mu.Unlock()
-	if len(recs) != 3 || len(received) != 2 {
+	if len(recs) != 7 || len(received) != 6 {
 		t.Fatalf("%d records, %d requests received", len(recs), len(received))
+	}
+	// The history holds exactly what the server received, in order, plus
+	// the cache hit (record 2), which it did not.
+	sent := append(append([]history.Record(nil), recs[:2]...), recs[3:]...)
+	for i, r := range sent {
+		if diff := cmp.Diff(received[i], r.Messages); diff != "" {
+			t.Errorf("call %d: messages differ from those received (-received +recorded)\n%s", i, diff)
+		}
+		if r.CacheHit || r.Usage.TotalTokens == 0 || !r.Cost.Known() || r.Cost.Amount <= 0 || r.Predictor == "" {
+			t.Errorf("call %d = %+v", i, r)
+		}
+	}
+	if u := reactPred.LMUsage["openai/"+model]; u.Calls != 4 {
+		t.Errorf("ReAct LMUsage = %+v, want 4 calls", reactPred.LMUsage)
+	}
+	if recs[3].Predictor == recs[6].Predictor {
+		t.Errorf("ReAct's step and extraction share the name %q", recs[3].Predictor)
 	}
 	if auth[0] != "Bearer "+sentinelKey {
 		t.Fatalf("the provider did not get the key: %q", auth[0])
 	}
-	for i := range 2 {
-		if diff := cmp.Diff(received[i], recs[i].Messages); diff != "" {
-			t.Errorf("record %d: messages differ from those received (-received +recorded)\n%s", i, diff)
-		}
-		if recs[i].CacheHit || recs[i].Attempts != 1 || recs[i].Usage.TotalTokens == 0 || !recs[i].Cost.Known() || recs[i].Cost.Amount <= 0 {
-			t.Errorf("record %d = %+v", i, recs[i])
-		}
+	if recs[0].Attempts != 1 {
+		t.Errorf("attempts = %d", recs[0].Attempts)
 	}
 	if recs[0].Predictor != "qa" || recs[1].Predictor == "" || recs[1].Provider != "openai" {
 		t.Errorf("predictors %q %q, provider %q", recs[0].Predictor, recs[1].Predictor, recs[1].Provider)
