@@ -42,12 +42,25 @@
 // from its response cache when it can (keyed by provider, model, messages
 // and sampling parameters, never the API key; lm.Request.NoCache bypasses
 // it), then applies the in-flight cap, the rate limits, the circuit
-// breaker (an open breaker fails fast with lm.ErrCircuitOpen; client
-// errors and cancellations do not trip it) and retries with exponential
+// breaker (it counts requests after their retries and opens on a failure
+// ratio; rate limits, client errors and cancellations do not trip it; an
+// open breaker fails fast with an *lm.CircuitOpenError, which matches
+// lm.ErrCircuitOpen and wraps the failure that opened it) and retries with exponential
 // backoff and jitter that wait at least the provider's Retry-After. A
 // request that needed several attempts fails with a *RetryError that
 // unwraps to the last *lm.ProviderError. Calls are never serialised: each
 // provider request runs in its own goroutine.
+//
+// # Response cache
+//
+// The client actors share one response store (package cache): bigcache in
+// memory, and with config cache.persistent a SQLite file in cache.dir
+// (default os.UserCacheDir()/dspex) behind it, so that a rerun — after a
+// restart, or in another process sharing the directory — costs no request.
+// Only successful replies with choices are stored. WithCache plugs in
+// another store (Redis, say); Status.Cache, CacheStats and the
+// dspex.cache.store.* instruments report hits and misses by tier, size,
+// evictions and failed writes; ClearCache empties it.
 //
 // # Configuration
 //
@@ -85,10 +98,12 @@
 // The TelemetrySetup actor builds OpenTelemetry providers from
 // config.Telemetry (exporter none, stdout, otlp-grpc or otlp-http) and the
 // WithTelemetry options, and hands them to the client actors; they are
-// never installed as the otel globals. The runtime and its LMs are
-// telemetry sources (TracerProvider, MeterProvider), so a program calling
-// Runtime.LM, and an evaluation given WithRuntime, trace with them: one
-// trace holds a prediction or a whole evaluation, from the program's span
+// never installed as the otel globals. The rest of dspex finds them in
+// the context, where an entry point puts them once: Runtime.Context(ctx)
+// for any call; a program call given one of the runtime's LMs
+// (Runtime.LM), and an evaluation or optimizer given the runtime
+// (evaluate.WithRuntime), do it themselves when the context carries none.
+// One trace holds a prediction or a whole evaluation, from the program's span
 // through the adapter's and the client actor's GenAI "chat" span down to
 // each HTTP attempt. Metrics count requests, latency, tokens, cache hits,
 // retries, breaker changes, in-flight requests, restarts and evaluation

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/dspex-go/dspex/actors"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/supervision"
@@ -34,6 +35,7 @@ type options struct {
 	onSuper    func(supervision.Event)
 	simulator  bool
 	telemetry  []telemetry.Option
+	cache      cache.Store
 }
 
 // ErrConflictingOptions is wrapped by Start's error when two options

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dspex-go/dspex/actors"
 	"github.com/dspex-go/dspex/backoff"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
@@ -65,6 +66,8 @@ type Runtime struct {
 	transports   *transports
 	sim          *simlm.Server // the embedded simulator, when it serves
 	recorder     *history.Recorder
+	cache        cache.Store // the clients' shared response cache; nil: none
+	ownCache     bool        // closed by Close
 
 	closeOnce sync.Once
 	closeDone chan struct{}
@@ -129,6 +132,14 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 			onSuper(ev)
 		}
 	})}
+	if r.cache, r.ownCache, err = openCache(ctx, cfg.Cache, o.cache, logger); err != nil {
+		r.system.Shutdown()
+		if r.sim != nil {
+			_ = r.sim.Close()
+		}
+		return nil, fmt.Errorf("dspex: start: %w", err)
+	}
+	r.tel.cache = r.cache
 	r.clientPolicy = supervision.NewPolicy(clientSpec(cfg), supOpts...)
 	r.configs = actors.NewConfigs(cfg, nil)
 	r.clients = actors.NewClients(actors.ClientsOptions{
@@ -138,6 +149,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 		Configs:         r.configs,
 		OnBreakerChange: o.onBreaker,
 		Prices:          r.recorder.Prices(),
+		Cache:           r.cache,
 	})
 	r.telemetry = actors.NewTelemetry(r.tel.setup(cfg.Telemetry, r.clients, o.telemetry), logger, 0)
 
@@ -151,6 +163,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	if err != nil {
 		r.clientPolicy.Close()
 		r.system.Shutdown()
+		_ = r.closeCache()
 		if r.sim != nil {
 			_ = r.sim.Close()
 		}
@@ -291,6 +304,9 @@ type Status struct {
 	// ConfigRestarts and ClientManagerRestarts count restarts of those
 	// actors.
 	ConfigRestarts, ClientManagerRestarts int64
+	// Cache describes the response cache the clients share, per tier in
+	// Cache.Tiers; nil when caching is off.
+	Cache *cache.Stats
 }
 
 // ClientStatus is a snapshot of one client actor: breaker state, requests
@@ -308,13 +324,17 @@ func (r *Runtime) Status(ctx context.Context) (Status, error) {
 	}
 	sup := r.tree.Stats()
 	maps.Copy(sup, r.clientPolicy.Stats())
-	return Status{
+	out := Status{
 		Providers:             st.Providers,
 		Clients:               st.Clients,
 		Supervision:           sup,
 		ConfigRestarts:        r.configs.Restarts(),
 		ClientManagerRestarts: st.Restarts,
-	}, nil
+	}
+	if cs, ok := r.CacheStats(); ok {
+		out.Cache = &cs
+	}
+	return out, nil
 }
 
 // Kill makes a runtime actor fail as if it had crashed, so that its
@@ -367,6 +387,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		var errs []error
 		errs = append(errs, r.clients.Close(ctx))
 		errs = append(errs, r.tree.Stop(ctx))
+		errs = append(errs, r.closeCache())
 		r.clientPolicy.Close()
 		r.transports.close()
 		r.system.Shutdown()
@@ -380,7 +401,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 }
 
 // factory builds the LMs of configured providers: one OpenAI-compatible
-// client, with its own HTTP transport, per client actor.
+// or Anthropic client, with its own HTTP transport, per client actor.
 func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.ProviderFactory {
 	return func(p config.Provider, model string) (lm.LM, error) {
 		client := hc
@@ -390,6 +411,9 @@ func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.Pr
 		headers := make(map[string]string, len(p.Headers))
 		for k, v := range p.Headers {
 			headers[k] = v.Reveal()
+		}
+		if p.EffectiveKind() == config.KindAnthropic {
+			return newAnthropic(p, model, headers, client, getenv)
 		}
 		apiType := lm.APITypeOpenAI
 		if p.EffectiveKind() == config.KindAzure {
@@ -405,9 +429,12 @@ func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.Pr
 			APIType:      apiType,
 			APIVersion:   p.APIVersion,
 			HTTPClient:   client,
+			// 0 is lm.DefaultMaxResponseBytes.
+			MaxResponseBytes: p.MaxResponseBytes,
 			// The simulator varies samples by rollout id; real
 			// providers sample freshly at temperature > 0.
-			SendRolloutID: r.sim != nil && p.Name == SimulatorProvider,
+			SendRolloutID:     r.sim != nil && p.Name == SimulatorProvider,
+			StructuredOutputs: p.StructuredOutputs,
 		})
 	}
 }

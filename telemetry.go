@@ -10,6 +10,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/dspex-go/dspex/actors"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/supervision"
@@ -23,6 +24,7 @@ type runtimeTelemetry struct {
 	providers atomic.Pointer[telemetry.Providers]
 	restarts  atomic.Pointer[metric.Int64Counter]
 	cost      atomic.Pointer[metric.Float64Counter]
+	cache     cache.Store // observed by the cache instruments; nil: none
 }
 
 // setup returns what the TelemetrySetup actor runs for cfg: it builds the
@@ -57,12 +59,24 @@ func (t *runtimeTelemetry) setup(cfg config.Telemetry, clients *actors.Clients, 
 			}
 			t.cost.Store(&cost)
 		}
+		var cacheReg metric.Registration
+		if p.MetricsEnabled() && t.cache != nil {
+			if cacheReg, err = cache.RegisterMetrics(p.Meter(telemetry.InstrumentationName), t.cache); err != nil {
+				_ = clients.SetTelemetry(nil)
+				t.restarts.Store(nil)
+				_ = p.Shutdown(ctx)
+				return nil, err
+			}
+		}
 		t.providers.Store(p)
 		return func(ctx context.Context) error {
 			if t.providers.CompareAndSwap(p, nil) {
 				_ = clients.SetTelemetry(nil)
 				t.restarts.Store(nil)
 				t.cost.Store(nil)
+			}
+			if cacheReg != nil {
+				_ = cacheReg.Unregister()
 			}
 			return p.Shutdown(ctx)
 		}, nil
@@ -86,10 +100,24 @@ func (t *runtimeTelemetry) observe(ev supervision.Event) {
 // never installed as the otel globals.
 func (r *Runtime) Telemetry() *telemetry.Providers { return r.tel.providers.Load() }
 
+// Context returns a copy of ctx that carries the runtime's telemetry
+// providers (telemetry.NewContext): programs, evaluations and optimizers
+// called under it record their spans and metrics with them, whatever LM
+// they use. It is how a caller hands the providers to an entry point that
+// is not given a runtime LM or the runtime itself:
+//
+//	compiled, err := opt.Compile(rt.Context(ctx), student, trainset)
+//
+// The providers are read when used, so a context made before Close records
+// nothing after it.
+func (r *Runtime) Context(ctx context.Context) context.Context {
+	return telemetry.NewContext(ctx, r)
+}
+
 // TracerProvider returns the runtime's tracer provider (a no-op one when
-// telemetry is off or the runtime is closed). It makes the runtime a
-// telemetry.TracerSource: evaluate.WithRuntime(rt) traces evaluations with
-// it.
+// telemetry is off or the runtime is closed). With MeterProvider it makes
+// the runtime a telemetry.Source (see Context): evaluate.WithRuntime(rt)
+// records evaluations with it.
 func (r *Runtime) TracerProvider() trace.TracerProvider {
 	if p := r.tel.providers.Load(); p != nil {
 		return p.TracerProvider()
@@ -106,8 +134,10 @@ func (r *Runtime) MeterProvider() metric.MeterProvider {
 	return metricnoop.NewMeterProvider()
 }
 
-// TracerProvider returns the runtime's tracer provider: programs calling
-// this LM start their spans with it (see telemetry.TracerSource).
+// TracerProvider returns the runtime's tracer provider. It makes the LM a
+// telemetry.Source: a program call given this LM, under a context that
+// carries no providers, puts the runtime's into it at its entry, so that
+// its spans and those below record with them.
 func (m runtimeLM) TracerProvider() trace.TracerProvider { return m.r.TracerProvider() }
 
 // MeterProvider returns the runtime's meter provider.

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -10,6 +11,35 @@ import (
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
+
+// Defaults of the breaker policy.
+const (
+	defaultFailureRatio   = 0.5
+	defaultMinRequests    = 10
+	defaultBreakerTimeout = 30 * time.Second
+	breakerBuckets        = 10
+)
+
+// readyToTrip is the trip policy of s over gobreaker's counts: after
+// s.ConsecutiveFailures failed requests in a row (when > 0), or when the
+// share of failed requests reaches s.FailureRatio once s.MinRequests (0
+// means 10) have ended; with neither set, a ratio of 0.5. The ratio is taken
+// over the requests that ended (successes and failures), not those still
+// running nor those excluded (see newBreaker).
+func readyToTrip(s config.Breaker, c gobreaker.Counts) bool {
+	ratio, minimum := s.FailureRatio, s.MinRequests
+	if ratio <= 0 && s.ConsecutiveFailures == 0 {
+		ratio = defaultFailureRatio
+	}
+	if minimum == 0 {
+		minimum = defaultMinRequests
+	}
+	if s.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= s.ConsecutiveFailures {
+		return true
+	}
+	ended := c.TotalSuccesses + c.TotalFailures
+	return ratio > 0 && ended >= minimum && float64(c.TotalFailures) >= ratio*float64(ended)
+}
 
 // BreakerState is the state of a circuit breaker.
 type BreakerState string
@@ -43,10 +73,22 @@ type BreakerEvent struct {
 	At time.Time
 }
 
-// breaker is a client's circuit breaker.
-type breaker = gobreaker.CircuitBreaker[lm.Response]
+// breaker is a client's circuit breaker, which remembers the failure that
+// last opened it.
+type breaker struct {
+	*gobreaker.CircuitBreaker[lm.Response]
+	// lastFailure is the latest request counted as a failure; it is
+	// written and read only under gobreaker's lock (in its IsSuccessful and
+	// OnStateChange callbacks).
+	lastFailure error
+	// openedBy holds the failure that last opened the breaker.
+	openedBy atomic.Pointer[failure]
+}
 
-// callerGone marks an attempt that ended because the caller gave up (its
+// failure boxes an error for an atomic.Pointer.
+type failure struct{ err error }
+
+// callerGone marks a request that ended because the caller gave up (its
 // context ended) or the runtime closed: the breaker ignores it.
 type callerGone struct{ err error }
 
@@ -60,38 +102,48 @@ func newBreaker(name string, s config.Breaker, onChange func(from, to gobreaker.
 	if !s.Enabled {
 		return nil
 	}
-	threshold := s.ConsecutiveFailures
-	if threshold == 0 {
-		threshold = 5
-	}
-	trip := func(c gobreaker.Counts) bool {
-		if c.ConsecutiveFailures >= threshold {
-			return true
-		}
-		return s.FailureRatio > 0 && c.Requests >= max(s.MinRequests, 1) &&
-			float64(c.TotalFailures)/float64(c.Requests) >= s.FailureRatio
-	}
-	timeout := s.Timeout.Duration()
+	timeout, interval := s.Timeout.Duration(), s.Interval.Duration()
 	if timeout <= 0 {
-		timeout = 30 * time.Second
+		timeout = defaultBreakerTimeout
 	}
-	return gobreaker.NewCircuitBreaker[lm.Response](gobreaker.Settings{
+	b := &breaker{}
+	st := gobreaker.Settings{
 		Name:        name,
 		MaxRequests: s.MaxRequests,
-		Interval:    s.Interval.Duration(),
+		Interval:    interval,
 		Timeout:     timeout,
-		ReadyToTrip: trip,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return readyToTrip(s, c) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				b.openedBy.Store(&failure{b.lastFailure})
+			}
 			if onChange != nil {
 				onChange(from, to)
 			}
 		},
-		IsSuccessful: func(err error) bool { return err == nil || isClientError(err) },
-		IsExcluded: func(err error) bool {
-			var gone callerGone
-			return errors.As(err, &gone) || errors.Is(err, ErrClosed)
+		IsSuccessful: func(err error) bool {
+			ok := err == nil || isClientError(err)
+			if !ok {
+				b.lastFailure = err
+			}
+			return ok
 		},
-	})
+		IsExcluded: isExcluded,
+	}
+	if interval > 0 {
+		st.BucketPeriod = max(interval/breakerBuckets, time.Millisecond)
+	}
+	b.CircuitBreaker = gobreaker.NewCircuitBreaker[lm.Response](st)
+	return b
+}
+
+// isExcluded reports a request the breaker must not count: the caller gave
+// up, the runtime closed, a rate limit, or a refusal by this breaker (a
+// request cut short when the breaker opened during its retries).
+func isExcluded(err error) bool {
+	var gone callerGone
+	return errors.As(err, &gone) || errors.Is(err, ErrClosed) ||
+		errors.Is(err, lm.ErrRateLimited) || errors.Is(err, lm.ErrCircuitOpen)
 }
 
 // isClientError reports an HTTP 4xx other than 408 and 429: the request
@@ -104,15 +156,30 @@ func isClientError(err error) bool {
 	return pe.Status >= 400 && pe.Status < 500 && pe.Status != 408 && pe.Status != 429
 }
 
-// throughBreaker runs call through b (when not nil), turning a rejection
-// into an *lm.ProviderError that wraps lm.ErrCircuitOpen, and keeping the
-// caller's own cancellation (ctx ending) out of the breaker's counts.
-func throughBreaker(ctx context.Context, b *breaker, provider, model string, call func() (lm.Response, error)) (lm.Response, error) {
+// isOpen reports whether b (when not nil) refuses requests now.
+func (b *breaker) isOpen() bool {
+	return b != nil && b.State() == gobreaker.StateOpen
+}
+
+// refusal is the error of a request b refused: an *lm.CircuitOpenError
+// that wraps the failure that opened b.
+func (b *breaker) refusal(provider, model string) error {
+	e := &lm.CircuitOpenError{Provider: provider, Model: model}
+	if f := b.openedBy.Load(); f != nil {
+		e.Cause = f.err
+	}
+	return e
+}
+
+// throughBreaker runs request through b (when not nil): one whole request,
+// its retries included, counts once. A refusal is an *lm.CircuitOpenError;
+// the caller's own cancellation (ctx ending) is kept out of the counts.
+func throughBreaker(ctx context.Context, b *breaker, provider, model string, request func() (lm.Response, error)) (lm.Response, error) {
 	if b == nil {
-		return call()
+		return request()
 	}
 	resp, err := b.Execute(func() (lm.Response, error) {
-		resp, err := call()
+		resp, err := request()
 		if err != nil && ctx.Err() != nil {
 			err = callerGone{err}
 		}
@@ -122,7 +189,7 @@ func throughBreaker(ctx context.Context, b *breaker, provider, model string, cal
 	case err == nil:
 		return resp, nil
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-		return lm.Response{}, &lm.ProviderError{Provider: provider, Model: model, Err: lm.ErrCircuitOpen}
+		return lm.Response{}, b.refusal(provider, model)
 	}
 	var gone callerGone
 	if errors.As(err, &gone) {

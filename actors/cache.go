@@ -1,75 +1,101 @@
 package actors
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/allegro/bigcache/v3"
-
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
 
-// responseCache holds successful replies keyed by a hash of the request.
-// It is created by the ClientManager and outlives restarts of the client
-// actor that uses it. It is safe for concurrent use.
+// responseCache holds successful replies keyed by a hash of the request,
+// in a cache.Store: the runtime's store shared by every client (given to
+// NewClients), or a memory store of the client's own. It outlives restarts
+// of the client actor that uses it. It is safe for concurrent use.
+//
+// A store's front tier (a memory store) is looked up in the actor's
+// mailbox; its back tier (a disk or remote store) on the request's
+// goroutine, so that slow lookups never queue behind each other.
 type responseCache struct {
-	c   *bigcache.BigCache
-	ttl time.Duration
-	now func() time.Time
+	front cache.Store // looked up in the mailbox; nil when none
+	back  cache.Store // looked up on the request goroutine; nil when none
+	all   cache.Store // where replies are put
+	ttl   time.Duration
+	now   func() time.Time
+	owned bool // closed with the client
 }
 
-// newResponseCache returns a cache, or nil when s disables it.
-func newResponseCache(s config.Cache) (*responseCache, error) {
+// newResponseCache returns a cache over shared, or over a memory store of
+// its own when shared is nil; it returns nil when s disables caching.
+func newResponseCache(s config.Cache, shared cache.Store) (*responseCache, error) {
 	ttl := s.TTL.Duration()
 	if !s.Enabled || ttl <= 0 {
 		return nil, nil
 	}
-	cfg := bigcache.Config{
-		Shards:             16,
-		LifeWindow:         ttl,
-		CleanWindow:        max(ttl, time.Second),
-		MaxEntriesInWindow: cmp.Or(max(s.MaxEntries, 0), 1024),
-		MaxEntrySize:       1024,
-		HardMaxCacheSize:   s.MaxSizeMB,
-		Verbose:            false,
+	rc := &responseCache{all: shared, ttl: ttl, now: time.Now}
+	if shared == nil {
+		m, err := cache.NewMemory(cache.MemoryConfig{TTL: ttl, MaxEntries: s.MaxEntries, MaxSizeMB: s.MaxSizeMB})
+		if err != nil {
+			return nil, fmt.Errorf("actors: response cache: %w", err)
+		}
+		rc.all, rc.owned = m, true
 	}
-	c, err := bigcache.New(context.Background(), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("actors: response cache: %w", err)
+	switch st := rc.all.(type) {
+	case *cache.Memory:
+		rc.front = st
+	case *cache.Tiered:
+		rc.front, rc.back = st.Front(), st.Back()
+	default:
+		rc.back = st
 	}
-	return &responseCache{c: c, ttl: ttl, now: time.Now}, nil
+	return rc, nil
 }
 
-// get returns the cached response for key, if present and fresh.
-func (rc *responseCache) get(key string) (lm.Response, bool) {
-	if rc == nil {
+// getFront returns the response cached in the front tier, if any.
+func (rc *responseCache) getFront(key string) (lm.Response, bool) {
+	if rc == nil || rc.front == nil {
 		return lm.Response{}, false
 	}
-	b, err := rc.c.Get(key)
-	if err != nil || len(b) < 8 {
+	return decodeResponse(rc.front.Get(context.Background(), key))
+}
+
+// getBack returns the response cached in the back tier, if any, copying
+// it to the front tier.
+func (rc *responseCache) getBack(ctx context.Context, key string) (lm.Response, bool) {
+	if rc == nil || rc.back == nil {
 		return lm.Response{}, false
 	}
-	expires := time.Unix(0, int64(binary.BigEndian.Uint64(b[:8])))
-	if !rc.now().Before(expires) {
+	e, ok, err := rc.back.Get(ctx, key)
+	resp, ok := decodeResponse(e, ok, err)
+	if ok && rc.front != nil {
+		_ = rc.front.Set(ctx, key, e) // only speeds up the next lookup
+	}
+	return resp, ok
+}
+
+// decodeResponse decodes a store's answer; a value that does not decode
+// is a miss.
+func decodeResponse(e cache.Entry, ok bool, err error) (lm.Response, bool) {
+	if !ok || err != nil {
 		return lm.Response{}, false
 	}
 	var resp lm.Response
-	if err := json.Unmarshal(b[8:], &resp); err != nil {
+	if err := json.Unmarshal(e.Value, &resp); err != nil || len(resp.Choices) == 0 {
 		return lm.Response{}, false
 	}
 	resp.Cached = true
 	return resp, true
 }
 
-// put stores resp under key when it is worth caching: it has choices.
-func (rc *responseCache) put(key string, resp lm.Response) {
+// put stores resp under key when it is worth caching: it has choices. A
+// failed write (a full disk) only loses the entry; the store counts and
+// logs it.
+func (rc *responseCache) put(ctx context.Context, key string, resp lm.Response) {
 	if rc == nil || len(resp.Choices) == 0 {
 		return
 	}
@@ -78,26 +104,23 @@ func (rc *responseCache) put(key string, resp lm.Response) {
 	if err != nil {
 		return
 	}
-	b := make([]byte, 8, 8+len(body))
-	binary.BigEndian.PutUint64(b, uint64(rc.now().Add(rc.ttl).UnixNano()))
-	b = append(b, body...)
-	_ = rc.c.Set(key, b) // A full cache only loses this entry.
+	_ = rc.all.Set(ctx, key, cache.Entry{Value: body, Expires: rc.now().Add(rc.ttl)})
 }
 
-// len returns the number of entries.
+// len returns the number of entries of the store.
 func (rc *responseCache) len() int {
 	if rc == nil {
 		return 0
 	}
-	return rc.c.Len()
+	return int(rc.all.Stats().Entries)
 }
 
-// close stops the cache's cleaner goroutine.
+// close closes the store when the client owns it.
 func (rc *responseCache) close() error {
-	if rc == nil {
+	if rc == nil || !rc.owned {
 		return nil
 	}
-	return rc.c.Close()
+	return rc.all.Close()
 }
 
 // cacheKeyInput is what a cache key is computed from. It names the provider,

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dspex-go/dspex/backoff"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 )
@@ -56,7 +57,9 @@ type ClientStatus struct {
 	Requests int64
 	// CacheHits and CacheMisses count cache lookups.
 	CacheHits, CacheMisses int64
-	// CacheEntries is the number of cached responses.
+	// CacheEntries is the number of responses in the cache the client
+	// uses: the runtime's shared store (every client's entries, and for
+	// a disk tier every process's), or the client's own.
 	CacheEntries int
 	// Restarts counts the client actor's restarts by its supervisor.
 	Restarts int64
@@ -89,15 +92,15 @@ type clientShared struct {
 	lm       lm.LM
 }
 
-func newClientShared(id, provider, model string, s ClientSettings, m lm.LM) (*clientShared, error) {
-	cache, err := newResponseCache(s.Cache)
+func newClientShared(id, provider, model string, s ClientSettings, m lm.LM, store cache.Store) (*clientShared, error) {
+	rc, err := newResponseCache(s.Cache, store)
 	if err != nil {
 		return nil, err
 	}
 	base, cancel := context.WithCancelCause(context.Background())
 	cs := &clientShared{
 		id: id, provider: provider, model: model,
-		cache:    cache,
+		cache:    rc,
 		limits:   newLimits(s.RateLimit),
 		base:     base,
 		closeAll: cancel,
@@ -196,6 +199,10 @@ type (
 		req      lm.Request
 		deadline time.Time // zero: none
 		span     trace.SpanContext
+		// embed, when set, makes this an embedding request (see
+		// embed.go); req then describes it to the rate limiter and
+		// telemetry.
+		embed *lm.EmbedRequest
 	}
 	// chatReply answers a chatRequest.
 	chatReply struct {
@@ -247,6 +254,8 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.stopProbe()
 	case *chatRequest:
 		a.chat(ctx, msg)
+	case *streamRequest:
+		a.stream(ctx, msg)
 	case *cancelRequest:
 		a.shared.cancel(msg.id, context.Canceled)
 	case *settingsChanged:
@@ -326,7 +335,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		received = time.Now()
 	}
 	reply := func(call *lmCall, r *chatReply) {
-		call.end(r.resp, r.err)
+		call.end(telemetryView(msg, r.resp), r.err)
 		if sender != nil {
 			root.Send(sender, r)
 		}
@@ -335,12 +344,20 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: context.Cause(cs.base)})
 		return
 	}
+	if err := embedUnsupported(msg, a.provider, cs.provider, req.Model); err != nil {
+		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: err})
+		return
+	}
 	key, keyed := "", false
-	if cs.cache != nil && !req.NoCache {
+	switch {
+	case cs.cache == nil || req.NoCache:
+	case msg.embed != nil:
+		key, keyed = embedCacheKey(cs.provider, req.Model, msg.embed.Inputs)
+	default:
 		key, keyed = cacheKey(cs.provider, req.Model, req)
 	}
 	if keyed {
-		if resp, ok := cs.cache.get(key); ok {
+		if resp, ok := cs.cache.getFront(key); ok {
 			cs.hits.Add(1)
 			call := cs.tel.startCall(msg.span, req, received)
 			call.lookedUp(true)
@@ -348,7 +365,6 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 			reply(call, &chatReply{resp: resp})
 			return
 		}
-		cs.misses.Add(1)
 	}
 
 	x := exchange{
@@ -363,11 +379,21 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	cs.spawn(func() {
 		x.call = cs.tel.startCall(msg.span, req, received)
 		if keyed {
+			// The back tier (disk) is looked up here, off the mailbox,
+			// without a cancellable context: a lookup is short, and
+			// watching a context would cost more than it.
+			if resp, ok := cs.cache.getBack(context.Background(), key); ok {
+				cs.hits.Add(1)
+				x.call.lookedUp(true)
+				reply(x.call, &chatReply{resp: resp})
+				return
+			}
+			cs.misses.Add(1)
 			x.call.lookedUp(false)
 		}
 		resp, err := x.run(msg, req)
 		if err == nil && keyed {
-			cs.cache.put(key, resp)
+			cs.cache.put(cs.base, key, resp)
 		}
 		reply(x.call, &chatReply{resp: resp, err: err})
 	})
@@ -466,11 +492,16 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 	tokens := estimateTokens(req)
 	attempts := 0
 	defer func() { resp.Attempts = attempts }()
-	return retry(ctx, x.retry, backoff.System(), rand.Float64, func(ctx context.Context) (resp lm.Response, err error) {
+	attempt := func(ctx context.Context) (resp lm.Response, err error) {
 		attempts++
 		attemptCtx, at := x.call.startAttempt(ctx)
 		sent := false
 		defer func() { at.end(err, sent) }()
+		if attempts > 1 && x.breaker.isOpen() {
+			// The breaker opened while this request waited to retry:
+			// stop sending to a provider that is failing.
+			return lm.Response{}, x.breaker.refusal(cs.provider, req.Model)
+		}
 		waited, err := cs.limits.wait(ctx, tokens)
 		at.rateLimited(waited, err)
 		if err != nil {
@@ -484,9 +515,20 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 			attemptCtx, cancel = context.WithTimeout(attemptCtx, x.timeout)
 			defer cancel()
 		}
-		return throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {
-			sent = true
-			return x.provider.Chat(attemptCtx, req)
-		})
+		sent = true
+		if msg.embed != nil {
+			return embed(attemptCtx, x.provider, cs.provider, req.Model, msg.embed.Inputs)
+		}
+		return x.provider.Chat(attemptCtx, req)
+	}
+	// The breaker counts the request once, after its retries.
+	resp, err = throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {
+		return retry(ctx, x.retry, backoff.System(), rand.Float64, attempt)
 	})
+	if attempts == 0 && errors.Is(err, lm.ErrCircuitOpen) {
+		// Refused before any attempt: record the refusal as one.
+		_, at := x.call.startAttempt(ctx)
+		at.end(err, false)
+	}
+	return resp, err
 }

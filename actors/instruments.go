@@ -111,9 +111,13 @@ type clientAttrs struct {
 func newClientAttrs(provider, model string, p config.Provider) *clientAttrs {
 	genai := provider
 	if p.Name != "" {
-		genai = "openai"
-		if p.EffectiveKind() == config.KindAzure {
+		switch p.EffectiveKind() {
+		case config.KindAzure:
 			genai = "azure.ai.openai"
+		case config.KindAnthropic:
+			genai = "anthropic"
+		default:
+			genai = "openai"
 		}
 	}
 	base := []attribute.KeyValue{

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/pricing"
@@ -46,6 +47,11 @@ type ClientsOptions struct {
 	// OnBreakerChange, when set, is told of every breaker state change.
 	// It runs in a client actor: it must not block.
 	OnBreakerChange func(BreakerEvent)
+	// Cache, when set, is the response store every client shares (its
+	// keys name provider and model); the caller closes it after the
+	// Clients. When nil, each client caches in a memory store of its own.
+	// Either way the configuration's cache.enabled and cache.ttl apply.
+	Cache cache.Store
 }
 
 // Clients is the durable side of the ClientManager and its callers' typed
@@ -58,6 +64,7 @@ type Clients struct {
 	observer func(BreakerEvent)
 	prices   *pricing.Table
 	configs  *Configs
+	store    cache.Store
 
 	root     atomic.Pointer[actor.RootContext]
 	manager  atomic.Pointer[actor.PID]
@@ -81,6 +88,7 @@ func NewClients(o ClientsOptions) *Clients {
 		observer: o.OnBreakerChange,
 		prices:   o.Prices,
 		configs:  o.Configs,
+		store:    o.Cache,
 		ready:    make(chan struct{}),
 		cfg:      o.Config.Clone(),
 		clients:  make(map[string]*clientShared),
@@ -151,7 +159,7 @@ func (c *Clients) client(clientID string, p config.Provider, model string, custo
 	if custom != nil {
 		name, _, _ = splitID(clientID)
 	}
-	cs, err := newClientShared(clientID, name, model, SettingsFrom(c.cfg, p), m)
+	cs, err := newClientShared(clientID, name, model, SettingsFrom(c.cfg, p), m, c.store)
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +276,13 @@ func (m *clientManager) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(pid)
+	case *streamRequest:
+		pid, err := m.route(ctx, msg.client)
+		if err != nil {
+			msg.fail(err)
+			return
+		}
+		ctx.Forward(pid)
 	case *cancelRequest:
 		if clientID, _, _, _, err := m.c.resolve(msg.client); err == nil {
 			if pid, ok := m.children[clientID]; ok {
@@ -355,6 +370,9 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		req:      req,
 		deadline: deadline,
 		span:     trace.SpanContextFromContext(ctx),
+	}
+	if e, ok := ctx.Value(embedKey{}).(*lm.EmbedRequest); ok {
+		msg.embed = e
 	}
 	f := root.RequestFuture(pid, msg, timeout)
 	if ctx.Done() == nil {

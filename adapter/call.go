@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"go.opentelemetry.io/otel/trace"
@@ -47,6 +48,10 @@ type Result struct {
 // was wrong, and errors.Is still matches the JSON attempt's failure (a
 // provider error, ErrNoJSONObject...). On a parse error the Result still
 // holds the request, response and usage.
+//
+// Telemetry: the format and parse spans, and the fallback event, are
+// recorded under the providers ctx carries (the caller's span, or
+// telemetry.NewContext); a program's call puts its LM's there.
 func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base lm.Request) (Result, error) {
 	if model == nil {
 		return Result{}, lm.ErrNoLM
@@ -87,24 +92,16 @@ func isChat(a Adapter) bool {
 	return false
 }
 
-// attempt makes one formatted call and parses its choices.
+// attempt makes one formatted call and parses its choices. Its format and
+// parse spans take their providers from ctx (telemetry.Start).
 func attempt(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base lm.Request) (Result, error) {
-	src, _ := model.(telemetry.TracerSource)
-	tp, tracing := telemetry.TracerProviderFor(ctx, src)
-	var (
-		span   trace.Span
-		tracer trace.Tracer
-	)
-	if tracing {
-		tracer = tp.Tracer(telemetry.InstrumentationName)
-		name := adapterName(a)
-		_, span = tracer.Start(ctx, name.format)
-		span.SetAttributes(telemetry.AttrAdapter.String(name.adapter))
+	name := adapterName(a)
+	_, span := telemetry.Start(ctx, "format", name)
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.AttrAdapter.String(name))
 	}
 	req, err := a.Format(sig, demos, inputs)
-	if tracing {
-		telemetry.End(span, err)
-	}
+	telemetry.End(span, err)
 	if err != nil {
 		return Result{}, err
 	}
@@ -125,15 +122,12 @@ func attempt(ctx context.Context, model lm.LM, a Adapter, sig signature.Signatur
 	if len(resp.Choices) == 0 {
 		return res, fmt.Errorf("adapter: %w", lm.ErrNoChoices)
 	}
-	if tracing {
-		name := adapterName(a)
-		_, span = tracer.Start(ctx, name.parse)
-		span.SetAttributes(telemetry.AttrAdapter.String(name.adapter))
+	_, span = telemetry.Start(ctx, "parse", name)
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.AttrAdapter.String(name))
 	}
 	outs, err := parseChoices(a, sig, resp.Choices)
-	if tracing {
-		telemetry.End(span, err)
-	}
+	telemetry.End(span, err)
 	if err != nil {
 		return res, err
 	}
@@ -157,22 +151,14 @@ func parseChoices(a Adapter, sig signature.Signature, choices []lm.Choice) ([]Va
 	return outs, nil
 }
 
-// spanNames are an adapter's name and the names of its spans.
-type spanNames struct{ adapter, format, parse string }
-
-var (
-	chatNames = spanNames{"chat", "format chat", "parse chat"}
-	jsonNames = spanNames{"json", "format json", "parse json"}
-)
-
-// adapterName names an adapter on spans: "chat", "json", or its Go type.
-func adapterName(a Adapter) spanNames {
+// adapterName names an adapter on spans: "chat", "json", or its Go type
+// as %T prints it (reflect's name, which costs no allocation).
+func adapterName(a Adapter) string {
 	switch a.(type) {
 	case Chat, *Chat:
-		return chatNames
+		return "chat"
 	case JSON, *JSON:
-		return jsonNames
+		return "json"
 	}
-	t := fmt.Sprintf("%T", a)
-	return spanNames{t, "format " + t, "parse " + t}
+	return reflect.TypeOf(a).String()
 }

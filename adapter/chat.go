@@ -28,10 +28,12 @@ const completedMarker = "[[ ## completed ## ]]"
 // Format builds the messages of one call: the system message, a user and an
 // assistant message per demo, and the final user message holding inputs.
 //
-// A demo is rendered with the input and output values it has; demos without
-// any input value or without any output value are left out. Every input
-// field of sig must have a non-nil value in inputs, else Format returns a
-// *MissingInputError.
+// Demos are rendered as DSPy renders them: a demo lacking some field comes
+// first, its user message opening with DSPy's note that some fields are not
+// supplied and its reply saying "Not supplied for this particular example."
+// for each missing output; a demo with no input key or no output key is
+// left out. Every input field of sig must have a non-nil value in inputs,
+// else Format returns a *MissingInputError.
 func (c Chat) Format(sig signature.Signature, demos []Values, inputs Values) (lm.Request, error) {
 	if sig.IsZero() {
 		return lm.Request{}, errZeroSignature
@@ -39,7 +41,7 @@ func (c Chat) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 	if err := checkInputs(sig, inputs); err != nil {
 		return lm.Request{}, err
 	}
-	msgs, err := messages(sig, demos, inputs, c.systemMessage(sig), c.FormatOutputs, chatRequirements(sig))
+	msgs, err := messages(sig, demos, inputs, c.systemMessage(sig), c.reply, chatRequirements(sig))
 	if err != nil {
 		return lm.Request{}, err
 	}
@@ -72,14 +74,30 @@ func chatRequirements(sig signature.Signature) string {
 // format: each output field present in outputs (in signature order) under
 // its marker, then the completed marker. Fields absent from outputs, or nil,
 // are left out.
-func (Chat) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+func (c Chat) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+	kept := make(Values, len(outputs))
+	for _, f := range sig.Outputs() {
+		if v, ok := present(outputs, f.Name); ok {
+			kept[f.Name] = v
+		}
+	}
+	return c.reply(sig, kept, nil)
+}
+
+// reply renders a demo's outputs as DSPy's format_assistant_message_content
+// does: every output field under its marker, a field absent from outputs as
+// *missing (left out when missing is nil), a nil value as None.
+func (Chat) reply(sig signature.Signature, outputs Values, missing *string) (string, error) {
 	var blocks []string
 	for _, f := range sig.Outputs() {
-		v, ok := present(outputs, f.Name)
+		v, ok := outputs[f.Name]
 		if !ok {
+			if missing != nil {
+				blocks = append(blocks, header(f.Name)+"\n"+*missing)
+			}
 			continue
 		}
-		text, err := renderText(f, v, false)
+		text, err := renderText(f, v)
 		if err != nil {
 			return "", fmt.Errorf("adapter: output field %q: %w", f.Name, err)
 		}
@@ -160,40 +178,55 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 			return "", false
 		})
 		if !ok {
+			if f.Type.Optional {
+				out[f.Name] = nil
+				continue
+			}
 			return nil, &ParseError{Adapter: "chat", Field: f.Name, Raw: completion, Err: ErrMissingField}
 		}
 		v, err := coerceText(f.Type, text)
 		if err != nil {
-			return nil, &ParseError{Adapter: "chat", Field: f.Name, Raw: completion, Value: text, Err: err}
+			return nil, fieldError("chat", f.Name, completion, text, err)
 		}
 		out[f.Name] = v
 	}
 	return out, nil
 }
 
-// messages builds the chat of one call: the system message, each usable
-// demo as a user message with its inputs and an assistant message written
-// by reply, then the inputs with the adapter's closing requirements.
+// messages builds the chat of one call: the system message, the demos as
+// DSPy orders them (incomplete ones first, see splitDemos), each as a user
+// message with its inputs and an assistant message written by reply, then
+// the inputs with the adapter's closing requirements.
 func messages(sig signature.Signature, demos []Values, inputs Values, system string,
-	reply func(signature.Signature, Values) (string, error), requirements string) ([]lm.Message, error) {
+	reply func(signature.Signature, Values, *string) (string, error), requirements string) ([]lm.Message, error) {
 	msgs := []lm.Message{{Role: lm.RoleSystem, Content: system}}
-	for i, d := range demos {
-		if !usableDemo(sig, d) {
-			continue
-		}
-		user, err := userMessage(sig, d, "")
+	incomplete, complete := splitDemos(sig, demos)
+	add := func(i int, prefix string, missing *string) error {
+		user, err := userMessage(sig, demos[i], prefix, "")
 		if err != nil {
-			return nil, fmt.Errorf("demo %d: %w", i, err)
+			return fmt.Errorf("demo %d: %w", i, err)
 		}
-		out, err := reply(sig, d)
+		out, err := reply(sig, demos[i], missing)
 		if err != nil {
-			return nil, fmt.Errorf("demo %d: %w", i, err)
+			return fmt.Errorf("demo %d: %w", i, err)
 		}
 		msgs = append(msgs,
 			lm.Message{Role: lm.RoleUser, Content: user},
 			lm.Message{Role: lm.RoleAssistant, Content: out})
+		return nil
 	}
-	final, err := userMessage(sig, inputs, requirements)
+	missing := notSupplied
+	for _, i := range incomplete {
+		if err := add(i, incompleteDemoPrefix, &missing); err != nil {
+			return nil, err
+		}
+	}
+	for _, i := range complete {
+		if err := add(i, "", nil); err != nil {
+			return nil, err
+		}
+	}
+	final, err := userMessage(sig, inputs, "", requirements)
 	if err != nil {
 		return nil, err
 	}

@@ -19,10 +19,10 @@ func lines(ls ...string) string { return strings.Join(ls, "\n") }
 var qaChatSystem = lines(
 	"Your input fields are:",
 	"1. `question` (str): The question to answer",
-	"2. `context` (list[str])",
+	"2. `context` (str):",
 	"Your output fields are:",
 	"1. `answer` (str): often between 1 and 5 words",
-	"2. `confidence` (float)",
+	"2. `confidence` (float):",
 	"All interactions will be structured in the following way, with the appropriate values filled in.",
 	"",
 	"[[ ## question ## ]]",
@@ -76,6 +76,22 @@ func TestChatFormat(t *testing.T) {
 			want: []lm.Message{
 				{Role: lm.RoleSystem, Content: qaChatSystem},
 				{Role: lm.RoleUser, Content: lines(
+					"This is an example of the task, though some input or output fields are not supplied.",
+					"",
+					"[[ ## question ## ]]",
+					"Capital of France?",
+				)},
+				{Role: lm.RoleAssistant, Content: lines(
+					"[[ ## answer ## ]]",
+					"Paris",
+					"",
+					"[[ ## confidence ## ]]",
+					"Not supplied for this particular example.",
+					"",
+					"[[ ## completed ## ]]",
+					"",
+				)},
+				{Role: lm.RoleUser, Content: lines(
 					"[[ ## question ## ]]",
 					"What is 2+2?",
 					"",
@@ -89,17 +105,6 @@ func TestChatFormat(t *testing.T) {
 					"",
 					"[[ ## confidence ## ]]",
 					"1.0",
-					"",
-					"[[ ## completed ## ]]",
-					"",
-				)},
-				{Role: lm.RoleUser, Content: lines(
-					"[[ ## question ## ]]",
-					"Capital of France?",
-				)},
-				{Role: lm.RoleAssistant, Content: lines(
-					"[[ ## answer ## ]]",
-					"Paris",
 					"",
 					"[[ ## completed ## ]]",
 					"",
@@ -156,9 +161,9 @@ func TestChatFormatSingleOutput(t *testing.T) {
 	want := []lm.Message{
 		{Role: lm.RoleSystem, Content: lines(
 			"Your input fields are:",
-			"1. `question` (str)",
+			"1. `question` (str):",
 			"Your output fields are:",
-			"1. `answer` (str)",
+			"1. `answer` (str):",
 			"All interactions will be structured in the following way, with the appropriate values filled in.",
 			"",
 			"[[ ## question ## ]]",
@@ -188,10 +193,14 @@ func TestChatTypeNotes(t *testing.T) {
 		{signature.TypeInt, "{out}        # note: the value you produce must be a single int value"},
 		{signature.TypeFloat, "{out}        # note: the value you produce must be a single float value"},
 		{signature.TypeBool, "{out}        # note: the value you produce must be True or False"},
-		{signature.ListOf(signature.TypeString), `{out}        # note: the value you produce must adhere to the JSON schema: {"items": {"type": "string"}, "type": "array"}`},
-		{signature.ListOf(signature.ListOf(signature.TypeInt)), `{out}        # note: the value you produce must adhere to the JSON schema: {"items": {"items": {"type": "integer"}, "type": "array"}, "type": "array"}`},
-		{signature.MapOf(signature.TypeBool), `{out}        # note: the value you produce must adhere to the JSON schema: {"additionalProperties": {"type": "boolean"}, "type": "object"}`},
-		{signature.MapOf(signature.TypeObject), `{out}        # note: the value you produce must adhere to the JSON schema: {"type": "object"}`},
+		{signature.ListOf(signature.TypeString), `{out}        # note: the value you produce must adhere to the JSON schema: {"type": "array", "items": {"type": "string"}}`},
+		{signature.ListOf(signature.ListOf(signature.TypeInt)), `{out}        # note: the value you produce must adhere to the JSON schema: {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}`},
+		{signature.MapOf(signature.TypeBool), `{out}        # note: the value you produce must adhere to the JSON schema: {"type": "object", "additionalProperties": {"type": "boolean"}}`},
+		{signature.MapOf(signature.TypeObject), `{out}        # note: the value you produce must adhere to the JSON schema: {"type": "object", "additionalProperties": true}`},
+		{signature.LiteralOf("a", "b"), "{out}        # note: the value you produce must exactly match (no extra characters) one of: a; b"},
+		{signature.EnumOf("Mood", "up", "down"), "{out}        # note: the value you produce must be one of: up; down"},
+		{signature.OptionalOf(signature.TypeInt), `{out}        # note: the value you produce must adhere to the JSON schema: {"anyOf": [{"type": "integer"}, {"type": "null"}]}`},
+		{signature.TypeTime, `{out}        # note: the value you produce must adhere to the JSON schema: {"type": "string", "format": "date-time"}`},
 		{signature.TypeObject, `{out}        # note: the value you produce must adhere to the JSON schema: {}`},
 	}
 	for _, tt := range tests {
@@ -208,7 +217,7 @@ func TestChatTypeNotes(t *testing.T) {
 			if !strings.Contains(sys, "\n[[ ## in ## ]]\n{in}\n\n") {
 				t.Errorf("input placeholder has a note:\n%s", sys)
 			}
-			if !strings.Contains(sys, "1. `out` ("+tt.typ.String()+")\n") {
+			if !strings.Contains(sys, "1. `out` ("+tt.typ.String()+"):\n") {
 				t.Errorf("output description lacks the type:\n%s", sys)
 			}
 		})
@@ -244,7 +253,8 @@ func TestChatFormatValues(t *testing.T) {
 		{"json string", signature.TypeObject, "hello", `"hello"`},
 		{"json nested", signature.TypeObject, map[string]any{"k": []any{"a, b", true, nil}}, `{"k": ["a, b", true, null]}`},
 		{"list[str] as str input", signature.TypeString, []string{"x", "y"}, "[1] «x»\n[2] «y»"},
-		{"list[str] with guillemets", signature.ListOf(signature.TypeString), []string{"a «b»", "c"}, "[1] «««\n    a «b»\n»»»\n[2] «c»"},
+		{"list with guillemets as str input", signature.TypeString, []string{"a «b»", "c"}, "[1] «««\n    a «b»\n»»»\n[2] «c»"},
+		{"list[str] is JSON", signature.ListOf(signature.TypeString), []string{"a «b»", "c"}, `["a «b»", "c"]`},
 		{"struct to str field", signature.TypeString, point{X: 2}, `{"x": 2, "y": ""}`},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dspex-go/dspex/signature"
 )
@@ -32,6 +33,13 @@ const maxExponent = 400
 
 // coerceText converts the text of a field to t.
 func coerceText(t signature.Type, text string) (any, error) {
+	if t.Optional {
+		switch strings.TrimSpace(text) {
+		case "", "None", "null":
+			return nil, nil
+		}
+		t = t.NonOptional()
+	}
 	switch t.Kind {
 	case signature.String:
 		return text, nil
@@ -41,11 +49,15 @@ func coerceText(t signature.Type, text string) (any, error) {
 		return parseFloat(text)
 	case signature.Bool:
 		return parseBool(text)
-	case signature.List, signature.Map:
+	case signature.Enum:
+		return matchEnum(t, text)
+	case signature.Time:
+		return parseTime(text)
+	case signature.List, signature.Map, signature.Struct:
 		return parseStructured(t, text)
 	default:
 		s := stripFences(strings.TrimSpace(text))
-		if v, err := decodeJSON(s); err == nil {
+		if v, err := decodeLenient(s); err == nil {
 			return normalizeJSON(v), nil
 		}
 		return strings.TrimSpace(text), nil
@@ -56,6 +68,12 @@ func coerceText(t signature.Type, text string) (any, error) {
 // Strings are accepted for every kind and parsed as text; a str accepts
 // numbers and bools as their JSON text, but not arrays, objects or null.
 func coerceJSON(t signature.Type, v any) (any, error) {
+	if t.Optional {
+		if v == nil {
+			return nil, nil
+		}
+		t = t.NonOptional()
+	}
 	if s, ok := v.(string); ok {
 		if t.Kind == signature.Object {
 			return s, nil
@@ -85,13 +103,18 @@ func coerceJSON(t signature.Type, v any) (any, error) {
 		if b, ok := v.(bool); ok {
 			return b, nil
 		}
+	case signature.Enum:
+		if x, ok := enumValue(t, normalizeJSON(v)); ok {
+			return x, nil
+		}
+		return nil, invalid("%s is not one of %s", describeJSON(v), enumChoices(t))
 	case signature.List:
 		if items, ok := v.([]any); ok {
 			out := make([]any, len(items))
 			for i, it := range items {
 				c, err := coerceJSON(elemOf(t), it)
 				if err != nil {
-					return nil, within("element "+strconv.Itoa(i), err)
+					return nil, within(index(i), err)
 				}
 				out[i] = c
 			}
@@ -103,16 +126,127 @@ func coerceJSON(t signature.Type, v any) (any, error) {
 			for k, it := range m {
 				c, err := coerceJSON(elemOf(t), it)
 				if err != nil {
-					return nil, within("key "+strconv.Quote(k), err)
+					return nil, within(key(k), err)
 				}
 				out[k] = c
 			}
 			return out, nil
 		}
+	case signature.Struct:
+		if m, ok := v.(map[string]any); ok {
+			return coerceStruct(t, m)
+		}
+	case signature.Time:
 	default:
 		return normalizeJSON(v), nil
 	}
 	return nil, invalid("expected %s, got %s", t, describeJSON(v))
+}
+
+// coerceStruct checks a decoded object against the properties of a Struct
+// type and coerces each property; unknown keys are dropped and a missing
+// optional property is left out, as pydantic validates a model. Properties
+// are checked in declaration order, so the first error is deterministic.
+func coerceStruct(t signature.Type, m map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(t.Props))
+	for _, p := range t.Props {
+		raw, ok := m[p.Name]
+		if !ok {
+			if p.Required && !p.Type.Optional {
+				return nil, within(key(p.Name), invalid("missing required property %q of %s", p.Name, t))
+			}
+			continue
+		}
+		c, err := coerceJSON(p.Type, raw)
+		if err != nil {
+			return nil, within(key(p.Name), err)
+		}
+		out[p.Name] = c
+	}
+	return out, nil
+}
+
+// matchEnum finds the value of an Enum that text names, as DSPy's
+// parse_value does for a Literal: the text itself, or trimmed, without a
+// "Literal[...]" or "str[...]" wrapper and without one pair of quotes.
+// Values that are not strings match their Python spelling or their JSON
+// text.
+func matchEnum(t signature.Type, text string) (any, error) {
+	if x, ok := enumValue(t, text); ok {
+		return x, nil
+	}
+	v := strings.TrimSpace(text)
+	if (strings.HasPrefix(v, "Literal[") || strings.HasPrefix(v, "str[")) && strings.HasSuffix(v, "]") {
+		v = v[strings.IndexByte(v, '[')+1 : len(v)-1]
+	}
+	if len(v) > 1 && v[0] == v[len(v)-1] && (v[0] == '"' || v[0] == '\'') {
+		v = v[1 : len(v)-1]
+	}
+	if x, ok := enumValue(t, v); ok {
+		return x, nil
+	}
+	for _, want := range t.Values {
+		if _, isString := want.(string); !isString && signature.ValueText(want) == v {
+			return want, nil
+		}
+	}
+	if dec, err := decodeJSON(v); err == nil {
+		if x, ok := enumValue(t, normalizeJSON(dec)); ok {
+			return x, nil
+		}
+	}
+	return nil, invalid("%q is not one of %s", truncate(strings.TrimSpace(text), maxQuoted), enumChoices(t))
+}
+
+// enumValue returns the value of t equal to v.
+func enumValue(t signature.Type, v any) (any, bool) {
+	for _, want := range t.Values {
+		switch w := want.(type) {
+		case float64:
+			switch x := v.(type) {
+			case float64:
+				if x == w {
+					return want, true
+				}
+			case int64:
+				if float64(x) == w {
+					return want, true
+				}
+			}
+		default:
+			if v == want {
+				return want, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// enumChoices lists the values of t for error messages.
+func enumChoices(t signature.Type) string {
+	parts := make([]string, len(t.Values))
+	for i, v := range t.Values {
+		parts[i] = signature.LiteralText(v)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// timeLayouts are the date and time spellings a Time field accepts: RFC
+// 3339, the same without a zone (taken as UTC) and a bare date.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"}
+
+// parseTime reads a date and time.
+func parseTime(text string) (time.Time, error) {
+	s := strings.TrimSpace(text)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	for _, layout := range timeLayouts {
+		if tm, err := time.Parse(layout, s); err == nil {
+			return tm, nil
+		}
+	}
+	return time.Time{}, invalid("%q is not a date and time (RFC 3339, as 2006-01-02T15:04:05Z)", truncate(s, maxQuoted))
 }
 
 // describeJSON names the JSON type of a decoded value for error messages.
@@ -190,16 +324,16 @@ func stripFences(s string) string {
 // resort the first JSON array or object found in the text.
 func parseStructured(t signature.Type, text string) (any, error) {
 	s := stripFences(strings.TrimSpace(text))
-	if v, err := decodeJSON(s); err == nil {
+	if v, err := decodeLenient(s); err == nil {
 		return coerceJSON(t, v)
 	}
-	if t.Kind == signature.List && elemOf(t).Kind <= signature.Bool {
+	if t.Kind == signature.List && elemOf(t).Kind <= signature.Bool && !elemOf(t).Optional {
 		if items, ok := parseItems(s); ok {
 			out := make([]any, len(items))
 			for i, it := range items {
 				c, err := coerceText(elemOf(t), it)
 				if err != nil {
-					return nil, within("element "+strconv.Itoa(i), err)
+					return nil, within(index(i), err)
 				}
 				out[i] = c
 			}
@@ -207,7 +341,7 @@ func parseStructured(t signature.Type, text string) (any, error) {
 		}
 	}
 	open, what := byte('['), "a JSON array"
-	if t.Kind == signature.Map {
+	if t.Kind == signature.Map || t.Kind == signature.Struct {
 		open, what = '{', "a JSON object"
 	}
 	// Skip "[1]": in list text it is the index of a DSPy-style item.
@@ -468,4 +602,97 @@ func parseBool(text string) (bool, error) {
 		return false, nil
 	}
 	return false, invalid("%q is not True or False", truncate(strings.TrimSpace(text), maxQuoted))
+}
+
+// decodeLenient decodes s as JSON, else as a Python literal (single-quoted
+// strings, True, False, None, digits grouped with underscores) as DSPy's
+// parser accepts through json_repair and ast.literal_eval.
+func decodeLenient(s string) (any, error) {
+	v, err := decodeJSON(s)
+	if err == nil {
+		return v, nil
+	}
+	if py, ok := pythonToJSON(s); ok {
+		if v, perr := decodeJSON(py); perr == nil {
+			return v, nil
+		}
+	}
+	return nil, err
+}
+
+// pythonToJSON rewrites the text of a Python literal as JSON: strings in
+// single quotes get double quotes, True, False and None their JSON names,
+// and underscores between digits are dropped. It reports false when there
+// was nothing to rewrite.
+func pythonToJSON(s string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	changed := false
+	isWord := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for j < len(s) && s[j] != '"' {
+				if s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(s) {
+				j = len(s) - 1
+			}
+			b.WriteString(s[i : j+1])
+			i = j
+		case c == '\'':
+			changed = true
+			b.WriteByte('"')
+			j := i + 1
+			for ; j < len(s) && s[j] != '\''; j++ {
+				switch {
+				case s[j] == '\\' && j+1 < len(s):
+					j++
+					if s[j] == '\'' {
+						b.WriteByte('\'')
+					} else {
+						b.WriteByte('\\')
+						b.WriteByte(s[j])
+					}
+				case s[j] == '"':
+					b.WriteString(`\"`)
+				default:
+					b.WriteByte(s[j])
+				}
+			}
+			b.WriteByte('"')
+			i = j
+		case c == '_' && i > 0 && i+1 < len(s) && s[i-1] >= '0' && s[i-1] <= '9' && s[i+1] >= '0' && s[i+1] <= '9':
+			changed = true
+		case isWord(c) && (i == 0 || !isWord(s[i-1])):
+			j := i
+			for j < len(s) && isWord(s[j]) {
+				j++
+			}
+			word := s[i:j]
+			switch word {
+			case "True":
+				word, changed = "true", true
+			case "False":
+				word, changed = "false", true
+			case "None":
+				word, changed = "null", true
+			}
+			if strings.Contains(word, "_") && word[0] >= '0' && word[0] <= '9' {
+				word, changed = strings.ReplaceAll(word, "_", ""), true
+			}
+			b.WriteString(word)
+			i = j - 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), changed
 }

@@ -217,9 +217,9 @@ func TestJSONSchema(t *testing.T) {
 		{signature.TypeFloat, `{"type": "number"}`},
 		{signature.TypeBool, `{"type": "boolean"}`},
 		{signature.TypeObject, `{}`},
-		{signature.Type{Kind: signature.List}, `{"items": {"type": "string"}, "type": "array"}`},
-		{signature.ListOf(signature.TypeObject), `{"items": {}, "type": "array"}`},
-		{signature.MapOf(signature.ListOf(signature.TypeFloat)), `{"additionalProperties": {"items": {"type": "number"}, "type": "array"}, "type": "object"}`},
+		{signature.Type{Kind: signature.List}, `{"type": "array", "items": {"type": "string"}}`},
+		{signature.ListOf(signature.TypeObject), `{"type": "array", "items": {}}`},
+		{signature.MapOf(signature.ListOf(signature.TypeFloat)), `{"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}}}`},
 	}
 	for _, tt := range tests {
 		if got := JSONSchema(tt.typ); got != tt.want {

@@ -18,8 +18,8 @@
 //	Your input fields are:
 //	1. `question` (str): The question to answer
 //	Your output fields are:
-//	1. `answer` (str)
-//	2. `confidence` (float)
+//	1. `answer` (str):
+//	2. `confidence` (float):
 //	All interactions will be structured in the following way, with the appropriate values filled in.
 //
 //	[[ ## question ## ]]
@@ -35,29 +35,38 @@
 //	In adhering to this structure, your objective is:
 //	        Given the fields `question`, produce the fields `answer`, `confidence`.
 //
-// (The objective line ends with a space, as in DSPy.) Output fields that are
-// not str carry a type note: "must be a single int value", "must be a single
-// float value", "must be True or False", or for list, dict and json fields
-// "must adhere to the JSON schema: ..." with the schema JSONSchema returns.
+// (The objective line ends with a space, as in DSPy; so does every line of
+// the field lists but the last when the field has no description, since
+// DSPy writes "1. `name` (type): " and trims only the end.) Output fields
+// that are not str carry a type note: "must be a single int value", "must
+// be a single float value", "must be True or False", "must exactly match
+// (no extra characters) one of: a; b" for a Literal, "must be one of: a; b"
+// for a named enumeration, and for everything else (lists, dicts, models,
+// optional values, datetime, Any) "must adhere to the JSON schema: ..."
+// with the schema JSONSchema returns (package schema builds it).
 //
-// Each demo becomes a user message with its input fields and an assistant
-// message with its output fields followed by the completed marker; a demo is
-// rendered with the values it has, and a demo with no input value or no
-// output value is left out. The final user message holds the inputs and asks
-// for the outputs:
+// Demos are rendered as DSPy's format_demos renders them. A demo that holds
+// a non-nil value for every field is complete. A demo that lacks some field
+// but has at least one input key and one output key is incomplete: it comes
+// before the complete ones, its user message opens with "This is an example
+// of the task, though some input or output fields are not supplied.", and
+// its reply says "Not supplied for this particular example." for each
+// missing output (a key holding nil is rendered as None). Other demos are
+// left out. The final user message holds the inputs and asks for the
+// outputs:
 //
 //	[[ ## question ## ]]
 //	What is the capital of France?
 //
 //	Respond with the corresponding output fields, starting with the field `[[ ## answer ## ]]`, then `[[ ## confidence ## ]]` (must be formatted as a valid Python float), and then ending with the marker for `[[ ## completed ## ]]`.
 //
-// Values are rendered as DSPy renders them: strings verbatim, ints as
-// decimal text, floats as Python prints them (3.0, 1e-05), bools as True or
-// False, lists, maps and structs as JSON with Python's separators
-// (["a", "b"]). An input declared list[str] is rendered as DSPy's numbered
-// list ("[1] «first»" lines; a single element is «first», an empty list
-// N/A). Values of json fields are always rendered as JSON, strings included,
-// so that they parse back to what they were.
+// Values are rendered as DSPy's format_field_value renders them: strings
+// verbatim, ints as decimal text, floats as Python prints them (3.0,
+// 1e-05), bools as True or False, lists, maps and structs as JSON with
+// Python's separators (["a", "b"]), times as RFC 3339 text. A list given to
+// a field declared str is rendered as DSPy's numbered list ("[1] «first»"
+// lines; a single element is «first», an empty list N/A); a field declared
+// list[str] gets JSON.
 //
 // Chat.Parse splits a reply at its marker lines ("[[ ## name ## ]]", with any
 // spacing inside the brackets); the text up to the next marker or the end,
@@ -85,13 +94,22 @@
 // Both parsers coerce each output to its declared type, and produce these Go
 // types:
 //
-//	str    string
-//	int    int64    "42", " -3 ", "1,234", "42.0" and "1e3" are accepted; "4.5" and words are not
-//	float  float64  "3.14", "1e3", "2,500.5", nan and inf; "5%" and words are not
-//	bool   bool     true, false, yes, no, in any case
-//	list   []any    elements coerced to the element type (list[int] gives int64 elements)
-//	dict   map[string]any, values coerced to the value type
-//	json   nil, bool, string, int64, float64, []any or map[string]any
+//	str       string
+//	int       int64    "42", " -3 ", "1,234", "42.0" and "1e3" are accepted; "4.5" and words are not
+//	float     float64  "3.14", "1e3", "2,500.5", nan and inf; "5%" and words are not
+//	bool      bool     true, false, yes, no, in any case
+//	list      []any    elements coerced to the element type (list[int] gives int64 elements)
+//	dict      map[string]any, values coerced to the value type
+//	Literal   the matching value (string, int64, float64 or bool); "Literal['a']", quotes and spaces around are forgiven, as in DSPy
+//	model     map[string]any holding the model's properties, each coerced; unknown keys are dropped
+//	datetime  time.Time    RFC 3339, also without a zone or as a bare date
+//	Optional  nil for None, null or an empty value; a missing optional output is nil too
+//	Any       nil, bool, string, int64, float64, []any or map[string]any
+//
+// A value that cannot be coerced is a *ParseError whose Path names it inside
+// the field: "answer.items[2].name". Lists, dicts and models are read as
+// JSON, or as a Python literal ({'a': True, 'n': 1_000}) as DSPy's
+// json_repair and ast.literal_eval read them.
 //
 // Lists and dicts are read as JSON, also inside ```json fences; a list of
 // scalars may also be a numbered or bulleted list ("1. a", "- a",
@@ -103,6 +121,30 @@
 // may be strings holding the text of a number, bool, list or dict, and a
 // str field given a number or a structure gets its JSON text.
 // signature.Decode converts these types to the fields of an output struct.
+//
+// # Fidelity to DSPy
+//
+// The golden tests (testdata/dspy, transcribed from DSPy 3.3.1's own adapter
+// tests) check that both adapters produce DSPy's messages byte for byte.
+// Where dspex deliberately differs:
+//
+//   - Map values (Go maps, map[string]any) are written with sorted keys;
+//     Python dicts keep insertion order, which Go maps do not have. Struct
+//     values keep their declaration order, as pydantic models do.
+//   - A field declared Any (json) is always written as JSON, a string
+//     value quoted, so that a demo's output parses back to what it was;
+//     DSPy writes a string verbatim.
+//   - An input missing from the call is a *MissingInputError; DSPy sends
+//     the prompt without it.
+//   - An optional type is spelled Union[T, NoneType], as DSPy prints
+//     Optional[T] on Python 3.10 to 3.13 (DSPy prints T | None as
+//     UnionType[T, NoneType] there, which dspex does not reproduce).
+//   - Output fields have no defaults: a missing optional output is nil, a
+//     missing required one an error, as in DSPy without defaults.
+//   - The parsers are more lenient than DSPy's where it is safe: markers
+//     with any spacing and names equal up to case, fenced JSON, numbered
+//     lists for list fields. They are not a full json_repair: JSON with
+//     unquoted keys or missing brackets is rejected.
 //
 // # Calling an LM
 //

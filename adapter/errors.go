@@ -3,6 +3,7 @@ package adapter
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -39,6 +40,10 @@ type ParseError struct {
 	// Value is the field's raw text (for the JSON adapter, the field's value
 	// as JSON); empty when Field is empty or the field is missing.
 	Value string
+	// Path locates the offending value inside the field, starting with the
+	// field's name: "answer.items[2].name". It is Field for a value that is
+	// wrong as a whole, and empty when Field is.
+	Path string
 	// Err is the reason.
 	Err error
 }
@@ -59,6 +64,9 @@ func (e *ParseError) Error() string {
 	b.WriteString("reply")
 	if e.Field != "" {
 		fmt.Fprintf(&b, ": field %q", e.Field)
+	}
+	if e.Path != "" && e.Path != e.Field {
+		fmt.Fprintf(&b, ": at %s", e.Path)
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
@@ -87,8 +95,12 @@ func (e *MissingInputError) Error() string {
 }
 
 // valueError is why a value could not be coerced. It matches
-// ErrInvalidValue.
-type valueError struct{ reason string }
+// ErrInvalidValue. path locates the value inside the field (".items[2]
+// .name"), empty for the field's value itself.
+type valueError struct {
+	path   string
+	reason string
+}
 
 func (e *valueError) Error() string        { return e.reason }
 func (e *valueError) Is(target error) bool { return target == ErrInvalidValue }
@@ -98,14 +110,46 @@ func invalid(format string, args ...any) error {
 	return &valueError{reason: fmt.Sprintf(format, args...)}
 }
 
-// within prefixes the reason of a nested value's error with where the value
-// sits ("element 2", "key \"x\"").
+// within prefixes the path of a nested value's error with where the value
+// sits: an index ("[2]") or a key (".name", or `["a b"]` for keys that are
+// not identifiers).
 func within(where string, err error) error {
 	var ve *valueError
 	if errors.As(err, &ve) {
-		return &valueError{reason: where + ": " + ve.reason}
+		return &valueError{path: where + ve.path, reason: ve.reason}
 	}
 	return fmt.Errorf("%s: %w", where, err)
+}
+
+// index is the path segment of a list element.
+func index(i int) string { return "[" + strconv.Itoa(i) + "]" }
+
+// key is the path segment of a property or dict key.
+func key(k string) string {
+	for i, r := range k {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return "[" + strconv.Quote(k) + "]"
+		}
+	}
+	if k == "" {
+		return `[""]`
+	}
+	return "." + k
+}
+
+// pathOf returns where err says the bad value sits, below the field.
+func pathOf(err error) string {
+	var ve *valueError
+	if errors.As(err, &ve) {
+		return ve.path
+	}
+	return ""
+}
+
+// fieldError wraps a coercion error of an output field in a *ParseError
+// whose Path names the bad value.
+func fieldError(adapter string, f string, raw, value string, err error) *ParseError {
+	return &ParseError{Adapter: adapter, Field: f, Raw: raw, Value: value, Path: f + pathOf(err), Err: err}
 }
 
 // truncate returns s cut to at most n runes, with an ellipsis when cut.

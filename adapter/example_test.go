@@ -34,9 +34,9 @@ func ExampleChat_Format() {
 	// Output:
 	// --- system
 	// Your input fields are:
-	// 1. `question` (str)
+	// 1. `question` (str):
 	// Your output fields are:
-	// 1. `answer` (str)
+	// 1. `answer` (str):
 	// All interactions will be structured in the following way, with the appropriate values filled in.
 	//
 	// [[ ## question ## ]]

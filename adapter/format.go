@@ -27,15 +27,14 @@ func systemMessage(sig signature.Signature, structure string) string {
 		objective(sig.Instructions())
 }
 
-// describeFields lists fields as "1. `name` (type): description".
+// describeFields lists fields as "1. `name` (type): description", as DSPy's
+// get_field_description_string does: the colon and its space are there
+// even without a description, and only the end of the whole list is
+// trimmed, so every line but the last of undescribed fields ends in ": ".
 func describeFields(fs []signature.Field) string {
 	lines := make([]string, len(fs))
 	for i, f := range fs {
-		line := strconv.Itoa(i+1) + ". `" + f.Name + "` (" + f.Type.String() + ")"
-		if f.Desc != "" {
-			line += ": " + f.Desc
-		}
-		lines[i] = line
+		lines[i] = strconv.Itoa(i+1) + ". `" + f.Name + "` (" + f.Type.String() + "): " + f.Desc
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
@@ -110,16 +109,17 @@ func fieldBlocks(fs []signature.Field, value func(signature.Field) string) strin
 // header returns the marker line of a field.
 func header(name string) string { return "[[ ## " + name + " ## ]]" }
 
-// userMessage renders the input fields present in values, then
-// requirements (if any).
-func userMessage(sig signature.Signature, values Values, requirements string) (string, error) {
-	parts := []string{""}
+// userMessage renders prefix, the input fields values holds (a key set to
+// nil is rendered as None, as DSPy renders a key holding None), then
+// requirements (if any), as DSPy's format_user_message_content.
+func userMessage(sig signature.Signature, values Values, prefix, requirements string) (string, error) {
+	parts := []string{prefix}
 	for _, f := range sig.Inputs() {
-		v, ok := present(values, f.Name)
+		v, ok := values[f.Name]
 		if !ok {
 			continue
 		}
-		text, err := renderText(f, v, true)
+		text, err := renderText(f, v)
 		if err != nil {
 			return "", fmt.Errorf("adapter: input field %q: %w", f.Name, err)
 		}
@@ -135,7 +135,7 @@ func userMessage(sig signature.Signature, values Values, requirements string) (s
 // typeInfo is the note after each field name in the final request, empty
 // for str fields.
 func typeInfo(f signature.Field) string {
-	if f.Type.Kind == signature.String {
+	if f.Type.Kind == signature.String && !f.Type.Optional {
 		return ""
 	}
 	return " (must be formatted as a valid Python " + f.Type.String() + ")"
@@ -158,18 +158,42 @@ func checkInputs(sig signature.Signature, inputs Values) error {
 	return nil
 }
 
-// usableDemo reports whether a demo has at least one input value and one
-// output value; others are left out of the prompt.
-func usableDemo(sig signature.Signature, demo Values) bool {
-	has := func(fs []signature.Field) bool {
+// Messages DSPy writes in place of the outputs a demo lacks.
+const (
+	incompleteDemoPrefix = "This is an example of the task, though some input or output fields are not supplied."
+	notSupplied          = "Not supplied for this particular example. "
+)
+
+// splitDemos sorts demos as DSPy's format_demos does: a demo that holds a
+// non-nil value for every field is complete; one that has at least one
+// input key and one output key (nil values count) is incomplete; others are
+// left out. Incomplete demos come first.
+func splitDemos(sig signature.Signature, demos []Values) (incomplete, complete []int) {
+	has := func(d Values, fs []signature.Field) bool {
 		for _, f := range fs {
-			if _, ok := present(demo, f.Name); ok {
+			if _, ok := d[f.Name]; ok {
 				return true
 			}
 		}
 		return false
 	}
-	return has(sig.Inputs()) && has(sig.Outputs())
+	for i, d := range demos {
+		all := true
+		for _, fs := range [][]signature.Field{sig.Inputs(), sig.Outputs()} {
+			for _, f := range fs {
+				if _, ok := present(d, f.Name); !ok {
+					all = false
+				}
+			}
+		}
+		switch {
+		case all:
+			complete = append(complete, i)
+		case has(d, sig.Inputs()) && has(d, sig.Outputs()):
+			incomplete = append(incomplete, i)
+		}
+	}
+	return incomplete, complete
 }
 
 // lookup finds the value recorded for an output field: under its exact name,

@@ -3,8 +3,10 @@ package adapter
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dspex-go/dspex/signature"
@@ -16,7 +18,39 @@ import (
 // documents for t.
 func checkTyped(t *testing.T, path string, typ signature.Type, v any) {
 	t.Helper()
+	if typ.Optional {
+		if v == nil {
+			return
+		}
+		typ = typ.NonOptional()
+	}
 	switch typ.Kind {
+	case signature.Enum:
+		if !slices.Contains(typ.Values, v) {
+			t.Fatalf("%s: %#v is not one of %v", path, v, typ.Values)
+		}
+	case signature.Time:
+		if _, ok := v.(time.Time); !ok {
+			t.Fatalf("%s: %T, want time.Time", path, v)
+		}
+	case signature.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s: %T, want map[string]any", path, v)
+		}
+		for _, p := range typ.Props {
+			e, ok := m[p.Name]
+			if !ok {
+				if p.Required && !p.Type.Optional {
+					t.Fatalf("%s: required property %q missing", path, p.Name)
+				}
+				continue
+			}
+			checkTyped(t, path+"."+p.Name, p.Type, e)
+		}
+		if len(m) > len(typ.Props) {
+			t.Fatalf("%s: %d keys for %d properties", path, len(m), len(typ.Props))
+		}
 	case signature.String:
 		if _, ok := v.(string); !ok {
 			t.Fatalf("%s: %T, want string", path, v)
@@ -229,4 +263,74 @@ func roundTrip(t *testing.T, a Adapter, sig signature.Signature, demo Values) {
 	if diff := cmp.Diff(want, got, cmpopts.EquateNaNs()); diff != "" {
 		t.Fatalf("%T round trip of %q (-want +got):\n%s", a, reply, diff)
 	}
+}
+
+// fuzzType builds a type from fuzz bytes: every kind, optional values,
+// literals, enumerations and nested structs, at most a few levels deep.
+func fuzzType(data []byte, depth int) (signature.Type, []byte) {
+	if len(data) == 0 {
+		return signature.TypeString, nil
+	}
+	b, data := data[0], data[1:]
+	var typ signature.Type
+	switch k := b % 10; {
+	case depth > 3 || k < 4:
+		typ = []signature.Type{signature.TypeString, signature.TypeInt, signature.TypeFloat, signature.TypeBool}[k%4]
+	case k == 4:
+		elem, rest := fuzzType(data, depth+1)
+		typ, data = signature.ListOf(elem), rest
+	case k == 5:
+		elem, rest := fuzzType(data, depth+1)
+		typ, data = signature.MapOf(elem), rest
+	case k == 6:
+		typ = signature.LiteralOf("a", "b c", int64(1), true)
+	case k == 7:
+		typ = signature.EnumOf("Mood", "up", "down")
+	case k == 8:
+		n := int(b/10)%3 + 1
+		props := make([]signature.Prop, n)
+		for i := range props {
+			var pt signature.Type
+			pt, data = fuzzType(data, depth+1)
+			props[i] = signature.Prop{Name: string(rune('a' + i)), Type: pt, Required: i%2 == 0}
+		}
+		typ = signature.StructOf("Model", props...)
+	default:
+		typ = signature.TypeTime
+	}
+	if b >= 200 {
+		typ = signature.OptionalOf(typ)
+	}
+	return typ, data
+}
+
+// FuzzRichCoerce parses replies for a field of a random rich type with both
+// adapters: no panic, values of the documented Go types, errors that name
+// the path of the bad value inside the field.
+func FuzzRichCoerce(f *testing.F) {
+	f.Add([]byte{8, 4, 1, 0}, `{"a": [1, "x"], "b": 2}`)
+	f.Add([]byte{4, 8, 0}, `[{"a": "x"}, {"a": 1}, {"b": 2}]`)
+	f.Add([]byte{206}, "Literal['a']")
+	f.Add([]byte{9}, "2024-01-02T03:04:05Z")
+	f.Add([]byte{205, 7}, "None")
+	f.Add([]byte{5, 8, 1}, `{'k': {'a': True, 'b': 1_000}}`)
+	f.Fuzz(func(t *testing.T, typeBytes []byte, value string) {
+		typ, _ := fuzzType(typeBytes, 0)
+		sig, err := signature.New("", "", []signature.Field{{Name: "q"}}, []signature.Field{{Name: "answer", Type: typ}})
+		if err != nil {
+			t.Fatalf("signature.New(%s): %v", typ, err)
+		}
+		checkParse(t, Chat{}, "chat", sig, "[[ ## answer ## ]]\n"+value)
+		checkParse(t, JSON{}, "json", sig, `{"answer": `+value+`}`)
+		for _, a := range []Adapter{Chat{}, JSON{}} {
+			_, err := a.Parse(sig, "[[ ## answer ## ]]\n"+value)
+			var pe *ParseError
+			if errors.As(err, &pe) && pe.Field != "" && pe.Path != "" && !strings.HasPrefix(pe.Path, pe.Field) {
+				t.Fatalf("Path %q does not start with the field %q", pe.Path, pe.Field)
+			}
+		}
+		if _, err := (Chat{}).Format(sig, []Values{{"q": "x", "answer": value}}, Values{"q": value}); err != nil {
+			t.Fatalf("Format: %v", err)
+		}
+	})
 }

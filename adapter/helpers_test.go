@@ -16,13 +16,14 @@ func newSig(t testing.TB, instructions string, inputs, outputs []signature.Field
 	return sig
 }
 
-// qaSig is "question: str, context: list[str] -> answer: str, confidence:
-// float" with descriptions and two-paragraph instructions.
+// qaSig is "question: str, context: str -> answer: str, confidence:
+// float" with descriptions and two-paragraph instructions. Its context is
+// given lists, which DSPy renders as a numbered list for a str field.
 func qaSig(t testing.TB) signature.Signature {
 	return newSig(t, "Answer questions with short factoid answers.\n\nBe precise.",
 		[]signature.Field{
 			{Name: "question", Desc: "The question to answer"},
-			{Name: "context", Type: signature.ListOf(signature.TypeString)},
+			{Name: "context"},
 		},
 		[]signature.Field{
 			{Name: "answer", Desc: "often between 1 and 5 words"},
@@ -45,8 +46,9 @@ var typedOutputs = []signature.Field{
 	{Name: "meta", Type: signature.TypeObject},
 }
 
-// qaDemos are demos for qaSig: a complete one, one with some fields, and
-// two that must be left out (no inputs; no outputs).
+// qaDemos are demos for qaSig: a complete one, an incomplete one (rendered
+// first, as DSPy does), and two that must be left out (no inputs; no
+// outputs).
 var qaDemos = []Values{
 	{"question": "What is 2+2?", "context": []string{"Arithmetic facts.", "2+2=4"}, "answer": "4", "confidence": 1.0},
 	{"question": "Capital of France?", "answer": "Paris"},

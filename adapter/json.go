@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/schema"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -27,7 +29,12 @@ func NewJSON() JSON { return JSON{} }
 const maxCandidates = 64
 
 // Format builds the messages of one call, as Chat.Format does, with demo
-// replies written as JSON objects. It sets ResponseFormat to lm.FormatJSON.
+// replies written as JSON objects. It sets ResponseFormat to lm.FormatJSON
+// and Schema to the strict schema of the outputs (schema.Strict), which
+// providers that support structured outputs send as response_format
+// json_schema; without such support, or when an output is an open-ended
+// dict, the request asks for a plain JSON object, and the reply is parsed
+// from text either way.
 func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm.Request, error) {
 	if sig.IsZero() {
 		return lm.Request{}, errZeroSignature
@@ -39,11 +46,24 @@ func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 	if err != nil {
 		return lm.Request{}, err
 	}
-	msgs, err := messages(sig, demos, inputs, system, j.FormatOutputs, jsonRequirements(sig))
+	msgs, err := messages(sig, demos, inputs, system, j.reply, jsonRequirements(sig))
 	if err != nil {
 		return lm.Request{}, err
 	}
-	return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON}, nil
+	return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON, Schema: responseSchema(sig)}, nil
+}
+
+// responseSchema is the strict schema of sig's outputs for providers that
+// support structured outputs (see lm.OpenAIConfig.StructuredOutputs), or
+// nil when an output is an open-ended dict, which a strict schema cannot
+// describe: the provider is then asked for a plain JSON object, as DSPy's
+// JSONAdapter does.
+func responseSchema(sig signature.Signature) *lm.ResponseSchema {
+	s, err := schema.Strict(sig.Outputs())
+	if err != nil {
+		return nil
+	}
+	return &lm.ResponseSchema{Name: schema.OutputsName, Schema: schema.AppendPython(nil, s, false), Strict: true}
 }
 
 func (JSON) systemMessage(sig signature.Signature) (string, error) {
@@ -107,15 +127,33 @@ func indentedObject(fs []signature.Field, vals []any) (string, error) {
 // format: an indented JSON object holding the output fields present in
 // outputs, in signature order. Fields absent from outputs, or nil, are left
 // out.
-func (JSON) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+func (j JSON) FormatOutputs(sig signature.Signature, outputs Values) (string, error) {
+	kept := make(Values, len(outputs))
+	for _, f := range sig.Outputs() {
+		if v, ok := present(outputs, f.Name); ok {
+			kept[f.Name] = v
+		}
+	}
+	return j.reply(sig, kept, nil)
+}
+
+// reply renders a demo's outputs as DSPy's JSONAdapter does: an indented
+// object with every output field, a field absent from outputs holding
+// *missing (left out when missing is nil), a nil value as null.
+func (JSON) reply(sig signature.Signature, outputs Values, missing *string) (string, error) {
 	var (
 		fs   []signature.Field
 		vals []any
 	)
 	for _, f := range sig.Outputs() {
-		if v, ok := present(outputs, f.Name); ok {
-			fs, vals = append(fs, f), append(vals, v)
+		v, ok := outputs[f.Name]
+		if !ok {
+			if missing == nil {
+				continue
+			}
+			v = *missing
 		}
+		fs, vals = append(fs, f), append(vals, v)
 	}
 	return indentedObject(fs, vals)
 }
@@ -138,6 +176,13 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 	}
 	found, ok := findJSON(completion, '{', nil)
 	if !ok {
+		// A Python dict ({'answer': 'Paris', 'sure': True}), which DSPy
+		// reads through json_repair.
+		if py, changed := pythonToJSON(completion); changed {
+			found, ok = findJSON(py, '{', nil)
+		}
+	}
+	if !ok {
 		return nil, &ParseError{Adapter: "json", Raw: completion, Err: ErrNoJSONObject}
 	}
 	obj := found.(map[string]any)
@@ -156,11 +201,15 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 			return obj[best], found
 		})
 		if !ok {
+			if f.Type.Optional {
+				out[f.Name] = nil
+				continue
+			}
 			return nil, &ParseError{Adapter: "json", Field: f.Name, Raw: completion, Err: ErrMissingField}
 		}
 		v, err := coerceField(f.Type, raw)
 		if err != nil {
-			return nil, &ParseError{Adapter: "json", Field: f.Name, Raw: completion, Value: jsonText(raw), Err: err}
+			return nil, fieldError("json", f.Name, completion, jsonText(raw), err)
 		}
 		out[f.Name] = v
 	}
@@ -171,7 +220,7 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 // nested values, a str field also takes an array or object, as its JSON
 // text.
 func coerceField(t signature.Type, v any) (any, error) {
-	if t.Kind == signature.String {
+	if t.Kind == signature.String && !t.Optional {
 		switch v.(type) {
 		case []any, map[string]any:
 			b, err := appendJSON(nil, v, 0)
@@ -203,15 +252,24 @@ func jsonText(v any) string {
 // decodes that, forgiving trailing commas.
 //
 // A candidate for which skip returns true is passed over; skip may be nil.
+//
+// The work is linear in len(s): a candidate is decoded only once it is
+// known to be valid JSON (checked without copying it), a candidate with no
+// trailing comma is never rewritten, and the bytes scanned over all
+// candidates are capped by scanBudget, so that a reply of nested brackets
+// (every bracket a candidate inside the previous one) costs a few passes
+// over the text, not one per bracket.
 func findJSON(s string, open byte, skip func(candidate string) bool) (any, bool) {
-	for i, tries := 0, 0; i < len(s) && tries < maxCandidates; i++ {
+	budget := scanBudget(len(s))
+	for i, tries := 0, 0; i < len(s) && tries < maxCandidates && budget > 0; i++ {
 		j := strings.IndexByte(s[i:], open)
 		if j < 0 {
 			break
 		}
 		i += j
 		tries++
-		end := balancedEnd(s, i)
+		end, scanned := balancedEnd(s, i)
+		budget -= scanned
 		if end < 0 {
 			continue
 		}
@@ -219,10 +277,18 @@ func findJSON(s string, open byte, skip func(candidate string) bool) (any, bool)
 		if skip != nil && skip(cand) {
 			continue
 		}
-		if v, err := decodeJSON(cand); err == nil {
-			return v, true
+		budget -= len(cand)
+		if validJSON(cand) {
+			if v, err := decodeJSON(cand); err == nil {
+				return v, true
+			}
+			continue
 		}
-		if fixed := dropTrailingCommas(cand); fixed != cand {
+		if !hasTrailingComma(cand) || budget < 2*len(cand) {
+			continue
+		}
+		budget -= 2 * len(cand)
+		if fixed := dropTrailingCommas(cand); validJSON(fixed) {
 			if v, err := decodeJSON(fixed); err == nil {
 				return v, true
 			}
@@ -231,9 +297,23 @@ func findJSON(s string, open byte, skip func(candidate string) bool) (any, bool)
 	return nil, false
 }
 
+// scanBudget is how many bytes findJSON may scan over all candidates of a
+// text of n bytes: a few passes over it.
+func scanBudget(n int) int { return 8*n + 64<<10 }
+
+// validJSON reports whether s is one valid JSON value, without copying it
+// (json.Valid only reads its argument and keeps no reference to it).
+func validJSON(s string) bool {
+	if s == "" {
+		return false
+	}
+	return json.Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
 // balancedEnd returns the index just past the bracket that closes the one
-// at s[start], or -1. Brackets inside JSON strings do not count.
-func balancedEnd(s string, start int) int {
+// at s[start], or -1; and how many bytes it scanned. Brackets inside JSON
+// strings do not count.
+func balancedEnd(s string, start int) (end, scanned int) {
 	depth := 0
 	inString, escaped := false, false
 	for i := start; i < len(s); i++ {
@@ -255,17 +335,51 @@ func balancedEnd(s string, start int) int {
 		case c == '}' || c == ']':
 			depth--
 			if depth == 0 {
-				return i + 1
+				return i + 1, i + 1 - start
 			}
 		}
 	}
-	return -1
+	return -1, len(s) - start
+}
+
+// hasTrailingComma reports whether s has a comma that directly precedes a
+// closing bracket, outside strings: what dropTrailingCommas removes.
+func hasTrailingComma(s string) bool {
+	inString, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case ',':
+			k := i + 1
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
+				k++
+			}
+			if k < len(s) && (s[k] == '}' || s[k] == ']') {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dropTrailingCommas removes commas that directly precede a closing bracket
 // (outside strings), a common slip in LM-written JSON.
 func dropTrailingCommas(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	inString, escaped := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]

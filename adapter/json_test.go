@@ -21,10 +21,10 @@ func TestJSONFormat(t *testing.T) {
 		{Role: lm.RoleSystem, Content: lines(
 			"Your input fields are:",
 			"1. `question` (str): The question to answer",
-			"2. `context` (list[str])",
+			"2. `context` (str):",
 			"Your output fields are:",
 			"1. `answer` (str): often between 1 and 5 words",
-			"2. `confidence` (float)",
+			"2. `confidence` (float):",
 			"All interactions will be structured in the following way, with the appropriate values filled in.",
 			"",
 			"Inputs will have the following structure:",
@@ -46,6 +46,8 @@ func TestJSONFormat(t *testing.T) {
 			"        ",
 			"        Be precise.",
 		)},
+		{Role: lm.RoleUser, Content: "This is an example of the task, though some input or output fields are not supplied.\n\n[[ ## question ## ]]\nCapital of France?"},
+		{Role: lm.RoleAssistant, Content: "{\n  \"answer\": \"Paris\",\n  \"confidence\": \"Not supplied for this particular example. \"\n}"},
 		{Role: lm.RoleUser, Content: lines(
 			"[[ ## question ## ]]",
 			"What is 2+2?",
@@ -60,8 +62,6 @@ func TestJSONFormat(t *testing.T) {
 			`  "confidence": 1.0`,
 			"}",
 		)},
-		{Role: lm.RoleUser, Content: "[[ ## question ## ]]\nCapital of France?"},
-		{Role: lm.RoleAssistant, Content: "{\n  \"answer\": \"Paris\"\n}"},
 		{Role: lm.RoleUser, Content: lines(
 			"[[ ## question ## ]]",
 			"Who wrote Hamlet?",
@@ -238,7 +238,10 @@ func TestJSONParseErrorValue(t *testing.T) {
 	if pe.Value != `[1,"two",3]` {
 		t.Errorf("Value = %q", pe.Value)
 	}
-	if !strings.Contains(err.Error(), `element 1: "two" is not an int`) {
+	if pe.Path != "xs[1]" {
+		t.Errorf("Path = %q, want xs[1]", pe.Path)
+	}
+	if !strings.Contains(err.Error(), `at xs[1]: "two" is not an int`) {
 		t.Errorf("message %q does not locate the element", err)
 	}
 }

@@ -29,13 +29,15 @@ var (
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// renderText returns the text of a field's value in a chat message.
+// renderText returns the text of a field's value in a chat message, as
+// DSPy's format_field_value writes it: a list given to a field declared str
+// becomes DSPy's numbered list of «blobs»; any other value is str() of its
+// JSON-ready form, so a typed list[str] is JSON (["a", "b"]).
 //
-// Object (json) fields are always rendered as JSON, strings included, so
-// that the text parses back to the same value. An input declared as
-// list[str] (or as str but given a slice) is rendered as DSPy's numbered
-// list of «blobs».
-func renderText(f signature.Field, v any, input bool) (string, error) {
+// Object (Any) fields are always rendered as JSON, strings included, so
+// that the text parses back to the same value (DSPy writes a string
+// verbatim).
+func renderText(f signature.Field, v any) (string, error) {
 	if f.Type.Kind == signature.Object {
 		b, err := appendJSON(nil, v, 0)
 		if err != nil {
@@ -43,7 +45,7 @@ func renderText(f signature.Field, v any, input bool) (string, error) {
 		}
 		return string(pythonSpacing(b)), nil
 	}
-	if input && (f.Type.Kind == signature.String || f.Type.Kind == signature.List && elemOf(f.Type).Kind == signature.String) {
+	if f.Type.Kind == signature.String && !f.Type.Optional {
 		if items, ok := sliceItems(v); ok {
 			return numberedList(items)
 		}
@@ -378,14 +380,11 @@ func appendJSONString(b []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
+		if r == utf8.RuneError && size == 1 {
 			b = append(b, `\ufffd`...)
-		case r == '\u2028':
-			b = append(b, `\u2028`...)
-		case r == '\u2029':
-			b = append(b, `\u2029`...)
-		default:
+		} else {
+			// Python's json.dumps(ensure_ascii=False) leaves every other
+			// character, U+2028 and U+2029 included, as it is.
 			b = append(b, s[i:i+size]...)
 		}
 		i += size

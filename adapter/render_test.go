@@ -45,7 +45,7 @@ func TestScalarText(t *testing.T) {
 		{"map with int keys", map[int]string{2: "b", 1: "a"}, `{"1": "a", "2": "b"}`},
 		{"nested pointer", map[string]*int{"p": &n, "q": nil}, `{"p": 5, "q": null}`},
 		{"escapes", []any{"a\"b\\c\n\t\r\b\f\x01", "\u2028\u2029", "bad\xffutf8", "<&>"},
-			`["a\"b\\c\n\t\r\b\f\u0001", "\u2028\u2029", "bad\ufffdutf8", "<&>"]`},
+			"[\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\", \"\u2028\u2029\", \"bad\\ufffdutf8\", \"<&>\"]"}, // U+2028 is left as it is, as Python's json.dumps(ensure_ascii=False) does
 		{"python separators only outside strings", map[string]any{"k": "a, b: c"}, `{"k": "a, b: c"}`},
 	}
 	for _, tt := range tests {
@@ -79,7 +79,9 @@ func TestScalarTextErrors(t *testing.T) {
 }
 
 func TestNumberedListInputs(t *testing.T) {
-	sig := newSig(t, "", []signature.Field{{Name: "xs", Type: signature.ListOf(signature.TypeString)}}, []signature.Field{{Name: "y"}})
+	// DSPy numbers a list given to a field declared str; a field declared
+	// list[str] gets JSON (below).
+	sig := newSig(t, "", []signature.Field{{Name: "xs"}}, []signature.Field{{Name: "y"}})
 	tests := []struct {
 		in   any
 		want string
@@ -90,6 +92,14 @@ func TestNumberedListInputs(t *testing.T) {
 		{[]any{"two\nlines", true}, "[1] «««\n    two\n    lines\n»»»\n[2] «True»"},
 		{"not a list", "not a list"},
 		{[]byte("raw"), "raw"},
+	}
+	typed := newSig(t, "", []signature.Field{{Name: "xs", Type: signature.ListOf(signature.TypeString)}}, []signature.Field{{Name: "y"}})
+	req, err := Chat{}.Format(typed, nil, Values{"xs": []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Messages[1].Content; !strings.HasPrefix(got, "[[ ## xs ## ]]\n[\"a\", \"b\"]\n\n") {
+		t.Errorf("list[str] input rendered %q, want JSON", got)
 	}
 	for _, tt := range tests {
 		req, err := Chat{}.Format(sig, nil, Values{"xs": tt.in})

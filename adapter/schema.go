@@ -1,40 +1,32 @@
 package adapter
 
-import "github.com/dspex-go/dspex/signature"
+import (
+	"strings"
+
+	"github.com/dspex-go/dspex/schema"
+	"github.com/dspex-go/dspex/signature"
+)
 
 // JSONSchema returns the JSON schema of t as the compact text DSPy puts in
-// the type notes of list, dict and json output fields, spelled like
-// pydantic's schema printed by Python's json.dumps:
+// the type notes of structured output fields: pydantic's schema with the
+// keys of every object sorted, "type" first, printed by Python's
+// json.dumps (see schema.For and schema.Text):
 //
-//	list[str]        {"items": {"type": "string"}, "type": "array"}
-//	dict[str, int]   {"additionalProperties": {"type": "integer"}, "type": "object"}
-//	dict[str, json]  {"type": "object"}
-//	json             {}
+//	list[str]        {"type": "array", "items": {"type": "string"}}
+//	dict[str, int]   {"type": "object", "additionalProperties": {"type": "integer"}}
+//	dict[str, Any]   {"type": "object", "additionalProperties": true}
+//	Any              {}
 func JSONSchema(t signature.Type) string {
-	switch t.Kind {
-	case signature.String:
-		return `{"type": "string"}`
-	case signature.Int:
-		return `{"type": "integer"}`
-	case signature.Float:
-		return `{"type": "number"}`
-	case signature.Bool:
-		return `{"type": "boolean"}`
-	case signature.List:
-		return `{"items": ` + JSONSchema(elemOf(t)) + `, "type": "array"}`
-	case signature.Map:
-		if elemOf(t).Kind == signature.Object {
-			return `{"type": "object"}`
-		}
-		return `{"additionalProperties": ` + JSONSchema(elemOf(t)) + `, "type": "object"}`
-	default:
-		return `{}`
-	}
+	return schema.Text(schema.For(t))
 }
 
-// typeNote returns the note DSPy appends to an output field's placeholder in
-// the structure section ("must be a single int value"), or "" for str.
+// typeNote returns the note DSPy's translate_field_type appends to an
+// output field's placeholder in the structure section ("must be a single
+// int value"), or "" for str.
 func typeNote(t signature.Type) string {
+	if t.Optional {
+		return "must adhere to the JSON schema: " + JSONSchema(t)
+	}
 	switch t.Kind {
 	case signature.String:
 		return ""
@@ -42,6 +34,15 @@ func typeNote(t signature.Type) string {
 		return "must be True or False"
 	case signature.Int, signature.Float:
 		return "must be a single " + t.Kind.String() + " value"
+	case signature.Enum:
+		vals := make([]string, len(t.Values))
+		for i, v := range t.Values {
+			vals[i] = signature.ValueText(v)
+		}
+		if t.Name != "" {
+			return "must be one of: " + strings.Join(vals, "; ")
+		}
+		return "must exactly match (no extra characters) one of: " + strings.Join(vals, "; ")
 	default:
 		return "must adhere to the JSON schema: " + JSONSchema(t)
 	}

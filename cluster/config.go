@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/dspex-go/dspex/config"
 )
 
 // DefaultListen is where nodes and coordinators listen unless configured
@@ -25,8 +28,10 @@ const DefaultListen = "127.0.0.1:0"
 // Endpoint configures a process's remote endpoint (protoactor remote over
 // gRPC): where it listens and how it secures its connections.
 type Endpoint struct {
-	// Listen is the host:port to listen on (DefaultListen when empty). Bind
-	// to a non-loopback address only on purpose, with TLS.
+	// Listen is the host:port to listen on (DefaultListen when empty). A
+	// host beyond loopback (including the empty host, every interface) is
+	// refused with ErrInsecureListen unless peers are authenticated: a
+	// cluster secret or mutual TLS.
 	Listen string
 	// Advertise, when set, is the address peers are told to reach this
 	// process at (behind NAT or in containers); by default the listening
@@ -35,9 +40,19 @@ type Endpoint struct {
 	// TLS, when set, secures the endpoint; without it traffic is plain
 	// text, which is fine on loopback only.
 	TLS *TLS
+	// Secret is the cluster secret: every connection, in both directions,
+	// starts with a mutual HMAC-SHA256 challenge-response over it, and a
+	// peer without it is refused before any message. Empty means the
+	// EnvClusterSecret environment variable; at least MinSecretLength
+	// bytes, the same on every process of the cluster. It never prints.
+	Secret config.Secret
 	// Logger receives the actor system's and remote's logs; the default
 	// discards them.
 	Logger *slog.Logger
+	// SecurityLogger receives a warning, with the peer's address and the
+	// reason, for every connection refused by authentication (cluster
+	// secret or mutual TLS); by default Logger.
+	SecurityLogger *slog.Logger
 }
 
 // TLS secures remote endpoints with TLS, or mutual TLS. Every process of a
@@ -57,38 +72,65 @@ type TLS struct {
 	ServerName string
 }
 
-// options returns the remote options that apply t.
-func (t *TLS) options() ([]remote.ConfigOption, error) {
+// configs returns the server and client TLS configurations of t.
+func (t *TLS) configs() (server, client *tls.Config, err error) {
 	if t.Mutual && t.CAFile == "" {
 		// With no pool, crypto/tls would accept client certificates from
 		// any public authority.
-		return nil, errors.New("cluster: mutual TLS needs TLS.CAFile: the authorities client certificates must chain to")
+		return nil, nil, errors.New("cluster: mutual TLS needs TLS.CAFile: the authorities client certificates must chain to")
 	}
 	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: TLS certificate: %w", err)
+		return nil, nil, fmt.Errorf("cluster: TLS certificate: %w", err)
 	}
 	var pool *x509.CertPool
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: TLS CA: %w", err)
+			return nil, nil, fmt.Errorf("cluster: TLS CA: %w", err)
 		}
 		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("cluster: TLS CA %s: no certificate found", t.CAFile)
+			return nil, nil, fmt.Errorf("cluster: TLS CA %s: no certificate found", t.CAFile)
 		}
 	}
-	server := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	client := &tls.Config{RootCAs: pool, ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{RootCAs: pool, ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
 	if t.Mutual {
 		server.ClientAuth = tls.RequireAndVerifyClientCert
 		server.ClientCAs = pool
 		client.Certificates = []tls.Certificate{cert}
 	}
+	return server, client, nil
+}
+
+// securityOptions returns the remote options that secure e: TLS and the
+// cluster secret handshake, on the server and on the connections it
+// dials; none when e has neither.
+func (e Endpoint) securityOptions() ([]remote.ConfigOption, error) {
+	secret := e.secret()
+	if e.TLS == nil && secret == "" {
+		return nil, nil
+	}
+	if secret != "" && len(secret.Reveal()) < MinSecretLength {
+		return nil, fmt.Errorf("cluster: the cluster secret is %d bytes, want at least %d", len(secret.Reveal()), MinSecretLength)
+	}
+	log := cmp.Or(e.SecurityLogger, e.Logger, slog.New(slog.DiscardHandler))
+	server := &peerCreds{log: log}
+	client := &peerCreds{log: log}
+	if secret != "" {
+		server.secret, client.secret = []byte(secret.Reveal()), []byte(secret.Reveal())
+	}
+	if e.TLS != nil {
+		st, ct, err := e.TLS.configs()
+		if err != nil {
+			return nil, err
+		}
+		server.inner, client.inner = credentials.NewTLS(st), credentials.NewTLS(ct)
+	}
 	return []remote.ConfigOption{
-		remote.WithServerOptions(grpc.Creds(credentials.NewTLS(server))),
-		remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(client))),
+		remote.WithServerOptions(grpc.Creds(server)),
+		remote.WithDialOptions(grpc.WithTransportCredentials(client)),
 	}, nil
 }
 
@@ -114,17 +156,18 @@ func startEndpoint(e Endpoint, d *Discovery, member bool, kinds ...*remote.Kind)
 	if err != nil || port < 0 || port > 65535 {
 		return nil, nil, nil, "", fmt.Errorf("cluster: listen address %q: bad port", listen)
 	}
+	if err := e.checkListen(listen, host); err != nil {
+		return nil, nil, nil, "", err
+	}
 	opts := []remote.ConfigOption{remote.WithKinds(kinds...)}
 	if e.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(e.Advertise))
 	}
-	if e.TLS != nil {
-		topts, err := e.TLS.options()
-		if err != nil {
-			return nil, nil, nil, "", err
-		}
-		opts = append(opts, topts...)
+	sopts, err := e.securityOptions()
+	if err != nil {
+		return nil, nil, nil, "", err
 	}
+	opts = append(opts, sopts...)
 	logger := e.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -118,12 +118,69 @@
 //
 // # Security
 //
-// Endpoints bind to 127.0.0.1 unless configured otherwise
-// (Endpoint.Listen). Endpoint.TLS switches on TLS, and with TLS.Mutual
-// mutual TLS, for both the gRPC server and the connections a process
-// dials (client certificates must chain to TLS.CAFile); every process of
-// a cluster needs the same setting. Nothing secret
-// crosses the wire: saved state holds no API keys, and each node reads its
-// own, or holds none and uses a gateway. A gateway spends its keys for any
-// peer that reaches it: beyond loopback, give it mutual TLS.
+// Every endpoint (node, coordinator, gateway, GatewayLM client)
+// authenticates the peers it talks to, by one of two means, or both:
+//
+//   - Mutual TLS: Endpoint.TLS with TLS.Mutual. Both sides present a
+//     certificate chaining to TLS.CAFile, for the gRPC server and for the
+//     connections the process dials.
+//   - A shared cluster secret, for users without a PKI: Endpoint.Secret,
+//     or the DSPEX_CLUSTER_SECRET environment variable (EnvClusterSecret;
+//     at least MinSecretLength bytes, the same on every process; it never
+//     prints and never crosses the wire).
+//
+// The secret is checked by an HMAC-SHA256 challenge-response at the start
+// of every connection, in gRPC's transport credentials, before any gRPC
+// byte: the accepting side sends a fresh random challenge; the dialling
+// side answers with a challenge of its own and an HMAC of both under the
+// secret; the accepting side checks it and proves the secret back with an
+// HMAC over the dialler's challenge (under another label, so that no
+// answer can be reflected). Each proof covers a nonce the other side
+// chose, so a recorded handshake cannot be replayed, and the secret itself
+// is never sent. Why a handshake per connection rather than a token per
+// message: protoactor remote carries its own system messages (spawn,
+// watch, terminate) on the same streams, which tokens in dspex's protobuf
+// messages would leave unauthenticated; connections are long-lived, so
+// the handshake costs nothing per call; and it needs no clock and no
+// replay cache. With TLS configured too, the handshake runs inside the TLS
+// session.
+//
+// protoactor remote sends messages over connections the sender dials: a
+// node's results reach a coordinator, and a coordinator's work reaches a
+// node, each over a connection the receiver accepted only after
+// authentication. So a node accepts work only from authenticated
+// coordinators, a coordinator results only from authenticated nodes, and a
+// gateway serves only authenticated callers. Every refused connection is
+// logged as a warning (Endpoint.SecurityLogger, by default
+// Endpoint.Logger) with the peer's address and the reason.
+//
+// With neither a secret nor mutual TLS an endpoint listens on loopback
+// only: a listen address beyond loopback (0.0.0.0, the empty host, a
+// routable IP or a host name) fails to start with ErrInsecureListen, whose
+// message says what to configure. Server-only TLS does not count: it does
+// not authenticate clients.
+//
+// A gateway spends its API keys only for the models in
+// GatewayConfig.Models (cmd/node: the provider's configured models); a
+// call naming another model is refused with ErrModelNotAllowed before it
+// reaches the LM. Nothing secret crosses the wire: saved state holds no
+// API keys, and each node reads its own, or holds none and uses a gateway.
+//
+// Threat model. Without security (loopback only): any local process can
+// join a coordinator as a node, see its prompts and return forged results,
+// run work on a node with the node's key, and spend a gateway's keys; use
+// it on single-user machines only. With the cluster secret: a process or
+// host that reaches an endpoint without the secret gets nothing (its
+// connections are refused before any message); but traffic is plain text,
+// so an attacker on the network path can read prompts and results and, by
+// relaying or hijacking an authenticated connection, alter them; any
+// holder of the secret is a full member. Use the secret on trusted
+// networks, or together with TLS (server TLS plus the secret authenticates
+// both sides and encrypts). With mutual TLS: an attacker on the path can
+// neither read nor alter traffic, nor connect without a certificate from
+// the cluster's CA; any holder of such a certificate is a full member. In
+// every mode members are trusted: an authenticated node's results are
+// scored as they come, an authenticated coordinator's programs run on the
+// nodes. Per-caller limits at a gateway are not implemented: its
+// MaxInFlight and its runtime's limits are shared by all callers.
 package cluster

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,17 @@ type GatewayConfig struct {
 	// MaxTimeout bounds every call, whatever the caller's deadline
 	// (DefaultGatewayMaxTimeout when zero).
 	MaxTimeout time.Duration
+	// Models are the models callers may name (lm.Request.Model): usually
+	// the provider's configured models. A call naming another model is
+	// refused with ErrModelNotAllowed before it reaches the LM; a call
+	// naming none gets the LM's default model. Empty: callers may not name
+	// a model at all.
+	Models []string
 }
+
+// ErrModelNotAllowed means a gateway refused a call for a model outside
+// its GatewayConfig.Models.
+var ErrModelNotAllowed = errors.New("cluster: model not allowed by the gateway")
 
 // DefaultGatewayConfig returns a configuration listening on DefaultListen,
 // with no cap of its own and DefaultGatewayMaxTimeout; set LM.
@@ -269,15 +280,27 @@ func (g *Gateway) serve(ctx context.Context, m *pb.ChatRequest) (reply *pb.ChatR
 			return fail(fmt.Errorf("cluster: gateway: waiting for a slot: %w", ctx.Err()))
 		}
 	}
+	req := chatFromWire(m)
+	if req.Model != "" && !slices.Contains(g.cfg.Models, req.Model) {
+		return fail(fmt.Errorf("%w: %q (allowed: %s)", ErrModelNotAllowed, req.Model, allowedList(g.cfg.Models)))
+	}
 	raise(&g.peak, g.running.Add(1))
 	defer g.running.Add(-1)
 	ctx = propagation.TraceContext{}.Extract(ctx, traceCarrier{&m.Traceparent, &m.Tracestate})
-	resp, err := g.cfg.LM.Chat(ctx, chatFromWire(m))
+	resp, err := g.cfg.LM.Chat(ctx, req)
 	if err != nil {
 		return fail(err)
 	}
 	g.served.Add(1)
 	return responseToWire(resp)
+}
+
+// allowedList describes the allowed models for an error.
+func allowedList(models []string) string {
+	if len(models) == 0 {
+		return "none: leave the model empty for the gateway's default"
+	}
+	return strings.Join(models, ", ")
 }
 
 // raise makes peak at least n.
@@ -311,6 +334,7 @@ var wireSentinels = []struct {
 	{"canceled", context.Canceled},
 	{"deadline_exceeded", context.DeadlineExceeded},
 	{"gateway_unreachable", ErrGatewayUnreachable},
+	{"model_not_allowed", ErrModelNotAllowed},
 }
 
 // chatToWire is req as a ChatRequest (without id, timeout or trace).

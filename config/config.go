@@ -55,14 +55,21 @@ const (
 	// KindAzure is Azure OpenAI; it needs APIVersion and uses deployment
 	// names as models.
 	KindAzure = "azure"
+	// KindAnthropic is Anthropic's Messages API (Claude models). Its key
+	// comes from APIKey, APIKeyEnv, or else ANTHROPIC_API_KEY; its base URL
+	// is the API root, "https://api.anthropic.com".
+	KindAnthropic = "anthropic"
 )
+
+// Kinds lists the valid Provider.Kind values (empty means KindOpenAI).
+var Kinds = []string{KindOpenAI, KindAzure, KindAnthropic}
 
 // Provider is one LM provider endpoint.
 type Provider struct {
 	// Name identifies the provider in LM ids ("name/model"). Required,
 	// unique, without "/".
 	Name string `json:"name" yaml:"name"`
-	// Kind is KindOpenAI (default when empty) or KindAzure.
+	// Kind is KindOpenAI (default when empty), KindAzure or KindAnthropic.
 	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
 	// BaseURL is the API root, e.g. "https://api.openai.com/v1". Required,
 	// http or https.
@@ -91,7 +98,24 @@ type Provider struct {
 	// Concurrency overrides Config.Concurrency for this provider when
 	// non-nil.
 	Concurrency *int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+	// StructuredOutputs says the provider supports OpenAI's structured
+	// outputs (response_format json_schema, strict): the JSON adapter's
+	// requests then carry the signature's schema. Off, they ask for a plain
+	// JSON object.
+	StructuredOutputs bool `json:"structured_outputs,omitempty" yaml:"structured_outputs,omitempty"`
+	// MaxResponseBytes caps the size of one reply body, enforced while it
+	// is read (a longer reply fails with lm.ErrResponseTooLarge); 0 means
+	// lm.DefaultMaxResponseBytes (8 MiB).
+	MaxResponseBytes int64 `json:"max_response_bytes,omitempty" yaml:"max_response_bytes,omitempty"`
+	// PromptCache, for KindAnthropic, marks the repeated prefix of each
+	// prompt (system message and demos) for Anthropic's prompt cache. nil
+	// means on.
+	PromptCache *bool `json:"prompt_cache,omitempty" yaml:"prompt_cache,omitempty"`
 }
+
+// PromptCacheEnabled reports whether prompt caching is on for p: PromptCache,
+// or true when it is nil.
+func (p Provider) PromptCacheEnabled() bool { return p.PromptCache == nil || *p.PromptCache }
 
 // Key returns the provider's API key: APIKey when set, else the value of
 // the environment variable APIKeyEnv read through getenv (os.Getenv in
@@ -138,45 +162,60 @@ func (p Provider) Clone() Provider {
 		c := *p.Concurrency
 		p.Concurrency = &c
 	}
+	if p.PromptCache != nil {
+		b := *p.PromptCache
+		p.PromptCache = &b
+	}
 	return p
 }
 
-// Cache configures the response cache of each client actor.
+// Cache configures the response cache the client actors share: a memory
+// tier, and when Persistent a disk tier behind it that survives the
+// process and is shared by processes using the same Dir.
 type Cache struct {
 	// Enabled turns the cache on. Default true.
 	Enabled bool `json:"enabled" yaml:"enabled"`
-	// MaxEntries is the expected number of entries (sizes the cache
-	// shards). Default 10000.
+	// MaxEntries is the expected number of entries (sizes the memory
+	// tier's shards). Default 10000.
 	MaxEntries int `json:"max_entries" yaml:"max_entries"`
-	// MaxSizeMB caps the cache memory in megabytes; 0 means no cap.
-	// Default 64.
+	// MaxSizeMB caps each tier in megabytes: the memory tier overwrites
+	// its oldest entries, the disk tier evicts the least recently used.
+	// 0 means no cap. Default 64.
 	MaxSizeMB int `json:"max_size_mb" yaml:"max_size_mb"`
 	// TTL is how long a response stays cached. Default 1h.
 	TTL Duration `json:"ttl" yaml:"ttl"`
+	// Persistent adds the disk tier in Dir. Default false (the demo
+	// turns it on).
+	Persistent bool `json:"persistent" yaml:"persistent"`
+	// Dir is the disk tier's directory; "" means os.UserCacheDir()/dspex.
+	Dir string `json:"dir,omitempty" yaml:"dir,omitempty"`
 }
 
 // Breaker configures the circuit breaker of each client actor (the fields of
-// gobreaker.Settings).
+// gobreaker.Settings). It counts requests after their retries, never each
+// attempt; rate limits (429), client errors (other 4xx) and requests the
+// caller gave up on do not count as failures. The default opens when half
+// of the requests of the last minute failed, once at least 10 ended.
 type Breaker struct {
 	// Enabled turns the breaker on. Default true.
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	// MaxRequests is the number of trial requests let through while
 	// half-open. Default 1.
 	MaxRequests uint32 `json:"max_requests" yaml:"max_requests"`
-	// Interval is the period after which a closed breaker clears its
-	// counts; 0 never clears. Default 60s.
+	// Interval is the rolling window the counts cover (in ten buckets);
+	// 0 never clears them while closed. Default 60s.
 	Interval Duration `json:"interval" yaml:"interval"`
 	// Timeout is how long the breaker stays open before going half-open.
 	// Default 30s.
 	Timeout Duration `json:"timeout" yaml:"timeout"`
-	// ConsecutiveFailures trips the breaker after that many failures in a
-	// row. Default 5.
+	// ConsecutiveFailures, when > 0, also trips the breaker after that
+	// many failed requests in a row. Default 0 (off).
 	ConsecutiveFailures uint32 `json:"consecutive_failures" yaml:"consecutive_failures"`
-	// FailureRatio, when > 0, also trips the breaker when the failure ratio
-	// reaches it, once at least MinRequests requests were counted.
-	// Default 0 (off).
+	// FailureRatio trips the breaker when the share of failed requests in
+	// the window reaches it, once at least MinRequests ended; 0 turns the
+	// ratio off (ConsecutiveFailures must then be set). Default 0.5.
 	FailureRatio float64 `json:"failure_ratio,omitempty" yaml:"failure_ratio,omitempty"`
-	// MinRequests is the minimum sample for FailureRatio. Default 20.
+	// MinRequests is the minimum volume for FailureRatio. Default 10.
 	MinRequests uint32 `json:"min_requests,omitempty" yaml:"min_requests,omitempty"`
 }
 
@@ -279,13 +318,17 @@ type Supervision struct {
 
 // Default values, exported so that documentation and callers agree.
 const (
-	DefaultConcurrency     = 64
-	DefaultRequestTimeout  = 60 * time.Second
-	DefaultServiceName     = "dspex"
-	DefaultOpenAIBaseURL   = "https://api.openai.com/v1"
-	DefaultOpenAIModel     = "gpt-4o-mini"
-	DefaultOpenAIName      = "openai"
-	DefaultOpenAIAPIKeyEnv = "OPENAI_API_KEY"
+	DefaultConcurrency        = 64
+	DefaultRequestTimeout     = 60 * time.Second
+	DefaultServiceName        = "dspex"
+	DefaultOpenAIBaseURL      = "https://api.openai.com/v1"
+	DefaultOpenAIModel        = "gpt-4o-mini"
+	DefaultOpenAIName         = "openai"
+	DefaultOpenAIAPIKeyEnv    = "OPENAI_API_KEY"
+	DefaultAnthropicBaseURL   = "https://api.anthropic.com"
+	DefaultAnthropicModel     = "claude-haiku-5-5"
+	DefaultAnthropicName      = "anthropic"
+	DefaultAnthropicAPIKeyEnv = "ANTHROPIC_API_KEY"
 )
 
 // Default returns the documented defaults. It has no providers: ApplyEnv
@@ -305,8 +348,9 @@ func Default() Config {
 			MaxRequests:         1,
 			Interval:            Duration(60 * time.Second),
 			Timeout:             Duration(30 * time.Second),
-			ConsecutiveFailures: 5,
-			MinRequests:         20,
+			ConsecutiveFailures: 0,
+			FailureRatio:        0.5,
+			MinRequests:         10,
 		},
 		Retry: Retry{
 			MaxAttempts: 3,

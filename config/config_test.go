@@ -136,7 +136,7 @@ func TestValidate(t *testing.T) {
 		{"providers[0].name", func(c *Config) { c.Providers[0].Name = "" }},
 		{"providers[0].name", func(c *Config) { c.Providers[0].Name = "a/b" }},
 		{"providers[1].name", func(c *Config) { c.Providers = append(c.Providers, validProvider()) }},
-		{"providers[0].kind", func(c *Config) { c.Providers[0].Kind = "anthropic" }},
+		{"providers[0].kind", func(c *Config) { c.Providers[0].Kind = "cohere" }},
 		{"providers[0].base_url", func(c *Config) { c.Providers[0].BaseURL = "" }},
 		{"providers[0].base_url", func(c *Config) { c.Providers[0].BaseURL = "ftp://x" }},
 		{"providers[0].base_url", func(c *Config) { c.Providers[0].BaseURL = "http://" }},
@@ -152,7 +152,7 @@ func TestValidate(t *testing.T) {
 		{"cache.max_entries", func(c *Config) { c.Cache.MaxEntries = 0 }},
 		{"cache.max_size_mb", func(c *Config) { c.Cache.MaxSizeMB = -1 }},
 		{"breaker.timeout", func(c *Config) { c.Breaker.Timeout = -1 }},
-		{"breaker.consecutive_failures", func(c *Config) { c.Breaker.ConsecutiveFailures = 0 }},
+		{"breaker.consecutive_failures", func(c *Config) { c.Breaker.ConsecutiveFailures, c.Breaker.FailureRatio = 0, 0 }},
 		{"breaker.interval", func(c *Config) { c.Breaker.Interval = -1 }},
 		{"breaker.failure_ratio", func(c *Config) { c.Breaker.FailureRatio = 1.5 }},
 		{"rate_limit.requests_per_minute", func(c *Config) { c.RateLimit.RequestsPerMinute = -5 }},
@@ -215,6 +215,9 @@ func TestApplyEnv(t *testing.T) {
 	openai := func(model string) Provider {
 		return Provider{Name: "openai", Kind: KindOpenAI, BaseURL: DefaultOpenAIBaseURL, APIKeyEnv: "OPENAI_API_KEY", DefaultModel: model}
 	}
+	anthropic := func(model string) Provider {
+		return Provider{Name: "anthropic", Kind: KindAnthropic, BaseURL: DefaultAnthropicBaseURL, APIKeyEnv: "ANTHROPIC_API_KEY", DefaultModel: model}
+	}
 	for _, tc := range []struct {
 		name string
 		base Config
@@ -222,7 +225,13 @@ func TestApplyEnv(t *testing.T) {
 		want func(*Config)
 	}{
 		{"nothing", Default(), nil, func(*Config) {}},
-		{"no key, no provider", Default(), map[string]string{"OPENAI_BASE_URL": "http://x"}, func(*Config) {}},
+		{"base url without key adds a keyless provider", Default(), map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "DSPEX_MODEL": "llama3"},
+			func(c *Config) {
+				p := openai("llama3")
+				p.BaseURL, p.APIKeyEnv = "http://127.0.0.1:11434/v1", ""
+				c.Providers = []Provider{p}
+				c.Model = "llama3"
+			}},
 		{"key adds openai", Default(), map[string]string{"OPENAI_API_KEY": "sk-env"}, func(c *Config) {
 			c.Providers = []Provider{openai(DefaultOpenAIModel)}
 		}},
@@ -234,6 +243,30 @@ func TestApplyEnv(t *testing.T) {
 			c.Providers = []Provider{p}
 			c.Model = "gpt-4o"
 		}},
+		{"anthropic key adds anthropic", Default(), map[string]string{"ANTHROPIC_API_KEY": "sk-ant"}, func(c *Config) {
+			c.Providers = []Provider{anthropic(DefaultAnthropicModel)}
+		}},
+		{"anthropic key and bare model", Default(), map[string]string{"ANTHROPIC_API_KEY": "sk-ant", "DSPEX_MODEL": "claude-x"}, func(c *Config) {
+			c.Providers = []Provider{anthropic("claude-x")}
+			c.Model = "claude-x"
+		}},
+		{"both keys, anthropic model", Default(), map[string]string{
+			"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "sk-ant", "DSPEX_MODEL": "anthropic/claude-x",
+		}, func(c *Config) {
+			c.Providers = []Provider{openai(DefaultOpenAIModel), anthropic("claude-x")}
+			c.Model = "anthropic/claude-x"
+		}},
+		{"both keys, bare model goes to openai", Default(), map[string]string{
+			"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "sk-ant", "DSPEX_MODEL": "gpt-x",
+		}, func(c *Config) {
+			c.Providers = []Provider{openai("gpt-x"), anthropic(DefaultAnthropicModel)}
+			c.Model = "gpt-x"
+		}},
+		{"existing anthropic provider is kept", func() Config {
+			c := Default()
+			c.Providers = []Provider{{Name: "anthropic", Kind: KindAnthropic, BaseURL: "http://127.0.0.1:1", DefaultModel: "m"}}
+			return c
+		}(), map[string]string{"ANTHROPIC_API_KEY": "sk-ant"}, func(*Config) {}},
 		{"prefixed model", Default(), map[string]string{"OPENAI_API_KEY": "k", "DSPEX_MODEL": "openai/gpt-4.1"}, func(c *Config) {
 			c.Providers = []Provider{openai("gpt-4.1")}
 			c.Model = "openai/gpt-4.1"
@@ -244,6 +277,12 @@ func TestApplyEnv(t *testing.T) {
 			return c
 		}(), map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "https://b/v1"}, func(c *Config) {
 			c.Providers = []Provider{{Name: "openai", BaseURL: "https://b/v1", DefaultModel: "m", APIKeyEnv: "OPENAI_API_KEY"}}
+		}},
+		{"cache", Default(), map[string]string{
+			"DSPEX_CACHE_PERSISTENT": "true", "DSPEX_CACHE_DIR": "/tmp/c",
+		}, func(c *Config) {
+			c.Cache.Persistent = true
+			c.Cache.Dir = "/tmp/c"
 		}},
 		{"settings", Default(), map[string]string{
 			"DSPEX_CACHE": "false", "DSPEX_CACHE_TTL": "2m", "DSPEX_CONCURRENCY": "8", "DSPEX_REQUEST_TIMEOUT": "5s",

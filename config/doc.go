@@ -26,6 +26,8 @@
 //	    default_model: gpt-4o-mini
 //	cache:
 //	  ttl: 30m
+//	  persistent: true       # a disk tier, shared by processes
+//	  dir: /var/cache/dspex  # default: os.UserCacheDir()/dspex
 //	retry:
 //	  max_attempts: 5
 //	  initial: 250ms

@@ -19,8 +19,18 @@ const (
 	// into the Config.
 	EnvOpenAIAPIKey = "OPENAI_API_KEY"
 	// EnvOpenAIBaseURL (OPENAI_BASE_URL) sets the "openai" provider's base
-	// URL.
+	// URL. Set without EnvOpenAIAPIKey, it adds a keyless "openai" provider
+	// (as EnvOpenAIAPIKey would, without the key): local servers such as
+	// Ollama or vLLM need none.
 	EnvOpenAIBaseURL = "OPENAI_BASE_URL"
+	// EnvAnthropicAPIKey (ANTHROPIC_API_KEY) adds an "anthropic" provider
+	// of KindAnthropic (model from EnvModel when it is "anthropic/MODEL",
+	// or a bare model name and OPENAI_API_KEY is unset; else
+	// DefaultAnthropicModel) reading its key from this variable, when no
+	// provider named "anthropic" exists. It comes after the "openai"
+	// provider, so with both keys set the default LM stays OpenAI's unless
+	// DSPEX_MODEL says otherwise. The key is never copied into the Config.
+	EnvAnthropicAPIKey = "ANTHROPIC_API_KEY"
 	// EnvModel (DSPEX_MODEL) sets Config.Model ("provider/model" or
 	// "model"). A model without a known provider prefix also becomes the
 	// default model of an "openai" provider that ApplyEnv adds.
@@ -29,6 +39,11 @@ const (
 	EnvCache = "DSPEX_CACHE"
 	// EnvCacheTTL (DSPEX_CACHE_TTL) sets Cache.TTL ("1h").
 	EnvCacheTTL = "DSPEX_CACHE_TTL"
+	// EnvCachePersistent (DSPEX_CACHE_PERSISTENT) sets Cache.Persistent
+	// (a strconv.ParseBool value).
+	EnvCachePersistent = "DSPEX_CACHE_PERSISTENT"
+	// EnvCacheDir (DSPEX_CACHE_DIR) sets Cache.Dir.
+	EnvCacheDir = "DSPEX_CACHE_DIR"
 	// EnvConcurrency (DSPEX_CONCURRENCY) sets Concurrency.
 	EnvConcurrency = "DSPEX_CONCURRENCY"
 	// EnvRequestTimeout (DSPEX_REQUEST_TIMEOUT) sets RequestTimeout.
@@ -131,6 +146,8 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 
 	boolean(EnvCache, &cfg.Cache.Enabled)
 	duration(EnvCacheTTL, &cfg.Cache.TTL)
+	boolean(EnvCachePersistent, &cfg.Cache.Persistent)
+	str(EnvCacheDir, &cfg.Cache.Dir)
 	integer(EnvConcurrency, &cfg.Concurrency)
 	duration(EnvRequestTimeout, &cfg.RequestTimeout)
 	integer(EnvRetryMaxAttempts, &cfg.Retry.MaxAttempts)
@@ -148,13 +165,19 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 		cfg.Model = model
 	}
 	i := slices.IndexFunc(cfg.Providers, func(p Provider) bool { return p.Name == DefaultOpenAIName })
-	if getenv(EnvOpenAIAPIKey) != "" {
+	addAnthropic := getenv(EnvAnthropicAPIKey) != "" &&
+		!slices.ContainsFunc(cfg.Providers, func(p Provider) bool { return p.Name == DefaultAnthropicName })
+	hasKey := getenv(EnvOpenAIAPIKey) != ""
+	// A base URL without a key is a local server (Ollama, vLLM, llama.cpp)
+	// that needs none: it gets a keyless provider.
+	if hasKey || getenv(EnvOpenAIBaseURL) != "" {
 		if i < 0 {
 			m := DefaultOpenAIModel
 			if model != "" {
 				if name, rest, ok := strings.Cut(model, "/"); ok && name == DefaultOpenAIName && rest != "" {
 					m = rest
-				} else if !ok || !slices.ContainsFunc(cfg.Providers, func(p Provider) bool { return p.Name == name }) {
+				} else if !ok || !slices.ContainsFunc(cfg.Providers, func(p Provider) bool { return p.Name == name }) &&
+					(!addAnthropic || name != DefaultAnthropicName) {
 					m = model
 				}
 			}
@@ -162,16 +185,31 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 				Name:         DefaultOpenAIName,
 				Kind:         KindOpenAI,
 				BaseURL:      DefaultOpenAIBaseURL,
-				APIKeyEnv:    EnvOpenAIAPIKey,
 				DefaultModel: m,
 			})
 			i = len(cfg.Providers) - 1
-		} else if cfg.Providers[i].APIKey == "" && cfg.Providers[i].APIKeyEnv == "" {
+		}
+		if hasKey && cfg.Providers[i].APIKey == "" && cfg.Providers[i].APIKeyEnv == "" {
 			cfg.Providers[i].APIKeyEnv = EnvOpenAIAPIKey
 		}
 	}
 	if i >= 0 {
 		str(EnvOpenAIBaseURL, &cfg.Providers[i].BaseURL)
+	}
+	if addAnthropic {
+		m := DefaultAnthropicModel
+		if name, rest, ok := strings.Cut(model, "/"); ok && name == DefaultAnthropicName && rest != "" {
+			m = rest
+		} else if !ok && model != "" && getenv(EnvOpenAIAPIKey) == "" {
+			m = model
+		}
+		cfg.Providers = append(cfg.Providers, Provider{
+			Name:         DefaultAnthropicName,
+			Kind:         KindAnthropic,
+			BaseURL:      DefaultAnthropicBaseURL,
+			APIKeyEnv:    EnvAnthropicAPIKey,
+			DefaultModel: m,
+		})
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dspex-go/dspex/lm"
 )
 
 // Validate checks every value and returns nil or the *ValidationError of
@@ -39,17 +41,17 @@ func (c Config) Validate() error {
 				names[p.Name] = i
 			}
 		}
-		if kind := p.EffectiveKind(); kind != KindOpenAI && kind != KindAzure {
-			add(k("kind"), p.Kind, `must be "openai" or "azure"`)
+		if !slices.Contains(Kinds, p.EffectiveKind()) {
+			add(k("kind"), p.Kind, `must be "openai", "azure" or "anthropic"`)
 		}
 		if p.BaseURL == "" {
 			add(k("base_url"), "", "must not be empty")
 		} else if u, err := url.Parse(p.BaseURL); err != nil {
-			add(k("base_url"), p.BaseURL, "does not parse as a URL")
+			add(k("base_url"), lm.RedactURL(p.BaseURL), "does not parse as a URL")
 		} else if u.Scheme != "http" && u.Scheme != "https" {
-			add(k("base_url"), p.BaseURL, "scheme must be http or https")
+			add(k("base_url"), lm.RedactURL(p.BaseURL), "scheme must be http or https")
 		} else if u.Host == "" {
-			add(k("base_url"), p.BaseURL, "has no host")
+			add(k("base_url"), lm.RedactURL(p.BaseURL), "has no host")
 		}
 		if p.Model() == "" {
 			add(k("default_model"), "", "must be set (or models listed)")
@@ -69,6 +71,9 @@ func (c Config) Validate() error {
 		}
 		if p.Concurrency != nil && *p.Concurrency < 0 {
 			add(k("concurrency"), *p.Concurrency, "must be >= 0 (0 means unlimited)")
+		}
+		if p.MaxResponseBytes < 0 {
+			add(k("max_response_bytes"), p.MaxResponseBytes, "must be >= 0 (0 means 8 MiB)")
 		}
 	}
 	if name, _, ok := strings.Cut(c.Model, "/"); ok && name == "" {

@@ -14,9 +14,16 @@
 //     with an integer answer, needing 1, 2 or 3 steps in equal shares. Each
 //     carries its Steps count and its Work, one equation per step.
 //
-// The file is generated: the facts are a table in internal/gen and the math
+// Two more files serve the modules that write code (programs.ProgramOfThought,
+// CodeAct, RLM): arith.jsonl, 40 arithmetic word problems of 4 to 6 steps
+// (Arithmetic, kind "math", ids arith-001 to arith-040, not in QA), and
+// archive.txt.gz, a registry of about half a megabyte, far larger than a
+// small model's context (Archive), with 12 questions each answered by one
+// of its lines (ArchiveQuestions, kind "archive").
+//
+// The files are generated: the facts are a table in internal/gen and the math
 // problems come from a generator with a fixed seed, so the output is
-// deterministic. Regenerate it with
+// deterministic. Regenerate them with
 //
 //	go generate ./dataset
 //

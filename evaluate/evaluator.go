@@ -15,6 +15,7 @@ import (
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Evaluator runs programs over dev sets and scores them with a metric
@@ -82,6 +83,14 @@ func Run[S Score](ctx context.Context, prog programs.Program, devset []dataset.E
 // and the error is ctx's error or ErrTooManyErrors. Otherwise the error is
 // nil: failed examples are not errors of the run. Run also fails, without
 // running anything, if prog is nil.
+//
+// Telemetry: a run is an "evaluate" span with one "example" span per
+// example, and the evaluation metrics, recorded with the providers ctx
+// carries (telemetry.NewContext, or the caller's span), else with those of
+// the evaluator's LM or runtime (WithLM, WithRuntime: the dspex runtime
+// and its LMs hand them out), which Run puts into ctx at its start so that
+// every example's program call finds them there. With none, nothing is
+// recorded.
 func (e *Evaluator) Run(ctx context.Context, prog programs.Program, devset []dataset.Example) (Result, error) {
 	return e.run(ctx, prog, devset, nil)
 }
@@ -109,7 +118,10 @@ func (e *Evaluator) run(ctx context.Context, prog programs.Program, devset []dat
 	if err := ctx.Err(); err != nil {
 		return finish(fmt.Errorf("evaluate: %w", err))
 	}
-	ctx, tel := e.startRun(ctx, prog, len(devset))
+	if s := e.source(); s != nil {
+		ctx = telemetry.WithDefault(ctx, s)
+	}
+	ctx, tel := e.startRun(ctx, len(devset))
 	if tel != nil {
 		untraced := finish
 		finish = func(err error) (Result, error) {

@@ -176,7 +176,9 @@ func WithDescription(s string) Option {
 // WithRuntime runs the evaluator actors in the actor system of rt, usually
 // the *dspex.Runtime, under a supervisor actor spawned for each run and
 // stopped at its end. Without it each run starts a private actor system and
-// shuts it down when the run ends.
+// shuts it down when the run ends. When rt hands out telemetry providers
+// (the *dspex.Runtime does), runs record their spans and metrics with them
+// unless their context carries others (see Evaluator.Run).
 func WithRuntime(rt Runtime) Option {
 	return optionFunc(func(c *config) error {
 		if rt == nil || rt.Actors().System() == nil {

@@ -6,27 +6,36 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
-// TracerProvider returns the tracer provider of the evaluator's LM
-// (WithLM) or runtime (WithRuntime) when either is a
-// telemetry.TracerSource (the dspex runtime and its LMs are), else a no-op
-// one. Runs trace with it unless their context already holds a recording
-// span or a telemetry.NewContext source. It makes an Evaluator a
-// telemetry.Source, so optimizers trace their trials with it.
-func (e *Evaluator) TracerProvider() trace.TracerProvider {
-	if s, ok := e.cfg.model.(telemetry.TracerSource); ok {
-		return s.TracerProvider()
+// source returns the telemetry providers the evaluator was given: its LM
+// (WithLM) when that hands some out, as the dspex runtime's LMs do, else
+// its runtime (WithRuntime) when that does; nil for neither.
+func (e *Evaluator) source() telemetry.Source {
+	if s, ok := e.cfg.model.(telemetry.Source); ok {
+		return s
 	}
-	if s, ok := e.cfg.runtime.(telemetry.TracerSource); ok {
+	if s, ok := e.cfg.runtime.(telemetry.Source); ok {
+		return s
+	}
+	return nil
+}
+
+// TracerProvider returns the tracer provider of the evaluator's LM
+// (WithLM) or runtime (WithRuntime) when either hands out telemetry
+// providers (the dspex runtime and its LMs do), else a no-op one. It makes
+// an Evaluator a telemetry.Source: Run puts it into its context at the
+// start (telemetry.WithDefault: providers the context already carries
+// win), and optimizers do the same with their evaluator when they start a
+// compilation.
+func (e *Evaluator) TracerProvider() trace.TracerProvider {
+	if s := e.source(); s != nil {
 		return s.TracerProvider()
 	}
 	return tracenoop.NewTracerProvider()
@@ -35,21 +44,17 @@ func (e *Evaluator) TracerProvider() trace.TracerProvider {
 // MeterProvider returns the meter provider of the evaluator's LM or
 // runtime, as TracerProvider does, else a no-op one.
 func (e *Evaluator) MeterProvider() metric.MeterProvider {
-	if s, ok := e.cfg.model.(telemetry.MeterSource); ok {
-		return s.MeterProvider()
-	}
-	if s, ok := e.cfg.runtime.(telemetry.MeterSource); ok {
+	if s := e.source(); s != nil {
 		return s.MeterProvider()
 	}
 	return metricnoop.NewMeterProvider()
 }
 
-// runTelemetry traces and measures one run: its "evaluate" span with one
-// "example" child span per example, and the evaluation metrics. A nil
-// *runTelemetry (telemetry off) does nothing.
+// runTelemetry measures one run: its "evaluate" span, whose context is the
+// parent of the examples' "example" spans, and the evaluation metrics. A
+// nil *runTelemetry (telemetry off) does nothing.
 type runTelemetry struct {
-	span     trace.Span // nil when tracing is off
-	tracer   trace.Tracer
+	span     trace.Span // records nothing when tracing is off
 	metrics  bool
 	examples metric.Int64Counter
 	duration metric.Float64Histogram
@@ -58,27 +63,12 @@ type runTelemetry struct {
 	desc     attribute.KeyValue
 }
 
-// source returns where a run of prog takes its providers from: the
-// evaluator's LM or runtime, else the LM of prog's predictors.
-func (e *Evaluator) source(prog programs.Program) telemetry.Source {
-	_, tracing := telemetry.TracerProviderFor(context.Background(), e)
-	_, metering := telemetry.MeterProviderFor(context.Background(), e)
-	if tracing || metering {
-		return e
-	}
-	if s := programs.TelemetrySource(prog); s != nil {
-		return s
-	}
-	return e
-}
-
-// startRun starts the telemetry of a run of prog on n examples; the
-// returned context holds the run's span.
-func (e *Evaluator) startRun(ctx context.Context, prog programs.Program, n int) (context.Context, *runTelemetry) {
-	src := e.source(prog)
-	tp, tracing := telemetry.TracerProviderFor(ctx, src)
-	mp, metering := telemetry.MeterProviderFor(ctx, src)
-	if !tracing && !metering {
+// startRun starts the telemetry of a run on n examples, with the providers
+// of ctx, where Run has put the evaluator's; the returned context holds
+// the run's span.
+func (e *Evaluator) startRun(ctx context.Context, n int) (context.Context, *runTelemetry) {
+	mp, metering := telemetry.MeterProviderFrom(ctx)
+	if _, tracing := telemetry.TracerProviderFrom(ctx); !tracing && !metering {
 		return ctx, nil
 	}
 	t := &runTelemetry{desc: telemetry.AttrDescription.String(e.cfg.description)}
@@ -87,16 +77,13 @@ func (e *Evaluator) startRun(ctx context.Context, prog programs.Program, n int) 
 			t.metrics = true
 		}
 	}
-	if tracing {
-		name := "evaluate"
-		if d := e.cfg.description; d != "" && d != name {
-			name += " " + d
-		}
-		t.tracer = tp.Tracer(telemetry.InstrumentationName)
-		ctx, t.span = t.tracer.Start(ctx, name)
-		if t.span.IsRecording() {
-			t.span.SetAttributes(t.desc, telemetry.AttrExampleCount.Int(n))
-		}
+	target := e.cfg.description
+	if target == "evaluate" {
+		target = ""
+	}
+	ctx, t.span = telemetry.Start(ctx, "evaluate", target)
+	if t.span.IsRecording() {
+		t.span.SetAttributes(t.desc, telemetry.AttrExampleCount.Int(n))
 	}
 	return ctx, t
 }
@@ -133,10 +120,7 @@ func (r *run) execTraced(ctx context.Context, index int, deadline time.Time) Row
 	if t == nil {
 		return r.exec(ctx, index, deadline)
 	}
-	var span trace.Span
-	if t.tracer != nil {
-		ctx, span = t.tracer.Start(ctx, "example")
-	}
+	ctx, span := telemetry.Start(ctx, "example", "")
 	row := r.exec(ctx, index, deadline)
 	if t.metrics {
 		set := metric.WithAttributeSet(attribute.NewSet(t.desc, telemetry.AttrExampleStatus.String(statusName(row.Status))))
@@ -146,20 +130,14 @@ func (r *run) execTraced(ctx context.Context, index int, deadline time.Time) Row
 			t.score.Record(context.Background(), row.Score, metric.WithAttributeSet(attribute.NewSet(t.desc)))
 		}
 	}
-	if span != nil {
-		if span.IsRecording() {
-			span.SetAttributes(
-				telemetry.AttrExampleIndex.Int(index),
-				telemetry.AttrExampleStatus.String(statusName(row.Status)),
-				telemetry.AttrScore.Float64(row.Score),
-			)
-			if row.Err != nil {
-				span.SetAttributes(telemetry.AttrErrorType.String(telemetry.ErrorType(row.Err)))
-				span.SetStatus(codes.Error, row.Err.Error())
-			}
-		}
-		span.End()
+	if span.IsRecording() {
+		span.SetAttributes(
+			telemetry.AttrExampleIndex.Int(index),
+			telemetry.AttrExampleStatus.String(statusName(row.Status)),
+			telemetry.AttrScore.Float64(row.Score),
+		)
 	}
+	telemetry.End(span, row.Err)
 	return row
 }
 
@@ -170,9 +148,6 @@ func (t *runTelemetry) end(res Result, err error) {
 	}
 	if t.metrics && res.Scored+res.Failed > 0 {
 		t.runScore.Record(context.Background(), res.Score, metric.WithAttributeSet(attribute.NewSet(t.desc)))
-	}
-	if t.span == nil {
-		return
 	}
 	if t.span.IsRecording() {
 		t.span.SetAttributes(

@@ -89,7 +89,7 @@ func reply(text string) lm.Response {
 	return lm.Response{
 		Model:    "gpt-4o-mini-2024-07-18",
 		Choices:  []lm.Choice{{Message: lm.Message{Role: lm.RoleAssistant, Content: text}, FinishReason: "stop"}},
-		Usage:    lm.Usage{PromptTokens: 1200, CompletionTokens: 40, TotalTokens: 1240, CachedPromptTokens: 1024},
+		Usage:    lm.Usage{PromptTokens: 1200, CompletionTokens: 40, TotalTokens: 1240, CacheReadTokens: 1024},
 		Attempts: 1,
 	}
 }

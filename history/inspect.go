@@ -89,8 +89,8 @@ func inspect(w io.Writer, records []Record, colour bool) error {
 func summary(r Record) string {
 	u := r.Usage
 	s := fmt.Sprintf("Usage: %d prompt", u.PromptTokens)
-	if u.CachedPromptTokens > 0 {
-		s += fmt.Sprintf(" (%d cached)", u.CachedPromptTokens)
+	if u.CacheReadTokens > 0 {
+		s += fmt.Sprintf(" (%d cached)", u.CacheReadTokens)
 	}
 	s += fmt.Sprintf(" + %d completion = %d tokens · cost %s · %s", u.CompletionTokens, u.TotalTokens, r.Cost, r.Latency.Round(time.Millisecond))
 	switch {

@@ -28,7 +28,7 @@ func TestPredictionUsageIncludesNestedCalls(t *testing.T) {
 	if !ok || len(pred.LMUsage) != 1 {
 		t.Fatalf("LMUsage = %+v", pred.LMUsage)
 	}
-	if got.Calls != 3 || got.Usage.TotalTokens != 3*1240 || got.Usage.CachedPromptTokens != 3*1024 || got.Cost.Calls != 3 || !got.Cost.Known() {
+	if got.Calls != 3 || got.Usage.TotalTokens != 3*1240 || got.Usage.CacheReadTokens != 3*1024 || got.Cost.Calls != 3 || !got.Cost.Known() {
 		t.Fatalf("usage = %+v", got)
 	}
 	if got.Usage != pred.Usage {

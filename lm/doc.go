@@ -1,5 +1,5 @@
-// Package lm defines what dspex needs from a language model and provides an
-// OpenAI-compatible implementation.
+// Package lm defines what dspex needs from a language model and provides
+// OpenAI-compatible and Anthropic implementations.
 //
 // # Language models
 //
@@ -24,8 +24,17 @@
 // from OPENAI_API_KEY when not given and never appears in errors or in the
 // client's String.
 //
-// The provider does one HTTP request per call: no retries, caching or rate
-// limiting. The dspex runtime layers those around it (client actors with a
+// [NewAnthropic] builds an [Anthropic] client for Anthropic's Messages API
+// (Claude models) on the official SDK. [AnthropicConfig] names the base URL,
+// key (ANTHROPIC_API_KEY when not given), default model and max_tokens.
+// System messages become the system prompt; the repeated prefix of a DSPy
+// prompt (system prompt and demos) is marked for Anthropic's prompt cache
+// unless [AnthropicConfig.NoPromptCache] is set, and [Usage] reports the
+// tokens read from and written to that cache. API errors unwrap to an
+// [*AnthropicError].
+//
+// A provider does one HTTP request per call (an Anthropic request for N
+// completions makes N): no retries, caching or rate limiting. The dspex runtime layers those around it (client actors with a
 // cache, circuit breaker, rate limiter and backoff), driven by the error
 // classification below.
 //
@@ -47,15 +56,29 @@
 // sentinels with errors.Is:
 //
 //   - [ErrRateLimited]: HTTP 429, or a local rate limiter said no;
-//   - [ErrCircuitOpen]: a circuit breaker refused to send the request;
+//   - [ErrCircuitOpen]: a circuit breaker refused to send the request
+//     (a [*CircuitOpenError], which unwraps to the failure that opened it);
 //   - [ErrNoChoices]: the provider answered without any completion;
-//   - [ErrNoLM]: a program ran without a language model.
+//   - [ErrNoLM]: a program ran without a language model;
+//   - [ErrResponseTooLarge]: the reply passed the size cap
+//     (OpenAIConfig.MaxResponseBytes, 8 MiB by default).
 //
 // [IsRetryable] tells a retry loop whether to try again. When the caller's
 // context ends, the error matches context.Canceled or
 // context.DeadlineExceeded and is never retryable; a timeout of the
 // provider's own http.Client is a retryable network error instead.
 // Invalid configurations are reported as a *[ConfigError] naming the field.
+//
+// # Streaming
+//
+// An LM may also implement [Streamer]: Stream yields the reply of the
+// first choice as [Chunk] values (text deltas, then the finish reason,
+// then the usage) as an iter.Seq2, and an error as its last value when the
+// request or the stream fails (a stream cut off before its finish reason
+// is [ErrIncompleteStream], retryable). [OpenAI] streams over server-sent
+// events. [StreamChat] streams from any LM, answering in one chunk when it
+// cannot stream; [Accumulator] and [Collect] assemble chunks into the
+// Response a blocking Chat returns.
 //
 // # The context LM
 //

@@ -2,6 +2,7 @@ package lm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -53,11 +54,28 @@ type Request struct {
 	Seed *int
 	// ResponseFormat asks for plain text or a JSON object.
 	ResponseFormat Format
+	// Schema, with ResponseFormat FormatJSON, is the JSON schema the object
+	// must follow. Providers configured for structured outputs send it
+	// (OpenAI's response_format json_schema); others ask for a plain JSON
+	// object and ignore it. The JSON adapter sets it from the signature's
+	// outputs.
+	Schema *ResponseSchema
 	// RolloutID distinguishes otherwise identical requests that must not share
 	// a cached response (DSPy's rollout_id). It is not sent to the provider.
 	RolloutID int
 	// NoCache bypasses any response cache for this request.
 	NoCache bool
+}
+
+// ResponseSchema is the JSON schema of a structured-outputs request.
+type ResponseSchema struct {
+	// Name names the schema (OpenAI requires one): the JSON adapter uses
+	// DSPy's "DSPyProgramOutputs".
+	Name string
+	// Schema is the JSON schema itself.
+	Schema json.RawMessage
+	// Strict asks the provider to follow the schema exactly.
+	Strict bool
 }
 
 // Float returns a pointer to v, for Request.Temperature.
@@ -67,13 +85,22 @@ func Float(v float64) *float64 { return &v }
 func Int(v int) *int { return &v }
 
 // Usage counts the tokens of a request.
+//
+// PromptTokens counts every input token, those read from or written to the
+// provider's prompt cache included; CacheReadTokens and CacheWriteTokens
+// tell how many of them were, for providers that report it (OpenAI's
+// cached_tokens, Anthropic's cache_read_input_tokens and
+// cache_creation_input_tokens).
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
-	// CachedPromptTokens is the part of PromptTokens the provider served
-	// from its prompt cache (billed at the cached-input price).
-	CachedPromptTokens int `json:"cached_prompt_tokens,omitempty"`
+	// CacheReadTokens counts the prompt tokens read from the provider's
+	// prompt cache (billed at the cached price).
+	CacheReadTokens int `json:"cache_read_tokens,omitempty"`
+	// CacheWriteTokens counts the prompt tokens written to the provider's
+	// prompt cache (Anthropic bills them at a premium).
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 }
 
 // Add returns the sum of u and v.
@@ -82,8 +109,8 @@ func (u Usage) Add(v Usage) Usage {
 		PromptTokens:     u.PromptTokens + v.PromptTokens,
 		CompletionTokens: u.CompletionTokens + v.CompletionTokens,
 		TotalTokens:      u.TotalTokens + v.TotalTokens,
-
-		CachedPromptTokens: u.CachedPromptTokens + v.CachedPromptTokens,
+		CacheReadTokens:  u.CacheReadTokens + v.CacheReadTokens,
+		CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens,
 	}
 }
 
@@ -138,6 +165,9 @@ var (
 	// ErrRateLimited means the provider (HTTP 429) or a local rate limiter
 	// refused the request.
 	ErrRateLimited = errors.New("lm: rate limited")
+	// ErrResponseTooLarge means the provider's reply passed the size cap
+	// (OpenAIConfig.MaxResponseBytes); reading stopped there.
+	ErrResponseTooLarge = errors.New("lm: response too large")
 )
 
 // ProviderError is a failed request to an LM provider.
@@ -180,11 +210,42 @@ func (e *ProviderError) Is(target error) bool {
 	return target == ErrRateLimited && e.Status == 429
 }
 
+// CircuitOpenError is a request that a circuit breaker refused without
+// sending it. errors.Is(err, ErrCircuitOpen) is true for it, and it unwraps
+// to the failure that opened the breaker, so errors.As finds that
+// failure's *ProviderError (its status, its message).
+type CircuitOpenError struct {
+	// Provider and Model name the client whose breaker is open.
+	Provider, Model string
+	// Cause is the failed request that opened the breaker; nil when not
+	// known.
+	Cause error
+}
+
+// Error implements error.
+func (e *CircuitOpenError) Error() string {
+	msg := ErrCircuitOpen.Error() + " for " + e.Provider
+	if e.Model != "" {
+		msg += "/" + e.Model
+	}
+	if e.Cause != nil {
+		msg += " (opened by: " + e.Cause.Error() + ")"
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrCircuitOpen) true.
+func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
+
+// Unwrap returns the failure that opened the breaker.
+func (e *CircuitOpenError) Unwrap() error { return e.Cause }
+
 // IsRetryable reports whether err is worth retrying: a retryable
-// *ProviderError anywhere in its chain. Context cancellation is never
-// retryable.
+// *ProviderError anywhere in its chain. Context cancellation and a refusal
+// by an open circuit breaker are never retryable.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrCircuitOpen) {
 		return false
 	}
 	var pe *ProviderError

@@ -100,10 +100,24 @@ type OpenAIConfig struct {
 	// default: real providers sample freshly at temperature > 0 anyway, and
 	// some reject metadata without stored completions.
 	SendRolloutID bool
+	// StructuredOutputs says the server supports OpenAI's structured
+	// outputs: a request for a JSON object that carries a Schema is sent as
+	// response_format json_schema (strict as the schema asks) instead of
+	// json_object. Leave it off for servers that only know json_object.
+	StructuredOutputs bool
 	// HTTPClient sends the requests. Default: a client without timeout;
 	// bound requests with the context instead. It is not modified.
 	HTTPClient *http.Client
+	// MaxResponseBytes caps the size of a response body, enforced while it
+	// is read: a longer reply fails with ErrResponseTooLarge. 0 means
+	// DefaultMaxResponseBytes; negative means no cap.
+	MaxResponseBytes int64
 }
+
+// DefaultMaxResponseBytes is the default cap on a provider's response
+// body: far above any real completion, low enough that a broken or
+// hostile server cannot exhaust memory.
+const DefaultMaxResponseBytes = 8 << 20
 
 // DefaultOpenAIConfig returns the configuration of the OpenAI API with no
 // default model; the API key comes from OPENAI_API_KEY.
@@ -127,6 +141,7 @@ type OpenAI struct {
 	model               string
 	embeddingModel      string
 	sendRolloutID       bool
+	structuredOutputs   bool
 	maxCompletionTokens bool
 	client              *openai.Client
 	redact              *redactor // behind a pointer: printing an OpenAI never shows a key
@@ -154,11 +169,11 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	}
 	switch {
 	case base.Scheme != "http" && base.Scheme != "https":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q is not an http or https URL", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q is not an http or https URL", RedactURL(cfg.BaseURL))}
 	case base.Host == "":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has no host", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has no host", RedactURL(cfg.BaseURL))}
 	case base.RawQuery != "" || base.ForceQuery || base.Fragment != "":
-		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has a query or fragment; endpoint paths are appended to it", base.Redacted())}
+		return nil, &ConfigError{Field: "OpenAIConfig.BaseURL", Reason: fmt.Sprintf("%q has a query or fragment; endpoint paths are appended to it", RedactURL(cfg.BaseURL))}
 	}
 
 	secrets := []string{cfg.APIKey}
@@ -199,15 +214,17 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	secrets = append(secrets, cfg.APIKey)
 	occ.BaseURL = cfg.BaseURL
 	occ.OrgID = cfg.Organization
-	occ.HTTPClient = &doer{client: cmp.Or(cfg.HTTPClient, &http.Client{}), headers: headers}
+	maxBody := cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
+	occ.HTTPClient = &doer{client: cmp.Or(cfg.HTTPClient, &http.Client{}), headers: headers, maxBody: maxBody}
 
 	return &OpenAI{
 		provider:            cfg.Provider,
-		baseURL:             base.Redacted(),
+		baseURL:             RedactURL(cfg.BaseURL),
 		apiType:             cfg.APIType,
 		model:               cfg.Model,
 		embeddingModel:      cfg.EmbeddingModel,
 		sendRolloutID:       cfg.SendRolloutID,
+		structuredOutputs:   cfg.StructuredOutputs,
 		maxCompletionTokens: cfg.MaxCompletionTokens,
 		client:              openai.NewClientWithConfig(occ),
 		redact:              newRedactor(secrets...),
@@ -316,6 +333,15 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 	case FormatText:
 	case FormatJSON:
 		creq.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
+		if s := req.Schema; s != nil && c.structuredOutputs {
+			if !json.Valid(s.Schema) {
+				return creq, nil, fmt.Errorf("lm: Request.Schema %q is not valid JSON", s.Name)
+			}
+			creq.ResponseFormat = &openai.ChatCompletionResponseFormat{
+				Type:       openai.ChatCompletionResponseFormatTypeJSONSchema,
+				JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: s.Name, Schema: s.Schema, Strict: s.Strict},
+			}
+		}
 	default:
 		return creq, nil, fmt.Errorf("lm: Request.ResponseFormat %q is not supported", req.ResponseFormat)
 	}
@@ -380,6 +406,9 @@ func (c *OpenAI) callError(ctx context.Context, model string, ex *exchange, err 
 		pe.Status, statusErr = cmp.Or(pe.Status, reqErr.HTTPStatusCode), true
 	}
 	switch {
+	case ex.tooLarge != nil:
+		// Not retryable: the same request would likely get as long a reply.
+		err = ex.tooLarge
 	case statusErr && pe.Status >= 400:
 		pe.Retryable = RetryableStatus(pe.Status)
 	case ctx.Err() != nil:
@@ -413,8 +442,8 @@ func (c *OpenAI) callError(ctx context.Context, model string, ex *exchange, err 
 
 func usage(u openai.Usage) Usage {
 	out := Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
-	if u.PromptTokensDetails != nil {
-		out.CachedPromptTokens = u.PromptTokensDetails.CachedTokens
+	if d := u.PromptTokensDetails; d != nil {
+		out.CacheReadTokens = d.CachedTokens
 	}
 	return out
 }

@@ -24,6 +24,8 @@ type exchange struct {
 	// status and header describe the response, when one arrived.
 	status int
 	header http.Header
+	// tooLarge is set when the response body passed the size cap.
+	tooLarge error
 }
 
 type exchangeKey struct{}
@@ -34,6 +36,8 @@ type exchangeKey struct{}
 type doer struct {
 	client  *http.Client
 	headers map[string]string
+	// maxBody caps the bytes read from a response body; <= 0: no cap.
+	maxBody int64
 }
 
 // Do implements openai.HTTPDoer.
@@ -60,8 +64,48 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			ex.header = resp.Header
 		}
 	}
+	if err == nil && d.maxBody > 0 {
+		resp.Body = &cappedBody{body: resp.Body, left: d.maxBody, limit: d.maxBody, ex: ex}
+		if resp.ContentLength > d.maxBody {
+			// Announced too large: fail before reading any of it.
+			resp.Body.(*cappedBody).left = -1
+		}
+	}
 	return resp, err
 }
+
+// cappedBody fails a read once more than limit bytes of the body arrived,
+// so a huge reply is refused while it is read, not after.
+type cappedBody struct {
+	body  io.ReadCloser
+	left  int64 // bytes still allowed; < 0 once the cap was passed
+	limit int64
+	ex    *exchange
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, b.fail()
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte more tells a body of exactly limit bytes from a longer one
+	}
+	n, err := b.body.Read(p)
+	if b.left -= int64(n); b.left < 0 {
+		return n + int(b.left), b.fail()
+	}
+	return n, err
+}
+
+func (b *cappedBody) fail() error {
+	err := fmt.Errorf("%w: the reply is larger than %d bytes", ErrResponseTooLarge, b.limit)
+	if b.ex != nil {
+		b.ex.tooLarge = err
+	}
+	return err
+}
+
+func (b *cappedBody) Close() error { return b.body.Close() }
 
 // setBodyFields replaces req's JSON object body with one where the given
 // top-level fields are set.

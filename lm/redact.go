@@ -110,3 +110,25 @@ func (e *networkError) Timeout() bool {
 	var t interface{ Timeout() bool }
 	return errors.As(e.err, &t) && t.Timeout()
 }
+
+// RedactURL returns s with its user information (a password, or a token
+// given as the user name) masked, for printing a base URL:
+// "http://user:pw@host/v1" prints as "http://xxxxx@host/v1". Text that does
+// not parse as a URL but holds user information ("user:pw@host") has it
+// masked too.
+func RedactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Opaque == "" {
+		if u.User != nil {
+			u.User = url.User("xxxxx")
+		}
+		return u.String()
+	}
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		start := 0
+		if i := strings.Index(s, "://"); i >= 0 && i < at {
+			start = i + 3
+		}
+		return s[:start] + "xxxxx" + s[at:]
+	}
+	return s
+}

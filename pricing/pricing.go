@@ -46,7 +46,7 @@ func (p Price) Validate() error {
 // Cost returns what usage costs at p. Cached prompt tokens are billed at
 // CachedInput (at Input when CachedInput is zero).
 func (p Price) Cost(u lm.Usage) Cost {
-	cached := min(max(u.CachedPromptTokens, 0), max(u.PromptTokens, 0))
+	cached := min(max(u.CacheReadTokens, 0), max(u.PromptTokens, 0))
 	fresh := max(u.PromptTokens, 0) - cached
 	cachedPrice := p.CachedInput
 	if cachedPrice == 0 {

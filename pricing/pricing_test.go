@@ -29,13 +29,13 @@ func TestTableCost(t *testing.T) {
 			usage: lm.Usage{PromptTokens: 1000, CompletionTokens: 500},
 			want:  0.00045, str: "$0.000450"}, // 1000*0.15 + 500*0.60 = 450 µ$
 		{name: "gpt-4o cached prompt", provider: "openai", model: "gpt-4o-2024-08-06",
-			usage: lm.Usage{PromptTokens: 2000, CachedPromptTokens: 1024, CompletionTokens: 100},
+			usage: lm.Usage{PromptTokens: 2000, CacheReadTokens: 1024, CompletionTokens: 100},
 			want:  0.00472}, // 976*2.50 + 1024*1.25 + 100*10 = 2440 + 1280 + 1000
 		{name: "claude snapshot", provider: "anthropic", model: "claude-sonnet-4-20250514",
 			usage: lm.Usage{PromptTokens: 10000, CompletionTokens: 2000},
 			want:  0.06, str: "$0.0600"}, // 10000*3 + 2000*15 = 60000 µ$
 		{name: "no cached discount", provider: "openai", model: "gpt-3.5-turbo",
-			usage: lm.Usage{PromptTokens: 1000, CachedPromptTokens: 500, CompletionTokens: 100},
+			usage: lm.Usage{PromptTokens: 1000, CacheReadTokens: 500, CompletionTokens: 100},
 			want:  0.00065}, // 1000*0.50 + 100*1.50
 		{name: "gemini snapshot, a million each", provider: "gemini", model: "gemini-2.5-flash-lite-001",
 			usage: lm.Usage{PromptTokens: 1_000_000, CompletionTokens: 1_000_000},

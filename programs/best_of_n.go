@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/dspex-go/dspex/history"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // RewardFunc scores a prediction made on inputs; higher is better. An error
@@ -43,9 +44,10 @@ func NewBestOfN(prog Program, n int, reward RewardFunc, threshold float64, opts 
 
 // Forward runs the attempts and returns the best prediction.
 func (b *BestOfN) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, programSource{ctx, b.prog}, "BestOfN", "", nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, nil), "BestOfN", "")
+	describeCall(span, "BestOfN", "", nil)
 	pred, err := b.run(ctx, inputs, nil)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // reasoningField is the output field ChainOfThought prepends to a
@@ -107,9 +108,10 @@ func (c *ChainOfThought[In, Out]) run(ctx context.Context, in In, opts []CallOpt
 	if err != nil {
 		return nil, Prediction{}, c.predict.wrap(err)
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName())
+	describeCall(span, "ChainOfThought", c.predict.displayName(), nil)
 	pred, err := c.predict.Call(ctx, values, opts...)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	if err != nil {
 		return nil, Prediction{}, err
 	}
@@ -132,9 +134,10 @@ func (c *ChainOfThought[In, Out]) run(ctx context.Context, in In, opts []CallOpt
 // Forward runs the chain of thought on map inputs; the prediction holds the
 // reasoning and the signature's outputs. It makes ChainOfThought a Program.
 func (c *ChainOfThought[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, lmSource(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName())
+	describeCall(span, "ChainOfThought", c.predict.displayName(), nil)
 	pred, err := c.predict.Forward(ctx, inputs)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 

@@ -34,6 +34,13 @@
 //   - BestOfN and Refine make several attempts at fresh rollouts and keep the
 //     best by a reward function; Refine feeds advice from a failed attempt
 //     into the next.
+//   - ProgramOfThought, CodeAct and RLM let the LM write code that runs in a
+//     sandbox (package sandbox: Starlark, a deterministic Python dialect in
+//     pure Go, with step, time and memory limits and no I/O):
+//     ProgramOfThought computes the outputs with a program, rewritten when
+//     it fails; CodeAct is an agent whose actions are snippets calling the
+//     Go tools; RLM keeps inputs larger than the context in a REPL that the
+//     LM explores with code and sub-LM calls (llm_query).
 //   - MultiChainComparison compares several reasoning attempts into one
 //     answer; Parallel and Batch run a program over a batch with bounded
 //     concurrency, keeping per-item errors.

@@ -22,7 +22,8 @@ type NamedPredictor struct {
 
 // Module is a program built from predictors that lists them and rebuilds
 // itself with some of them replaced. The built-in modules (ChainOfThought,
-// ReAct, BestOfN, Refine, MultiChainComparison) implement it, so
+// ReAct, BestOfN, Refine, MultiChainComparison, ProgramOfThought, CodeAct,
+// RLM) implement it, so
 // NamedPredictors and WithPredictors reach inside them without reflection;
 // a user's struct does not need to, because NamedPredictors walks its
 // exported fields.
@@ -46,6 +47,7 @@ type moduleConfig struct {
 	failCount int
 	attempts  int
 	predict   []Option
+	code      codeConfig // ProgramOfThought, CodeAct, RLM
 }
 
 // moduleOption is an Option that configures a module rather than a
@@ -62,9 +64,11 @@ func (o moduleOption) applyPredict(*predictConfig) error {
 }
 
 // WithMaxIters sets how many tool calls a ReAct agent may make before it
-// must answer (default 5).
+// must answer (default 5); for the code-writing modules, how many programs
+// ProgramOfThought may write (default 3), how many snippets CodeAct may run
+// (default 5) and how many REPL steps RLM may take (default 20).
 func WithMaxIters(n int) Option {
-	return moduleOption{name: "WithMaxIters", modules: []string{"ReAct"}, apply: func(c *moduleConfig) error {
+	return moduleOption{name: "WithMaxIters", modules: []string{"ReAct", "ProgramOfThought", "CodeAct", "RLM"}, apply: func(c *moduleConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("programs: max iters %d must be positive", n)
 		}

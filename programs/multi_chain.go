@@ -8,6 +8,7 @@ import (
 
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // rationaleField is the output MultiChainComparison prepends to the
@@ -76,8 +77,9 @@ func NewMultiChainComparison(sig signature.Signature, opts ...Option) (*MultiCha
 // compares them. The prediction holds the rationale and the signature's
 // outputs; its usage sums every call.
 func (c *MultiChainComparison) Forward(ctx context.Context, inputs Values) (_ Prediction, err error) {
-	ctx, span := startSpan(ctx, lmSource(ctx, c.predict.call.model), "MultiChainComparison", c.sig.Name(), nil)
-	defer func() { endSpan(span, err) }()
+	ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "MultiChainComparison", c.sig.Name())
+	describeCall(span, "MultiChainComparison", c.sig.Name(), nil)
+	defer func() { telemetry.End(span, err) }()
 	ctx, meter := history.WithMeter(ctx)
 	attempts := make([]Values, c.m)
 	var usage Prediction

@@ -8,6 +8,7 @@ import (
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Predictor is the basic LM step over map values: DSPy's Predict with a
@@ -122,6 +123,11 @@ func (p *Predictor) Forward(ctx context.Context, inputs Values) (Prediction, err
 // reply that does not parse (*adapter.ParseError), each wrapped in an *Error
 // naming the predictor.
 func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption) (Prediction, error) {
+	return p.run(ctx, inputs, opts, nil)
+}
+
+// run is Call, with the reply streamed to onDelta when it is not nil.
+func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool) (Prediction, error) {
 	call := p.call
 	if len(opts) > 0 {
 		var o callConfig
@@ -141,14 +147,21 @@ func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption)
 	}
 	ctx = history.WithPredictor(ctx, p.displayName())
 	ctx, meter := history.WithMeter(ctx)
-	ctx, span := startSpan(ctx, lmSource(ctx, model), "Predict", p.displayName(), &p.sig)
-	res, err := adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
+	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
+	describeCall(span, "Predict", p.displayName(), &p.sig)
+	var res adapter.Result
+	var err error
+	if onDelta == nil {
+		res, err = adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
+	} else {
+		res, err = adapter.StreamCall(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request(), onDelta)
+	}
 	if err != nil {
 		err = p.wrap(err)
-		endSpan(span, err)
+		telemetry.End(span, err)
 		return Prediction{}, err
 	}
-	endSpan(span, nil)
+	telemetry.End(span, nil)
 	pred := Prediction{
 		Values:      res.Outputs[0],
 		Completions: res.Outputs,

@@ -11,6 +11,7 @@ import (
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // finishTool is the name of the tool a ReAct agent calls when it has what it
@@ -160,20 +161,24 @@ func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature,
 	b.WriteString("Work in steps: in each, write your next thought, then pick the next tool and its arguments; " +
 		"you will see the tool's observation in the trajectory.\n")
 	b.WriteString("The tools are:\n")
-	all := append(append([]Tool(nil), tools...), Tool{name: finishTool,
-		desc:   fmt.Sprintf("Marks the task as complete: call it once the outputs %s are known.", backquoted(sig.Outputs())),
-		params: &schemaNode{typ: "object", props: []schemaProp{}}})
+	finish, err := newTool(finishTool,
+		fmt.Sprintf("Marks the task as complete: call it once the outputs %s are known.", backquoted(sig.Outputs())),
+		signature.StructOf("finish"), nil)
+	if err != nil {
+		return signature.Signature{}, fmt.Errorf("programs: ReAct: %w", err)
+	}
+	all := append(append([]Tool(nil), tools...), finish)
 	for i, t := range all {
 		fmt.Fprintf(&b, "(%d) %s", i+1, t.name)
 		if t.desc != "" {
 			fmt.Fprintf(&b, ", whose description is <desc>%s</desc>", strings.ReplaceAll(t.desc, "\n", "  "))
 		}
-		fmt.Fprintf(&b, ". It takes arguments %s in JSON format.\n", t.params.propertiesJSON())
+		fmt.Fprintf(&b, ". It takes arguments %s in JSON format.\n", t.arguments())
 	}
 	inputs := append(sig.Inputs(), signature.Field{Name: trajectoryField, Type: signature.TypeString})
 	outputs := []signature.Field{
 		{Name: thoughtField, Type: signature.TypeString},
-		{Name: toolNameField, Type: signature.TypeString},
+		{Name: toolNameField, Type: toolNames(all)},
 		{Name: toolArgsField, Type: signature.MapOf(signature.TypeObject)},
 	}
 	s, err := signature.New(sig.Name()+"ReAct", strings.TrimRight(b.String(), "\n"), inputs, outputs)
@@ -181,6 +186,18 @@ func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature,
 		return signature.Signature{}, fmt.Errorf("programs: ReAct: %w", err)
 	}
 	return s, nil
+}
+
+// toolNames is the type of the tool-name output: Literal[...] of the tool
+// names, finish last, as DSPy's ReAct declares it
+// (dspy/predict/react.py at stanfordnlp/dspy 4ed377ee), so that the prompt
+// lists the choices and a name that is not a tool fails to parse.
+func toolNames(tools []Tool) signature.Type {
+	names := make([]any, len(tools))
+	for i, t := range tools {
+		names[i] = t.name
+	}
+	return signature.LiteralOf(names...)
 }
 
 func backquoted(fs []signature.Field) string {
@@ -199,9 +216,10 @@ func (r *ReAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (O
 	if err != nil {
 		return zero, nil, r.react.wrap(err)
 	}
-	ctx, span := startSpan(ctx, lmSource(ctx, r.react.call.model), "ReAct", r.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
+	describeCall(span, "ReAct", r.sig.Name(), nil)
 	pred, traj, err := r.run(ctx, values, opts)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	if err != nil {
 		return zero, traj, err
 	}
@@ -216,13 +234,19 @@ func (r *ReAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (O
 // extraction's outputs (its reasoning included) and, under "trajectory",
 // the Trajectory; its usage sums every step.
 func (r *ReAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, lmSource(ctx, r.react.call.model), "ReAct", r.sig.Name(), nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
+	describeCall(span, "ReAct", r.sig.Name(), nil)
 	pred, _, err := r.run(ctx, inputs, nil)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 
 func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOption) (Prediction, Trajectory, error) {
+	return r.runStreamed(ctx, inputs, opts, reactHooks{})
+}
+
+// runStreamed is run with its events sent to the hooks that are set.
+func (r *ReAct[In, Out]) runStreamed(ctx context.Context, inputs Values, opts []CallOption, h reactHooks) (Prediction, Trajectory, error) {
 	ctx, meter := history.WithMeter(ctx)
 	var (
 		traj   Trajectory
@@ -235,7 +259,7 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 		}
 		in := maps.Clone(inputs)
 		in[trajectoryField] = traj.String()
-		pred, err := r.react.Call(ctx, in, opts...)
+		pred, err := r.react.run(ctx, in, opts, h.react)
 		if err != nil {
 			var pe *adapter.ParseError
 			if errors.As(err, &pe) {
@@ -257,7 +281,13 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 		case !argsOK && pred.Values[toolArgsField] != nil:
 			step.Observation = fmt.Sprintf("Failed to execute: the arguments of %s must be a JSON object", step.Tool)
 		default:
+			if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args}) {
+				return Prediction{}, traj, adapter.ErrStreamStopped
+			}
 			step.Observation = r.callTool(ctx, step.Tool, args)
+			if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args, Returned: true, Observation: step.Observation}) {
+				return Prediction{}, traj, adapter.ErrStreamStopped
+			}
 		}
 		traj = append(traj, step)
 		if err := ctx.Err(); err != nil {
@@ -269,7 +299,7 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 	}
 	in := maps.Clone(inputs)
 	in[trajectoryField] = traj.String()
-	pred, err := r.extract.predict.Call(ctx, in, opts...)
+	pred, err := r.extract.predict.run(ctx, in, opts, h.extract)
 	if err != nil {
 		return Prediction{}, traj, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Refine is DSPy's Refine: like BestOfN it runs a program up to N times
@@ -86,9 +87,10 @@ func NewRefine(prog Program, n int, reward RewardFunc, threshold float64, opts .
 
 // Forward runs the attempts and returns the best prediction.
 func (r *Refine) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := startSpan(ctx, programSource{ctx, r.prog}, "Refine", "", nil)
+	ctx, span := telemetry.Start(withTelemetry(ctx, r.feedback.call.model), "Refine", "")
+	describeCall(span, "Refine", "", nil)
 	pred, err := r.run(ctx, inputs, r.advise)
-	endSpan(span, err)
+	telemetry.End(span, err)
 	return pred, err
 }
 

@@ -116,13 +116,21 @@ func Save(w io.Writer, prog any) error {
 // The saved predictors must be exactly prog's, by name, and each must have
 // the same fields (names, roles, types, order); otherwise the error is a
 // *ShapeError (errors.Is(err, ErrShapeMismatch)) naming the difference.
-// Numbers in demos are restored to the type of their field (int or float).
-func Load[P any](r io.Reader, prog P) (P, error) {
+//
+// Each demo value is checked against its field's declared type and
+// restored to it (numbers to int64 or float64); a value that does not fit
+// (a string for an int, an object for a str, 1e300 for an int) fails with a
+// *DemoError (errors.Is(err, ErrDemoType)) naming the predictor, the demo
+// and the field. Keys that are not fields (DSPy's "augmented") are kept.
+//
+// Input past DefaultMaxStateBytes (16 MiB), or a predictor with more than
+// DefaultMaxDemos demos, fails with ErrStateTooLarge; the options raise or
+// lower the limits.
+func Load[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
+	cfg := newLoadConfig(opts)
 	var st programState
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	if err := dec.Decode(&st); err != nil {
-		return prog, fmt.Errorf("programs: Load: %w", err)
+	if err := decodeState("Load", r, cfg, &st); err != nil {
+		return prog, err
 	}
 	if st.Version != StateVersion {
 		return prog, fmt.Errorf("programs: Load: unsupported state version %d (want %d; is this a dspex state file? "+
@@ -137,6 +145,9 @@ func Load[P any](r io.Reader, prog P) (P, error) {
 	for _, ps := range st.Predictors {
 		if _, dup := saved[ps.Name]; dup {
 			return prog, fmt.Errorf("programs: Load: predictor %q is saved twice", ps.Name)
+		}
+		if err := checkDemoCount("Load", ps.Name, len(ps.Demos), cfg); err != nil {
+			return prog, err
 		}
 		saved[ps.Name] = ps
 		savedNames = append(savedNames, ps.Name)
@@ -185,13 +196,18 @@ func restore(np NamedPredictor, instructions string, fields []fieldUpdate, demos
 			return nil, fmt.Errorf("programs: predictor %q: %w", np.Name, err)
 		}
 	}
-	for _, d := range demos {
+	for i, d := range demos {
 		for k, v := range d {
-			var t *signature.Type
-			if f, _, ok := sig.Field(k); ok {
-				t = &f.Type
+			f, _, ok := sig.Field(k)
+			if !ok {
+				d[k] = fromJSON(v, nil)
+				continue
 			}
-			d[k] = fromJSON(v, t)
+			x, why := demoValue(v, f.Type)
+			if why != "" {
+				return nil, &DemoError{Predictor: np.Name, Demo: i, Field: k, Type: f.Type, Reason: why}
+			}
+			d[k] = x
 		}
 	}
 	return np.Predictor.WithSignature(sig).WithDemos(demos), nil

@@ -3,11 +3,18 @@ package programs
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/dspex-go/dspex/signature"
 )
+
+// ErrLegacyDSPyState is returned by LoadDSPy for state saved by DSPy 2.5 or
+// earlier, whose ChainOfThought predictors hold an "extended_signature";
+// DSPy 2.6+ refuses it too ("Loading extended_signature is no longer
+// supported in DSPy 2.6+").
+var ErrLegacyDSPyState = errors.New("programs: loading extended_signature is no longer supported in DSPy 2.6+ (state saved by DSPy 2.5 or earlier)")
 
 // dspyMetadataKey is the top-level key DSPy's save writes besides the
 // predictors.
@@ -117,14 +124,21 @@ func writeEntry(buf *bytes.Buffer, key string, v any) error {
 // keep their extra keys, such as "augmented"). "traces", "train", "lm" and
 // "metadata" are ignored: the LM stays the one prog's predictors have.
 //
-// The file's predictor keys must be exactly prog's NamedPredictors names and
-// each must list as many fields as the predictor has; DSPy does not save
-// field names, so fields are matched by position (inputs, then outputs).
-// Otherwise the error is a *ShapeError.
-func LoadDSPy[P any](r io.Reader, prog P) (P, error) {
+// As in DSPy's load_state (dspy/primitives/base_module.py and
+// dspy/signatures/signature.py at stanfordnlp/dspy 4ed377ee): every
+// predictor of prog must have a key in the file, else the error is a
+// *ShapeError naming the missing ones; keys prog does not have are ignored;
+// DSPy does not save field names, so fields are matched by position
+// (inputs, then outputs) as far as both lists go, the rest keeping what
+// they had. A predictor saved by DSPy 2.5 or earlier, with an
+// "extended_signature" key, is refused with ErrLegacyDSPyState, as DSPy
+// 2.6+ refuses it. Demo values are checked against their fields' types, and
+// the input's size and demo counts are capped, as Load does.
+func LoadDSPy[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
+	cfg := newLoadConfig(opts)
 	var top map[string]json.RawMessage
-	if err := json.NewDecoder(r).Decode(&top); err != nil {
-		return prog, fmt.Errorf("programs: LoadDSPy: %w", err)
+	if err := decodeState("LoadDSPy", r, cfg, &top); err != nil {
+		return prog, err
 	}
 	if _, ok := top["dspex"]; ok {
 		return prog, fmt.Errorf("programs: LoadDSPy: this is a dspex state file; use Load")
@@ -133,32 +147,46 @@ func LoadDSPy[P any](r io.Reader, prog P) (P, error) {
 	if err != nil {
 		return prog, err
 	}
-	var savedNames []string
-	for k := range top {
-		if k != dspyMetadataKey {
-			savedNames = append(savedNames, k)
+	// As DSPy's BaseModule.load_state: every predictor of the program must
+	// have saved state; keys the program does not have are ignored.
+	var missing, have []string
+	for _, np := range nps {
+		have = append(have, np.Name)
+		if _, ok := top[np.Name]; !ok {
+			missing = append(missing, np.Name)
 		}
 	}
-	if err := sameNames(nps, savedNames); err != nil {
-		return prog, err
+	if len(missing) > 0 {
+		return prog, &ShapeError{Reason: "no saved state for " + quoteList(missing) + " (the program has " + quoteList(have) + ")"}
 	}
 	replace := make(map[string]*Predictor, len(nps))
 	for _, np := range nps {
+		var legacy struct {
+			Extended json.RawMessage `json:"extended_signature"`
+		}
+		if json.Unmarshal(top[np.Name], &legacy) == nil && legacy.Extended != nil {
+			return prog, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, ErrLegacyDSPyState)
+		}
 		var dp dspyPredictor
 		dec := json.NewDecoder(bytes.NewReader(top[np.Name]))
 		dec.UseNumber()
 		if err := dec.Decode(&dp); err != nil {
 			return prog, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, err)
 		}
+		if err := checkDemoCount("LoadDSPy", np.Name, len(dp.Demos), cfg); err != nil {
+			return prog, err
+		}
 		sig := np.Predictor.Signature()
 		fields := allFields(sig)
-		if len(dp.Signature.Fields) != len(fields) {
-			return prog, &ShapeError{Predictor: np.Name, Reason: fmt.Sprintf("saved with %d fields, the program has %d (%s)",
-				len(dp.Signature.Fields), len(fields), sig)}
-		}
+		// Fields are matched by position and, as DSPy's zip does, only as
+		// far as both lists go: the others keep what they had.
 		updates := make([]fieldUpdate, len(fields))
 		for i, f := range fields {
-			updates[i] = fromDSPyField(f, dp.Signature.Fields[i])
+			if i < len(dp.Signature.Fields) {
+				updates[i] = fromDSPyField(f, dp.Signature.Fields[i])
+			} else {
+				updates[i] = fieldUpdate{prefix: f.Prefix, desc: f.Desc}
+			}
 		}
 		q, err := restore(np, dp.Signature.Instructions, updates, dp.Demos)
 		if err != nil {

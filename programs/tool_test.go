@@ -42,10 +42,16 @@ func searchTool(t *testing.T) (programs.Tool, *searchArgs) {
 
 func TestToolSchema(t *testing.T) {
 	tool, _ := searchTool(t)
-	want := `{"type":"object","properties":{"query":{"type":"string","description":"what to look for"},` +
-		`"limit":{"type":"integer","description":"at most this many results"},"sort":{"type":"string","enum":["relevance","date"]},` +
-		`"tags":{"type":"array","items":{"type":"string"}},"filter":{"type":"object","properties":{"site":{"type":"string"}},"required":["site"]},` +
-		`"weights":{"type":"object","additionalProperties":{"type":"number"}},"exact":{"type":"boolean"}},"required":["query"]}`
+	// pydantic's schema of the arguments (package schema), nested structs
+	// under $defs, keys sorted by encoding/json.
+	want := `{"$defs":{"searchFilter":{"properties":{"site":{"title":"Site","type":"string"}},"required":["site"],"title":"searchFilter","type":"object"}},` +
+		`"properties":{"exact":{"default":false,"title":"Exact","type":"boolean"},"filter":{"anyOf":[{"$ref":"#/$defs/searchFilter"},{"type":"null"}],"default":null,"title":"Filter"},` +
+		`"limit":{"default":0,"description":"at most this many results","title":"Limit","type":"integer"},` +
+		`"query":{"description":"what to look for","title":"Query","type":"string"},` +
+		`"sort":{"default":null,"enum":["relevance","date"],"title":"Sort","type":"string"},` +
+		`"tags":{"default":[],"items":{"type":"string"},"title":"Tags","type":"array"},` +
+		`"weights":{"additionalProperties":{"type":"number"},"default":{},"title":"Weights","type":"object"}},` +
+		`"required":["query"],"title":"searchArgs","type":"object"}`
 	if got := string(tool.Schema()); got != want {
 		t.Errorf("schema:\n got %s\nwant %s", got, want)
 	}
@@ -58,7 +64,7 @@ func TestToolCall(t *testing.T) {
 	tool, got := searchTool(t)
 	obs, err := tool.Call(context.Background(), map[string]any{
 		"query": "go generics", "limit": 3.0, "sort": "date", "tags": []any{"lang"},
-		"filter": map[string]any{"site": "go.dev"}, "weights": map[string]any{"title": "2.5"}, "exact": "true",
+		"filter": map[string]any{"site": "go.dev"}, "weights": map[string]any{"title": 2.5}, "exact": true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -80,15 +86,18 @@ func TestToolCallInvalidArgs(t *testing.T) {
 		args map[string]any
 		want string
 	}{
-		{"missing", map[string]any{}, `argument "query" is required`},
-		{"null", map[string]any{"query": nil}, `argument "query" is required`},
-		{"wrong type", map[string]any{"query": 7.0}, `argument "query": got the number 7, want a string`},
-		{"fraction", map[string]any{"query": "x", "limit": 2.5}, `argument "limit": 2.5 is not a whole number`},
-		{"enum", map[string]any{"query": "x", "sort": "random"}, `argument "sort": "random" is not one of relevance, date`},
+		{"missing", map[string]any{}, `the arguments: missing property 'query'`},
+		{"null", map[string]any{"query": nil}, `argument "query": got null, want string`},
+		{"wrong type", map[string]any{"query": 7.0}, `argument "query": got number, want string`},
+		{"fraction", map[string]any{"query": "x", "limit": 2.5}, `argument "limit": got number, want integer`},
+		{"enum", map[string]any{"query": "x", "sort": "random"}, `argument "sort": value must be one of 'relevance', 'date'`},
 		{"unknown", map[string]any{"query": "x", "page": 2.0}, `unknown argument "page"`},
-		{"nested", map[string]any{"query": "x", "filter": map[string]any{}}, `argument "filter.site" is required`},
-		{"element", map[string]any{"query": "x", "tags": []any{"a", 1.0}}, `argument "tags[1]": got the number 1, want a string`},
-		{"not an object", map[string]any{"query": "x", "filter": "go.dev"}, `argument "filter": got the string "go.dev", want an object`},
+		{"nested", map[string]any{"query": "x", "filter": map[string]any{}}, `argument "filter": missing property 'site'`},
+		{"element", map[string]any{"query": "x", "tags": []any{"a", 1.0}}, `argument "tags[1]": got number, want string`},
+		{"not an object", map[string]any{"query": "x", "filter": "go.dev"}, `argument "filter": got string, want object`},
+		// As in DSPy (jsonschema.validate), values are not converted.
+		{"string for a bool", map[string]any{"query": "x", "exact": "true"}, `argument "exact": got string, want boolean`},
+		{"dict value", map[string]any{"query": "x", "weights": map[string]any{"title": "2.5"}}, `argument "weights.title": got string, want number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Encode turns a struct into signature values: a map from each field's
@@ -259,6 +260,14 @@ func assign(dst reflect.Value, src any) error {
 	case reflect.Struct:
 		if sv.Type() == dt {
 			dst.Set(sv)
+			return nil
+		}
+		if dt == timeType && sv.Kind() == reflect.String {
+			tm, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(sv.String()))
+			if err != nil {
+				return fmt.Errorf("cannot use %q as a time (RFC 3339): %w", sv.String(), err)
+			}
+			dst.Set(reflect.ValueOf(tm))
 			return nil
 		}
 		var b []byte

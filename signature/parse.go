@@ -37,6 +37,10 @@ func (e *ParseError) Error() string {
 // Unwrap returns the underlying cause, or nil.
 func (e *ParseError) Unwrap() error { return e.Err }
 
+// MaxLength is the longest signature text Parse reads, in bytes: far more
+// than any real signature, small enough that hostile input fails fast.
+const MaxLength = 64 << 10
+
 // parseCacheLimit bounds the number of parsed signatures kept in the cache,
 // so that parsing many distinct strings cannot grow memory without bound.
 const parseCacheLimit = 1024
@@ -70,9 +74,17 @@ var parseCache struct {
 // WithInstructions to state the task. Every error is a *ParseError giving the
 // byte position, what was expected there and what was found.
 //
+// Text longer than MaxLength is refused before it is read, with a
+// *ParseError at position MaxLength.
+//
 // Parse caches its results: parsing the same text again is cheap and safe
 // for concurrent use.
 func Parse(s string) (Signature, error) {
+	if len(s) > MaxLength {
+		return Signature{}, &ParseError{Input: s, Pos: MaxLength,
+			Expected: fmt.Sprintf("a signature of at most %d bytes", MaxLength),
+			Found:    fmt.Sprintf("%d bytes", len(s))}
+	}
 	if v, ok := parseCache.m.Load(s); ok {
 		return v.(Signature), nil
 	}
@@ -108,6 +120,8 @@ const (
 	tLBrack
 	tRBrack
 	tArrow
+	tString // a quoted Python string literal; text holds its value
+	tPipe
 )
 
 type token struct {
@@ -136,6 +150,18 @@ func lex(s string) []token {
 			toks = append(toks, token{tLBrack, i, "["})
 		case r == ']':
 			toks = append(toks, token{tRBrack, i, "]"})
+		case r == '|':
+			toks = append(toks, token{tPipe, i, "|"})
+		case r == '\'' || r == '"':
+			text, end, ok := quoted(s, i)
+			if !ok {
+				toks = append(toks, token{tWord, i, s[i:]})
+				i = len(s)
+				continue
+			}
+			toks = append(toks, token{tString, i, text})
+			i = end
+			continue
 		case strings.HasPrefix(s[i:], "->"):
 			toks = append(toks, token{tArrow, i, "->"})
 			size = 2
@@ -143,7 +169,7 @@ func lex(s string) []token {
 			start := i
 			for i < len(s) {
 				r, size := utf8.DecodeRuneInString(s[i:])
-				if unicode.IsSpace(r) || strings.ContainsRune(":,[]", r) || strings.HasPrefix(s[i:], "->") {
+				if unicode.IsSpace(r) || strings.ContainsRune(":,[]|'\"", r) || strings.HasPrefix(s[i:], "->") {
 					break
 				}
 				i += size
@@ -154,6 +180,27 @@ func lex(s string) []token {
 		i += size
 	}
 	return append(toks, token{tEOF, len(s), ""})
+}
+
+// quoted reads the Python string literal that starts with the quote at
+// s[start]: backslash escapes the next character. It returns the literal's
+// value and the index just past its closing quote, or false when it is not
+// closed.
+func quoted(s string, start int) (string, int, bool) {
+	q := s[start]
+	var b strings.Builder
+	for i := start + 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case c == q:
+			return b.String(), i + 1, true
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", 0, false
 }
 
 // describe renders a token for the Found part of a ParseError.
@@ -196,7 +243,7 @@ func (p *parser) fail(t token, expected string) *ParseError {
 
 const (
 	expectName = "a field name (a letter or underscore, then letters, digits or underscores)"
-	expectType = "a type (str, int, float, bool, list[T], dict[str, T] or json)"
+	expectType = "a type (str, int, float, bool, list[T], dict[str, T], Literal[...], Optional[T], datetime or Any)"
 )
 
 func parse(s string) (Signature, error) {
@@ -289,8 +336,34 @@ func joinOr(items []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
-// typ parses a type; where says where it was expected, for error messages.
+// typ parses a type, optionally followed by "| None" (or None | T); where
+// says where it was expected, for error messages.
 func (p *parser) typ(depth int, where string) (Type, error) {
+	if t := p.peek(); t.kind == tWord && t.text == "None" && p.toks[p.i+1].kind == tPipe {
+		p.next()
+		p.next()
+		inner, err := p.typ(depth, `after "None |"`)
+		if err != nil {
+			return Type{}, err
+		}
+		return OptionalOf(inner), nil
+	}
+	typ, err := p.single(depth, where)
+	if err != nil {
+		return Type{}, err
+	}
+	for p.peek().kind == tPipe {
+		p.next()
+		if n := p.next(); n.kind != tWord || n.text != "None" {
+			return Type{}, p.fail(n, `None after "|" (only T | None unions are supported)`)
+		}
+		typ = OptionalOf(typ)
+	}
+	return typ, nil
+}
+
+// single parses a type without a trailing "| None".
+func (p *parser) single(depth int, where string) (Type, error) {
 	t := p.next()
 	if depth > maxTypeDepth {
 		return Type{}, p.fail(t, fmt.Sprintf("at most %d nested lists and dicts", maxTypeDepth))
@@ -320,6 +393,18 @@ func (p *parser) typ(depth int, where string) (Type, error) {
 		return TypeBool, nil
 	case "json", "Any", "any", "object", "interface{}":
 		return TypeObject, nil
+	case "datetime", "time.Time":
+		return TypeTime, nil
+	case "Literal":
+		return p.literal(t)
+	case "Optional":
+		inner, err := p.bracketed(depth, t.text)
+		if err != nil {
+			return Type{}, err
+		}
+		return OptionalOf(inner), nil
+	case "Union":
+		return p.union(depth, t)
 	case "list", "List":
 		if p.peek().kind != tLBrack {
 			return ListOf(TypeObject), nil
@@ -370,4 +455,101 @@ func (p *parser) typ(depth int, where string) (Type, error) {
 	default:
 		return Type{}, p.fail(t, expectType)
 	}
+}
+
+// bracketed parses "[T]" after a type constructor such as Optional.
+func (p *parser) bracketed(depth int, name string) (Type, error) {
+	if c := p.next(); c.kind != tLBrack {
+		return Type{}, p.fail(c, fmt.Sprintf(`"[" after %q`, name))
+	}
+	inner, err := p.typ(depth+1, fmt.Sprintf("after %q", name+"["))
+	if err != nil {
+		return Type{}, err
+	}
+	if c := p.next(); c.kind != tRBrack {
+		return Type{}, p.fail(c, fmt.Sprintf(`"]" to close %q`, name+"["))
+	}
+	return inner, nil
+}
+
+// union parses "Union[T, None]" (or "Union[None, T]", NoneType for None):
+// the only unions a field can declare are optional values.
+func (p *parser) union(depth int, name token) (Type, error) {
+	if c := p.next(); c.kind != tLBrack {
+		return Type{}, p.fail(c, `"[" after "Union"`)
+	}
+	isNone := func(t token) bool { return t.kind == tWord && (t.text == "None" || t.text == "NoneType") }
+	var (
+		inner   Type
+		typed   bool
+		sawNone bool
+	)
+	for i := 0; ; i++ {
+		if i > 0 {
+			c := p.next()
+			if c.kind == tRBrack {
+				break
+			}
+			if c.kind != tComma {
+				return Type{}, p.fail(c, `"," or "]" in "Union["`)
+			}
+		}
+		if t := p.peek(); isNone(t) {
+			p.next()
+			sawNone = true
+			continue
+		}
+		if typed {
+			return Type{}, p.fail(p.peek(), "None (only Union[T, None] is supported)")
+		}
+		t, err := p.typ(depth+1, `in "Union["`)
+		if err != nil {
+			return Type{}, err
+		}
+		inner, typed = t, true
+	}
+	if !typed || !sawNone {
+		return Type{}, p.fail(name, "Union[T, None] (only optional values are supported)")
+	}
+	return OptionalOf(inner), nil
+}
+
+// literal parses "[v1, v2, ...]" after Literal: quoted strings, integers,
+// floats, True and False.
+func (p *parser) literal(name token) (Type, error) {
+	if c := p.next(); c.kind != tLBrack {
+		return Type{}, p.fail(c, `"[" after "Literal"`)
+	}
+	var values []any
+	for {
+		t := p.next()
+		switch {
+		case t.kind == tString:
+			values = append(values, t.text)
+		case t.kind == tWord && t.text == "True":
+			values = append(values, true)
+		case t.kind == tWord && t.text == "False":
+			values = append(values, false)
+		case t.kind == tWord:
+			if n, err := strconv.ParseInt(t.text, 10, 64); err == nil {
+				values = append(values, n)
+				break
+			}
+			if f, err := strconv.ParseFloat(t.text, 64); err == nil && !strings.ContainsAny(t.text, "nN") {
+				values = append(values, f)
+				break
+			}
+			fallthrough
+		default:
+			return Type{}, p.fail(t, "a literal value (a quoted string, a number, True or False)")
+		}
+		c := p.next()
+		if c.kind == tRBrack {
+			break
+		}
+		if c.kind != tComma {
+			return Type{}, p.fail(c, `"," or "]" in "Literal["`)
+		}
+	}
+	return LiteralOf(values...), nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -227,7 +228,7 @@ func (p *structPlan) collect(root, t reflect.Type, index []int, goPrefix string,
 		if prev, dup := used[name]; dup {
 			return fail("field name %q is already used by field %s", name, prev)
 		}
-		typ, err := typeOfGo(sf.Type, 0)
+		typ, err := goTypes{}.fieldType(sf, 0)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -241,8 +242,33 @@ func (p *structPlan) collect(root, t reflect.Type, index []int, goPrefix string,
 	return nil
 }
 
-// typeOfGo maps a Go type to a signature type.
-func typeOfGo(t reflect.Type, depth int) (Type, error) {
+// Enumerator is implemented by named string types that list their values,
+// such as
+//
+//	type Sentiment string
+//	func (Sentiment) EnumValues() []string { return []string{"positive", "negative"} }
+//
+// A field of such a type is an Enum named after the Go type, as a Python
+// enum.Enum appears in DSPy's prompts. EnumValues is called on the zero
+// value.
+type Enumerator interface{ EnumValues() []string }
+
+var enumeratorType = reflect.TypeFor[Enumerator]()
+
+// TypeOf returns the signature type of a Go type, as Of maps the types of
+// struct fields: a struct becomes a Struct whose properties are the fields
+// encoding/json would encode (a pointer field, or one tagged omitempty, is
+// not required), a pointer an optional value, time.Time a datetime. Tools
+// (package programs) describe their argument structs with it.
+func TypeOf(t reflect.Type) (Type, error) {
+	return goTypes{}.of(t, 0)
+}
+
+// goTypes maps Go types to signature types, remembering the struct types
+// being mapped so that recursive types are reported instead of looping.
+type goTypes map[reflect.Type]bool
+
+func (g goTypes) of(t reflect.Type, depth int) (Type, error) {
 	if depth > maxTypeDepth {
 		return Type{}, fmt.Errorf("type %s nests more than %d levels", t, maxTypeDepth)
 	}
@@ -250,7 +276,14 @@ func typeOfGo(t reflect.Type, depth int) (Type, error) {
 	case rawMessageType:
 		return TypeObject, nil
 	case timeType:
-		return Type{}, fmt.Errorf("type time.Time is not supported; use a string")
+		return TypeTime, nil
+	}
+	if t.Kind() == reflect.String && t.Implements(enumeratorType) {
+		values := reflect.Zero(t).Interface().(Enumerator).EnumValues()
+		if len(values) == 0 {
+			return Type{}, fmt.Errorf("enum type %s lists no values", t)
+		}
+		return EnumOf(typeName(t, "Enum"), values...), nil
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -266,7 +299,7 @@ func typeOfGo(t reflect.Type, depth int) (Type, error) {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return TypeString, nil // []byte holds text
 		}
-		elem, err := typeOfGo(t.Elem(), depth+1)
+		elem, err := g.of(t.Elem(), depth+1)
 		if err != nil {
 			return Type{}, err
 		}
@@ -275,24 +308,22 @@ func typeOfGo(t reflect.Type, depth int) (Type, error) {
 		if t.Key().Kind() != reflect.String {
 			return Type{}, fmt.Errorf("type %s is not supported: map keys must be strings", t)
 		}
-		elem, err := typeOfGo(t.Elem(), depth+1)
+		elem, err := g.of(t.Elem(), depth+1)
 		if err != nil {
 			return Type{}, err
 		}
 		return MapOf(elem), nil
 	case reflect.Struct:
-		return TypeObject, nil
+		return g.structType(t, depth)
 	case reflect.Pointer:
-		switch t.Elem().Kind() {
-		case reflect.Struct:
-			if t.Elem() == timeType {
-				return Type{}, fmt.Errorf("type %s is not supported; use a string", t)
-			}
-			return TypeObject, nil
-		case reflect.Pointer:
+		if t.Elem().Kind() == reflect.Pointer {
 			return Type{}, fmt.Errorf("type %s is not supported: pointer to pointer", t)
 		}
-		return typeOfGo(t.Elem(), depth+1)
+		elem, err := g.of(t.Elem(), depth+1)
+		if err != nil {
+			return Type{}, err
+		}
+		return OptionalOf(elem), nil
 	case reflect.Interface:
 		if t.NumMethod() == 0 {
 			return TypeObject, nil
@@ -303,6 +334,87 @@ func typeOfGo(t reflect.Type, depth int) (Type, error) {
 	default:
 		return Type{}, fmt.Errorf("type %s is not supported", t)
 	}
+}
+
+// structType maps a Go struct to a Struct type. Its properties are the
+// fields encoding/json would encode, under the same names (the json tag,
+// else the Go name), with the desc tag as description and the enum tag
+// restricting a string field to a list of values; pointer fields are
+// optional and not required.
+func (g goTypes) structType(t reflect.Type, depth int) (Type, error) {
+	if g[t] {
+		return Type{}, fmt.Errorf("recursive type %s is not supported", t)
+	}
+	g[t] = true
+	defer delete(g, t)
+	var props []Prop
+	seen := make(map[string]bool)
+	var collect func(t reflect.Type) error
+	collect = func(t reflect.Type) error {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			jsonTag := sf.Tag.Get("json")
+			name, opts, _ := strings.Cut(jsonTag, ",")
+			if name == "-" && opts == "" {
+				continue
+			}
+			if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct && sf.Type != timeType {
+				if err := collect(sf.Type); err != nil {
+					return err
+				}
+				continue
+			}
+			if !sf.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = sf.Name
+			}
+			if seen[name] {
+				return fmt.Errorf("%s: property %q is declared twice", t, name)
+			}
+			seen[name] = true
+			pt, err := g.fieldType(sf, depth+1)
+			if err != nil {
+				return fmt.Errorf("%s.%s: %w", t, sf.Name, err)
+			}
+			omitempty := slices.Contains(strings.Split(opts, ","), "omitempty")
+			props = append(props, Prop{Name: name, Desc: sf.Tag.Get("desc"), Type: pt, Required: !pt.Optional && !omitempty})
+		}
+		return nil
+	}
+	if err := collect(t); err != nil {
+		return Type{}, err
+	}
+	return StructOf(typeName(t, "Object"), props...), nil
+}
+
+// fieldType maps the type of a struct field, applying its enum tag.
+func (g goTypes) fieldType(sf reflect.StructField, depth int) (Type, error) {
+	typ, err := g.of(sf.Type, depth)
+	if err != nil {
+		return Type{}, err
+	}
+	enum, ok := sf.Tag.Lookup("enum")
+	if !ok {
+		return typ, nil
+	}
+	base := typ.NonOptional()
+	if base.Kind != String {
+		return Type{}, fmt.Errorf("enum tag on a field of type %s; it applies to strings", sf.Type)
+	}
+	var values []any
+	for _, v := range strings.Split(enum, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			values = append(values, v)
+		}
+	}
+	if len(values) == 0 {
+		return Type{}, fmt.Errorf("enum tag %q lists no values", enum)
+	}
+	lit := LiteralOf(values...)
+	lit.Optional = typ.Optional
+	return lit, nil
 }
 
 // FieldName returns the name Of gives a Go struct field that has no dspy

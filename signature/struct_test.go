@@ -86,11 +86,13 @@ func TestOf(t *testing.T) {
 		{Name: "answer", Desc: "a few words"},
 		{Name: "confidence", Type: TypeFloat},
 		{Name: "sure", Type: TypeBool},
-		{Name: "meta", Type: TypeObject},
+		{Name: "meta", Type: OptionalOf(StructOf("Meta",
+			Prop{Name: "Source", Type: TypeString, Required: true},
+			Prop{Name: "Score", Type: TypeFloat, Required: true}))},
 		{Name: "scores", Type: MapOf(TypeFloat)},
 		{Name: "extra", Type: TypeObject},
 		{Name: "raw", Type: TypeObject},
-		{Name: "count", Type: TypeInt},
+		{Name: "count", Type: OptionalOf(TypeInt)},
 		{Name: "data", Type: TypeString},
 		{Name: "grid", Type: ListOf(ListOf(TypeInt))},
 	}
@@ -106,11 +108,16 @@ func TestOf(t *testing.T) {
 	if got, want := sig.Instructions(), "Answer the question."; got != want {
 		t.Errorf("Instructions() = %q, want %q", got, want)
 	}
-	again, err := Parse(sig.String())
+	// A Go struct type (meta) has no string spelling; the rest round-trips.
+	noMeta, err := sig.Delete("meta")
 	if err != nil {
-		t.Fatalf("Parse(%q): %v", sig.String(), err)
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(sig.String(), again.String()); diff != "" {
+	again, err := Parse(noMeta.String())
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", noMeta.String(), err)
+	}
+	if diff := cmp.Diff(noMeta.String(), again.String()); diff != "" {
 		t.Errorf("struct signature does not round-trip through its text:\n%s", diff)
 	}
 }
@@ -200,12 +207,79 @@ type unsupportedInterface struct {
 	E error
 }
 
-type unsupportedTime struct {
-	When time.Time
+type node struct {
+	Children []*node
 }
 
-type unsupportedTimePtr struct {
-	When *time.Time
+type recursiveOut struct {
+	Tree node
+}
+
+type enumOnInt struct {
+	N int `enum:"1,2"`
+}
+
+type noValues string
+
+func (noValues) EnumValues() []string { return nil }
+
+type emptyEnumOut struct {
+	E noValues
+}
+
+// Sentiment is a named string type that lists its values.
+type Sentiment string
+
+func (Sentiment) EnumValues() []string { return []string{"positive", "negative", "neutral"} }
+
+type Product struct {
+	Name  string   `json:"name" desc:"the item's name"`
+	Price *float64 `json:"price,omitempty"`
+	Tags  []string `json:"tags"`
+}
+
+type Report struct {
+	Verdict string    `enum:"accept,reject"`
+	Mood    Sentiment `desc:"overall mood"`
+	Items   []Product `desc:"the items found"`
+	Best    Product
+	Note    *string
+	When    time.Time
+	Due     *time.Time
+	Grid    [][]int
+	Bags    map[string]Product
+	Skip    string `json:"-"`
+}
+
+func TestOfRichTypes(t *testing.T) {
+	sig, err := Of[plainOut, Report]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := StructOf("Product",
+		Prop{Name: "name", Desc: "the item's name", Type: TypeString, Required: true},
+		Prop{Name: "price", Type: OptionalOf(TypeFloat)},
+		Prop{Name: "tags", Type: ListOf(TypeString), Required: true})
+	want := []Field{
+		{Name: "verdict", Type: LiteralOf("accept", "reject")},
+		{Name: "mood", Desc: "overall mood", Type: EnumOf("Sentiment", "positive", "negative", "neutral")},
+		{Name: "items", Desc: "the items found", Type: ListOf(item)},
+		{Name: "best", Type: item},
+		{Name: "note", Type: OptionalOf(TypeString)},
+		{Name: "when", Type: TypeTime},
+		{Name: "due", Type: OptionalOf(TypeTime)},
+		{Name: "grid", Type: ListOf(ListOf(TypeInt))},
+		{Name: "bags", Type: MapOf(item)},
+		{Name: "skip", Type: TypeString},
+	}
+	if diff := cmp.Diff(want, sig.Outputs()); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	wantText := "a: str -> verdict: Literal['accept', 'reject'], mood: Sentiment, items: list[Product], best: Product, " +
+		"note: Union[str, NoneType], when: datetime, due: Union[datetime, NoneType], grid: list[list[int]], bags: dict[str, Product], skip: str"
+	if got := sig.String(); got != wantText {
+		t.Errorf("String() = %q, want %q", got, wantText)
+	}
 }
 
 type unsupportedArray struct {
@@ -254,8 +328,9 @@ func TestOfErrors(t *testing.T) {
 		{"map key", Of[unsupportedMapKey, plainOut], "signature.unsupportedMapKey", "M", "map keys must be strings"},
 		{"unsafe pointer", Of[unsupportedPointer, plainOut], "signature.unsupportedPointer", "P", "unsafe.Pointer is not supported"},
 		{"interface", Of[unsupportedInterface, plainOut], "signature.unsupportedInterface", "E", "interface type error is not supported"},
-		{"time", Of[unsupportedTime, plainOut], "signature.unsupportedTime", "When", "time.Time is not supported"},
-		{"time pointer", Of[unsupportedTimePtr, plainOut], "signature.unsupportedTimePtr", "When", "*time.Time is not supported"},
+		{"recursive", Of[plainOut, recursiveOut], "signature.recursiveOut", "Tree", "recursive type signature.node is not supported"},
+		{"enum tag on int", Of[plainOut, enumOnInt], "signature.enumOnInt", "N", "enum tag on a field of type int"},
+		{"empty enum", Of[plainOut, emptyEnumOut], "signature.emptyEnumOut", "E", "lists no values"},
 		{"array", Of[unsupportedArray, plainOut], "signature.unsupportedArray", "A", "use a slice"},
 		{"nested", Of[unsupportedNested, plainOut], "signature.unsupportedNested", "L", "chan int is not supported"},
 		{"pointer to pointer", Of[unsupportedPtrPtr, plainOut], "signature.unsupportedPtrPtr", "P", "pointer to pointer"},

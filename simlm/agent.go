@@ -291,7 +291,7 @@ func isQuote(r rune) bool { return strings.ContainsRune("\"'“”‘’«»()[]
 // a JSON object, or [[ ## field ## ]] markers ending with completed.
 func render(p *prompt, values []string) string {
 	if p.WantJSON {
-		return renderJSON(p.Outputs, values)
+		return renderJSON(p.Outputs, values, p.raw)
 	}
 	var b strings.Builder
 	for i, f := range p.Outputs {

@@ -407,7 +407,6 @@ func TestBadRequests(t *testing.T) {
 		"no messages":  {"model": "m", "messages": []any{}},
 		"bad n":        {"model": "m", "messages": []map[string]string{{"role": "user", "content": "x"}}, "n": 0},
 		"bad content":  {"model": "m", "messages": []map[string]any{{"role": "user", "content": 42}}},
-		"stream":       {"model": "m", "messages": []map[string]string{{"role": "user", "content": "x"}}, "stream": true},
 		"bad format":   {"model": "m", "messages": []map[string]string{{"role": "user", "content": "x"}}, "response_format": map[string]string{"type": "xml"}},
 		"bad temp":     {"model": "m", "messages": []map[string]string{{"role": "user", "content": "x"}}, "temperature": 7},
 		"stop integer": {"model": "m", "messages": []map[string]string{{"role": "user", "content": "x"}}, "stop": 3},

@@ -9,8 +9,9 @@
 // models do in the respects that matter to dspex (output format, answer
 // style, reasoning, demonstrations), so that programs, adapters, metrics,
 // optimizers, retries and breakers can be exercised end to end, through the
-// real OpenAI provider code, without a network or an API key. Numbers
-// measured against it say nothing about any real model.
+// real OpenAI provider code, without a network or an API key. It knows the
+// shipped QA dataset and the long arithmetic problems (dataset.Arithmetic).
+// Numbers measured against it say nothing about any real model.
 //
 // # Use
 //
@@ -77,7 +78,7 @@
 //	                  another fact whose question shares the longest word prefix
 //	                  ("What is the capital of ...").
 //	math, 1 step      always right.
-//	math, 2-3 steps   right iff luck < p, p = min(1, sum of):
+//	math, 2+ steps    right iff luck < p, p = min(1, sum of):
 //	                    0.2  base
 //	                   +0.7  an output field reasoning or rationale comes before
 //	                         the answer field (ChainOfThought)
@@ -86,6 +87,9 @@
 //	                   +0.2  >= 2 such demos without reasoning
 //	                   +0.3  the instructions say "step by step", "show your
 //	                         work", "think through", ...
+//	                  times 0.6 for every step beyond 3 (arithmetic with many
+//	                  operands is error-prone in the head; the shipped
+//	                  dataset.Arithmetic problems have 4 to 6 steps).
 //	                  A wrong answer is the result of the first step (the model
 //	                  stops early); its reasoning shows only that step.
 //	unknown question  a fixed generic phrase ("the red house"), or a number for
@@ -149,9 +153,48 @@
 //	                  input followed by the tip input (just the instruction
 //	                  when the tip is None); so tips that ask for brevity or
 //	                  step-by-step reasoning change later answers.
+//	program step      when the outputs include generated_code (DSPy's
+//	                  ProgramOfThought), a Starlark program for a dataset math
+//	                  problem: one line per equation of its work, in a variable
+//	                  named after what is counted, ending with FINAL({name:
+//	                  value}) for the names listed after `FINAL()` in the
+//	                  instructions (or DSPy's "mapping for `answer`"). With no
+//	                  error input, the program misspells the variable in its
+//	                  last step with chance 0.35 by the question's luck; with
+//	                  an error input (the regenerate step) it is correct. For
+//	                  an unknown problem, a program that adds its numbers.
+//	code output       when the inputs include code_output, or a trajectory
+//	                  with code_output_N blocks (CodeAct's extraction), the
+//	                  answer is copied from it: the JSON object's value under
+//	                  the answer field's name, else the output's last line.
+//	code agent step   when the outputs include generated_code and finished
+//	                  (CodeAct), a fixed policy: call each listed tool whose
+//	                  arguments fit the question (filled as for a ReAct step)
+//	                  in a snippet that prints its result, until a snippet
+//	                  prints something; then finish. With no tool left, write
+//	                  the problem's program printing the result, finished.
+//	REPL step         when the outputs include code and the inputs
+//	                  repl_history and variables_info (RLM), a fixed policy
+//	                  over the history: print the longest variable's length
+//	                  and beginning; keep its lines that mention the query's
+//	                  key entity; ask llm_query to answer the query from those
+//	                  lines (at most 40); SUBMIT the reply under the output
+//	                  names of the instructions' `SUBMIT(...)`.
+//	passage reading   a plain chat message with a "Question: Who (or What) is
+//	                  the X of Y?" line and a sentence "The X of Y is Z." gets
+//	                  Z (an extractive reading, as a sub-LM call does).
 //	format            every output field in declared order in [[ ## name ## ]]
 //	                  markers ending with [[ ## completed ## ]]; or one JSON
 //	                  object, fields in order, values typed.
+//
+// # Context window
+//
+// A chat request whose messages count more than Config.ContextTokens tokens
+// (DefaultContextTokens, 8192, by default) is refused with 400, type
+// invalid_request_error and code context_length_exceeded, with OpenAI's
+// message ("This model's maximum context length is ... tokens. However,
+// your messages resulted in ... tokens."). The shipped dataset.Archive is
+// about twelve times that.
 //
 // # Measured accuracy
 //
@@ -181,11 +224,23 @@
 // per request. Latency never holds a lock, so thousands of requests can be
 // in flight.
 //
+// # Streaming
+//
+// A chat request with "stream": true is answered as OpenAI does, with
+// server-sent events: a role chunk, the reply a few tokens per chunk
+// (Faults.ChunkTokens, DefaultChunkTokens by default), a chunk with the
+// finish reason, the usage when stream_options.include_usage asks for it,
+// then "data: [DONE]". Latency delays the first chunk and
+// Faults.ChunkLatency each later one; a client that goes away ends the
+// stream. Faults.RateCut (or a scripted Fault.Cut) closes the connection
+// after about half of the chunks, without a finish reason.
+//
 // # Counters
 //
 // Stats reports requests, statuses, the current and peak number of requests
 // in flight, tokens served and garbled replies; Requests returns a log of
 // finished requests with their arrival and end times, statuses, faults and
 // announced Retry-After, for tests that check how clients retried.
-// ResetStats starts both afresh.
+// ResetStats starts both afresh. WaitIdle waits until no request is in
+// flight, for tests that check that cancelled clients ended theirs.
 package simlm

@@ -38,6 +38,17 @@ type Faults struct {
 	// mangled reply: the [[ ## field ## ]] markers are damaged, or the JSON
 	// object is cut short, so that an adapter cannot parse it.
 	RateGarbled float64
+	// RateCut is the share of streamed chat completions (stream=true) cut
+	// off mid-way: the connection closes after about half of the chunks,
+	// without a finish reason. Requests without stream=true are not
+	// affected.
+	RateCut float64
+	// ChunkLatency delays every chunk of a streamed reply after the first
+	// (Latency delays the first). It ends early when the client goes away.
+	ChunkLatency time.Duration
+	// ChunkTokens is the number of tokens per streamed chunk; 0 means
+	// DefaultChunkTokens.
+	ChunkTokens int
 	// Script, when set, is called for every chat and embeddings request
 	// before anything else; a non-nil *Fault it returns is applied to that
 	// request. It runs on the request's goroutine, concurrently with other
@@ -58,6 +69,8 @@ type Fault struct {
 	Hang bool
 	// Garble answers 200 with a garbled completion (chat only).
 	Garble bool
+	// Cut cuts a streamed reply off mid-way (streamed chat only).
+	Cut bool
 }
 
 // RequestInfo describes a request to a Faults.Script.
@@ -75,13 +88,17 @@ type RequestInfo struct {
 func (f Faults) validate() error {
 	for name, r := range map[string]float64{
 		"Rate429": f.Rate429, "Rate500": f.Rate500, "RateTimeout": f.RateTimeout, "RateGarbled": f.RateGarbled,
+		"RateCut": f.RateCut,
 	} {
 		if r < 0 || r > 1 || r != r {
 			return fmt.Errorf("simlm: Faults.%s = %v is not in [0, 1]", name, r)
 		}
 	}
-	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 || f.TimeoutMax < 0 {
+	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 || f.TimeoutMax < 0 || f.ChunkLatency < 0 {
 		return fmt.Errorf("simlm: Faults durations must not be negative")
+	}
+	if f.ChunkTokens < 0 {
+		return fmt.Errorf("simlm: Faults.ChunkTokens = %d is negative", f.ChunkTokens)
 	}
 	return nil
 }
@@ -91,6 +108,7 @@ const (
 	faultStatus  = "status"
 	faultHang    = "timeout"
 	faultGarbled = "garbled"
+	faultCut     = "cut"
 )
 
 // pickFault decides the fault for one request.
@@ -118,6 +136,8 @@ func (s *Server) pickFault(f *Faults, info RequestInfo) (Fault, bool) {
 		return Fault{Hang: true}, true
 	case draw(f.RateGarbled):
 		return Fault{Garble: true}, true
+	case draw(f.RateCut):
+		return Fault{Cut: true}, true
 	}
 	return Fault{}, false
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/dspex-go/dspex/schema"
 )
 
 // message is a chat message with its content flattened to text.
@@ -49,7 +51,8 @@ func (m wireMessage) text() (string, error) {
 }
 
 type responseFormat struct {
-	Type string `json:"type"`
+	Type       string            `json:"type"`
+	JSONSchema *jsonSchemaFormat `json:"json_schema"`
 }
 
 // stopList accepts "stop" as a string or an array of strings.
@@ -83,6 +86,7 @@ type chatRequest struct {
 	Seed                *int64            `json:"seed"`
 	ResponseFormat      *responseFormat   `json:"response_format"`
 	Stream              bool              `json:"stream"`
+	StreamOptions       *streamOptions    `json:"stream_options"`
 	Metadata            map[string]string `json:"metadata"`
 }
 
@@ -102,17 +106,38 @@ func (r *chatRequest) validate() error {
 	if r.MaxTokens < 0 || r.MaxCompletionTokens < 0 {
 		return errors.New("max_tokens must not be negative")
 	}
-	if r.Stream {
-		return errors.New("the simulator does not support stream=true")
-	}
 	if r.ResponseFormat != nil {
 		switch r.ResponseFormat.Type {
-		case "", "text", "json_object", "json_schema":
+		case "", "text", "json_object":
+		case "json_schema":
+			js := r.ResponseFormat.JSONSchema
+			if js == nil || len(js.Schema) == 0 {
+				return errors.New("response_format json_schema needs a json_schema with a schema")
+			}
+			if _, err := r.schema(); err != nil {
+				return fmt.Errorf("response_format json_schema: %w", err)
+			}
 		default:
 			return fmt.Errorf("unknown response_format type %q", r.ResponseFormat.Type)
 		}
 	}
 	return nil
+}
+
+// schema returns the compiled-checked schema of a json_schema response
+// format, or nil when the request has none.
+func (r *chatRequest) schema() (schema.Object, error) {
+	if r.ResponseFormat == nil || r.ResponseFormat.Type != "json_schema" || r.ResponseFormat.JSONSchema == nil {
+		return nil, nil
+	}
+	var s schema.Object
+	if err := json.Unmarshal(r.ResponseFormat.JSONSchema.Schema, &s); err != nil {
+		return nil, err
+	}
+	if _, err := schema.Compile(s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (r *chatRequest) n() int {

@@ -3,6 +3,8 @@ package simlm
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/dspex-go/dspex/schema"
 )
 
 // fieldDecl is a field as the system message declares it.
@@ -30,6 +32,13 @@ type prompt struct {
 	WantJSON   bool
 	System     string
 	Text       string
+	// Schemas maps output fields to the JSON schema their value must
+	// follow: from the prompt's type notes, or from a structured-outputs
+	// request.
+	Schemas map[string]schema.Object
+	// raw marks the output values that are JSON text (set by complete for
+	// values built from a schema), which a JSON reply writes unquoted.
+	raw map[string]bool
 }
 
 const (
@@ -69,6 +78,7 @@ func parsePrompt(msgs []message, jsonFormat bool) *prompt {
 		p.Text = rest[last].Text
 	}
 	p.Inputs, p.Outputs, p.Objective = parseSystem(p.System)
+	p.Schemas = noteSchemas(p.System)
 	if strings.Contains(p.System, jsonOutputsLine) || strings.Contains(p.Text, respondJSON) {
 		p.WantJSON = true
 	}

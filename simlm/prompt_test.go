@@ -1,6 +1,8 @@
 package simlm
 
 import (
+	"github.com/dspex-go/dspex/schema"
+
 	"encoding/json"
 	"strings"
 	"testing"
@@ -43,9 +45,10 @@ func TestParsePrompt(t *testing.T) {
 			In:  map[string]string{"question": "What is 1+1?", "context": `["math"]`},
 			Out: map[string]string{"reasoning": "Add.", "answer": `{"x": 2}`, "choice": "yes"},
 		}},
-		Values: map[string]string{"question": "What is the capital of France?", "context": "[\"a\",\n\"b\"]"},
-		System: sampleSystem,
-		Text:   msgs[3].Text,
+		Values:  map[string]string{"question": "What is the capital of France?", "context": "[\"a\",\n\"b\"]"},
+		System:  sampleSystem,
+		Text:    msgs[3].Text,
+		Schemas: map[string]schema.Object{"answer": {"type": "object"}},
 	}
 	if diff := cmp.Diff(want, p, cmp.AllowUnexported(prompt{}, fieldDecl{}, demo{})); diff != "" {
 		t.Fatalf("parsePrompt (-want +got):\n%s", diff)
@@ -76,7 +79,7 @@ func TestGarble(t *testing.T) {
 	if v, _ := parseMarkers(garble(reply, false)); len(v) != 0 {
 		t.Fatalf("garbled chat parses: %v", v)
 	}
-	js := renderJSON([]fieldDecl{{"answer", "str"}}, []string{"Paris"})
+	js := renderJSON([]fieldDecl{{"answer", "str"}}, []string{"Paris"}, nil)
 	if obj := parseJSONObject(garble(js, true)); len(obj) != 0 {
 		t.Fatalf("garbled JSON parses: %v", obj)
 	}

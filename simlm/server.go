@@ -38,7 +38,8 @@ type Config struct {
 	Seed int64
 	// Faults is the initial fault injection (none by default).
 	Faults Faults
-	// Items is what the model knows; nil means dataset.QA().
+	// Items is what the model knows; nil means dataset.QA() and
+	// dataset.Arithmetic().
 	Items []dataset.Item
 	// Knowledge is the share of facts the model knows (0.85 by default);
 	// which ones is fixed per question. Zero means the default: use a tiny
@@ -52,7 +53,16 @@ type Config struct {
 	MaxRequestLog int
 	// MaxBodyBytes caps request bodies (default 8 MiB).
 	MaxBodyBytes int64
+	// ContextTokens is the simulated context window: a chat request whose
+	// messages count more tokens (see the package documentation) is
+	// refused with 400 and code "context_length_exceeded", as real
+	// providers do (default DefaultContextTokens; negative means no
+	// limit).
+	ContextTokens int
 }
+
+// DefaultContextTokens is the default simulated context window, in tokens.
+const DefaultContextTokens = 8192
 
 // DefaultConfig returns the default configuration: a loopback address with
 // a free port, model DefaultModel, no faults, the shipped dataset, 85%
@@ -65,6 +75,7 @@ func DefaultConfig() Config {
 		TerseRate:     0.15,
 		MaxRequestLog: DefaultMaxRequestLog,
 		MaxBodyBytes:  8 << 20,
+		ContextTokens: DefaultContextTokens,
 	}
 }
 
@@ -108,6 +119,10 @@ func WithItems(items []dataset.Item) Option {
 	return optionFunc(func(c *Config) { c.Items = items })
 }
 
+// WithContextTokens sets the simulated context window (Config.ContextTokens);
+// a negative n removes the limit.
+func WithContextTokens(n int) Option { return optionFunc(func(c *Config) { c.ContextTokens = n }) }
+
 // WithKnowledge sets the share of facts the model knows.
 func WithKnowledge(p float64) Option { return optionFunc(func(c *Config) { c.Knowledge = p }) }
 
@@ -118,6 +133,7 @@ type Server struct {
 	model   *model
 	handler http.Handler
 	stats   counters
+	prompts prefixCache // Anthropic prompt caching
 
 	faults atomic.Pointer[Faults]
 	rngMu  sync.Mutex
@@ -178,12 +194,15 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes
 	}
+	if cfg.ContextTokens == 0 {
+		cfg.ContextTokens = def.ContextTokens
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	items := cfg.Items
 	if items == nil {
-		items = dataset.QA()
+		items = append(dataset.QA(), dataset.Arithmetic()...)
 	}
 	s := &Server{
 		cfg:   cfg,
@@ -197,6 +216,7 @@ func NewServer(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.track(s.handleChat))
 	mux.HandleFunc("POST /v1/embeddings", s.track(s.handleEmbeddings))
+	mux.HandleFunc("POST /v1/messages", s.track(s.handleMessages))
 	mux.HandleFunc("GET /v1/models", s.track(s.handleModels))
 	mux.HandleFunc("GET /v1/models/{id}", s.track(s.handleModel))
 	s.handler = mux
@@ -240,8 +260,8 @@ func (s *Server) URL() string {
 func (s *Server) Model() string { return s.cfg.Model }
 
 // Handler returns the server's HTTP handler, serving /v1/chat/completions,
-// /v1/embeddings and /v1/models. It shares the server's faults and
-// counters and can be mounted anywhere, started or not.
+// /v1/embeddings, /v1/models and Anthropic's /v1/messages. It shares the
+// server's faults and counters and can be mounted anywhere, started or not.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // closeTimeout bounds how long Close waits for connections to finish.
@@ -398,6 +418,8 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, info Reques
 		return out, true, false
 	case fault.Garble:
 		return outcome{fault: faultGarbled}, false, true
+	case fault.Cut:
+		return outcome{fault: faultCut}, false, false
 	}
 	return outcome{}, false, false
 }
@@ -431,6 +453,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 	}
+	nPrompt := promptTokens(msgs)
+	if n := nPrompt; s.cfg.ContextTokens > 0 && n > s.cfg.ContextTokens {
+		param, code := "messages", "context_length_exceeded"
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: apiError{Type: "invalid_request_error", Param: &param, Code: &code,
+			Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, your messages resulted in %d tokens. "+
+				"Please reduce the length of the messages.", s.cfg.ContextTokens, n)}})
+		return outcome{status: http.StatusBadRequest}
+	}
 	modelName := req.Model
 	if modelName == "" {
 		modelName = s.cfg.Model
@@ -440,6 +470,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 		return out
 	}
 	p := parsePrompt(msgs, req.wantsJSON())
+	root, _ := req.schema() // checked by validate
+	if root != nil {
+		// Structured outputs: the request's schema is the law.
+		for name, fs := range fieldSchemas(root) {
+			p.Schemas[name] = fs
+		}
+		p.WantJSON = true
+	}
 	resp := chatResponse{
 		ID:                "chatcmpl-simlm-" + strconv.FormatInt(seq, 10),
 		Object:            "chat.completion",
@@ -447,9 +485,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 		Model:             modelName,
 		SystemFingerprint: "simlm",
 	}
-	resp.Usage.PromptTokens = promptTokens(msgs)
+	resp.Usage.PromptTokens = nPrompt
 	for i := range req.n() {
 		content := s.model.complete(p, salt(&req, i))
+		if root != nil && !garbled {
+			content = conformObject(root, content, "")
+		}
 		if garbled {
 			content = garble(content, p.WantJSON)
 		}
@@ -469,6 +510,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	s.stats.completions.Add(int64(len(resp.Choices)))
 	if garbled {
 		s.stats.garbled.Add(1)
+	}
+	if req.Stream {
+		return s.writeStream(w, r, &req, resp, out)
 	}
 	writeJSON(w, http.StatusOK, resp)
 	out.status = http.StatusOK

@@ -1,6 +1,8 @@
 package simlm
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -42,8 +44,8 @@ type RequestLog struct {
 	Start, End time.Time
 	// Status is the HTTP status sent (499 when the client went away).
 	Status int
-	// Fault says which fault was applied: "", "status", "timeout" or
-	// "garbled".
+	// Fault says which fault was applied: "", "status", "timeout",
+	// "garbled" or "cut".
 	Fault string
 	// RetryAfter is the delay announced in the Retry-After headers, or 0.
 	RetryAfter time.Duration
@@ -65,6 +67,7 @@ type counters struct {
 	garbled     atomic.Int64
 
 	mu       sync.Mutex
+	idle     []chan struct{} // closed when InFlight next drops to zero
 	byStatus map[int]int64
 	log      []RequestLog
 	maxLog   int
@@ -81,9 +84,15 @@ func (c *counters) enter() {
 }
 
 func (c *counters) leave(entry RequestLog) {
-	c.inFlight.Add(-1)
+	n := c.inFlight.Add(-1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if n == 0 {
+		for _, ch := range c.idle {
+			close(ch)
+		}
+		c.idle = nil
+	}
 	if c.byStatus == nil {
 		c.byStatus = map[int]int64{}
 	}
@@ -144,4 +153,23 @@ func (s *Server) Requests() []RequestLog {
 	out := make([]RequestLog, len(c.log)-start)
 	copy(out, c.log[start:])
 	return out
+}
+
+// WaitIdle waits until no request is in flight, or ctx ends. Tests use it
+// to check that cancelled clients really ended their requests.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	c := &s.stats
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.idle = append(c.idle, ch)
+	c.mu.Unlock()
+	if c.inFlight.Load() == 0 {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("simlm: %d requests still in flight: %w", c.inFlight.Load(), context.Cause(ctx))
+	}
 }

@@ -10,43 +10,57 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
-// TracerSource is implemented by what can hand out a tracer provider:
-// *Providers, the dspex runtime and the LMs it returns. Instrumented code
-// that is given an LM checks whether it is a TracerSource to find the
-// runtime's tracer provider without knowing the runtime.
-type TracerSource interface {
-	TracerProvider() trace.TracerProvider
-}
-
-// MeterSource is implemented by what can hand out a meter provider:
-// *Providers, the dspex runtime and the LMs it returns.
-type MeterSource interface {
-	MeterProvider() metric.MeterProvider
-}
-
-// Source hands out both providers.
+// Source hands out the tracer and meter providers dspex instrumentation
+// uses: *Providers, the dspex runtime and the LMs it returns, and an
+// evaluate.Evaluator given either. An entry point puts one into the
+// context (NewContext, WithDefault); instrumented code below it finds it
+// there.
 type Source interface {
-	TracerSource
-	MeterSource
+	TracerProvider() trace.TracerProvider
+	MeterProvider() metric.MeterProvider
 }
 
 type ctxKey struct{}
 
 // NewContext returns a copy of ctx that carries src: dspex instrumentation
 // running under it (programs, adapters, evaluations, optimizers) takes its
-// tracer and meter providers from src when ctx holds no recording span. It
-// is the explicit way to turn telemetry on for code whose LM is not the
-// runtime's:
+// tracer and meter providers from src (see TracerProviderFrom). It is how
+// a caller turns telemetry on for everything below an entry point:
 //
-//	ctx = telemetry.NewContext(ctx, providers)
+//	ctx = telemetry.NewContext(ctx, providers) // or rt.Context(ctx)
+//
+// Work handed to other goroutines must run under a context derived from
+// this one, so that src travels with it.
 func NewContext(ctx context.Context, src Source) context.Context {
 	return context.WithValue(ctx, ctxKey{}, src)
+}
+
+// WithDefault returns ctx when it already carries a Source that records
+// something — the caller's choice wins — and else NewContext(ctx, src).
+// When src is nil or records nothing (both of its providers are no-ops) it
+// returns ctx itself, without allocating. Entry points call it with the
+// providers they were given as arguments: a program with the LM it was
+// given (the runtime's LMs are Sources), an evaluation with its runtime or
+// LM, an optimizer with its evaluator.
+func WithDefault(ctx context.Context, src Source) context.Context {
+	if src == nil || !records(src) {
+		return ctx
+	}
+	if cur, ok := FromContext(ctx); ok && records(cur) {
+		return ctx
+	}
+	return NewContext(ctx, src)
 }
 
 // FromContext returns the Source NewContext put in ctx, if any.
 func FromContext(ctx context.Context) (Source, bool) {
 	s, ok := ctx.Value(ctxKey{}).(Source)
 	return s, ok && s != nil
+}
+
+// records reports whether either of src's providers records anything.
+func records(src Source) bool {
+	return !isNoopTracer(src.TracerProvider()) || !isNoopMeter(src.MeterProvider())
 }
 
 // emptyProvider is the tracer provider of the span of an empty context: the
@@ -62,54 +76,6 @@ func isNoopTracer(tp trace.TracerProvider) bool {
 	return tp == emptyProvider
 }
 
-// TracerProviderFor returns the tracer provider dspex instrumentation uses
-// under ctx, and false when tracing is off there (the caller should then
-// skip its instrumentation). In order, it takes the provider of:
-//
-//  1. the recording span in ctx, so that child spans join the caller's trace
-//     with the caller's provider;
-//  2. the Source NewContext put in ctx;
-//  3. src, usually the LM a program calls (nil is allowed);
-//  4. the span in ctx even when it does not record (a trace sampled out:
-//     its children are not recorded either).
-func TracerProviderFor(ctx context.Context, src TracerSource) (trace.TracerProvider, bool) {
-	span := trace.SpanFromContext(ctx)
-	if span.IsRecording() {
-		return span.TracerProvider(), true
-	}
-	if s, ok := FromContext(ctx); ok {
-		if tp := s.TracerProvider(); !isNoopTracer(tp) {
-			return tp, true
-		}
-	}
-	if src != nil {
-		if tp := src.TracerProvider(); !isNoopTracer(tp) {
-			return tp, true
-		}
-	}
-	if tp := span.TracerProvider(); span.SpanContext().IsValid() && !isNoopTracer(tp) {
-		return tp, true
-	}
-	return nil, false
-}
-
-// MeterProviderFor returns the meter provider dspex instrumentation uses
-// under ctx — the Source NewContext put in ctx, else src's — and false
-// when metrics are off there.
-func MeterProviderFor(ctx context.Context, src MeterSource) (metric.MeterProvider, bool) {
-	if s, ok := FromContext(ctx); ok {
-		if mp := s.MeterProvider(); !isNoopMeter(mp) {
-			return mp, true
-		}
-	}
-	if src != nil {
-		if mp := src.MeterProvider(); !isNoopMeter(mp) {
-			return mp, true
-		}
-	}
-	return nil, false
-}
-
 func isNoopMeter(mp metric.MeterProvider) bool {
 	switch mp.(type) {
 	case nil, metricnoop.MeterProvider, *metricnoop.MeterProvider:
@@ -118,21 +84,61 @@ func isNoopMeter(mp metric.MeterProvider) bool {
 	return false
 }
 
+// TracerProviderFrom returns the tracer provider dspex instrumentation uses
+// under ctx, and false when tracing is off there. It is the one rule of
+// dspex tracing: the provider of the recording span in ctx, so that child
+// spans join the caller's trace with the caller's provider; else the
+// tracer provider of the Source in ctx (NewContext), unless it is a no-op;
+// else none. Nothing is looked up anywhere else.
+func TracerProviderFrom(ctx context.Context) (trace.TracerProvider, bool) {
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		return span.TracerProvider(), true
+	}
+	if s, ok := FromContext(ctx); ok {
+		if tp := s.TracerProvider(); !isNoopTracer(tp) {
+			return tp, true
+		}
+	}
+	return nil, false
+}
+
+// MeterProviderFrom returns the meter provider of the Source in ctx
+// (NewContext), and false when there is none or it is a no-op: metrics
+// are off there.
+func MeterProviderFrom(ctx context.Context) (metric.MeterProvider, bool) {
+	if s, ok := FromContext(ctx); ok {
+		if mp := s.MeterProvider(); !isNoopMeter(mp) {
+			return mp, true
+		}
+	}
+	return nil, false
+}
+
 // offSpan is the span Start returns when tracing is off: it records
 // nothing, and ending it does nothing.
 var offSpan = trace.SpanFromContext(context.Background())
 
-// Start starts a span named name with the dspex tracer of
-// TracerProviderFor(ctx, src), and returns a context holding it. When
-// tracing is off it returns ctx itself and a span that records nothing,
-// without allocating: callers guard the building of attributes with
-// span.IsRecording().
-func Start(ctx context.Context, src TracerSource, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	tp, ok := TracerProviderFor(ctx, src)
+// Start starts the span of one dspex operation — a program call, an
+// adapter's format or parse, an evaluation or one of its examples, a
+// compilation or one of its trials — with the dspex tracer of
+// TracerProviderFrom(ctx), and returns a context holding it. The span is
+// named "<op> <target>", or op alone when target is empty: "Predict qa",
+// "format chat", "compile GEPA", "trial".
+//
+// When tracing is off under ctx, Start returns ctx itself and a span that
+// records nothing, without building the name or allocating: callers guard
+// the building of attributes with span.IsRecording(). End the span with
+// End either way.
+func Start(ctx context.Context, op, target string) (context.Context, trace.Span) {
+	tp, ok := TracerProviderFrom(ctx)
 	if !ok {
 		return ctx, offSpan
 	}
-	return tp.Tracer(InstrumentationName).Start(ctx, name, opts...)
+	name := op
+	if target != "" {
+		name += " " + target
+	}
+	return tp.Tracer(InstrumentationName).Start(ctx, name)
 }
 
 // End ends span; when err is not nil it first marks the span failed, with

@@ -29,8 +29,8 @@ func sdkProvider(t *testing.T, opts ...sdktrace.TracerProviderOption) *sdktrace.
 	return tp
 }
 
-func TestTracerProviderForOrder(t *testing.T) {
-	spanTP, ctxTP, srcTP := sdkProvider(t), sdkProvider(t), sdkProvider(t)
+func TestTracerProviderFromRule(t *testing.T) {
+	spanTP, ctxTP := sdkProvider(t), sdkProvider(t)
 	never := sdkProvider(t, sdktrace.WithSampler(sdktrace.NeverSample()))
 	bg := context.Background()
 	recording, span := spanTP.Tracer("t").Start(bg, "parent")
@@ -38,67 +38,117 @@ func TestTracerProviderForOrder(t *testing.T) {
 	sampledOut, span2 := never.Tracer("t").Start(bg, "dropped")
 	defer span2.End()
 	remote := trace.ContextWithRemoteSpanContext(bg, span.SpanContext())
-	withSource := NewContext(bg, source{ctxTP, metricnoop.NewMeterProvider()})
-	withNoopSource := NewContext(bg, source{tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()})
-	src := source{srcTP, metricnoop.NewMeterProvider()}
+	src := source{ctxTP, metricnoop.NewMeterProvider()}
 	noopSrc := source{tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()}
 
 	for _, c := range []struct {
 		name string
 		ctx  context.Context
-		src  TracerSource
 		want trace.TracerProvider // nil: off
 	}{
-		{"nothing", bg, nil, nil},
-		{"source", bg, src, srcTP},
-		{"no-op source", bg, noopSrc, nil},
-		{"recording span wins", recording, src, spanTP},
-		{"context source before src", withSource, src, ctxTP},
-		{"no-op context source falls through", withNoopSource, src, srcTP},
-		{"recording span before context source", NewContext(recording, source{ctxTP, nil}), src, spanTP},
-		{"sampled-out span, src", sampledOut, src, srcTP},
-		{"sampled-out span alone", sampledOut, nil, never},
-		{"remote parent, src", remote, src, srcTP},
-		{"remote parent alone", remote, nil, nil},
+		{"nothing", bg, nil},
+		{"context source", NewContext(bg, src), ctxTP},
+		{"no-op context source", NewContext(bg, noopSrc), nil},
+		{"nil context source", NewContext(bg, nil), nil},
+		{"not a source", context.WithValue(bg, ctxKey{}, "not a source"), nil},
+		{"recording span alone", recording, spanTP},
+		{"recording span before context source", NewContext(recording, src), spanTP},
+		{"sampled-out span alone", sampledOut, nil},
+		{"sampled-out span, context source", NewContext(sampledOut, src), ctxTP},
+		{"remote parent alone", remote, nil},
+		{"remote parent, context source", NewContext(remote, src), ctxTP},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			tp, ok := TracerProviderFor(c.ctx, c.src)
+			tp, ok := TracerProviderFrom(c.ctx)
 			if ok != (c.want != nil) || ok && tp != c.want {
-				t.Errorf("TracerProviderFor = %v, %v; want %v", tp, ok, c.want)
+				t.Errorf("TracerProviderFrom = %v, %v; want %v", tp, ok, c.want)
 			}
 		})
 	}
 }
 
-func TestMeterProviderForOrder(t *testing.T) {
+func TestMeterProviderFromRule(t *testing.T) {
 	a := sdkmetric.NewMeterProvider()
-	b := sdkmetric.NewMeterProvider()
 	bg := context.Background()
+	tp := sdkProvider(t)
+	recording, span := tp.Tracer("t").Start(bg, "parent")
+	defer span.End()
 	for _, c := range []struct {
 		name string
 		ctx  context.Context
-		src  MeterSource
 		want metric.MeterProvider
 	}{
-		{"nothing", bg, nil, nil},
-		{"source", bg, source{nil, b}, b},
-		{"no-op source", bg, source{nil, metricnoop.NewMeterProvider()}, nil},
-		{"context first", NewContext(bg, source{nil, a}), source{nil, b}, a},
-		{"no-op context falls through", NewContext(bg, source{nil, metricnoop.NewMeterProvider()}), source{nil, b}, b},
+		{"nothing", bg, nil},
+		{"context source", NewContext(bg, source{nil, a}), a},
+		{"no-op context source", NewContext(bg, source{nil, metricnoop.NewMeterProvider()}), nil},
+		{"a recording span is no meter", recording, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			mp, ok := MeterProviderFor(c.ctx, c.src)
+			mp, ok := MeterProviderFrom(c.ctx)
 			if ok != (c.want != nil) || ok && mp != c.want {
-				t.Errorf("MeterProviderFor = %v, %v; want %v", mp, ok, c.want)
+				t.Errorf("MeterProviderFrom = %v, %v; want %v", mp, ok, c.want)
 			}
 		})
+	}
+}
+
+func TestWithDefault(t *testing.T) {
+	callerTP, entryTP := sdkProvider(t), sdkProvider(t)
+	mp := sdkmetric.NewMeterProvider()
+	caller := source{callerTP, metricnoop.NewMeterProvider()}
+	entry := source{entryTP, metricnoop.NewMeterProvider()}
+	metersOnly := source{tracenoop.NewTracerProvider(), mp}
+	off := source{tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()}
+	bg := context.Background()
+	withCaller := NewContext(bg, caller)
+	withOff := NewContext(bg, off)
+
+	for _, c := range []struct {
+		name      string
+		ctx       context.Context
+		src       Source
+		want      Source // the Source in the result; nil: none
+		unchanged bool   // the result is ctx itself
+	}{
+		{"empty context takes src", bg, entry, entry, false},
+		{"the caller's source wins", withCaller, entry, caller, true},
+		{"a source that records nothing is replaced", withOff, entry, entry, false},
+		{"a meters-only source counts", bg, metersOnly, metersOnly, false},
+		{"nil src", bg, nil, nil, true},
+		{"src recording nothing", bg, off, nil, true},
+		{"src recording nothing keeps the caller's", withCaller, off, caller, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := WithDefault(c.ctx, c.src)
+			if (got == c.ctx) != c.unchanged {
+				t.Errorf("context unchanged = %v, want %v", got == c.ctx, c.unchanged)
+			}
+			s, ok := FromContext(got)
+			if ok != (c.want != nil) || ok && s != c.want {
+				t.Errorf("source = %v, %v; want %v", s, ok, c.want)
+			}
+		})
+	}
+}
+
+func TestWithDefaultKeepsCostsNothing(t *testing.T) {
+	ctx := NewContext(context.Background(), source{sdkProvider(t), metricnoop.NewMeterProvider()})
+	var entry, off Source = source{sdkProvider(t), metricnoop.NewMeterProvider()},
+		source{tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if WithDefault(ctx, entry) != ctx || WithDefault(context.Background(), off) != context.Background() {
+			t.Fatal("WithDefault replaced the caller's source or put a silent one")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("WithDefault that keeps the context allocates %v times", allocs)
 	}
 }
 
 func TestStartOffCostsNothing(t *testing.T) {
 	ctx := context.WithValue(context.Background(), ctxKey{}, "not a source")
 	allocs := testing.AllocsPerRun(1000, func() {
-		got, span := Start(ctx, nil, "op")
+		got, span := Start(ctx, "op", "target")
 		if got != ctx || span.IsRecording() {
 			t.Fatal("Start with tracing off changed the context or recorded")
 		}
@@ -112,8 +162,8 @@ func TestStartOffCostsNothing(t *testing.T) {
 func TestStartJoinsTheTrace(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdkProvider(t, sdktrace.WithSpanProcessor(rec))
-	ctx, parent := Start(context.Background(), source{tp, nil}, "parent")
-	_, child := Start(ctx, nil, "child")
+	ctx, parent := Start(NewContext(context.Background(), source{tp, nil}), "evaluate", "")
+	_, child := Start(ctx, "Predict", "qa")
 	End(child, context.DeadlineExceeded)
 	End(parent, nil)
 	spans := rec.Ended()
@@ -121,6 +171,9 @@ func TestStartJoinsTheTrace(t *testing.T) {
 		t.Fatalf("%d spans", len(spans))
 	}
 	c, p := spans[0], spans[1]
+	if c.Name() != "Predict qa" || p.Name() != "evaluate" {
+		t.Errorf("span names %q, %q; want %q, %q", c.Name(), p.Name(), "Predict qa", "evaluate")
+	}
 	if c.Parent().SpanID() != p.SpanContext().SpanID() || c.SpanContext().TraceID() != p.SpanContext().TraceID() {
 		t.Errorf("child %v is not under parent %v", c.Parent(), p.SpanContext())
 	}
@@ -152,13 +205,13 @@ func TestProvidersAreSources(t *testing.T) {
 		t.Fatalf("Enabled %v, MetricsEnabled %v", p.Enabled(), p.MetricsEnabled())
 	}
 	ctx := NewContext(context.Background(), p)
-	_, span := Start(ctx, nil, "op")
+	_, span := Start(ctx, "op", "")
 	span.End()
 	// A span processor sees spans synchronously: no flush needed.
 	if n := len(rec.Ended()); n != 1 {
 		t.Errorf("%d spans recorded", n)
 	}
-	if _, ok := MeterProviderFor(ctx, nil); ok {
+	if _, ok := MeterProviderFrom(ctx); ok {
 		t.Error("metrics on without a reader")
 	}
 }

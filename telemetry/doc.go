@@ -29,16 +29,30 @@
 //
 // # How instrumented code finds its providers
 //
-// Nothing is global. The client actors get the runtime's Providers from
-// the ClientManager. Programs, adapters, evaluations and optimizers call
-// TracerProviderFor (or Start), which takes, in order: the provider of the
-// recording span in the context (so that children join their caller's
-// trace); a Source put in the context with NewContext; the source they
-// were given — the LM they call, when it is a TracerSource, as the
-// runtime's LMs are (Runtime.LM), or the runtime given to
-// evaluate.WithRuntime. When none of them records, Start returns the
-// context unchanged and a span that records nothing, without allocating:
-// with telemetry off, instrumentation has no measurable cost.
+// Nothing is global, and nothing is looked up: the providers travel in the
+// context. The client actors get the runtime's Providers from the
+// ClientManager. Everything else — programs, adapters, evaluations and
+// their examples, optimizers and their trials — starts its spans with
+// Start and ends them with End, and takes metrics from MeterProviderFrom,
+// under one rule (TracerProviderFrom): the provider of the recording span
+// in the context, so that children join their caller's trace; else the
+// Source the context carries; else telemetry is off there. When it is off,
+// Start returns the context unchanged and a span that records nothing,
+// without allocating: with telemetry off, instrumentation has no
+// measurable cost.
+//
+// An entry point puts a Source into the context once:
+//
+//   - the caller, with NewContext(ctx, providers) or Runtime.Context(ctx);
+//   - a program call given an LM that is a Source (the dspex runtime's
+//     LMs are), through WithDefault, when the context carries none;
+//   - evaluate.Evaluator.Run, with its LM or runtime (WithLM,
+//     WithRuntime), when the context carries none: its examples run on
+//     evaluator actors under contexts derived from it;
+//   - an optimizer's Compile, with its evaluator's, likewise.
+//
+// Work handed to other goroutines must run under a context derived from
+// the caller's, so that the Source travels with it.
 //
 // Across actor messages the caller's span context travels in the message;
 // across processes, Traceparent and ContextWithTraceparent carry it as a

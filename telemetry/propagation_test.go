@@ -30,7 +30,7 @@ func TestTraceparentCrossesABoundary(t *testing.T) {
 	if !sc.IsRemote() || sc.TraceID() != span.SpanContext().TraceID() || sc.SpanID() != span.SpanContext().SpanID() {
 		t.Fatalf("extracted %v from %q", sc, header)
 	}
-	_, child := Start(remote, source{tp, nil}, "callee")
+	_, child := Start(NewContext(remote, source{tp, nil}), "callee", "")
 	child.End()
 	span.End()
 	spans := rec.Ended()

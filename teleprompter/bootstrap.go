@@ -56,7 +56,7 @@ func (t *BootstrapFewShot) Compile(ctx context.Context, student programs.Program
 }
 
 func compileBootstrap(ctx context.Context, cfg config, metric evaluate.Metric, student programs.Program, trainset []dataset.Example) (compiled *Compiled, err error) {
-	ctx, span := startCompile(ctx, NameBootstrapFewShot, evalSource(metric, cfg.eval, student))
+	ctx, span := startCompile(ctx, NameBootstrapFewShot, evaluatorFor(metric, cfg.eval))
 	defer func() { endCompile(span, compiled, err) }()
 	student = unwrap(student)
 	nps, err := predictorsOf(student)

@@ -77,7 +77,7 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 	if err != nil {
 		return nil, nil, fmt.Errorf("teleprompter: %w", err)
 	}
-	ctx, span := startCompile(ctx, NameCOPRO, tracerSource(ev, student))
+	ctx, span := startCompile(ctx, NameCOPRO, ev)
 	defer func() { endCompile(span, compiled, err) }()
 
 	r := &coproRun{cfg: c, nps: nps, rng: rand.New(rand.NewPCG(c.base.uintSeed(), 0x636f70726f)), proposer: c.proposer}

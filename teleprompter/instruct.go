@@ -155,7 +155,7 @@ func (s *instructSearch) optimize(ctx context.Context, student programs.Program,
 	if err != nil {
 		return nil, nil, fmt.Errorf("teleprompter: %w", err)
 	}
-	ctx, span := startCompile(ctx, c.kind, tracerSource(ev, student))
+	ctx, span := startCompile(ctx, c.kind, ev)
 	defer func() { endCompile(span, compiled, err) }()
 
 	rng := rand.New(rand.NewPCG(c.base.uintSeed(), 0x6d6970726f))

@@ -65,7 +65,7 @@ func (t *BootstrapFewShotWithRandomSearch) Compile(ctx context.Context, student 
 	if err != nil {
 		return nil, fmt.Errorf("teleprompter: %w", err)
 	}
-	ctx, span := startCompile(ctx, NameBootstrapFewShotWithRandomSearch, tracerSource(ev, student))
+	ctx, span := startCompile(ctx, NameBootstrapFewShotWithRandomSearch, ev)
 	defer func() { endCompile(span, compiled, err) }()
 
 	var (

@@ -129,7 +129,7 @@ func openReflect(ctx context.Context, cfg reflectConfig, stream uint64, metric F
 	if r.valset == nil {
 		r.valset = trainset
 	}
-	ctx, span := startCompile(ctx, cfg.kind, evalSource(metric.Metric(), cfg.base.eval, student))
+	ctx, span := startCompile(ctx, cfg.kind, evaluatorFor(metric.Metric(), cfg.base.eval))
 	return ctx, r, func(c *Compiled, err error) { endCompile(span, c, err) }, nil
 }
 

@@ -6,17 +6,20 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dspex-go/dspex/evaluate"
-	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
 // startCompile starts the span of one compilation by the optimizer kind:
-// "compile <kind>". Its tracer provider is the one of the span in ctx,
-// else of telemetry.NewContext, else of the LM or runtime the evaluation
-// options name (src, usually an *evaluate.Evaluator; nil is allowed). The
-// span records nothing when tracing is off.
-func startCompile(ctx context.Context, kind string, src telemetry.TracerSource) (context.Context, trace.Span) {
-	ctx, span := telemetry.Start(ctx, src, "compile "+kind)
+// "compile <kind>". A compilation is an entry point: unless ctx already
+// carries telemetry providers, it puts those of ev (its evaluator's LM or
+// runtime, see evaluate.WithRuntime; ev may be nil) into the returned
+// context, so that its trials, evaluations and program calls record with
+// them. The span records nothing when tracing is off.
+func startCompile(ctx context.Context, kind string, ev *evaluate.Evaluator) (context.Context, trace.Span) {
+	if ev != nil {
+		ctx = telemetry.WithDefault(ctx, ev)
+	}
+	ctx, span := telemetry.Start(ctx, "compile", kind)
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrOptimizer.String(kind))
 	}
@@ -33,36 +36,21 @@ func endCompile(span trace.Span, c *Compiled, err error) {
 	telemetry.End(span, err)
 }
 
-// tracerSource returns where an optimizer's spans take their tracer
-// provider from: the LM or runtime of its evaluator (ev may be nil), else
-// the LM of the student's predictors; nil for none.
-func tracerSource(ev *evaluate.Evaluator, student programs.Program) telemetry.TracerSource {
-	if ev != nil {
-		if _, ok := telemetry.TracerProviderFor(context.Background(), ev); ok {
-			return ev
-		}
-	}
-	if s := programs.TelemetrySource(student); s != nil {
-		return s
-	}
-	return nil
-}
-
-// evalSource is tracerSource for an evaluator built from the optimizer's
-// evaluation options (ignored when they are invalid: the compilation
+// evaluatorFor returns the evaluator the optimizer's evaluation options
+// describe, for startCompile; nil when they are invalid (the compilation
 // reports that error itself).
-func evalSource(metric evaluate.Metric, opts []evaluate.Option, student programs.Program) telemetry.TracerSource {
+func evaluatorFor(metric evaluate.Metric, opts []evaluate.Option) *evaluate.Evaluator {
 	ev, err := evaluate.New(metric, opts...)
 	if err != nil {
-		ev = nil
+		return nil
 	}
-	return tracerSource(ev, student)
+	return ev
 }
 
 // startTrial starts the span of one optimisation trial n (a candidate's
 // seed, a bootstrapping round) under the compilation's span in ctx.
 func startTrial(ctx context.Context, n int) (context.Context, trace.Span) {
-	ctx, span := telemetry.Start(ctx, nil, "trial")
+	ctx, span := telemetry.Start(ctx, "trial", "")
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrTrial.Int(n))
 	}

@@ -94,9 +94,27 @@ func TestTelemetryEvaluationTrace(t *testing.T) {
 
 // TestTelemetryOptimizerTrials compiles with random search: one trace
 // holds the compilation, a span per trial (candidate) with its score, the
-// bootstrapping compilations and every evaluation inside them — found
-// through the student's LM alone.
+// bootstrapping compilations and every evaluation inside them. The
+// providers reach the compilation at its entry, either from the caller's
+// context (rt.Context) or from the runtime given to its evaluations
+// (evaluate.WithRuntime); nothing is found through the student's LM.
 func TestTelemetryOptimizerTrials(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		entry func(rt *dspex.Runtime) (context.Context, []evaluate.Option)
+	}{
+		{"caller's context", func(rt *dspex.Runtime) (context.Context, []evaluate.Option) {
+			return rt.Context(context.Background()), nil
+		}},
+		{"evaluation runtime", func(rt *dspex.Runtime) (context.Context, []evaluate.Option) {
+			return context.Background(), []evaluate.Option{evaluate.WithRuntime(rt)}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testOptimizerTrials(t, c.entry) })
+	}
+}
+
+func testOptimizerTrials(t *testing.T, entry func(rt *dspex.Runtime) (context.Context, []evaluate.Option)) {
 	srv := rtSim(t)
 	rec := tracetest.NewSpanRecorder()
 	cfg := telConfig(srv)
@@ -107,14 +125,15 @@ func TestTelemetryOptimizerTrials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, evOpts := entry(rt)
 	rs, err := teleprompter.NewBootstrapFewShotWithRandomSearch(evaluate.ExactMatch("answer"),
 		teleprompter.WithNumCandidates(1), teleprompter.WithValset(valset), teleprompter.WithSeed(1),
 		teleprompter.WithMaxBootstrappedDemos(2), teleprompter.WithMaxLabeledDemos(2),
-		teleprompter.WithEvaluateOptions(evaluate.WithConcurrency(4), evaluate.WithoutProgress()))
+		teleprompter.WithEvaluateOptions(append(evOpts, evaluate.WithConcurrency(4), evaluate.WithoutProgress())...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiled, err := rs.Compile(context.Background(), student, trainset)
+	compiled, err := rs.Compile(ctx, student, trainset)
 	if err != nil {
 		t.Fatal(err)
 	}

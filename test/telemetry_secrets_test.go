@@ -27,7 +27,9 @@ func TestTelemetryNeverRecordsAPIKey(t *testing.T) {
 	cfg.Providers[0].Headers = map[string]config.Secret{"X-Extra-Auth": config.Secret(header)}
 	cfg.Telemetry.RecordContent = true
 	cfg.Retry.MaxAttempts = 2
-	cfg.Breaker = config.Breaker{Enabled: true, ConsecutiveFailures: 3, Timeout: config.Duration(time.Hour), MaxRequests: 1}
+	// The breaker counts requests after their retries: two failed
+	// requests in a row open it.
+	cfg.Breaker = config.Breaker{Enabled: true, ConsecutiveFailures: 2, Timeout: config.Duration(time.Hour), MaxRequests: 1}
 	rt, rec, reader := telRuntime(t, cfg)
 	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("sim")))
 	ctx := rtCtx(t)
@@ -49,9 +51,9 @@ func TestTelemetryNeverRecordsAPIKey(t *testing.T) {
 	if err := ask("What is the capital of Bolivia?"); err == nil {
 		t.Fatal("HTTP 401 succeeded")
 	}
-	srv.FailNext(3, 500)
-	_ = ask("What is the capital of Ecuador?") // two 500s
-	_ = ask("What is the capital of Uruguay?") // one 500: the breaker opens
+	srv.FailNext(4, 500)
+	_ = ask("What is the capital of Ecuador?") // two 500s: a failed request
+	_ = ask("What is the capital of Uruguay?") // two 500s: the breaker opens
 	if err := ask("What is the capital of Paraguay?"); err == nil {
 		t.Fatal("the open breaker let a request through")
 	}

@@ -206,7 +206,9 @@ func spanNames(spans []sdktrace.ReadOnlySpan) []string {
 }
 
 // TestTelemetryModuleSpans checks that modules wrap their predictors'
-// spans in their own, found through the predictors' LM alone.
+// spans in their own. A module given its LM (WithLM) takes the providers
+// from it at its entry; one that is not (BestOfN wraps a program) takes
+// them from the caller's context (rt.Context).
 func TestTelemetryModuleSpans(t *testing.T) {
 	srv := rtSim(t)
 	rt, rec, _ := telRuntime(t, telConfig(srv))
@@ -224,14 +226,19 @@ func TestTelemetryModuleSpans(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		prog programs.Program
+		ctx  func(context.Context) context.Context
 		want string
 	}{
-		{"ChainOfThought", cot, "ChainOfThought cot(Predict cot(format chat, chat " + model + "(attempt 1), parse chat))"},
-		{"BestOfN", best, "BestOfN(Predict inner(format chat, chat " + model + "(attempt 1), parse chat))"},
+		{"ChainOfThought", cot, nil, "ChainOfThought cot(Predict cot(format chat, chat " + model + "(attempt 1), parse chat))"},
+		{"BestOfN", best, rt.Context, "BestOfN(Predict inner(format chat, chat " + model + "(attempt 1), parse chat))"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(rec.Ended())
-			if _, err := c.prog.Forward(rtCtx(t), programs.Values{"question": "What is 2 + 3? (" + c.name + ")"}); err != nil {
+			ctx := rtCtx(t)
+			if c.ctx != nil {
+				ctx = c.ctx(ctx)
+			}
+			if _, err := c.prog.Forward(ctx, programs.Values{"question": "What is 2 + 3? (" + c.name + ")"}); err != nil {
 				t.Fatal(err)
 			}
 			trees := telTrees(rec.Ended()[before:])

@@ -5,9 +5,15 @@
 // speaking the OpenAI HTTP API on 127.0.0.1, so a fresh clone runs offline.
 // With a key it talks to OPENAI_BASE_URL (default OpenAI) with DSPEX_MODEL.
 //
+// Responses are cached on disk (in -cache-dir, default
+// os.UserCacheDir()/dspex), so a second run with the same seed makes no
+// request at all and compiles the same programs. The cache subcommand
+// shows the cache or clears it.
+//
 // Usage:
 //
-//	go run ./cmd/demo [-question "..."]
+//	go run ./cmd/demo [-question "..."] [-cache-dir DIR] [-disk-cache=false] [-save DIR]
+//	go run ./cmd/demo cache [-dir DIR] [stats|clear]
 package main
 
 import (
@@ -18,12 +24,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/dspex-go/dspex"
+	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/evaluate"
@@ -68,13 +76,19 @@ type LookupArgs struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "cache" {
+		os.Exit(cacheCommand(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var (
-		question = flag.String("question", "What is the capital of Australia?", "the question for the typed Predict")
-		problem  = flag.String("problem", "", "an arithmetic word problem for ChainOfThought (default: one from the shipped dataset)")
-		timeout  = flag.Duration("timeout", 2*time.Minute, "overall deadline")
-		trace    = flag.String("trace", "", `"stdout" prints the OpenTelemetry span tree of each traced call`)
-		inspect  = flag.Int("inspect", 0, "print the last n LM calls (messages, reply, usage, cost) at the end")
-		opt      = flag.String("optimizer", "bootstrap,mipro", "comma-separated optimizers to compile with, in turn: "+strings.Join(optimizers, ", "))
+		diskCache = flag.Bool("disk-cache", true, "cache responses on disk too, across runs and processes")
+		cacheDir  = flag.String("cache-dir", "", "directory of the disk cache (default os.UserCacheDir()/dspex)")
+		save      = flag.String("save", "", "directory to save each compiled program in, as OPTIMIZER.json")
+		question  = flag.String("question", "What is the capital of Australia?", "the question for the typed Predict")
+		problem   = flag.String("problem", "", "an arithmetic word problem for ChainOfThought (default: one from the shipped dataset)")
+		timeout   = flag.Duration("timeout", 2*time.Minute, "overall deadline")
+		trace     = flag.String("trace", "", `"stdout" prints the OpenTelemetry span tree of each traced call`)
+		inspect   = flag.Int("inspect", 0, "print the last n LM calls (messages, reply, usage, cost) at the end")
+		opt       = flag.String("optimizer", "bootstrap,mipro", "comma-separated optimizers to compile with, in turn: "+strings.Join(optimizers, ", "))
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -87,18 +101,24 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if *timeout <= 0 {
+		fmt.Fprintf(os.Stderr, "demo: -timeout %v: must be positive\n", *timeout)
+		os.Exit(2)
+	}
 	if *trace != "" && *trace != "stdout" {
 		fmt.Fprintf(os.Stderr, "demo: -trace %q: only \"stdout\" is supported\n", *trace)
 		os.Exit(2)
 	}
-	if err := run(ctx, os.Stdout, *question, *problem, *opt, *trace == "stdout", *inspect); err != nil {
+	cfg := simulatedPrices()
+	cfg.Cache.Persistent, cfg.Cache.Dir = *diskCache, *cacheDir
+	if err := run(ctx, os.Stdout, cfg, *save, *question, *problem, *opt, *trace == "stdout", *inspect); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, question, problem, optimizer string, trace bool, inspect int) (err error) {
-	opts := []dspex.Option{dspex.WithConfig(simulatedPrices()), dspex.WithEnv(os.Getenv), dspex.WithSimulator()}
+func run(ctx context.Context, w io.Writer, cfg config.Config, save, question, problem, optimizer string, trace bool, inspect int) (err error) {
+	opts := []dspex.Option{dspex.WithConfig(cfg), dspex.WithEnv(os.Getenv), dspex.WithSimulator()}
 	if trace {
 		// Each trace prints as an indented span tree when its root ends.
 		opts = append(opts, dspex.WithTelemetry(telemetry.WithSpanProcessor(telemetry.NewTreePrinter(w))))
@@ -122,12 +142,17 @@ func run(ctx context.Context, w io.Writer, question, problem, optimizer string, 
 			}
 		}
 	}()
-	cfg := rt.Config()
+	cfg = rt.Config()
 	model := rt.LM(cfg.Providers[0].Name)
+	p := cfg.Providers[0]
 	if rt.Simulated() {
-		fmt.Fprintf(w, "No OPENAI_API_KEY: using the embedded model server (a simulator, not a real model) at %s\n\n", cfg.Providers[0].BaseURL)
+		fmt.Fprintf(w, "No OPENAI_API_KEY or OPENAI_BASE_URL: using the embedded model server (a simulator, not a real model) at %s\n\n", lm.RedactURL(p.BaseURL))
 	} else {
-		fmt.Fprintf(w, "Provider %s at %s\n\n", cfg.Providers[0].Name, cfg.Providers[0].BaseURL)
+		keyed := "with an API key"
+		if p.Key(os.Getenv) == "" {
+			keyed = "without an API key"
+		}
+		fmt.Fprintf(w, "Provider %s at %s, model %s, %s\n\n", p.Name, lm.RedactURL(p.BaseURL), p.Model(), keyed)
 	}
 
 	// 1. A typed Predict through the runtime's client actor.
@@ -188,7 +213,7 @@ func run(ctx context.Context, w io.Writer, question, problem, optimizer string, 
 		fmt.Fprintln(w, "\n(-trace: skipping the evaluation and the optimizer)")
 	} else {
 		for name := range strings.SplitSeq(optimizer, ",") {
-			if err := optimize(ctx, w, rt, model, name); err != nil {
+			if err := optimize(ctx, w, rt, model, name, save); err != nil {
 				return err
 			}
 		}
@@ -204,6 +229,32 @@ func run(ctx context.Context, w io.Writer, question, problem, optimizer string, 
 	fmt.Fprintln(tw, "client\tbreaker\tin flight\trequests\tcache hits\tcache misses\trestarts")
 	for _, c := range st.Clients {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Breaker, c.InFlight, c.Requests, c.CacheHits, c.CacheMisses, c.Restarts)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if st.Cache != nil {
+		fmt.Fprintln(w, "\n== Response cache")
+		if err := printCacheStats(w, *st.Cache); err != nil {
+			return err
+		}
+	}
+	if sim, ok := rt.SimulatorStats(); ok {
+		fmt.Fprintf(w, "\nEmbedded model server: %d requests\n", sim.Requests)
+	}
+	return nil
+}
+
+// printCacheStats prints a cache's stats, a row per tier.
+func printCacheStats(w io.Writer, st cache.Stats) error {
+	tiers := st.Tiers
+	if len(tiers) == 0 {
+		tiers = []cache.Stats{st}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "tier\thits\tmisses\tentries\tsize\tevictions\twrite errors")
+	for _, t := range tiers {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f kB\t%d\t%d\n", t.Tier, t.Hits, t.Misses, t.Entries, float64(t.Bytes)/1000, t.Evictions, t.WriteErrors)
 	}
 	return tw.Flush()
 }
@@ -233,6 +284,59 @@ func printSpend(w io.Writer, rt *dspex.Runtime, meter *history.Meter) {
 	fmt.Fprintf(w, "Calls:    %d (%d cache hits)\n", total.Calls, total.Cost.CacheHits)
 	fmt.Fprintf(w, "Tokens:   %d prompt + %d completion = %d\n", total.Usage.PromptTokens, total.Usage.CompletionTokens, total.Usage.TotalTokens)
 	fmt.Fprintf(w, "Cost:     %s%s\n", total.Cost, label)
+}
+
+// cacheCommand runs "demo cache [-dir DIR] [stats|clear]" and returns the
+// exit code.
+func cacheCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo cache", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "directory of the disk cache (default os.UserCacheDir()/dspex)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: demo cache [-dir DIR] [stats|clear]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	action := "stats"
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		action = fs.Arg(0)
+	default:
+		fs.Usage()
+		return 2
+	}
+	if action != "stats" && action != "clear" {
+		fs.Usage()
+		return 2
+	}
+	if *dir == "" {
+		d, err := cache.DefaultDir()
+		if err != nil {
+			fmt.Fprintln(stderr, "demo cache:", err)
+			return 1
+		}
+		*dir = d
+	}
+	ctx := context.Background()
+	d, err := cache.OpenDisk(ctx, cache.DiskConfig{Dir: *dir})
+	if err != nil {
+		fmt.Fprintln(stderr, "demo cache:", err)
+		return 1
+	}
+	defer d.Close()
+	if action == "clear" {
+		if err := d.Clear(ctx); err != nil {
+			fmt.Fprintln(stderr, "demo cache:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "Cleared %s\n", d.Path())
+	}
+	st := d.Stats()
+	fmt.Fprintf(stdout, "Cache %s: %d entries, %.1f kB\n", d.Path(), st.Entries, float64(st.Bytes)/1000)
+	return 0
 }
 
 func printUsage(w io.Writer, u lm.Usage) {
@@ -290,7 +394,7 @@ func newOptimizer(name string, rt *dspex.Runtime, model lm.LM, valset []dataset.
 // compiles it with the named optimizer on the train set and evaluates the
 // compiled program, printing both scores, the optimizer's trials and some
 // of the demos and instructions chosen.
-func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, name string) error {
+func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, name, save string) error {
 	train, dev := dataset.TrainDev(0, 100)
 	trainset, devset := dataset.Examples(train), dataset.Examples(dev)
 	student, err := programs.NewChainOfThoughtFrom(signature.MustParse("question -> answer"), programs.WithLM(model))
@@ -308,7 +412,7 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 	fmt.Fprintf(w, "\n== Evaluate and %s (ChainOfThought, %d train / %d dev examples, exact match)\n", name, len(trainset), len(devset))
 	zero, err := ev.Run(ctx, student, devset)
 	if err != nil {
-		return err
+		return partial(w, "zero-shot", zero, err)
 	}
 	// The instruction optimizers also return their trial log.
 	var (
@@ -327,7 +431,14 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 	}
 	after, err := ev.Run(ctx, compiled, devset)
 	if err != nil {
-		return err
+		return partial(w, name, after, err)
+	}
+	if save != "" {
+		path := filepath.Join(save, name+".json")
+		if err := saveProgram(path, compiled); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "Saved the compiled program to %s\n", path)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "program\tdev score\tscored\tfailed\ttokens")
@@ -354,6 +465,25 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 		}
 	}
 	return nil
+}
+
+// saveProgram writes prog's learned state (programs.Save) to path.
+func saveProgram(path string, prog any) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, f.Close()) }()
+	return programs.Save(f, prog)
+}
+
+// partial prints what an interrupted evaluation (Ctrl-C, -timeout) had
+// finished, and returns err.
+func partial(w io.Writer, program string, res evaluate.Result, err error) error {
+	if len(res.Rows) > 0 {
+		fmt.Fprintf(w, "Interrupted (%v); partial result of %s: %s\n", err, program, res.Summary())
+	}
+	return err
 }
 
 // printTrials prints an optimizer's candidates or trials as a table.

@@ -15,6 +15,9 @@ func coordinate(ctx context.Context, f flags, out io.Writer) error {
 	if f.n < 1 || f.nodes < 1 {
 		return fmt.Errorf("-n (%d) and -nodes (%d) must be at least 1", f.n, f.nodes)
 	}
+	if f.timeout <= 0 {
+		return fmt.Errorf("-timeout %v: must be positive", f.timeout)
+	}
 	reg := &cluster.Registry{}
 	if err := registerKinds(reg, nil); err != nil {
 		return err

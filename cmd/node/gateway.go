@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/dspex-go/dspex/cluster"
@@ -34,11 +35,18 @@ func serveGateway(ctx context.Context, f flags, out io.Writer) error {
 	}
 	cfg := cluster.DefaultGatewayConfig()
 	cfg.Endpoint, cfg.LM, cfg.MaxInFlight = ep, rt.LM(""), f.gatewayInFlight
+	// Callers may name only the models configured for the provider the
+	// gateway serves: it is never an open proxy for other models.
+	p, def, err := rt.Config().ResolveModel("")
+	if err != nil {
+		return err
+	}
+	cfg.Models = append([]string{def}, p.Models...)
 	g, err := cluster.StartGateway(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "gateway listening on %s\n", g.Address())
+	fmt.Fprintf(out, "gateway listening on %s, serving %s\n", g.Address(), strings.Join(cfg.Models, ", "))
 	<-ctx.Done()
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -30,8 +30,14 @@
 //	node -listen 127.0.0.1:0 -join 127.0.0.1:7400 -gateway 127.0.0.1:7500
 //
 // A node's calls fail (cluster.ErrGatewayUnreachable) while its gateway is
-// down. Bind a gateway beyond loopback only with mutual TLS (-mtls): any
-// peer that reaches it can spend its keys.
+// down. A gateway serves only the models configured for its provider.
+//
+// Every process authenticates its peers with mutual TLS (-tls-cert,
+// -tls-key, -tls-ca, -mtls) or a shared cluster secret, read from the
+// DSPEX_CLUSTER_SECRET environment variable (at least 16 bytes, the same
+// for every process); refused peers are reported on standard error with
+// their address. With neither, a process listens on loopback only: a
+// -listen address beyond loopback fails to start and says what to set.
 //
 // The program kinds a node can run are registered by this command (see
 // kinds.go): qa-predict and qa-cot, both "question -> answer".
@@ -44,6 +50,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -134,7 +141,11 @@ func main() {
 }
 
 func (f flags) endpoint() (cluster.Endpoint, error) {
-	e := cluster.Endpoint{Listen: f.listen, Advertise: f.advertise, Logger: f.logger()}
+	// The cluster secret comes from DSPEX_CLUSTER_SECRET (read by the
+	// cluster package), never from a flag: flags show in process lists.
+	// Refused peers are always reported on standard error.
+	e := cluster.Endpoint{Listen: f.listen, Advertise: f.advertise, Logger: f.logger(),
+		SecurityLogger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if f.tlsCert != "" || f.tlsKey != "" || f.mtls {
 		if f.tlsCert == "" || f.tlsKey == "" {
 			return e, errors.New("-tls-cert and -tls-key go together")
@@ -149,6 +160,32 @@ func (f flags) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// checkSeeds refuses a -join address that is not host:port.
+func checkSeeds(seeds []string) ([]string, error) {
+	for _, s := range seeds {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil || host == "" || port == "" {
+			return nil, fmt.Errorf("-join %q: want host:port of a coordinator", s)
+		}
+	}
+	return seeds, nil
+}
+
+// reportUnreachable tells, on w, which -join seeds nothing listens at now.
+// The node keeps announcing itself to them at every heartbeat, so a
+// coordinator started later still gets it.
+func reportUnreachable(ctx context.Context, seeds []string, w io.Writer) {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	for _, s := range seeds {
+		c, err := d.DialContext(ctx, "tcp", s)
+		if err != nil {
+			fmt.Fprintf(w, "node: -join %s: unreachable (%v); retrying at every heartbeat\n", s, err)
+			continue
+		}
+		_ = c.Close()
+	}
 }
 
 func splitList(s string) []string {
@@ -185,8 +222,15 @@ func node(ctx context.Context, f flags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.capacity < 1 {
+		return fmt.Errorf("-capacity %d: must be at least 1", f.capacity)
+	}
+	seeds, err := checkSeeds(splitList(f.join))
+	if err != nil {
+		return err
+	}
 	cfg := cluster.DefaultNodeConfig()
-	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, splitList(f.join), f.capacity
+	cfg.Endpoint, cfg.Name, cfg.Join, cfg.Capacity = ep, f.name, seeds, f.capacity
 	cfg.LM, cfg.Gateway, cfg.Registry = nodeLM, f.gateway, reg
 	if cfg.Discovery, err = f.discovery(true); err != nil {
 		return err
@@ -196,6 +240,7 @@ func node(ctx context.Context, f flags, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "node %s listening on %s, joining %v\n", f.name, n.Address(), cfg.Join)
+	reportUnreachable(ctx, seeds, os.Stderr)
 	if f.gateway != "" {
 		fmt.Fprintf(out, "node %s sends its LM calls to the gateway at %s\n", f.name, f.gateway)
 	}

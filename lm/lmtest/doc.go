@@ -25,7 +25,8 @@
 // # The conformance suite
 //
 // [Run] checks that an [github.com/dspex-go/dspex/lm.LM] behaves as an
-// OpenAI-compatible provider must: request and response mapping, error
+// OpenAI-compatible provider (or, with [WithProtocol]([Anthropic]), an
+// Anthropic Messages API provider) must: request and response mapping, error
 // classification (retryable statuses, rate limiting, Retry-After),
 // cancellation, concurrency and that the API key never leaks into errors.
 // It starts its own Server for each subtest; the factory builds the LM

@@ -18,8 +18,10 @@ import (
 
 // Server is a fake OpenAI-compatible API on 127.0.0.1. It implements
 // POST .../chat/completions and POST .../embeddings (any path prefix, so
-// Azure's /openai/deployments/NAME/... paths work too), records every call,
-// and answers each as its Handler scripts.
+// Azure's /openai/deployments/NAME/... paths work too), and Anthropic's
+// POST .../v1/messages, records every call, and answers each as its Handler
+// scripts (a Messages API call gets one reply, Anthropic-shaped errors and
+// usage with the cache token counts of Script.Usage).
 //
 // By default a chat completion echoes the last user message in every
 // choice and embeddings are derived from the input bytes; usage counts
@@ -106,6 +108,9 @@ type Call struct {
 	Chat *ChatRequest
 	// Embed is the decoded embeddings request, or nil.
 	Embed *EmbedRequest
+	// Anthropic is the decoded Anthropic Messages API request, or nil. Its
+	// Chat view is set too: the system blocks first, as system messages.
+	Anthropic *AnthropicRequest
 }
 
 // ChatRequest is a chat completion request as the Server decoded it.
@@ -190,6 +195,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		kind = "chat"
 	case strings.HasSuffix(r.URL.Path, "/embeddings"):
 		kind = "embeddings"
+	case strings.HasSuffix(r.URL.Path, "/messages"):
+		kind = "messages"
 	default:
 		writeError(w, http.StatusNotFound, "unknown endpoint "+r.URL.Path)
 		return
@@ -202,13 +209,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "body is not a JSON object: "+err.Error())
 		return
 	}
-	if kind == "chat" {
+	switch kind {
+	case "chat":
 		c.Chat, err = decodeChat(body)
-	} else {
+	case "messages":
+		c.Anthropic, c.Chat, err = decodeMessages(body)
+	default:
 		c.Embed, err = decodeEmbed(body)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		if kind == "messages" {
+			writeAnthropicError(w, http.StatusBadRequest, err.Error())
+		} else {
+			writeError(w, http.StatusBadRequest, err.Error())
+		}
 		return
 	}
 
@@ -246,8 +260,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case sc.Body != "":
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, sc.Body)
+	case status >= 400 && kind == "messages":
+		writeAnthropicError(w, status, sc.Error)
 	case status >= 400:
 		writeError(w, status, sc.Error)
+	case kind == "messages":
+		writeJSON(w, status, messagesResponse(c.Chat, sc, seq))
 	case kind == "chat":
 		writeJSON(w, status, chatResponse(c.Chat, sc, seq))
 	default:
@@ -380,7 +398,28 @@ type chatCompletion struct {
 	Created int64        `json:"created"`
 	Model   string       `json:"model"`
 	Choices []chatChoice `json:"choices"`
-	Usage   lm.Usage     `json:"usage"`
+	Usage   openaiUsage  `json:"usage"`
+}
+
+// openaiUsage is usage as the chat completions API reports it; cached
+// prompt tokens go in prompt_tokens_details.
+type openaiUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+	Details          *struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details,omitempty"`
+}
+
+func toOpenAIUsage(u lm.Usage) openaiUsage {
+	out := openaiUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if u.CacheReadTokens > 0 {
+		out.Details = &struct {
+			CachedTokens int `json:"cached_tokens"`
+		}{u.CacheReadTokens}
+	}
+	return out
 }
 
 func chatResponse(req *ChatRequest, sc Script, seq int) chatCompletion {
@@ -424,13 +463,13 @@ func chatResponse(req *ChatRequest, sc Script, seq int) chatCompletion {
 		completion += words(text)
 	}
 	if sc.Usage != nil {
-		resp.Usage = *sc.Usage
+		resp.Usage = toOpenAIUsage(*sc.Usage)
 	} else {
 		prompt := 0
 		for _, m := range req.Messages {
 			prompt += words(m.Content)
 		}
-		resp.Usage = lm.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion}
+		resp.Usage = openaiUsage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion}
 	}
 	return resp
 }

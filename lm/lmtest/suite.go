@@ -33,9 +33,19 @@ const watchdog = 30 * time.Second
 // "Authorization: Bearer" or "api-key" header. It has no default model
 // requirement: every request names its model. Run starts a fresh Server for
 // each subtest and calls newLM with that subtest's t.
-func Run(t *testing.T, newLM func(t *testing.T, baseURL string) lm.LM) {
+//
+// With WithProtocol(Anthropic) the suite checks a provider of Anthropic's
+// Messages API instead: requests go to POST .../v1/messages with the system
+// prompt apart and max_tokens always set, a Request with N > 1 becomes N
+// calls, errors come in Anthropic's shape (529 overloaded among them), and
+// the API key may be sent as "x-api-key" too. baseURL is then the server's
+// root, like "https://api.anthropic.com".
+func Run(t *testing.T, newLM func(t *testing.T, baseURL string) lm.LM, opts ...Option) {
 	t.Helper()
 	s := suite{newLM: newLM}
+	for _, o := range opts {
+		o.apply(&s)
+	}
 	t.Run("RequestMapping", s.requestMapping)
 	t.Run("ResponseMapping", s.responseMapping)
 	t.Run("NoChoices", s.noChoices)
@@ -48,8 +58,30 @@ func Run(t *testing.T, newLM func(t *testing.T, baseURL string) lm.LM) {
 	t.Run("Embeddings", s.embeddings)
 }
 
+// Protocol is the wire protocol a provider under test speaks.
+type Protocol int
+
+// The protocols Run checks.
+const (
+	// OpenAI is the OpenAI chat completions API (the default).
+	OpenAI Protocol = iota
+	// Anthropic is Anthropic's Messages API.
+	Anthropic
+)
+
+// Option configures Run.
+type Option interface{ apply(*suite) }
+
+type optionFunc func(*suite)
+
+func (f optionFunc) apply(s *suite) { f(s) }
+
+// WithProtocol makes Run check a provider of the given protocol.
+func WithProtocol(p Protocol) Option { return optionFunc(func(s *suite) { s.protocol = p }) }
+
 type suite struct {
-	newLM func(t *testing.T, baseURL string) lm.LM
+	newLM    func(t *testing.T, baseURL string) lm.LM
+	protocol Protocol
 }
 
 // start returns a Server answering with h and an LM pointed at it.
@@ -57,7 +89,11 @@ func (s suite) start(t *testing.T, h Handler) (*Server, lm.LM) {
 	t.Helper()
 	srv := NewServer(h)
 	t.Cleanup(srv.Close)
-	m := s.newLM(t, srv.URL())
+	url := srv.URL()
+	if s.protocol == Anthropic {
+		url = srv.RootURL()
+	}
+	m := s.newLM(t, url)
 	if m == nil {
 		t.Fatal("newLM returned nil")
 	}
@@ -136,6 +172,17 @@ func (s suite) requestMapping(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Chat: %v", err)
 			}
+			n := 1
+			if tt.req.N > 0 {
+				n = tt.req.N
+			}
+			if len(resp.Choices) != n {
+				t.Errorf("got %d choices, want %d", len(resp.Choices), n)
+			}
+			if s.protocol == Anthropic {
+				s.checkAnthropicRequest(t, srv, tt.req, tt.want, n)
+				return
+			}
 			c := lastCall(t, srv)
 			if c.Method != http.MethodPost || !strings.HasSuffix(c.Path, "/chat/completions") {
 				t.Errorf("request %s %s, want POST .../chat/completions", c.Method, c.Path)
@@ -168,14 +215,53 @@ func (s suite) requestMapping(t *testing.T) {
 			if got.ResponseFormat != tt.want.ResponseFormat && (tt.want.ResponseFormat != "" || got.ResponseFormat != "text") {
 				t.Errorf("response_format type = %q, want %q", got.ResponseFormat, tt.want.ResponseFormat)
 			}
-			n := 1
-			if tt.req.N > 0 {
-				n = tt.req.N
-			}
-			if len(resp.Choices) != n {
-				t.Errorf("got %d choices, want %d", len(resp.Choices), n)
-			}
 		})
+	}
+}
+
+// checkAnthropicRequest checks the n Messages API calls of one request:
+// each carries the request, with the system prompt apart, max_tokens always
+// set, the temperature capped at the API's maximum of 1, and no seed, n or
+// response format (the API has none).
+func (s suite) checkAnthropicRequest(t *testing.T, srv *Server, req lm.Request, want ChatRequest, n int) {
+	t.Helper()
+	calls := srv.Calls()
+	if len(calls) != n {
+		t.Fatalf("server received %d calls, want %d (one per choice)", len(calls), n)
+	}
+	if want.Temperature != nil {
+		want.Temperature = lm.Float(min(*want.Temperature, 1))
+	}
+	for _, c := range calls {
+		if c.Method != http.MethodPost || !strings.HasSuffix(c.Path, "/v1/messages") || c.Anthropic == nil {
+			t.Fatalf("request %s %s, want POST .../v1/messages", c.Method, c.Path)
+		}
+		got := *c.Chat
+		if diff := cmp.Diff(want.Model, got.Model); diff != "" {
+			t.Errorf("model (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(want.Messages, got.Messages); diff != "" {
+			t.Errorf("messages, system first (-want +got):\n%s", diff)
+		}
+		for _, m := range c.Anthropic.Messages {
+			if m.Role == string(lm.RoleSystem) {
+				t.Errorf("system message sent as a turn: %+v", m)
+			}
+		}
+		checkFloat(t, "temperature", want.Temperature, got.Temperature)
+		if want.MaxTokens != nil {
+			checkInt(t, "max_tokens", want.MaxTokens, got.MaxTokens)
+		} else if got.MaxTokens == nil || *got.MaxTokens < 1 {
+			t.Errorf("max_tokens = %v, want a positive default (the API requires it)", got.MaxTokens)
+		}
+		if diff := cmp.Diff(want.Stop, c.Anthropic.StopSequences, cmpEmpty); diff != "" {
+			t.Errorf("stop_sequences (-want +got):\n%s", diff)
+		}
+		for _, field := range []string{"n", "seed", "response_format", "stop"} {
+			if _, ok := c.Fields[field]; ok {
+				t.Errorf("field %q sent; the Messages API has none", field)
+			}
+		}
 	}
 }
 
@@ -207,14 +293,31 @@ func checkInt(t *testing.T, name string, want, got *int) {
 }
 
 func (s suite) responseMapping(t *testing.T) {
-	_, m := s.start(t, func(Call) Script {
+	h := func(Call) Script {
 		return Script{
 			ID: "chatcmpl-abc", Model: "served-model-2024",
 			Replies:       []string{"first answer", "second answer"},
 			FinishReasons: []string{"stop", "length"},
 			Usage:         &lm.Usage{PromptTokens: 11, CompletionTokens: 7, TotalTokens: 18},
 		}
-	})
+	}
+	if s.protocol == Anthropic {
+		// One choice per call: the two calls' usages add up.
+		var mu sync.Mutex
+		calls := 0
+		h = func(Call) Script {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if calls == 1 {
+				return Script{ID: "chatcmpl-abc", Model: "served-model-2024", Replies: []string{"first answer"},
+					Usage: &lm.Usage{PromptTokens: 6, CompletionTokens: 3, TotalTokens: 9}}
+			}
+			return Script{ID: "chatcmpl-def", Model: "served-model-2024", Replies: []string{"second answer"},
+				FinishReasons: []string{"length"}, Usage: &lm.Usage{PromptTokens: 5, CompletionTokens: 4, TotalTokens: 9}}
+		}
+	}
+	_, m := s.start(t, h)
 	got, err := m.Chat(t.Context(), lm.Request{Model: "asked-model", N: 2, Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}}})
 	if err != nil {
 		t.Fatalf("Chat: %v", err)
@@ -267,6 +370,7 @@ func (s suite) httpStatus(t *testing.T) {
 		{name: "500", script: Script{Status: 500}, retryable: true},
 		{name: "502 HTML body", script: Script{Status: 502, Body: "<html><body>Bad Gateway</body></html>"}, retryable: true},
 		{name: "503 with Retry-After", script: Script{Status: 503, RetryAfter: "2"}, retryable: true, retryAfter: 2 * time.Second},
+		{name: "529 overloaded", script: Script{Status: 529, RetryAfter: "3"}, retryable: true, retryAfter: 3 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -408,6 +512,9 @@ func credential(c Call) string {
 	if key, ok := strings.CutPrefix(c.Header.Get("Authorization"), "Bearer "); ok && key != "" {
 		return key
 	}
+	if key := c.Header.Get("X-Api-Key"); key != "" {
+		return key
+	}
 	return c.Header.Get("Api-Key")
 }
 
@@ -429,7 +536,8 @@ func (s suite) apiKeyNotInErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, m := s.start(t, func(c Call) Script {
-				return tt.script(fmt.Sprintf("Authorization=%q api-key=%q", c.Header.Get("Authorization"), c.Header.Get("Api-Key")))
+				return tt.script(fmt.Sprintf("Authorization=%q api-key=%q x-api-key=%q",
+					c.Header.Get("Authorization"), c.Header.Get("Api-Key"), c.Header.Get("X-Api-Key")))
 			})
 			_, err := m.Chat(t.Context(), lm.Request{Model: "m", Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}}})
 			providerError(t, err)

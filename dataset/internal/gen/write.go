@@ -42,11 +42,13 @@ func Records() []Record {
 }
 
 // Write writes Records to w as JSON lines.
-func Write(w io.Writer) error {
+func Write(w io.Writer) error { return writeRecords(w, Records()) }
+
+func writeRecords(w io.Writer, recs []Record) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	for _, rec := range Records() {
+	for _, rec := range recs {
 		if err := enc.Encode(rec); err != nil {
 			return err
 		}
