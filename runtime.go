@@ -18,6 +18,7 @@ import (
 	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/simlm"
 	"github.com/dspex-go/dspex/supervision"
@@ -64,8 +65,9 @@ type Runtime struct {
 	tel          runtimeTelemetry
 	transports   *transports
 	sim          *simlm.Server // the embedded simulator, when it serves
-	cache        cache.Store   // the clients' shared response cache; nil: none
-	ownCache     bool          // closed by Close
+	recorder     *history.Recorder
+	cache        cache.Store // the clients' shared response cache; nil: none
+	ownCache     bool        // closed by Close
 
 	closeOnce sync.Once
 	closeDone chan struct{}
@@ -104,6 +106,9 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	}
 
 	r := &Runtime{closeDone: make(chan struct{}), transports: &transports{}}
+	if r.recorder, err = newRecorder(cfg, r.tel.recordCost); err != nil {
+		return nil, err
+	}
 	if len(cfg.Providers) == 0 && len(o.providers) == 0 {
 		if !o.simulator {
 			return nil, fmt.Errorf("dspex: start: configure a provider (e.g. OPENAI_API_KEY), or pass WithSimulator to run on the embedded simulator: %w", config.ErrNoProvider)
@@ -143,6 +148,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 		Custom:          maps.Clone(o.providers),
 		Configs:         r.configs,
 		OnBreakerChange: o.onBreaker,
+		Prices:          r.recorder.Prices(),
 		Cache:           r.cache,
 	})
 	r.telemetry = actors.NewTelemetry(r.tel.setup(cfg.Telemetry, r.clients, o.telemetry), logger, 0)
@@ -261,7 +267,7 @@ type runtimeLM struct {
 
 // Chat implements lm.LM.
 func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
-	return m.r.clients.Chat(ctx, m.id, req, 0)
+	return m.r.chat(ctx, m.id, req)
 }
 
 // String names the LM.

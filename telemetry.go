@@ -12,6 +12,7 @@ import (
 	"github.com/dspex-go/dspex/actors"
 	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/supervision"
 	"github.com/dspex-go/dspex/telemetry"
 )
@@ -22,6 +23,7 @@ import (
 type runtimeTelemetry struct {
 	providers atomic.Pointer[telemetry.Providers]
 	restarts  atomic.Pointer[metric.Int64Counter]
+	cost      atomic.Pointer[metric.Float64Counter]
 	cache     cache.Store // observed by the cache instruments; nil: none
 }
 
@@ -48,6 +50,14 @@ func (t *runtimeTelemetry) setup(cfg config.Telemetry, clients *actors.Clients, 
 				return nil, err
 			}
 			t.restarts.Store(&c)
+			cost, err := p.Meter(telemetry.InstrumentationName).Float64Counter(telemetry.MetricCost,
+				metric.WithUnit("{currency}"), metric.WithDescription("Cost of priced LM calls, in the unit of dspex.cost.currency"))
+			if err != nil {
+				_ = clients.SetTelemetry(nil)
+				_ = p.Shutdown(ctx)
+				return nil, err
+			}
+			t.cost.Store(&cost)
 		}
 		var cacheReg metric.Registration
 		if p.MetricsEnabled() && t.cache != nil {
@@ -63,6 +73,7 @@ func (t *runtimeTelemetry) setup(cfg config.Telemetry, clients *actors.Clients, 
 			if t.providers.CompareAndSwap(p, nil) {
 				_ = clients.SetTelemetry(nil)
 				t.restarts.Store(nil)
+				t.cost.Store(nil)
 			}
 			if cacheReg != nil {
 				_ = cacheReg.Unregister()
@@ -131,3 +142,16 @@ func (m runtimeLM) TracerProvider() trace.TracerProvider { return m.r.TracerProv
 
 // MeterProvider returns the runtime's meter provider.
 func (m runtimeLM) MeterProvider() metric.MeterProvider { return m.r.MeterProvider() }
+
+// recordCost adds the cost of a priced, non-cached LM call to the cost
+// counter.
+func (t *runtimeTelemetry) recordCost(ctx context.Context, r *history.Record) {
+	c := t.cost.Load()
+	if c == nil || r.CacheHit || r.Cost.Unpriced > 0 || r.Cost.Amount == 0 {
+		return
+	}
+	(*c).Add(ctx, r.Cost.Amount, metric.WithAttributes(
+		telemetry.AttrGenAIProviderName.String(r.Provider),
+		telemetry.AttrGenAIResponseModel.String(r.Model),
+		telemetry.AttrCurrency.String(r.Cost.Currency)))
+}

@@ -361,6 +361,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 			cs.hits.Add(1)
 			call := cs.tel.startCall(msg.span, req, received)
 			call.lookedUp(true)
+			resp.Attempts = 0
 			reply(call, &chatReply{resp: resp})
 			return
 		}
@@ -490,6 +491,7 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 
 	tokens := estimateTokens(req)
 	attempts := 0
+	defer func() { resp.Attempts = attempts }()
 	attempt := func(ctx context.Context) (resp lm.Response, err error) {
 		attempts++
 		attemptCtx, at := x.call.startAttempt(ctx)

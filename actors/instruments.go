@@ -18,6 +18,7 @@ import (
 
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/pricing"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
@@ -201,7 +202,8 @@ type clientTelemetry struct {
 	provider string
 	model    string
 	provCfg  config.Provider
-	attrs    sync.Map // model -> *clientAttrs
+	attrs    sync.Map       // model -> *clientAttrs
+	prices   *pricing.Table // nil: calls are not priced
 }
 
 // attrsFor returns the attributes of calls of model.
@@ -226,6 +228,9 @@ type lmCall struct {
 	span  trace.Span // nil when tracing is off
 	cache int8       // 0: not looked up, 1: hit, -1: miss
 	tries int
+
+	provider string
+	prices   *pricing.Table
 }
 
 // on reports whether telemetry is on.
@@ -241,7 +246,7 @@ func (t *clientTelemetry) startCall(parent trace.SpanContext, req lm.Request, st
 	if start.IsZero() {
 		start = time.Now()
 	}
-	c := &lmCall{ins: ins, attrs: t.attrsFor(req.Model), start: start, req: req}
+	c := &lmCall{ins: ins, attrs: t.attrsFor(req.Model), start: start, req: req, provider: t.provider, prices: t.prices}
 	if ins.tracer == nil {
 		return c
 	}
@@ -350,6 +355,7 @@ func (c *lmCall) spanAttrs(resp lm.Response, err error) []attribute.KeyValue {
 	if resp.ID != "" {
 		kvs = append(kvs, telemetry.AttrGenAIResponseID.String(resp.ID))
 	}
+	kvs = append(kvs, c.costAttrs(resp)...)
 	if c.ins.content {
 		msgs := make([]lm.Message, len(resp.Choices))
 		for i, ch := range resp.Choices {

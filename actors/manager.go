@@ -18,6 +18,7 @@ import (
 	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/pricing"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
@@ -28,6 +29,9 @@ type ProviderFactory func(p config.Provider, model string) (lm.LM, error)
 
 // ClientsOptions configures NewClients.
 type ClientsOptions struct {
+	// Prices prices each call for its LM span (dspex.lm.cost); nil: no
+	// cost attribute.
+	Prices *pricing.Table
 	// Config is the initial configuration; the ConfigManager's updates
 	// replace it.
 	Config config.Config
@@ -58,6 +62,7 @@ type Clients struct {
 	factory  ProviderFactory
 	custom   map[string]lm.LM
 	observer func(BreakerEvent)
+	prices   *pricing.Table
 	configs  *Configs
 	store    cache.Store
 
@@ -81,6 +86,7 @@ func NewClients(o ClientsOptions) *Clients {
 		factory:  o.Factory,
 		custom:   o.Custom,
 		observer: o.OnBreakerChange,
+		prices:   o.Prices,
 		configs:  o.Configs,
 		store:    o.Cache,
 		ready:    make(chan struct{}),
@@ -157,6 +163,7 @@ func (c *Clients) client(clientID string, p config.Provider, model string, custo
 	if err != nil {
 		return nil, err
 	}
+	cs.tel.prices = c.prices
 	cs.provCfg = p
 	cs.tel.ins, cs.tel.provCfg = &c.ins, p
 	c.clients[clientID] = cs

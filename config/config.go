@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dspex-go/dspex/backoff"
+	"github.com/dspex-go/dspex/pricing"
 )
 
 // Config is the whole dspex runtime configuration.
@@ -38,6 +39,12 @@ type Config struct {
 	Telemetry Telemetry `json:"telemetry" yaml:"telemetry"`
 	// Supervision configures restarts of the runtime's actors.
 	Supervision Supervision `json:"supervision" yaml:"supervision"`
+	// History configures the record of recent LM calls.
+	History History `json:"history" yaml:"history"`
+	// Prices adds to or overrides the default price table
+	// (pricing.Default), keyed by model name ("gpt-4o-mini") or by
+	// "provider/model" for one provider's model.
+	Prices map[string]pricing.Price `json:"prices,omitempty" yaml:"prices,omitempty"`
 }
 
 // Provider kinds.
@@ -354,6 +361,7 @@ func Default() Config {
 				Jitter:     0.2,
 			},
 		},
+		History:        History{Size: DefaultHistorySize},
 		Concurrency:    DefaultConcurrency,
 		RequestTimeout: Duration(DefaultRequestTimeout),
 		Telemetry: Telemetry{
@@ -384,6 +392,7 @@ func (c Config) Clone() Config {
 		c.Providers = ps
 	}
 	c.Telemetry.Headers = maps.Clone(c.Telemetry.Headers)
+	c.Prices = maps.Clone(c.Prices)
 	return c
 }
 

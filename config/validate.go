@@ -145,6 +145,7 @@ func (c Config) Validate() error {
 		add("supervision.within", s.Within, "must be positive")
 	}
 	checkBackoff(add, "supervision", s.Backoff)
+	c.validateHistoryPrices(add)
 	return errors.Join(errs...)
 }
 

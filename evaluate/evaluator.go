@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/telemetry"
@@ -101,8 +102,10 @@ func (e *Evaluator) run(ctx context.Context, prog programs.Program, devset []dat
 		rows[i] = Row{Index: i, Example: ex, Status: NotRun, Err: ErrNotRun}
 	}
 	res := Result{Rows: rows}
+	ctx, meter := history.WithMeter(ctx)
 	finish := func(err error) (Result, error) {
 		res.aggregate()
+		res.spend(meter)
 		res.Elapsed = time.Since(start)
 		return res, err
 	}

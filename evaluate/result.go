@@ -10,6 +10,7 @@ import (
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/internal/table"
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/pricing"
 	"github.com/dspex-go/dspex/programs"
 )
 
@@ -126,6 +127,12 @@ type Result struct {
 	Elapsed time.Duration
 	// Usage sums the tokens of every example.
 	Usage lm.Usage
+	// Calls counts the LM calls of the run (failed examples' included)
+	// made through the runtime or an LM wrapped with history.Wrap.
+	Calls int
+	// Cost is what those calls cost (see pricing.Cost: unknown prices
+	// are counted apart, never as zero).
+	Cost pricing.Cost
 	// Abandoned counts program calls still running when Run returned
 	// (programs that ignored the cancellation of their context).
 	Abandoned int
@@ -172,6 +179,9 @@ func (r Result) Failures() []Row {
 func (r Result) Summary() string {
 	s := fmt.Sprintf("score %.2f%% over %d examples (%d scored, %d failed, %d not run), %d tokens",
 		100*r.Score, len(r.Rows), r.Scored, r.Failed, r.NotRun, r.Usage.TotalTokens)
+	if r.Calls > 0 {
+		s += fmt.Sprintf(", %d LM calls, cost %s", r.Calls, r.Cost)
+	}
 	if !r.Complete {
 		s += " [incomplete]"
 	}

@@ -134,6 +134,9 @@ type Response struct {
 	Usage Usage
 	// Cached reports that the response came from a cache, not the provider.
 	Cached bool
+	// Attempts is the number of provider requests made for this response,
+	// retries included; 0 when unknown or served from a cache.
+	Attempts int
 }
 
 // LM is a language model that completes chats.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
@@ -148,6 +149,7 @@ type adviseFunc func(ctx context.Context, inputs Values, a attempt) (map[string]
 // run runs up to n attempts; with advise (Refine), the advice from each
 // attempt below the threshold is given to the next.
 func (r runner) run(ctx context.Context, inputs Values, advise adviseFunc) (Prediction, error) {
+	ctx, meter := history.WithMeter(ctx)
 	var (
 		best     *attempt
 		usage    Prediction
@@ -220,6 +222,7 @@ func (r runner) run(ctx context.Context, inputs Values, advise adviseFunc) (Pred
 	pred := best.pred
 	pred.Usage = usage.Usage
 	pred.Cached = cached
+	pred.LMUsage = meter.ByModel()
 	return pred, nil
 }
 

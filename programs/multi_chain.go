@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/signature"
 	"github.com/dspex-go/dspex/telemetry"
 )
@@ -79,6 +80,7 @@ func (c *MultiChainComparison) Forward(ctx context.Context, inputs Values) (_ Pr
 	ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "MultiChainComparison", c.sig.Name())
 	describeCall(span, "MultiChainComparison", c.sig.Name(), nil)
 	defer func() { telemetry.End(span, err) }()
+	ctx, meter := history.WithMeter(ctx)
 	attempts := make([]Values, c.m)
 	var usage Prediction
 	cached := true
@@ -97,6 +99,7 @@ func (c *MultiChainComparison) Forward(ctx context.Context, inputs Values) (_ Pr
 	}
 	pred.Usage = pred.Usage.Add(usage.Usage)
 	pred.Cached = pred.Cached && cached
+	pred.LMUsage = meter.ByModel()
 	return pred, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
 	"github.com/dspex-go/dspex/telemetry"
@@ -144,6 +145,8 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 			return Prediction{}, p.wrap(lm.ErrNoLM)
 		}
 	}
+	ctx = history.WithPredictor(ctx, p.displayName())
+	ctx, meter := history.WithMeter(ctx)
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
 	describeCall(span, "Predict", p.displayName(), &p.sig)
 	var res adapter.Result
@@ -165,6 +168,7 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 		Usage:       res.Usage,
 		Model:       res.Response.Model,
 		Cached:      res.Response.Cached,
+		LMUsage:     meter.ByModel(),
 	}
 	if t := traceFrom(ctx); t != nil {
 		t.record(TraceEntry{Predictor: p, Inputs: inputs, Outputs: pred.Values})

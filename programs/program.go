@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 )
 
@@ -42,6 +43,11 @@ type Prediction struct {
 	Model string
 	// Cached reports that every LM response came from a cache.
 	Cached bool
+	// LMUsage is the usage and cost of the LM calls the prediction made,
+	// nested modules' calls included, by "provider/model" (DSPy's
+	// get_lm_usage). It counts the calls made through the runtime's LMs or
+	// an LM wrapped with history.Wrap; nil when there were none.
+	LMUsage map[string]history.ModelUsage
 }
 
 // Get returns the output field name of the first completion.

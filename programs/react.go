@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/signature"
 	"github.com/dspex-go/dspex/telemetry"
 )
@@ -246,6 +247,7 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 
 // runStreamed is run with its events sent to the hooks that are set.
 func (r *ReAct[In, Out]) runStreamed(ctx context.Context, inputs Values, opts []CallOption, h reactHooks) (Prediction, Trajectory, error) {
+	ctx, meter := history.WithMeter(ctx)
 	var (
 		traj   Trajectory
 		usage  Prediction
@@ -305,6 +307,7 @@ func (r *ReAct[In, Out]) runStreamed(ctx context.Context, inputs Values, opts []
 	pred.Cached = pred.Cached && cached
 	pred.Values = maps.Clone(pred.Values)
 	pred.Values[trajectoryField] = traj
+	pred.LMUsage = meter.ByModel()
 	return pred, traj, nil
 }
 

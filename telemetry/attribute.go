@@ -31,6 +31,11 @@ const (
 	AttrGenAIRequestChoiceCount = attribute.Key("gen_ai.request.choice.count")
 	// AttrGenAIResponseModel is the model that answered.
 	AttrGenAIResponseModel = attribute.Key("gen_ai.response.model")
+	// AttrCost is the cost of an LM call, in AttrCurrency (0 for a cache
+	// hit; absent when the model has no known price).
+	AttrCost = attribute.Key("dspex.lm.cost")
+	// AttrCurrency is the ISO 4217 currency of an LM cost.
+	AttrCurrency = attribute.Key("dspex.cost.currency")
 	// AttrGenAIResponseID is the provider's completion id.
 	AttrGenAIResponseID = attribute.Key("gen_ai.response.id")
 	// AttrGenAIResponseFinishReasons lists the finish reason of each choice
@@ -170,6 +175,9 @@ const (
 	MetricBreakerRejections = "dspex.breaker.rejections"
 	// MetricRestarts counts actor restarts by supervisors, by AttrActor.
 	MetricRestarts = "dspex.supervision.restarts"
+	// MetricCost sums the cost of priced LM calls, by provider, model
+	// and currency (AttrCurrency); unpriced calls are not counted.
+	MetricCost = "dspex.lm.cost"
 	// MetricRequests counts the LM calls client actors received, by
 	// provider, model and AttrOutcome.
 	MetricRequests = "dspex.lm.requests"

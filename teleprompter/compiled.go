@@ -55,6 +55,10 @@ type Report struct {
 	// Trials is the trial log of a reflective search (GEPA, SIMBA), one
 	// entry per step, in order. It is saved and loaded with its type.
 	Trials []ReflectTrial `json:"trials,omitempty"`
+	// StoppedBy says why the optimizer stopped before the end: the
+	// budget it ran under (dspex.WithBudget) was spent. Empty when it ran
+	// to the end.
+	StoppedBy string `json:"stopped_by,omitempty"`
 }
 
 // Candidate is one program scored by a search.

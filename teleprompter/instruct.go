@@ -247,6 +247,7 @@ func (s *instructSearch) report(p plan, log *TrialLog) Report {
 	}
 	score := log.BestScore
 	rep.Score = &score
+	rep.StoppedBy = log.StoppedBy
 	if log.Best >= 0 {
 		rep.Demos = rep.Candidates[rep.Best].Demos
 	}

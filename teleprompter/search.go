@@ -135,6 +135,9 @@ func newEngine(prob *searchProblem, s Surrogate, ev *evaluate.Evaluator, valset 
 type trialOutcome struct {
 	trial Trial
 	ok    bool
+	// budget is the refusal of an example by a budget (dspex.WithBudget),
+	// which stops the search.
+	budget error
 }
 
 // evaluate scores the program of x on examples. Its error is the
@@ -154,6 +157,12 @@ func (e *engine) evaluate(ctx context.Context, x []int, examples []dataset.Examp
 	}
 	ran := res.Scored + res.Failed
 	t.FailedExamples, t.Tokens, t.LMCalls = res.Failed, res.Usage.TotalTokens, ran*len(e.prob.nps)
+	if berr := budgetRefusal(res); berr != nil {
+		// Scored on the examples the budget let through only: not a
+		// score to compare.
+		t.Status, t.Error = TrialFailed, berr.Error()
+		return trialOutcome{trial: t, budget: berr}, nil
+	}
 	switch {
 	case err != nil:
 		t.Status, t.Error = TrialFailed, err.Error()
@@ -267,6 +276,9 @@ func (e *engine) run(ctx context.Context) ([]int, error) {
 	}
 	e.bar.describe(e)
 	for done := 0; done < e.trials; {
+		if e.stopByBudget(ctx, nil) {
+			return e.bestSoFar()
+		}
 		k := min(e.concurrency, e.trials-done)
 		points, batches := e.suggest(space, k)
 		kind := TrialFull
@@ -291,13 +303,18 @@ func (e *engine) run(ctx context.Context) ([]int, error) {
 			return nil, err
 		}
 		fullDue := false
+		stop := false
 		for i := range k {
 			e.record(points[i], outs[i])
+			stop = e.stopByBudget(ctx, outs[i].budget) || stop
 			done++
 			e.bar.add(e)
 			if e.minibatch > 0 && done%e.fullEvery == 0 {
 				fullDue = true
 			}
+		}
+		if stop {
+			return e.bestSoFar()
 		}
 		if fullDue {
 			if err := e.fullEvalBest(ctx); err != nil {
@@ -306,11 +323,16 @@ func (e *engine) run(ctx context.Context) ([]int, error) {
 			e.bar.describe(e)
 		}
 	}
-	if e.minibatch > 0 {
+	if e.minibatch > 0 && !e.stopByBudget(ctx, nil) {
 		if err := e.fullEvalBest(ctx); err != nil {
 			return nil, err
 		}
 	}
+	return e.bestSoFar()
+}
+
+// bestSoFar returns the point of the best full score.
+func (e *engine) bestSoFar() ([]int, error) {
 	if e.bestPt == nil {
 		return nil, fmt.Errorf("%w (%d trials)", ErrAllTrialsFailed, len(e.log.Trials))
 	}

@@ -116,6 +116,10 @@ type TrialLog struct {
 	Best int `json:"best"`
 	// BestScore is its score.
 	BestScore float64 `json:"best_score"`
+	// StoppedBy says why the search stopped before its last trial: the
+	// budget it ran under (dspex.WithBudget) was spent. Empty when it ran
+	// to the end.
+	StoppedBy string `json:"stopped_by,omitempty"`
 }
 
 // LMCalls returns the task-model calls of every trial.
@@ -169,6 +173,9 @@ func (l *TrialLog) String() string {
 	}
 	fmt.Fprintf(&b, ": %d trials, %d failed, %d task-model calls, %d proposer calls; best %.2f%% (trial %d)\n",
 		len(l.Trials), len(l.Failed()), l.LMCalls(), l.ProposerCalls, 100*l.BestScore, l.bestNumber())
+	if l.StoppedBy != "" {
+		fmt.Fprintf(&b, "stopped early: %s\n", l.StoppedBy)
+	}
 	head := []string{"#", "kind"}
 	head = append(head, l.Predictors...)
 	head = append(head, "score", "status", "examples", "calls", "tokens", "best")

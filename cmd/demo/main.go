@@ -35,9 +35,12 @@ import (
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/evaluate"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/pricing"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/signature"
+	"github.com/dspex-go/dspex/simlm"
 	"github.com/dspex-go/dspex/telemetry"
 	"github.com/dspex-go/dspex/teleprompter"
 )
@@ -84,6 +87,7 @@ func main() {
 		problem   = flag.String("problem", "", "an arithmetic word problem for ChainOfThought (default: one from the shipped dataset)")
 		timeout   = flag.Duration("timeout", 2*time.Minute, "overall deadline")
 		trace     = flag.String("trace", "", `"stdout" prints the OpenTelemetry span tree of each traced call`)
+		inspect   = flag.Int("inspect", 0, "print the last n LM calls (messages, reply, usage, cost) at the end")
 		opt       = flag.String("optimizer", "bootstrap,mipro", "comma-separated optimizers to compile with, in turn: "+strings.Join(optimizers, ", "))
 	)
 	flag.Parse()
@@ -105,15 +109,15 @@ func main() {
 		fmt.Fprintf(os.Stderr, "demo: -trace %q: only \"stdout\" is supported\n", *trace)
 		os.Exit(2)
 	}
-	cfg := config.Default()
+	cfg := simulatedPrices()
 	cfg.Cache.Persistent, cfg.Cache.Dir = *diskCache, *cacheDir
-	if err := run(ctx, os.Stdout, cfg, *save, *question, *problem, *opt, *trace == "stdout"); err != nil {
+	if err := run(ctx, os.Stdout, cfg, *save, *question, *problem, *opt, *trace == "stdout", *inspect); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, cfg config.Config, save, question, problem, optimizer string, trace bool) (err error) {
+func run(ctx context.Context, w io.Writer, cfg config.Config, save, question, problem, optimizer string, trace bool, inspect int) (err error) {
 	opts := []dspex.Option{dspex.WithConfig(cfg), dspex.WithEnv(os.Getenv), dspex.WithSimulator()}
 	if trace {
 		// Each trace prints as an indented span tree when its root ends.
@@ -127,6 +131,16 @@ func run(ctx context.Context, w io.Writer, cfg config.Config, save, question, pr
 		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = errors.Join(err, rt.Close(closeCtx))
+	}()
+	ctx, meter := history.WithMeter(ctx)
+	defer func() {
+		if err == nil {
+			printSpend(w, rt, meter)
+			if inspect > 0 {
+				fmt.Fprintf(w, "\n== The last %d LM call(s)", inspect)
+				err = rt.InspectHistory(w, inspect)
+			}
+		}
 	}()
 	cfg = rt.Config()
 	model := rt.LM(cfg.Providers[0].Name)
@@ -243,6 +257,33 @@ func printCacheStats(w io.Writer, st cache.Stats) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f kB\t%d\t%d\n", t.Tier, t.Hits, t.Misses, t.Entries, float64(t.Bytes)/1000, t.Evictions, t.WriteErrors)
 	}
 	return tw.Flush()
+}
+
+// pretendModel is the model whose prices the demo charges for the
+// simulator's calls, so that its cost figures read like a real run's.
+const pretendModel = "gpt-4o-mini"
+
+// simulatedPrices is the default configuration with the simulator's model
+// priced as pretendModel (the price applies to the "sim" provider only).
+func simulatedPrices() config.Config {
+	cfg := config.Default()
+	if p, ok := pricing.Default().Lookup("", pretendModel); ok {
+		cfg.Prices = map[string]pricing.Price{dspex.SimulatorProvider + "/" + simlm.DefaultModel: p}
+	}
+	return cfg
+}
+
+// printSpend prints the calls, tokens and cost of the whole run.
+func printSpend(w io.Writer, rt *dspex.Runtime, meter *history.Meter) {
+	total := meter.Total()
+	fmt.Fprintln(w, "\n== LM calls")
+	label := ""
+	if rt.Simulated() {
+		label = " (simulated: the simulator's calls priced as " + pretendModel + ")"
+	}
+	fmt.Fprintf(w, "Calls:    %d (%d cache hits)\n", total.Calls, total.Cost.CacheHits)
+	fmt.Fprintf(w, "Tokens:   %d prompt + %d completion = %d\n", total.Usage.PromptTokens, total.Usage.CompletionTokens, total.Usage.TotalTokens)
+	fmt.Fprintf(w, "Cost:     %s%s\n", total.Cost, label)
 }
 
 // cacheCommand runs "demo cache [-dir DIR] [stats|clear]" and returns the

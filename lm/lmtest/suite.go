@@ -331,6 +331,12 @@ func (s suite) responseMapping(t *testing.T) {
 		},
 		Usage: lm.Usage{PromptTokens: 11, CompletionTokens: 7, TotalTokens: 18},
 	}
+	// Attempts is 0 (a bare provider) or 1 (through a runtime, which
+	// counts them); this request needed no retry.
+	if got.Attempts > 1 {
+		t.Errorf("Attempts = %d for a request that succeeded at once", got.Attempts)
+	}
+	got.Attempts = 0
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
 	}

@@ -1,0 +1,16 @@
+package actors
+
+// Resolve maps an LM id ("provider/model", "provider", or "" for the
+// default) to the provider name and model it addresses now. The model is
+// empty for a registered provider addressed without one.
+func (c *Clients) Resolve(id string) (provider, model string, err error) {
+	clientID, p, model, custom, err := c.resolve(id)
+	if err != nil {
+		return "", "", err
+	}
+	if custom != nil {
+		name, _, _ := splitID(clientID)
+		return name, model, nil
+	}
+	return p.Name, model, nil
+}

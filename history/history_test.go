@@ -1,0 +1,225 @@
+package history_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dspex-go/dspex/budget"
+	"github.com/dspex-go/dspex/history"
+	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/programs"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestRingKeepsTheLastN(t *testing.T) {
+	h := history.New(100)
+	for i := range 100_000 {
+		h.Add(history.Record{Rollout: i})
+	}
+	if h.Len() != 100 || h.Size() != 100 || h.Total() != 100_000 {
+		t.Fatalf("Len %d Size %d Total %d", h.Len(), h.Size(), h.Total())
+	}
+	recs := h.Records()
+	for i, r := range recs {
+		if want := 99_900 + i; r.Rollout != want {
+			t.Fatalf("record %d: rollout %d, want %d", i, r.Rollout, want)
+		}
+	}
+}
+
+func TestLast(t *testing.T) {
+	tests := []struct {
+		size, added, n int
+		want           []int
+	}{
+		{size: 3, added: 0, n: 2, want: []int{}},
+		{size: 3, added: 2, n: -1, want: []int{0, 1}},
+		{size: 3, added: 2, n: 5, want: []int{0, 1}},
+		{size: 3, added: 3, n: 1, want: []int{2}},
+		{size: 3, added: 4, n: -1, want: []int{1, 2, 3}},
+		{size: 3, added: 7, n: 2, want: []int{5, 6}},
+		{size: 1, added: 5, n: 3, want: []int{4}},
+	}
+	for _, tt := range tests {
+		h := history.New(tt.size)
+		for i := range tt.added {
+			h.Add(history.Record{Rollout: i})
+		}
+		got := []int{}
+		for _, r := range h.Last(tt.n) {
+			got = append(got, r.Rollout)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("size %d added %d Last(%d): (-want +got)\n%s", tt.size, tt.added, tt.n, diff)
+		}
+	}
+}
+
+func TestOffHistoryRecordsNothing(t *testing.T) {
+	h := history.New(0)
+	if h != nil {
+		t.Fatal("New(0) is not nil")
+	}
+	h.Add(history.Record{})
+	if h.Len() != 0 || h.Records() != nil {
+		t.Fatal("an off history kept a record")
+	}
+}
+
+// fixedClock advances by step at each reading.
+func fixedClock(step time.Duration) func() time.Time {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return func() time.Time {
+		now = now.Add(step)
+		return now
+	}
+}
+
+func reply(text string) lm.Response {
+	return lm.Response{
+		Model:    "gpt-4o-mini-2024-07-18",
+		Choices:  []lm.Choice{{Message: lm.Message{Role: lm.RoleAssistant, Content: text}, FinishReason: "stop"}},
+		Usage:    lm.Usage{PromptTokens: 1200, CompletionTokens: 40, TotalTokens: 1240, CacheReadTokens: 1024},
+		Attempts: 1,
+	}
+}
+
+type CityQuestion struct {
+	Question string
+}
+
+type CityAnswer struct {
+	Answer string `desc:"a few words"`
+}
+
+const cotReply = "[[ ## reasoning ## ]]\nFrance's capital is Paris.\n\n[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"
+
+func TestInspectChainOfThoughtGolden(t *testing.T) {
+	var sent []lm.Message
+	fake := lm.Func(func(_ context.Context, req lm.Request) (lm.Response, error) {
+		sent = req.Messages
+		return reply(cotReply), nil
+	})
+	h := history.New(10)
+	model := history.Wrap(fake, "openai", h, history.WithClock(fixedClock(250*time.Millisecond)))
+	cot := programs.MustChainOfThought[CityQuestion, CityAnswer](programs.WithLM(model))
+	out, err := cot.Call(context.Background(), CityQuestion{Question: "What is the capital of France?"})
+	if err != nil || out.Out.Answer != "Paris" {
+		t.Fatalf("Call = %+v, %v", out, err)
+	}
+	recs := h.Records()
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	r := recs[0]
+	if diff := cmp.Diff(sent, r.Messages); diff != "" {
+		t.Errorf("messages differ from those sent (-sent +recorded)\n%s", diff)
+	}
+	if r.Predictor == "" || r.Provider != "openai" || r.Model != "gpt-4o-mini-2024-07-18" || r.Replies[0] != cotReply || r.Attempts != 1 {
+		t.Errorf("record = %+v", r)
+	}
+	// 176 fresh * 0.15 + 1024 cached * 0.075 + 40 * 0.60 = 26.4 + 76.8 + 24 µ$
+	if !r.Cost.Known() || r.Cost.Amount < 0.0001271999 || r.Cost.Amount > 0.0001272001 {
+		t.Errorf("cost = %+v", r.Cost)
+	}
+
+	var buf bytes.Buffer
+	if err := h.Inspect(&buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "inspect_cot.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+		t.Errorf("Inspect output differs from %s (-want +got)\n%s", golden, diff)
+	}
+	if strings.Contains(buf.String(), "\x1b[") {
+		t.Error("colour codes in output to a non-terminal")
+	}
+}
+
+func TestOmitMessagesKeepsUsageAndCost(t *testing.T) {
+	fake := lm.Func(func(context.Context, lm.Request) (lm.Response, error) { return reply("secret reply"), nil })
+	h := history.New(4, history.OmitMessages())
+	model := history.Wrap(fake, "openai", h)
+	if _, err := model.Chat(context.Background(), lm.Request{Messages: []lm.Message{{Role: lm.RoleUser, Content: "private text"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.Records()[0]
+	if r.Messages != nil || r.Replies != nil || r.Usage.TotalTokens != 1240 || !r.Cost.Known() {
+		t.Fatalf("record = %+v", r)
+	}
+	var buf bytes.Buffer
+	_ = h.Inspect(&buf, -1)
+	if strings.Contains(buf.String(), "private") || strings.Contains(buf.String(), "secret") {
+		t.Fatalf("omitted text printed:\n%s", buf.String())
+	}
+}
+
+func TestRecordsErrorsAndUnknownPrices(t *testing.T) {
+	boom := &lm.ProviderError{Provider: "local", Model: "llama", Status: 500}
+	calls := 0
+	fake := lm.Func(func(_ context.Context, req lm.Request) (lm.Response, error) {
+		calls++
+		if calls == 1 {
+			return lm.Response{}, boom
+		}
+		return lm.Response{Model: "llama", Choices: []lm.Choice{{Message: lm.Message{Content: "hi"}}}, Usage: lm.Usage{PromptTokens: 5, CompletionTokens: 1, TotalTokens: 6}}, nil
+	})
+	h := history.New(4)
+	model := history.Wrap(fake, "local", h)
+	ctx := history.WithPredictor(context.Background(), "qa.predict")
+	ctx, meter := history.WithMeter(ctx)
+	if _, err := model.Chat(ctx, lm.Request{Model: "llama"}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := model.Chat(ctx, lm.Request{Model: "llama", RolloutID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.Records()
+	if recs[0].Err == "" || recs[0].Cost.Known() || recs[1].Cost.String() != "unknown" || recs[1].Rollout != 3 || recs[1].Predictor != "qa.predict" {
+		t.Fatalf("records = %+v", recs)
+	}
+	got := meter.ByModel()["local/llama"]
+	if got.Calls != 2 || got.Usage.TotalTokens != 6 || got.Cost.Unpriced != 2 {
+		t.Fatalf("meter = %+v", got)
+	}
+}
+
+func TestBudgetRefusesBeforeSending(t *testing.T) {
+	sent := 0
+	fake := lm.Func(func(context.Context, lm.Request) (lm.Response, error) { sent++; return reply("x"), nil })
+	h := history.New(10)
+	model := history.Wrap(fake, "openai", h)
+	ctx := budget.With(context.Background(), budget.Budget{MaxTokens: 2000})
+	for range 2 {
+		if _, err := model.Chat(ctx, lm.Request{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := model.Chat(ctx, lm.Request{})
+	var ee *budget.ExceededError
+	if !errors.Is(err, budget.ErrExceeded) || !errors.As(err, &ee) || ee.Limit != "tokens" {
+		t.Fatalf("err = %v", err)
+	}
+	if sent != 2 || h.Len() != 2 {
+		t.Fatalf("sent %d, recorded %d", sent, h.Len())
+	}
+}

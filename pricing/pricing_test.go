@@ -1,0 +1,118 @@
+package pricing
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/dspex-go/dspex/lm"
+)
+
+func TestTableCost(t *testing.T) {
+	table, err := Default().With(map[string]Price{
+		"sim/sim-1":  {Input: 1, Output: 2},
+		"sim/gpt-4o": {Input: 10, Output: 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name            string
+		provider, model string
+		usage           lm.Usage
+		cached          bool
+		want            float64 // hand-computed, USD
+		unknown         bool
+		str             string
+	}{
+		{name: "gpt-4o-mini plain", provider: "openai", model: "gpt-4o-mini",
+			usage: lm.Usage{PromptTokens: 1000, CompletionTokens: 500},
+			want:  0.00045, str: "$0.000450"}, // 1000*0.15 + 500*0.60 = 450 µ$
+		{name: "gpt-4o cached prompt", provider: "openai", model: "gpt-4o-2024-08-06",
+			usage: lm.Usage{PromptTokens: 2000, CacheReadTokens: 1024, CompletionTokens: 100},
+			want:  0.00472}, // 976*2.50 + 1024*1.25 + 100*10 = 2440 + 1280 + 1000
+		{name: "claude snapshot", provider: "anthropic", model: "claude-sonnet-4-20250514",
+			usage: lm.Usage{PromptTokens: 10000, CompletionTokens: 2000},
+			want:  0.06, str: "$0.0600"}, // 10000*3 + 2000*15 = 60000 µ$
+		{name: "no cached discount", provider: "openai", model: "gpt-3.5-turbo",
+			usage: lm.Usage{PromptTokens: 1000, CacheReadTokens: 500, CompletionTokens: 100},
+			want:  0.00065}, // 1000*0.50 + 100*1.50
+		{name: "gemini snapshot, a million each", provider: "gemini", model: "gemini-2.5-flash-lite-001",
+			usage: lm.Usage{PromptTokens: 1_000_000, CompletionTokens: 1_000_000},
+			want:  0.5, str: "$0.5000"},
+		{name: "provider override wins", provider: "sim", model: "gpt-4o",
+			usage: lm.Usage{PromptTokens: 100_000, CompletionTokens: 100_000},
+			want:  3, str: "$3.00"}, // 0.1M*10 + 0.1M*20
+		{name: "config-added model", provider: "sim", model: "sim-1",
+			usage: lm.Usage{PromptTokens: 500_000, CompletionTokens: 250_000},
+			want:  1}, // 0.5*1 + 0.25*2
+		{name: "unknown model", provider: "local", model: "llama-3-70b",
+			usage: lm.Usage{PromptTokens: 1000, CompletionTokens: 1000}, unknown: true, str: "unknown"},
+		{name: "variant is not a snapshot", provider: "openai", model: "gpt-4o-mini-audio-preview",
+			usage: lm.Usage{PromptTokens: 1000}, unknown: true},
+		{name: "override is per provider", provider: "other", model: "sim-1",
+			usage: lm.Usage{PromptTokens: 1000}, unknown: true},
+		{name: "cache hit costs nothing", provider: "openai", model: "gpt-4o",
+			usage: lm.Usage{PromptTokens: 1000, CompletionTokens: 1000}, cached: true,
+			want: 0, str: "$0 (cache hit)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := table.Cost(tt.provider, tt.model, tt.usage, tt.cached)
+			if c.Known() == tt.unknown {
+				t.Fatalf("Known() = %v, want %v (%+v)", c.Known(), !tt.unknown, c)
+			}
+			if math.Abs(c.Amount-tt.want) > 1e-12 {
+				t.Errorf("Amount = %.9f, want %.9f", c.Amount, tt.want)
+			}
+			if !tt.unknown && c.Currency != "USD" {
+				t.Errorf("Currency = %q", c.Currency)
+			}
+			if tt.str != "" && c.String() != tt.str {
+				t.Errorf("String() = %q, want %q", c.String(), tt.str)
+			}
+			if tt.cached != (c.CacheHits == 1) {
+				t.Errorf("CacheHits = %d", c.CacheHits)
+			}
+		})
+	}
+}
+
+func TestCostAdd(t *testing.T) {
+	a := Cost{Amount: 0.5, Currency: "USD", Calls: 1}
+	sum := (Cost{}).Add(a).Add(Unknown()).Add(CacheHit("USD"))
+	if sum.Amount != 0.5 || sum.Calls != 3 || sum.Unpriced != 1 || sum.CacheHits != 1 || sum.Known() {
+		t.Fatalf("sum = %+v", sum)
+	}
+	if got, want := sum.String(), "≥ $0.5000 (1 of 3 calls unpriced)"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if got := (Cost{}).Add(Unknown()).Add(Unknown()).String(); got != "unknown" {
+		t.Errorf("all unpriced: %q", got)
+	}
+	eur := Cost{Amount: 1, Currency: "EUR", Calls: 1}
+	if mixed := a.Add(eur); mixed.Amount != 0.5 || mixed.Unpriced != 1 {
+		t.Errorf("mixed currencies: %+v", mixed)
+	}
+}
+
+func TestInvalidPrice(t *testing.T) {
+	for _, p := range []Price{{Input: -1}, {Output: math.NaN()}, {CachedInput: math.Inf(1)}} {
+		if _, err := Default().With(map[string]Price{"m": p}); !errors.Is(err, ErrInvalidPrice) {
+			t.Errorf("%+v: err = %v", p, err)
+		}
+	}
+}
+
+func TestDefaultTable(t *testing.T) {
+	d := Default()
+	if d.Currency() != "USD" || d.Read() == "" {
+		t.Fatalf("currency %q read %q", d.Currency(), d.Read())
+	}
+	for _, m := range []string{"gpt-4o-mini", "gpt-4.1", "claude-sonnet-4", "claude-3-5-haiku", "gemini-2.5-pro", "gemini-2.5-flash"} {
+		p, ok := d.Lookup("", m)
+		if !ok || p.Input <= 0 || p.Output <= 0 || p.Read != d.Read() {
+			t.Errorf("%s: %+v %v", m, p, ok)
+		}
+	}
+}
