@@ -100,7 +100,7 @@ func TestDemoKeylessEndpointAndInterrupt(t *testing.T) {
 	demo := buildCmd(t, "github.com/dspex-go/dspex/cmd/demo")
 	sim := evSim(t, simlm.WithLatency(300*time.Millisecond))
 	url := strings.Replace(sim.URL(), "http://", "http://user:hunter2@", 1)
-	cmd := exec.Command(demo, "-optimizer", "labeled")
+	cmd := exec.Command(demo, "-optimizer", "labeled", "-cache-dir", t.TempDir()) // a fresh cache: every call reaches the endpoint
 	cmd.Env = append(envWithout(), "OPENAI_BASE_URL="+url, "DSPEX_MODEL="+sim.Model())
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
