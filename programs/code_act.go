@@ -10,7 +10,6 @@ import (
 
 	"github.com/dspex-go/dspex/programs/sandbox"
 	"github.com/dspex-go/dspex/signature"
-	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Field names CodeAct adds, as DSPy names them (dspy/predict/code_act.py,
@@ -146,33 +145,14 @@ func newCodeAct[In, Out any](sig signature.Signature, tools []Tool, opts []Optio
 // Call runs the agent on in and returns the extracted output and the
 // trajectory.
 func (c *CodeAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, CodeTrajectory, error) {
-	var zero Out
-	values, err := encodeValues(in)
-	if err != nil {
-		return zero, nil, c.codeact.wrap(err)
-	}
-	ctx, span := telemetry.Start(withTelemetry(ctx, c.codeact.call.model), "CodeAct", c.sig.Name())
-	describeCall(span, "CodeAct", c.sig.Name(), nil)
-	pred, traj, err := c.run(ctx, values, opts)
-	telemetry.End(span, err)
-	if err != nil {
-		return zero, traj, err
-	}
-	out, err := decodeValues[Out](pred.Values)
-	if err != nil {
-		return zero, traj, c.extractor.predict.wrap(err)
-	}
-	return out, traj, nil
+	return callTraced[In, Out](ctx, in, opts, c.codeact.call.model, "CodeAct", c.sig.Name(), c.codeact.wrap, c.extractor.predict.wrap, c.run)
 }
 
 // Forward runs the agent on map inputs. The prediction holds the
 // extraction's outputs (its reasoning included) and, under "trajectory",
 // the CodeTrajectory; its usage sums every step.
 func (c *CodeAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, c.codeact.call.model), "CodeAct", c.sig.Name())
-	describeCall(span, "CodeAct", c.sig.Name(), nil)
-	pred, _, err := c.run(ctx, inputs, nil)
-	telemetry.End(span, err)
+	pred, _, err := runTraced(ctx, c.codeact.call.model, "CodeAct", c.sig.Name(), inputs, nil, c.run)
 	return pred, err
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/programs/sandbox"
 	"github.com/dspex-go/dspex/signature"
-	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Field names ProgramOfThought adds, as DSPy names them
@@ -132,33 +131,14 @@ func newProgramOfThought[In, Out any](sig signature.Signature, opts []Option) (*
 // programs it ran. When every program failed, the error is a *CodeError
 // (errors.Is(err, ErrCodeFailed)) holding them.
 func (p *ProgramOfThought[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, []CodeStep, error) {
-	var zero Out
-	values, err := encodeValues(in)
-	if err != nil {
-		return zero, nil, p.codeGenerate.predict.wrap(err)
-	}
-	ctx, span := telemetry.Start(withTelemetry(ctx, p.codeGenerate.predict.call.model), "ProgramOfThought", p.sig.Name())
-	describeCall(span, "ProgramOfThought", p.sig.Name(), nil)
-	pred, steps, err := p.run(ctx, values, opts)
-	telemetry.End(span, err)
-	if err != nil {
-		return zero, steps, err
-	}
-	out, err := decodeValues[Out](pred.Values)
-	if err != nil {
-		return zero, steps, p.generateAnswer.predict.wrap(err)
-	}
-	return out, steps, nil
+	return callTraced[In, Out](ctx, in, opts, p.codeGenerate.predict.call.model, "ProgramOfThought", p.sig.Name(), p.codeGenerate.predict.wrap, p.generateAnswer.predict.wrap, p.run)
 }
 
 // Forward runs the module on map inputs. The prediction holds the answer
 // step's outputs (its reasoning included) and, under "trajectory", the
 // []CodeStep; its usage sums every LM call.
 func (p *ProgramOfThought[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, p.codeGenerate.predict.call.model), "ProgramOfThought", p.sig.Name())
-	describeCall(span, "ProgramOfThought", p.sig.Name(), nil)
-	pred, _, err := p.run(ctx, inputs, nil)
-	telemetry.End(span, err)
+	pred, _, err := runTraced(ctx, p.codeGenerate.predict.call.model, "ProgramOfThought", p.sig.Name(), inputs, nil, p.run)
 	return pred, err
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/signature"
-	"github.com/dspex-go/dspex/telemetry"
 )
 
 // finishTool is the name of the tool a ReAct agent calls when it has what it
@@ -211,33 +210,14 @@ func backquoted(fs []signature.Field) string {
 // Call runs the agent on in and returns the extracted output and the
 // trajectory.
 func (r *ReAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, Trajectory, error) {
-	var zero Out
-	values, err := encodeValues(in)
-	if err != nil {
-		return zero, nil, r.react.wrap(err)
-	}
-	ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
-	describeCall(span, "ReAct", r.sig.Name(), nil)
-	pred, traj, err := r.run(ctx, values, opts)
-	telemetry.End(span, err)
-	if err != nil {
-		return zero, traj, err
-	}
-	out, err := decodeValues[Out](pred.Values)
-	if err != nil {
-		return zero, traj, r.extract.predict.wrap(err)
-	}
-	return out, traj, nil
+	return callTraced[In, Out](ctx, in, opts, r.react.call.model, "ReAct", r.sig.Name(), r.react.wrap, r.extract.predict.wrap, r.run)
 }
 
 // Forward runs the agent on map inputs. The prediction holds the
 // extraction's outputs (its reasoning included) and, under "trajectory",
 // the Trajectory; its usage sums every step.
 func (r *ReAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, r.react.call.model), "ReAct", r.sig.Name())
-	describeCall(span, "ReAct", r.sig.Name(), nil)
-	pred, _, err := r.run(ctx, inputs, nil)
-	telemetry.End(span, err)
+	pred, _, err := runTraced(ctx, r.react.call.model, "ReAct", r.sig.Name(), inputs, nil, r.run)
 	return pred, err
 }
 

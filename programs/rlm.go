@@ -12,7 +12,6 @@ import (
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs/sandbox"
 	"github.com/dspex-go/dspex/signature"
-	"github.com/dspex-go/dspex/telemetry"
 )
 
 // Field and function names RLM uses, as DSPy names them. The predictors'
@@ -194,33 +193,14 @@ func newRLM[In, Out any](sig signature.Signature, opts []Option) (*RLM[In, Out],
 // Call runs the RLM on in and returns the typed outputs and what the run
 // did.
 func (r *RLM[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, RLMRun, error) {
-	var zero Out
-	values, err := encodeValues(in)
-	if err != nil {
-		return zero, RLMRun{}, r.generateAction.wrap(err)
-	}
-	ctx, span := telemetry.Start(withTelemetry(ctx, r.generateAction.call.model), "RLM", r.sig.Name())
-	describeCall(span, "RLM", r.sig.Name(), nil)
-	pred, run, err := r.run(ctx, values, opts)
-	telemetry.End(span, err)
-	if err != nil {
-		return zero, run, err
-	}
-	out, err := decodeValues[Out](pred.Values)
-	if err != nil {
-		return zero, run, r.generateAction.wrap(err)
-	}
-	return out, run, nil
+	return callTraced[In, Out](ctx, in, opts, r.generateAction.call.model, "RLM", r.sig.Name(), r.generateAction.wrap, r.generateAction.wrap, r.run)
 }
 
 // Forward runs the RLM on map inputs. The prediction holds the outputs,
 // "final_reasoning" and, under "trajectory", the []CodeStep; its usage sums
 // the module's LM calls (not the sub-LM's).
 func (r *RLM[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, r.generateAction.call.model), "RLM", r.sig.Name())
-	describeCall(span, "RLM", r.sig.Name(), nil)
-	pred, _, err := r.run(ctx, inputs, nil)
-	telemetry.End(span, err)
+	pred, _, err := runTraced(ctx, r.generateAction.call.model, "RLM", r.sig.Name(), inputs, nil, r.run)
 	return pred, err
 }
 

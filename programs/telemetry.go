@@ -43,3 +43,38 @@ func describeCall(span trace.Span, typ, name string, sig *signature.Signature) {
 	}
 	span.SetAttributes(telemetry.AttrProgramType.String(typ), telemetry.AttrProgram.String(name))
 }
+
+// runTraced runs run on inputs inside the span of a program call of type
+// typ named name, taking telemetry from ctx or model (withTelemetry). It is
+// the Forward of the agent-like modules (ReAct, CodeAct, ProgramOfThought,
+// RLM), whose run also returns what they did (T).
+func runTraced[T any](ctx context.Context, model lm.LM, typ, name string, inputs Values, opts []CallOption,
+	run func(context.Context, Values, []CallOption) (Prediction, T, error)) (Prediction, T, error) {
+	ctx, span := telemetry.Start(withTelemetry(ctx, model), typ, name)
+	describeCall(span, typ, name, nil)
+	pred, done, err := run(ctx, inputs, opts)
+	telemetry.End(span, err)
+	return pred, done, err
+}
+
+// callTraced is the typed Call of those modules: it encodes in (an error
+// wrapped by wrapIn), runs it with runTraced and decodes the outputs into
+// Out (an error wrapped by wrapOut).
+func callTraced[In, Out, T any](ctx context.Context, in In, opts []CallOption, model lm.LM, typ, name string,
+	wrapIn, wrapOut func(error) error, run func(context.Context, Values, []CallOption) (Prediction, T, error)) (Out, T, error) {
+	var zero Out
+	values, err := encodeValues(in)
+	if err != nil {
+		var none T
+		return zero, none, wrapIn(err)
+	}
+	pred, done, err := runTraced(ctx, model, typ, name, values, opts, run)
+	if err != nil {
+		return zero, done, err
+	}
+	out, err := decodeValues[Out](pred.Values)
+	if err != nil {
+		return zero, done, wrapOut(err)
+	}
+	return out, done, nil
+}
