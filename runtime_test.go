@@ -5,14 +5,13 @@ import (
 	"errors"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/lm"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func TestStartRejectsBadOptions(t *testing.T) {
 	stub := lm.Func(func(context.Context, lm.Request) (lm.Response, error) { return lm.Response{}, nil })

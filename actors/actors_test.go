@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.uber.org/goleak"
 
 	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/supervision"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func reply(text string) lm.Response {
 	return lm.Response{ID: "x", Choices: []lm.Choice{{Message: lm.Message{Role: lm.RoleAssistant, Content: text}, FinishReason: "stop"}}}

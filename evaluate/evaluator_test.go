@@ -14,15 +14,15 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.uber.org/goleak"
 
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/supervision"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // qa returns n examples "q<i>" -> "a<i>".
 func qa(n int) []dataset.Example {

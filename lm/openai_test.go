@@ -12,11 +12,12 @@ import (
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/lm/lmtest"
 	openai "github.com/sashabaranov/go-openai"
-	"go.uber.org/goleak"
+
+	"github.com/dspex-go/dspex/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
 
 const testKey = "sk-test-SECRET-0123456789abcdef"

@@ -8,15 +8,14 @@ import (
 	"testing"
 	"testing/synctest"
 
-	"go.uber.org/goleak"
-
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 )
 
 func TestParallelKeepsPerItemErrors(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	leakcheck.None(t)
 	boom := errors.New("boom")
 	prog := programs.ProgramFunc(func(_ context.Context, in programs.Values) (programs.Prediction, error) {
 		switch in["n"] {
@@ -88,7 +87,7 @@ func TestParallelBoundsConcurrency(t *testing.T) {
 }
 
 func TestParallelMaxErrorsAndCancel(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	leakcheck.None(t)
 	fail := func(context.Context, int) (int, error) { return 0, errors.New("no") }
 	res, err := programs.Batch(context.Background(), make([]int, 20), fail, programs.WithConcurrency(1), programs.WithMaxErrors(2))
 	if !errors.Is(err, programs.ErrTooManyErrors) {

@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/signature"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 var fuzzSig = signature.MustParse("question: str, k: int, tags: list[str], extra: dict[str, float] -> answer")
 

@@ -10,12 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/simlm"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // start starts a server and a private HTTP client; both are closed when the
 // test ends.

@@ -12,13 +12,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/go-cmp/cmp"
-	"go.uber.org/goleak"
 
 	"github.com/dspex-go/dspex/backoff"
+	"github.com/dspex-go/dspex/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
 
 // guard bounds every wait of a test, so that a bug fails the test instead of

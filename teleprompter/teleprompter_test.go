@@ -9,15 +9,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"go.uber.org/goleak"
 
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/evaluate"
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/teleprompter"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 var quiet = teleprompter.WithEvaluateOptions(evaluate.WithoutProgress())
 

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/simlm"
 	"github.com/dspex-go/dspex/supervision"
@@ -19,7 +18,7 @@ import (
 // TestMain checks that no test of the package leaks a goroutine: every
 // runtime, simulator and HTTP transport is closed by its test.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
 
 // rtSim starts a simulator closed with the test.

@@ -9,11 +9,12 @@ import (
 
 	"github.com/dspex-go/dspex/lm/lmtest"
 	"github.com/google/go-cmp/cmp"
-	"go.uber.org/goleak"
+
+	"github.com/dspex-go/dspex/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
 
 func post(t *testing.T, url, body string) (int, map[string]any) {
