@@ -138,7 +138,7 @@ func TestRunFaultIsolation(t *testing.T) {
 		}
 		return ExactMatch("answer")(ex, p, tr)
 	}
-	ev := mustNew(t, metric, WithConcurrency(3), WithTimeout(50*time.Millisecond), WithFailureScore(-1), WithDrain(0))
+	ev := mustNew(t, metric, WithConcurrency(3), WithTimeout(time.Second), WithFailureScore(-1), WithDrain(0))
 	res, err := ev.Run(context.Background(), prog, qa(20))
 	if err != nil {
 		t.Fatal(err)
