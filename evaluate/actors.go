@@ -232,9 +232,11 @@ func (e *evaluator) start(c actor.Context) {
 }
 
 // timeoutGrace is how much longer than the context's deadline an evaluator
-// waits for a program before reporting the timeout itself.
+// waits for a program before reporting the timeout itself: a tenth of the
+// timeout, at least 50ms (a program that returns on cancellation may need a
+// scheduler slice and a GC pause to do so) and at most a second.
 func timeoutGrace(d time.Duration) time.Duration {
-	return min(max(d/10, 5*time.Millisecond), time.Second)
+	return min(max(d/10, 50*time.Millisecond), time.Second)
 }
 
 func stack() []byte { return debug.Stack() }

@@ -22,7 +22,7 @@ func TestClusterEvaluateNodePartitioned(t *testing.T) {
 	sim, trigger := clTriggerSim(t, freezeAt, 5*time.Millisecond)
 	c := clCoordinator(t, func(cfg *cluster.CoordinatorConfig) {
 		cfg.PingInterval = 50 * time.Millisecond
-		cfg.FailureTimeout = time.Second
+		cfg.FailureTimeout = 2 * time.Second
 	})
 	nodes := []*clProc{
 		clNode(t, bin, c.Address(), sim, "n1", "-capacity", "16"),
@@ -54,8 +54,12 @@ func TestClusterEvaluateNodePartitioned(t *testing.T) {
 		t.Errorf("stats %v: want %d completed and some reassigned", st, len(devset))
 	}
 	for _, n := range st.Nodes {
-		if n.Address == victim.addr && n.Deaths != 1 {
-			t.Errorf("frozen node %+v: want declared dead once", n)
+		// At least once: on a starved machine a node that is merely slow
+		// may also miss FailureTimeout before or after the freeze, and be
+		// declared dead and rejoin; what must hold is that the freeze is
+		// noticed and no example is lost or repeated.
+		if n.Address == victim.addr && n.Deaths < 1 {
+			t.Errorf("frozen node %+v: want declared dead", n)
 		}
 	}
 	seen := make(map[string]bool, len(devset))
