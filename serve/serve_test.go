@@ -33,7 +33,7 @@ func FuzzReadInputs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/v1/programs/x", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		in, err := s.readInputs(httptest.NewRecorder(), r, fuzzSig)
+		in, err := s.readInputs(httptest.NewRecorder(), r, fuzzSig.Inputs())
 		if err != nil {
 			var ie *inputError
 			if !errors.As(err, &ie) || codes[ie.code] != ie.status || ie.msg == "" {
