@@ -1,13 +1,19 @@
 package serve
 
 import (
+	"context"
 	"errors"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/dspex-go/dspex/budget"
 	"github.com/dspex-go/dspex/internal/leakcheck"
+	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/pricing"
+	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -79,6 +85,91 @@ func TestWantsStream(t *testing.T) {
 		r.Header.Set("Accept", accept)
 		if got := wantsStream(r); got != want {
 			t.Errorf("Accept %q: %v, want %v", accept, got, want)
+		}
+	}
+}
+
+// echoProgram answers {"answer": question} at once, or fails with err.
+type echoProgram struct{ err error }
+
+func (p echoProgram) Forward(_ context.Context, in programs.Values) (programs.Prediction, error) {
+	if p.err != nil {
+		return programs.Prediction{}, p.err
+	}
+	return programs.Prediction{Values: programs.Values{"answer": in["question"]},
+		Usage: lm.Usage{PromptTokens: 10, CompletionTokens: 2, TotalTokens: 12}, Model: "echo"}, nil
+}
+
+func (p echoProgram) StreamForward(ctx context.Context, in programs.Values) iter.Seq2[programs.StreamEvent[programs.Values], error] {
+	return func(yield func(programs.StreamEvent[programs.Values], error) bool) {
+		pred, err := p.Forward(ctx, in)
+		if err != nil {
+			yield(programs.StreamEvent[programs.Values]{}, err)
+			return
+		}
+		yield(programs.StreamEvent[programs.Values]{Prediction: &pred}, nil)
+	}
+}
+
+// TestClassifyBudget checks which budget a refused call names: the
+// server-wide one once it is spent (503, Retry-After), else the
+// per-request one (422, none).
+func TestClassifyBudget(t *testing.T) {
+	sig := signature.MustParse("question -> answer")
+	refused := &budget.ExceededError{Limit: "calls", Budget: budget.Budget{MaxCalls: 1}, Spent: budget.Spend{Calls: 1}}
+	for _, tc := range []struct {
+		name        string
+		serverCalls int // calls already spent under the server-wide budget of 1; -1: no server budget
+		status      int
+		code        string
+		retry       bool
+	}{
+		{"per-request cap, no server budget", -1, 422, "request_budget_exceeded", false},
+		{"per-request cap, server budget left", 0, 422, "request_budget_exceeded", false},
+		{"server budget spent", 1, 503, "budget_exceeded", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{RequestBudget: budget.Budget{MaxCalls: 1}}
+			if tc.serverCalls >= 0 {
+				cfg.Budget = budget.Budget{MaxCalls: 1}
+			}
+			s, err := New(cfg, Program{Name: "qa", Signature: sig, Program: echoProgram{err: refused}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.serverCalls > 0 {
+				r, err := budget.Reserve(s.budget)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Finish(true, lm.Usage{}, pricing.Cost{})
+			}
+			status, e, retry := s.classify(refused)
+			if status != tc.status || e.Code != tc.code || (retry > 0) != tc.retry || !strings.Contains(e.Message, "1 of 1 calls") {
+				t.Errorf("%d %+v retry %v", status, e, retry)
+			}
+		})
+	}
+}
+
+// BenchmarkHandler measures the server's own work per call, with a
+// program that answers at once and no network: reading and checking the
+// inputs, routing, encoding the reply.
+func BenchmarkHandler(b *testing.B) {
+	sig := signature.MustParse("question -> answer")
+	s, err := New(Config{}, Program{Name: "qa", Signature: sig, Program: echoProgram{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const body = `{"question": "What is the capital of France?"}`
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/v1/programs/qa", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("%d %s", w.Code, w.Body)
 		}
 	}
 }
