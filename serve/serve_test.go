@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/dspex-go/dspex/budget"
 	"github.com/dspex-go/dspex/internal/leakcheck"
 	"github.com/dspex-go/dspex/lm"
@@ -171,5 +174,73 @@ func BenchmarkHandler(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
+	}
+}
+
+// TestHTTPMetrics serves a JSON call, a streamed call and a bad request
+// through a server with a meter provider: the stream still flushes
+// through the status-recording writer, and the duration histogram counts
+// each request under its route and status.
+func TestHTTPMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	sig := signature.MustParse("question -> answer")
+	s, err := New(Config{MeterProvider: mp}, Program{Name: "qa", Signature: sig, Program: echoProgram{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(accept, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/v1/programs/qa", strings.NewReader(body))
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		return w
+	}
+	if w := do("", `{"question": "q"}`); w.Code != 200 {
+		t.Fatalf("JSON call: %d %s", w.Code, w.Body)
+	}
+	w := do("text/event-stream", `{"question": "q"}`)
+	if !w.Flushed || !strings.Contains(w.Body.String(), "event: prediction\ndata: {\"outputs\":{\"answer\":\"q\"}") {
+		t.Errorf("stream: flushed %v, body %q", w.Flushed, w.Body)
+	}
+	if w := do("", `{}`); w.Code != 400 {
+		t.Fatalf("bad call: %d", w.Code)
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{} // "status route" -> requests
+	active := int64(-1)
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Histogram[float64]:
+				if m.Name != metricRequestDuration || m.Unit != "s" {
+					continue
+				}
+				for _, dp := range d.DataPoints {
+					status, _ := dp.Attributes.Value(attrStatus)
+					route, _ := dp.Attributes.Value(attrRoute)
+					counts[status.Emit()+" "+route.AsString()] += dp.Count
+				}
+			case metricdata.Sum[int64]:
+				if m.Name == metricActiveRequests {
+					active = 0
+					for _, dp := range d.DataPoints {
+						active += dp.Value
+					}
+				}
+			}
+		}
+	}
+	want := map[string]uint64{"200 /v1/programs/{name}": 2, "400 /v1/programs/{name}": 1}
+	if len(counts) != len(want) || counts["200 /v1/programs/{name}"] != 2 || counts["400 /v1/programs/{name}"] != 1 {
+		t.Errorf("request counts %v, want %v", counts, want)
+	}
+	if active != 0 {
+		t.Errorf("active requests at rest = %d, want 0", active)
 	}
 }
