@@ -32,21 +32,21 @@ func (s *Server) openAPI() map[string]any {
 	for _, name := range s.names {
 		p := s.progs[name]
 		reply := map[string]any{"type": "object", "required": []string{"outputs", "usage"}, "properties": map[string]any{
-			"outputs": objectSchema(p.Signature.Outputs()),
+			"outputs": objectSchema(p.sig.Outputs()),
 			"usage":   usage,
 			"model":   map[string]any{"type": "string"},
 			"cached":  map[string]any{"type": "boolean"},
 		}}
-		summary := p.Signature.Instructions()
+		summary := p.sig.Instructions()
 		if summary == "" {
-			summary = p.Signature.String()
+			summary = p.sig.String()
 		}
 		paths["/v1/programs/"+name] = map[string]any{"post": map[string]any{
 			"operationId": "call_" + name,
 			"summary":     summary,
-			"description": "Runs " + p.Signature.String() + ". With Accept: text/event-stream the reply streams chunk, status and prediction events.",
+			"description": "Runs " + p.sig.String() + ". With Accept: text/event-stream the reply streams chunk, status and prediction events.",
 			"requestBody": map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": objectSchema(p.Signature.Inputs())}}},
+				"application/json": map[string]any{"schema": objectSchema(p.sig.Inputs())}}},
 			"responses": map[string]any{
 				"200": map[string]any{"description": "the outputs", "content": map[string]any{
 					"application/json":  map[string]any{"schema": reply},
@@ -55,8 +55,9 @@ func (s *Server) openAPI() map[string]any {
 				"400": errResp("bad input: not_json, missing_input, wrong_type or unknown_field"),
 				"413": errResp("body_too_large"),
 				"415": errResp("unsupported_media_type"),
+				"422": errResp("request_budget_exceeded"),
 				"502": errResp("lm_failed"),
-				"503": errResp("unavailable (see Retry-After) or draining"),
+				"503": errResp("unavailable or budget_exceeded (see Retry-After), or draining"),
 				"504": errResp("timeout"),
 			},
 		}}

@@ -26,16 +26,35 @@
 //	400 missing_input   an input field is absent or null (field names it)
 //	400 wrong_type      an input has the wrong JSON type (field names it)
 //	400 unknown_field   the body has a key that is not an input (field names it)
-//	404 not_found       no program of that name
+//	404 not_found       no program of that name, or no such endpoint
+//	405 method_not_allowed  a program called with another method than POST
 //	413 body_too_large  the body exceeds the configured limit
 //	415 unsupported_media_type  a Content-Type other than JSON (curl's
 //	                    default, application/x-www-form-urlencoded, is
 //	                    read as JSON)
+//	422 request_budget_exceeded  the call needed more than
+//	                    Config.RequestBudget allows each call (the same
+//	                    request would fail again: no Retry-After)
 //	502 lm_failed       the LM failed or its reply did not parse
 //	503 unavailable     the circuit breaker is open or the provider rate
 //	                    limits; Retry-After says when to try again
+//	503 budget_exceeded the server-wide Config.Budget is spent; Retry-After
+//	                    is Config.RetryAfter (the budget is a process's:
+//	                    an operator restarts or reconfigures the server)
 //	503 draining        the server is shutting down
 //	504 timeout         the call outlived its deadline
+//
+// A budget error's message names the cap that was hit (calls, tokens or
+// cost). A call that is refused or fails writes nothing but the error:
+// outputs are sent only once the whole prediction has parsed.
+//
+// # Metrics
+//
+// With Config.MeterProvider set, the server records the OpenTelemetry HTTP
+// server metrics http.server.request.duration (seconds, by method, route
+// and status code) and http.server.active_requests; the LM metrics come
+// from the runtime whose LM the programs use. cmd/serve -metrics exports
+// both to Prometheus on /metrics.
 package serve
 
 import (
@@ -51,10 +70,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/budget"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/signature"
@@ -79,6 +102,15 @@ type Config struct {
 	// RetryAfter is sent with 503 replies when the LM error does not say
 	// how long to wait; 0 means 30 s.
 	RetryAfter time.Duration
+	// Budget caps the LM calls of all the calls the server serves, over
+	// its life (see package budget); zero fields are no cap. Once it is
+	// spent, calls get 503 budget_exceeded.
+	Budget budget.Budget
+	// RequestBudget caps the LM calls of each call; zero fields are no
+	// cap. A call that needs more gets 422 request_budget_exceeded.
+	RequestBudget budget.Budget
+	// MeterProvider records the HTTP server metrics; nil records none.
+	MeterProvider metric.MeterProvider
 }
 
 // DefaultMaxBodyBytes is the default cap of request bodies.
@@ -88,11 +120,22 @@ const DefaultMaxBodyBytes = 1 << 20
 // concurrent use.
 type Server struct {
 	cfg      Config
-	progs    map[string]Program
+	progs    map[string]*served
 	names    []string
 	mux      *http.ServeMux
 	draining atomic.Bool
 	openapi  []byte
+	// budget carries the server-wide budget's account; nil without one.
+	budget  context.Context
+	metrics *httpMetrics // nil without a meter provider
+}
+
+// served is a program with what each call needs of its signature,
+// computed once.
+type served struct {
+	sig    signature.Signature
+	prog   programs.StreamProgram
+	inputs []signature.Field
 }
 
 // New returns a server for progs. Names must be unique path segments.
@@ -103,18 +146,28 @@ func New(cfg Config, progs ...Program) (*Server, error) {
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, progs: map[string]Program{}, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, progs: map[string]*served{}, mux: http.NewServeMux()}
 	for _, p := range progs {
 		switch {
 		case p.Name == "" || strings.ContainsAny(p.Name, "/?#% "):
 			return nil, fmt.Errorf("serve: program name %q is not a path segment", p.Name)
-		case s.progs[p.Name].Program != nil:
+		case s.progs[p.Name] != nil:
 			return nil, fmt.Errorf("serve: two programs are named %q", p.Name)
 		case p.Program == nil || p.Signature.IsZero():
 			return nil, fmt.Errorf("serve: program %q has no program or signature", p.Name)
 		}
-		s.progs[p.Name] = p
+		s.progs[p.Name] = &served{sig: p.Signature, prog: p.Program, inputs: p.Signature.Inputs()}
 		s.names = append(s.names, p.Name)
+	}
+	if cfg.Budget != (budget.Budget{}) {
+		s.budget = budget.With(context.Background(), cfg.Budget)
+	}
+	if cfg.MeterProvider != nil {
+		m, err := newHTTPMetrics(cfg.MeterProvider)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
 	}
 	slices.Sort(s.names)
 	doc, err := json.MarshalIndent(s.openAPI(), "", "  ")
@@ -123,6 +176,13 @@ func New(cfg Config, progs ...Program) (*Server, error) {
 	}
 	s.openapi = doc
 	s.mux.HandleFunc("POST /v1/programs/{name}", s.handleCall)
+	s.mux.HandleFunc("/v1/programs/{name}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", r.Method+" "+r.URL.Path+": a program is called with POST")
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "", "no endpoint "+r.Method+" "+r.URL.Path)
+	})
 	s.mux.HandleFunc("GET /v1/programs", s.handleList)
 	s.mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -142,7 +202,13 @@ func New(cfg Config, progs ...Program) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	s.metrics.serve(s.mux, w, r)
+}
 
 // Drain makes /readyz report 503 and refuses new program calls with 503,
 // so that a load balancer stops sending traffic; calls already accepted
@@ -173,12 +239,29 @@ type Reply struct {
 	Cached bool `json:"cached"`
 }
 
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeJSON writes v as the whole body, with its Content-Length.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bufPool.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = enc.Encode(map[string]Error{"error": {Code: "internal", Message: "encoding the reply: " + err.Error()}})
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
 
 func writeError(w http.ResponseWriter, status int, code, field, msg string) {
@@ -217,15 +300,15 @@ func (s *Server) handleList(w http.ResponseWriter, _ *http.Request) {
 	list := make([]prog, 0, len(s.names))
 	for _, n := range s.names {
 		p := s.progs[n]
-		list = append(list, prog{Name: n, Signature: p.Signature.String(), Instructions: p.Signature.Instructions(),
-			Inputs: fields(p.Signature.Inputs()), Outputs: fields(p.Signature.Outputs())})
+		list = append(list, prog{Name: n, Signature: p.sig.String(), Instructions: p.sig.Instructions(),
+			Inputs: fields(p.sig.Inputs()), Outputs: fields(p.sig.Outputs())})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"programs": list})
 }
 
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.progs[r.PathValue("name")]
-	if !ok {
+	p := s.progs[r.PathValue("name")]
+	if p == nil {
 		writeError(w, http.StatusNotFound, "not_found", "", fmt.Sprintf("no program named %q", r.PathValue("name")))
 		return
 	}
@@ -234,7 +317,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "draining", "", "the server is shutting down")
 		return
 	}
-	inputs, err := s.readInputs(w, r, p.Signature)
+	inputs, err := s.readInputs(w, r, p.inputs)
 	if err != nil {
 		var ie *inputError
 		if errors.As(err, &ie) {
@@ -245,6 +328,16 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if s.budget != nil {
+		ctx = withValues{Context: ctx, values: s.budget}
+		if err := budget.Exceeded(ctx); err != nil { // refused before any work
+			s.writeFailure(w, err)
+			return
+		}
+	}
+	if s.cfg.RequestBudget != (budget.Budget{}) {
+		ctx = budget.With(ctx, s.cfg.RequestBudget)
+	}
 	if s.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
@@ -254,32 +347,56 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		s.stream(ctx, w, p, inputs)
 		return
 	}
-	pred, err := p.Program.Forward(ctx, inputs)
+	pred, err := p.prog.Forward(ctx, inputs)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client is gone
 		}
-		status, e, retry := s.classify(err)
-		if retry > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		}
-		writeJSON(w, status, map[string]Error{"error": e})
+		s.writeFailure(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, reply(pred))
 }
 
+// writeFailure writes the error reply of a failed call.
+func (s *Server) writeFailure(w http.ResponseWriter, err error) {
+	status, e, retry := s.classify(err)
+	if retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+	}
+	writeJSON(w, status, map[string]Error{"error": e})
+}
+
+// withValues is a context whose values are its own, then those of values:
+// a request's context that also carries the server-wide budget.
+type withValues struct {
+	context.Context
+	values context.Context
+}
+
+// Value implements context.Context.
+func (c withValues) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.values.Value(key)
+}
+
 func reply(pred programs.Prediction) Reply {
-	out := make(map[string]any, len(pred.Values))
-	for k, v := range pred.Values {
-		out[k] = v
+	out := pred.Values // only read, by the encoder
+	if out == nil {
+		out = map[string]any{}
 	}
 	return Reply{Outputs: out, Usage: pred.Usage, Model: pred.Model, Cached: pred.Cached}
 }
 
 // wantsStream reports whether the client accepts server-sent events.
 func wantsStream(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+	accept := r.Header.Get("Accept")
+	if !strings.Contains(strings.ToLower(accept), "text/event-stream") {
+		return false
+	}
+	for part := range strings.SplitSeq(accept, ",") {
 		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/event-stream" {
 			return true
 		}
@@ -288,7 +405,7 @@ func wantsStream(r *http.Request) bool {
 }
 
 // stream runs the program with its events sent as server-sent events.
-func (s *Server) stream(ctx context.Context, w http.ResponseWriter, p Program, inputs programs.Values) {
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, p *served, inputs programs.Values) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -306,7 +423,7 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, p Program, i
 		}
 		return rc.Flush() == nil
 	}
-	for ev, err := range p.Program.StreamForward(ctx, inputs) {
+	for ev, err := range p.prog.StreamForward(ctx, inputs) {
 		var ok bool
 		switch {
 		case err != nil:
@@ -341,7 +458,15 @@ func (s *Server) classify(err error) (int, Error, time.Duration) {
 		retry = pe.RetryAfter
 	}
 	var parse *adapter.ParseError
+	var spent *budget.ExceededError
 	switch {
+	case errors.As(err, &spent):
+		if s.budget != nil && budget.Exceeded(s.budget) != nil {
+			return http.StatusServiceUnavailable, Error{Code: "budget_exceeded",
+				Message: "the server's LM budget is spent: " + spent.Error()}, s.cfg.RetryAfter
+		}
+		return http.StatusUnprocessableEntity, Error{Code: "request_budget_exceeded",
+			Message: "the call needs more than the per-call LM budget: " + spent.Error()}, 0
 	case errors.Is(err, lm.ErrCircuitOpen):
 		return http.StatusServiceUnavailable, Error{Code: "unavailable", Message: "the LM provider is failing; its circuit breaker is open"}, retry
 	case errors.Is(err, lm.ErrRateLimited):
@@ -361,9 +486,9 @@ func (s *Server) classify(err error) (int, Error, time.Duration) {
 }
 
 // readInputs reads the body as a JSON object of inputs and checks it
-// against sig.
-func (s *Server) readInputs(w http.ResponseWriter, r *http.Request, sig signature.Signature) (programs.Values, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+// against the input fields.
+func (s *Server) readInputs(w http.ResponseWriter, r *http.Request, fields []signature.Field) (programs.Values, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		// curl -d sends application/x-www-form-urlencoded unless told
 		// otherwise: take its body as JSON too.
@@ -372,19 +497,21 @@ func (s *Server) readInputs(w http.ResponseWriter, r *http.Request, sig signatur
 				fmt.Sprintf("Content-Type %q is not application/json", ct)}
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &inputError{http.StatusRequestEntityTooLarge, "body_too_large", "",
+	tooBig := func(err error) error {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return &inputError{http.StatusRequestEntityTooLarge, "body_too_large", "",
 				fmt.Sprintf("the body exceeds %d bytes", s.cfg.MaxBodyBytes)}
 		}
-		return nil, &inputError{http.StatusBadRequest, "bad_request", "", "reading the body: " + err.Error()}
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	dec.UseNumber()
 	var raw map[string]any
 	if err := dec.Decode(&raw); err != nil || raw == nil {
+		if e := tooBig(err); e != nil {
+			return nil, e
+		}
 		msg := "the body is not a JSON object"
 		if err != nil {
 			msg += ": " + err.Error()
@@ -392,12 +519,13 @@ func (s *Server) readInputs(w http.ResponseWriter, r *http.Request, sig signatur
 		return nil, &inputError{http.StatusBadRequest, "not_json", "", msg}
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if e := tooBig(err); e != nil {
+			return nil, e
+		}
 		return nil, &inputError{http.StatusBadRequest, "not_json", "", "the body has data after its JSON object"}
 	}
-	inputs := make(programs.Values, len(raw))
-	known := map[string]bool{}
-	for _, f := range sig.Inputs() {
-		known[f.Name] = true
+	inputs := make(programs.Values, len(fields))
+	for _, f := range fields {
 		v, ok := raw[f.Name]
 		if !ok || v == nil {
 			return nil, &inputError{http.StatusBadRequest, "missing_input", f.Name, fmt.Sprintf("input %q is missing", f.Name)}
@@ -408,15 +536,15 @@ func (s *Server) readInputs(w http.ResponseWriter, r *http.Request, sig signatur
 		}
 		inputs[f.Name] = cv
 	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !known[k] {
-			return nil, &inputError{http.StatusBadRequest, "unknown_field", k, fmt.Sprintf("%q is not an input of this program", k)}
+	if len(raw) > len(inputs) { // name the first unknown key, in sorted order
+		var unknown []string
+		for k := range raw {
+			if _, ok := inputs[k]; !ok {
+				unknown = append(unknown, k)
+			}
 		}
+		k := slices.Min(unknown)
+		return nil, &inputError{http.StatusBadRequest, "unknown_field", k, fmt.Sprintf("%q is not an input of this program", k)}
 	}
 	return inputs, nil
 }

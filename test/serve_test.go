@@ -127,7 +127,13 @@ breaker:
 
 func postJSON(t *testing.T, c *http.Client, url, contentType, body string, header ...string) (*http.Response, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	return doJSON(t, c, http.MethodPost, url, contentType, body, header...)
+}
+
+// doJSON makes a request whose reply must be a JSON object.
+func doJSON(t *testing.T, c *http.Client, method, url, contentType, body string, header ...string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,25 +264,36 @@ func TestServeProcess(t *testing.T) {
 			name, url, contentType, body string
 			status                       int
 			code, field                  string
+			method                       string // "" is POST
 		}{
-			{"not JSON", qa, "application/json", "hello", 400, "not_json", ""},
-			{"empty body", qa, "application/json", "", 400, "not_json", ""},
-			{"an array", qa, "application/json", `["Who wrote Hamlet?"]`, 400, "not_json", ""},
-			{"trailing data", qa, "application/json", `{"question": "x"} {}`, 400, "not_json", ""},
-			{"missing input", qa, "application/json", `{}`, 400, "missing_input", "question"},
-			{"null input", qa, "application/json", `{"question": null}`, 400, "missing_input", "question"},
-			{"wrong type string", qa, "application/json", `{"question": 42}`, 400, "wrong_type", "question"},
-			{"wrong type int", typed, "application/json", `{"question": "x", "k": 1.5}`, 400, "wrong_type", "k"},
-			{"int as string", typed, "application/json", `{"question": "x", "k": "2"}`, 400, "wrong_type", "k"},
-			{"unknown field", qa, "application/json", `{"question": "x", "quesiton": "y"}`, 400, "unknown_field", "quesiton"},
-			{"body too large", qa, "application/json", `{"question": "` + strings.Repeat("x", 5000) + `"}`, 413, "body_too_large", ""},
-			{"not a JSON content type", qa, "text/plain", `{"question": "x"}`, 415, "unsupported_media_type", ""},
-			{"unknown program", p.url + "/v1/programs/nope", "application/json", `{"question": "x"}`, 404, "not_found", ""},
+			{"not JSON", qa, "application/json", "hello", 400, "not_json", "", ""},
+			{"empty body", qa, "application/json", "", 400, "not_json", "", ""},
+			{"an array", qa, "application/json", `["Who wrote Hamlet?"]`, 400, "not_json", "", ""},
+			{"trailing data", qa, "application/json", `{"question": "x"} {}`, 400, "not_json", "", ""},
+			{"missing input", qa, "application/json", `{}`, 400, "missing_input", "question", ""},
+			{"null input", qa, "application/json", `{"question": null}`, 400, "missing_input", "question", ""},
+			{"wrong type string", qa, "application/json", `{"question": 42}`, 400, "wrong_type", "question", ""},
+			{"wrong type int", typed, "application/json", `{"question": "x", "k": 1.5}`, 400, "wrong_type", "k", ""},
+			{"int as string", typed, "application/json", `{"question": "x", "k": "2"}`, 400, "wrong_type", "k", ""},
+			{"unknown field", qa, "application/json", `{"question": "x", "quesiton": "y"}`, 400, "unknown_field", "quesiton", ""},
+			{"body too large", qa, "application/json", `{"question": "` + strings.Repeat("x", 5000) + `"}`, 413, "body_too_large", "", ""},
+			{"not a JSON content type", qa, "text/plain", `{"question": "x"}`, 415, "unsupported_media_type", "", ""},
+			{"unknown program", p.url + "/v1/programs/nope", "application/json", `{"question": "x"}`, 404, "not_found", "", ""},
+			{"a JSON string", qa, "application/json", `"Who wrote Hamlet?"`, 400, "not_json", "", ""},
+			{"wrong type bool", typed, "application/json", `{"question": "x", "k": true}`, 400, "wrong_type", "k", ""},
+			{"int too large", typed, "application/json", `{"question": "x", "k": 1e400}`, 400, "wrong_type", "k", ""},
+			{"unknown endpoint", p.url + "/v1/prgrams/qa", "application/json", `{"question": "x"}`, 404, "not_found", "", ""},
+			{"GET a program", qa, "", "", 405, "method_not_allowed", "", http.MethodGet},
+			{"malformed Content-Type", qa, "application/json; charset", `{"question": "x"}`, 415, "unsupported_media_type", "", ""},
 		}
 		before := srv.Stats().Requests
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				resp, v := postJSON(t, c, tc.url, tc.contentType, tc.body)
+				method := tc.method
+				if method == "" {
+					method = http.MethodPost
+				}
+				resp, v := doJSON(t, c, method, tc.url, tc.contentType, tc.body)
 				e, _ := v["error"].(map[string]any)
 				if resp.StatusCode != tc.status || e["code"] != tc.code || (e["field"] != nil && e["field"] != tc.field) ||
 					(tc.field != "" && e["field"] != tc.field) || e["message"] == "" {
@@ -396,5 +413,114 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}
 	if _, err := c.Post(p.url+"/v1/programs/typed", "application/json", strings.NewReader(`{"question": "x", "k": 1}`)); err == nil {
 		t.Error("a call after shutdown was accepted")
+	}
+}
+
+// TestServeMetricsAndBudget runs cmd/serve with -metrics, a server-wide
+// budget of 3 LM calls and a per-request budget of 1: a call that needs a
+// second LM call (the JSON fallback after a garbled reply) gets 422, the
+// call after the third LM call gets 503 with Retry-After without reaching
+// the LM, and /metrics shows the LM calls, their tokens and the HTTP
+// requests by status, and never the API key.
+func TestServeMetricsAndBudget(t *testing.T) {
+	srv := rtSim(t)
+	p := startServe(t, srv, "-metrics", "-budget", "calls=3", "-request-budget", "calls=1")
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	typed := p.url + "/v1/programs/typed"
+
+	call := func(question string, k int) (*http.Response, map[string]any) {
+		return postJSON(t, c, typed, "application/json", fmt.Sprintf(`{"question": %q, "k": %d}`, question, k))
+	}
+	if resp, v := call("What is the capital of France?", 1); resp.StatusCode != 200 {
+		t.Fatalf("first call: %d %v", resp.StatusCode, v)
+	}
+
+	_ = srv.SetFaults(simlm.Faults{RateGarbled: 1})
+	resp, v := call("What is the capital of Peru?", 2)
+	_ = srv.SetFaults(simlm.Faults{})
+	e, _ := v["error"].(map[string]any)
+	if resp.StatusCode != 422 || e["code"] != "request_budget_exceeded" || resp.Header.Get("Retry-After") != "" ||
+		!strings.Contains(fmt.Sprint(e["message"]), "calls") {
+		t.Errorf("a call over the per-request budget: %d %v (Retry-After %q)", resp.StatusCode, v, resp.Header.Get("Retry-After"))
+	}
+
+	if resp, v := call("What is the capital of Spain?", 3); resp.StatusCode != 200 {
+		t.Fatalf("third LM call: %d %v", resp.StatusCode, v)
+	}
+	before := srv.Stats().Requests
+	resp, v = call("What is the capital of Italy?", 4)
+	e, _ = v["error"].(map[string]any)
+	if resp.StatusCode != 503 || e["code"] != "budget_exceeded" || resp.Header.Get("Retry-After") != "60" ||
+		!strings.Contains(fmt.Sprint(e["message"]), "3 of 3 calls") {
+		t.Errorf("a call after the budget is spent: %d %v (Retry-After %q)", resp.StatusCode, v, resp.Header.Get("Retry-After"))
+	}
+	if n := srv.Stats().Requests - before; n != 0 {
+		t.Errorf("a call over the budget reached the LM %d times", n)
+	}
+
+	mresp, err := c.Get(p.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	scrape := string(raw)
+	if mresp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d %s", mresp.StatusCode, scrape)
+	}
+	// sample sums the values of the samples of a metric whose labels
+	// include every one of labels.
+	sample := func(name string, labels ...string) (sum float64, found bool) {
+		for _, line := range strings.Split(scrape, "\n") {
+			rest, ok := strings.CutPrefix(line, name+"{")
+			if !ok {
+				continue
+			}
+			lbls, val, ok := strings.Cut(rest, "} ")
+			if !ok {
+				continue
+			}
+			all := true
+			for _, l := range labels {
+				all = all && strings.Contains(lbls, l)
+			}
+			if !all {
+				continue
+			}
+			var x float64
+			if _, err := fmt.Sscan(val, &x); err == nil {
+				sum += x
+				found = true
+			}
+		}
+		return sum, found
+	}
+	st := srv.Stats()
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64 // -1: any positive value
+	}{
+		{"dspex_lm_requests_total", []string{`dspex_provider="sim"`}, -1},
+		{"dspex_lm_attempts_total", nil, float64(st.Requests)},
+		{"gen_ai_client_token_usage_sum", []string{`gen_ai_token_type="input"`}, float64(st.PromptTokens)},
+		{"gen_ai_client_token_usage_sum", []string{`gen_ai_token_type="output"`}, float64(st.CompletionTokens)},
+		{"http_server_request_duration_seconds_count", []string{`http_route="/v1/programs/{name}"`, `http_response_status_code="200"`}, 2},
+		{"http_server_request_duration_seconds_count", []string{`http_response_status_code="422"`}, 1},
+		{"http_server_request_duration_seconds_count", []string{`http_response_status_code="503"`}, 1},
+		{"http_server_active_requests", []string{`http_request_method="POST"`}, 0},
+	} {
+		got, found := sample(c.name, c.labels...)
+		if !found || (c.want >= 0 && got != c.want) || (c.want < 0 && got <= 0) {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, found, c.want)
+		}
+	}
+	if strings.Contains(scrape, "sk-serve-test") {
+		t.Error("the API key is in the metrics")
+	}
+	if t.Failed() {
+		t.Logf("scrape:\n%s", scrape)
 	}
 }
