@@ -467,8 +467,12 @@ func optimize(ctx context.Context, w io.Writer, rt *dspex.Runtime, model lm.LM, 
 	return nil
 }
 
-// saveProgram writes prog's learned state (programs.Save) to path.
+// saveProgram writes prog's learned state (programs.Save) to path, making
+// its directory if it does not exist.
 func saveProgram(path string, prog any) (err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
