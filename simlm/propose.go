@@ -199,28 +199,46 @@ var (
 )
 
 // write composes an instruction: base, then one sentence for each pattern
-// noticed that base does not already cover (its constraint grades), or a
-// neutral sentence when nothing was noticed and reword is set. variant
-// picks the phrasing; key seeds the noticing luck.
+// noticed that base does not already cover (its constraint grades; a
+// pattern seen failing despite a constraint calls for a stronger one), or
+// a neutral sentence when nothing was noticed and reword is set. variant
+// picks the phrasing, never one base already holds; key seeds the
+// noticing luck.
 func (o observations) write(base string, variant uint64, reword bool, key ...string) string {
 	c := readConstraint(base)
+	pick := func(list []string, v uint64, args ...any) string {
+		for i := range uint64(len(list)) {
+			s := list[(v+i)%uint64(len(list))]
+			if len(args) > 0 {
+				s = fmt.Sprintf(s, args...)
+			}
+			if !strings.Contains(base, s) {
+				return s
+			}
+		}
+		return ""
+	}
 	var adds []string
-	if c.Brevity < 0.5 && o.Short > o.Long && noticed(o.Short+2*o.FormMisses, append(key, "form")...) {
+	needForm := c.Brevity < 0.5 || o.FormMisses > 0 && c.Brevity < 1
+	if needForm && o.Short > o.Long && noticed(o.Short+2*o.FormMisses, append(key, "form")...) {
 		samples := ""
 		if len(o.Samples) > 0 && variant%3 != 2 {
 			samples = ", as in: " + strings.Join(o.Samples, "; ")
 		}
-		adds = append(adds, fmt.Sprintf(formSentences[variant%uint64(len(formSentences))], max(o.MaxWords, 1), samples))
+		if s := pick(formSentences, variant, max(o.MaxWords, 1), samples); s != "" {
+			adds = append(adds, s)
+		}
 	}
-	if c.Reason < 0.5 && noticed(o.Arithmetic+2*o.ArithmeticMisses, append(key, "math")...) {
-		adds = append(adds, mathSentences[(variant/7)%uint64(len(mathSentences))])
+	needMath := c.Reason < 0.5 || o.ArithmeticMisses > 0 && c.Reason < 1
+	if needMath && noticed(o.Arithmetic+2*o.ArithmeticMisses, append(key, "math")...) {
+		if s := pick(mathSentences, variant/7); s != "" {
+			adds = append(adds, s)
+		}
 	}
 	if len(adds) == 0 && reword {
-		s := neutralSentences[(variant/3)%uint64(len(neutralSentences))]
-		if strings.Contains(base, s) {
-			return base
+		if s := pick(neutralSentences, variant/3); s != "" {
+			adds = append(adds, s)
 		}
-		adds = append(adds, s)
 	}
 	return strings.TrimSpace(base + " " + strings.Join(adds, " "))
 }

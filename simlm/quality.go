@@ -56,6 +56,7 @@ var (
 var brevityCues = []cue{
 	{[][]string{limitWords, numberWords, lengthUnits}, 0.7},
 	{[][]string{numberWords, lengthUnits, {"or"}, {"fewer", "less"}}, 0.7},
+	{[][]string{numberWords, lengthUnits, {"max", "maximum", "limit", "cap"}}, 0.7},
 	{[][]string{{"single", "one"}, {"word", "phrase", "term", "name", "number", "value"}}, 0.6},
 	{[][]string{{"be", "keep", "stay"}, briefWords}, 0.6},
 	{[][]string{briefWords, answerNouns}, 0.6},
@@ -290,7 +291,7 @@ type grades struct {
 // Weights of the model, in logits for style and probabilities for the
 // rest. doc.go documents them.
 const (
-	brevityLogit      = 6.0  // times Constraint.Brevity
+	brevityLogit      = 7.0  // times Constraint.Brevity
 	demoLogit         = 1.6  // per demo weight, up to demoCap demos
 	demoCap           = 4.0  // demos beyond this teach nothing more
 	phrasingNoise     = 0.6  // logit spread between phrasings of one constraint

@@ -36,7 +36,9 @@ func wanted(feedback, got string) (string, bool) {
 }
 
 // normalizeAnswer compares answers as the optimizers' exact match does.
-func normalizeAnswer(s string) string { return strings.Join(strings.Fields(strings.ToLower(strings.Trim(strings.TrimSpace(s), ".\"'"))), " ") }
+func normalizeAnswer(s string) string {
+	return strings.Join(strings.Fields(strings.ToLower(strings.Trim(strings.TrimSpace(s), ".\"'"))), " ")
+}
 
 // judge adds one example to o: its question, the output it got and the
 // answer wanted instead (ok false when not known or got is right).
