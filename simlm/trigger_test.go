@@ -176,3 +176,40 @@ func TestQualityIsGraded(t *testing.T) {
 		t.Errorf("recall with passages lacking the answer %.2f", c.Recall)
 	}
 }
+
+// FuzzReadConstraint checks that any text grades within bounds and that
+// grading does not depend on letter case.
+func FuzzReadConstraint(f *testing.F) {
+	for _, s := range []string{"Answer concisely.", "Use 3 words or fewer; don't explain.", "Explain in detail.",
+		"Work out each calculation, then give the final number.", "", "'''", "step's n't 12-word maximum"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := readConstraint(s)
+		if c.Brevity < -1 || c.Brevity > 1 || c.Reason < 0 || c.Reason > 1 {
+			t.Fatalf("%q: grades out of range: %+v", s, c)
+		}
+		if u := readConstraint(strings.ToUpper(s)); u != c && strings.ToLower(strings.ToUpper(s)) == strings.ToLower(s) {
+			t.Fatalf("%q: %+v, upper case %+v", s, c, u)
+		}
+	})
+}
+
+// FuzzParseShown checks that any text parses into blocks with maps, and
+// that a well-formed block round-trips.
+func FuzzParseShown(f *testing.F) {
+	f.Add("Example 1\nInputs:\nquestion: q\nOutputs:\nanswer: a\n", "q", "a")
+	f.Add("# Example 2\nInputs:\n  question: x\nGenerated outputs:\n  answer: y\nFeedback: \"z\"", "x", "y")
+	f.Fuzz(func(t *testing.T, text, q, a string) {
+		for _, ex := range parseShown(text) {
+			if ex.In == nil || ex.Out == nil {
+				t.Fatalf("%q: nil maps", text)
+			}
+		}
+		q, a = strings.Join(strings.Fields(q), " "), strings.Join(strings.Fields(a), " ")
+		got := parseShown("Example 1\nInputs:\nquestion: " + q + "\nOutputs:\nanswer: " + a + "\n")
+		if len(got) != 1 || got[0].In["question"] != q || got[0].Out["answer"] != a {
+			t.Fatalf("round trip of %q, %q: %+v", q, a, got)
+		}
+	})
+}
