@@ -2,6 +2,7 @@ package simlm
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -265,26 +266,95 @@ func TestAdviceStep(t *testing.T) {
 }
 
 func TestProposeStep(t *testing.T) {
-	m := newModel(nil, 0.85, 0)
+	m := newModel(dataset.QA(), 0.85, 0)
 	outputs := []fieldDecl{{Name: "proposed_instruction", Type: "str"}}
-	tests := []struct {
-		basic, tip, want string
-	}{
-		{"Answer the question.", "Be concise.", "Answer the question. Be concise."},
-		{"Answer the question.", "None", "Answer the question."},
-		{"None", "None", reflectCareful},
-	}
-	for _, tt := range tests {
-		p := &prompt{Structured: true, Outputs: outputs, Values: map[string]string{"basic_instruction": tt.basic, "tip": tt.tip}}
-		reply, ok := m.propose(p)
+	propose := func(basic, tip, demos, summary, salt string) string {
+		t.Helper()
+		p := &prompt{Structured: true, Outputs: outputs, Values: map[string]string{
+			"basic_instruction": basic, "tip": tip, "task_demos": demos, "dataset_description": summary}}
+		reply, ok := m.propose(p, salt)
 		if !ok {
 			t.Fatal("not recognised as a proposal step")
 		}
-		if vals, _ := parseMarkers(reply); vals["proposed_instruction"] != tt.want {
-			t.Errorf("basic %q tip %q: proposed %q, want %q", tt.basic, tt.tip, vals["proposed_instruction"], tt.want)
+		vals, _ := parseMarkers(reply)
+		return vals["proposed_instruction"]
+	}
+	const basic = "Answer the question."
+	shortDemos := ""
+	for i, it := range dataset.QA()[:5] {
+		shortDemos += fmt.Sprintf("Example %d\nInputs:\nquestion: %s\nOutputs:\nanswer: %s\n\n", i+1, it.Question, it.Answer)
+	}
+	mathDemos := ""
+	n := 0
+	for _, it := range dataset.QA() {
+		if it.Kind == dataset.KindMath && it.Steps >= 2 && n < 4 {
+			n++
+			mathDemos += fmt.Sprintf("Example %d\nInputs:\nquestion: %s\nOutputs:\nanswer: %s\n\n", n, it.Question, it.Answer)
 		}
 	}
-	if _, ok := m.propose(&prompt{Structured: true, Outputs: []fieldDecl{{Name: "answer", Type: "str"}}}); ok {
+	tips := []string{"None", "Keep it plain.", "Be creative.", "Use a persona."}
+	formSeen, mathSeen := 0, 0
+	for i, tip := range tips {
+		for r := range 5 {
+			salt := fmt.Sprint(r)
+			got := propose(basic, tip, shortDemos, "None", salt)
+			if !strings.HasPrefix(got, basic) {
+				t.Errorf("proposal %q does not keep the basic instruction", got)
+			}
+			if tip != "None" && strings.Contains(got, tip) {
+				t.Errorf("tip %q copied into %q", tip, got)
+			}
+			if readConstraint(got).Brevity > 0 {
+				formSeen++
+			}
+			if readConstraint(propose(basic, tips[i], mathDemos, "None", salt)).Reason > 0 {
+				mathSeen++
+			}
+		}
+	}
+	// Five short demos are noticed with chance 1-0.55^5, about 0.95.
+	if formSeen < 14 {
+		t.Errorf("the short answers of the demos were noticed in %d of 20 proposals", formSeen)
+	}
+	if mathSeen < 14 {
+		t.Errorf("the arithmetic of the demos was noticed in %d of 20 proposals", mathSeen)
+	}
+	for _, tip := range tips {
+		got := propose(basic, tip, "None", "None", "")
+		if c := readConstraint(got); c != (constraint{}) {
+			t.Errorf("with nothing shown, proposal %q has constraint %+v", got, c)
+		}
+	}
+	summary := "The 20 examples are questions with answers of 1 to 3 words; 6 of them are arithmetic word problems whose answer is a number."
+	got := propose(basic, "None", "None", summary, "")
+	if c := readConstraint(got); c.Brevity <= 0 || c.Reason <= 0 {
+		t.Errorf("from the summary alone, proposal %q has constraint %+v", got, c)
+	}
+	if _, ok := m.propose(&prompt{Structured: true, Outputs: []fieldDecl{{Name: "answer", Type: "str"}}}, ""); ok {
 		t.Error("an ordinary step was taken for a proposal step")
+	}
+}
+
+func TestSummaryStep(t *testing.T) {
+	m := newModel(dataset.QA(), 0.85, 0)
+	var b strings.Builder
+	n, arith := 0, 0
+	for _, it := range dataset.QA()[:40] {
+		n++
+		if it.Kind == dataset.KindMath && multiStep(it.Question) {
+			arith++
+		}
+		fmt.Fprintf(&b, "Example %d:\nanswer: %s\nquestion: %s\n", n, it.Answer, it.Question)
+	}
+	p := &prompt{Structured: true, Outputs: []fieldDecl{{Name: "dataset_observations", Type: "str"}},
+		Values: map[string]string{"examples": b.String()}}
+	reply, ok := m.summarize(p)
+	if !ok {
+		t.Fatal("not recognised as a summary step")
+	}
+	vals, _ := parseMarkers(reply)
+	want := fmt.Sprintf("The %d examples are questions with answers of ", n)
+	if got := vals["dataset_observations"]; !strings.HasPrefix(got, want) || !strings.Contains(got, fmt.Sprintf("; %d of them", arith)) {
+		t.Errorf("summary %q, want %q... with %d arithmetic", got, want, arith)
 	}
 }

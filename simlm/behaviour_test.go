@@ -26,6 +26,12 @@ func items(kind string, minSteps int) []dataset.Item {
 
 func em(pred, gold string) bool { return dataset.Normalize(pred) == dataset.Normalize(gold) }
 
+// hasToken reports whether pred holds gold as a whole word, after
+// normalisation.
+func hasToken(pred, gold string) bool {
+	return strings.Contains(" "+dataset.Normalize(pred)+" ", " "+dataset.Normalize(gold)+" ")
+}
+
 func TestChatFormat(t *testing.T) {
 	srv, c := start(t)
 	for _, tc := range []struct {
@@ -205,22 +211,37 @@ func TestStyle(t *testing.T) {
 			s := qa(q)
 			s.objective = "Answer the question. Be concise."
 			return s
-		}, 1, 1},
+		}, 0.75, 0.98},
 		{"only the answer", func(q string) spec {
 			s := cot(q)
 			s.objective = "Think, then give only the answer."
 			return s
-		}, 1, 1},
+		}, 0.75, 0.98},
+		{"two constraints", func(q string) spec {
+			s := qa(q)
+			s.objective = "Reply in three words or fewer, with no explanation."
+			return s
+		}, 0.95, 1},
+		{"asked to elaborate", func(q string) spec {
+			s := qa(q)
+			s.objective = "Explain the answer in detail."
+			return s
+		}, 0, 0.05},
 		{"short demos", func(q string) spec {
 			s := qa(q)
 			s.demos = shortDemos
 			return s
-		}, 1, 1},
+		}, 0.75, 1},
+		{"one short demo", func(q string) spec {
+			s := qa(q)
+			s.demos = shortDemos[:1]
+			return s
+		}, 0.2, 0.6},
 		{"verbose demos", func(q string) spec {
 			s := qa(q)
 			s.demos = longDemos
 			return s
-		}, 0, 0},
+		}, 0, 0.1},
 		{"short demos, JSON adapter", func(q string) spec {
 			s := qa(q)
 			s.demos, s.json = shortDemos, true
@@ -230,11 +251,15 @@ func TestStyle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.min < 0 {
 				// JSON demos: check via the JSON reply.
-				for _, it := range items(dataset.KindFact, 0)[:20] {
+				short := 0
+				for _, it := range items(dataset.KindFact, 0)[:40] {
 					v := outputs(t, ask(t, c, srv.URL(), tc.build(it.Question)), true)
-					if len(strings.Fields(v["answer"])) > 4 {
-						t.Fatalf("verbose answer %q despite short JSON demos", v["answer"])
+					if len(strings.Fields(v["answer"])) <= 4 {
+						short++
 					}
+				}
+				if short < 30 {
+					t.Fatalf("%d of 40 answers short despite short JSON demos", short)
 				}
 				return
 			}
@@ -262,13 +287,15 @@ func TestVerboseContainsAnswer(t *testing.T) {
 	}
 }
 
+// mathAccuracy is the share of probs whose answer holds the right number
+// (the answer's style is measured apart, by TestStyle).
 func mathAccuracy(t *testing.T, url string, c *http.Client, build func(q string) spec, probs []dataset.Item) float64 {
 	t.Helper()
 	right := 0
 	for _, it := range probs {
 		s := build(it.Question)
 		v := outputs(t, ask(t, c, url, s), s.json)
-		if em(v["answer"], it.Answer) {
+		if hasToken(v["answer"], it.Answer) {
 			right++
 		}
 	}
@@ -366,7 +393,7 @@ func TestPlainChat(t *testing.T) {
 	if got := chat(user("Hi! What is the capital of Canada? Thanks.")); !strings.Contains(got, "Ottawa") || strings.Contains(got, "[[ ##") {
 		t.Errorf("plain chat reply %q", got)
 	}
-	if got := chat(map[string]string{"role": "system", "content": "Be brief."}, user("What is the capital of Canada?")); got != "Ottawa" {
+	if got := chat(map[string]string{"role": "system", "content": "Be brief: the name alone, no explanation."}, user("What is the capital of Canada?")); got != "Ottawa" {
 		t.Errorf("brief plain chat reply %q", got)
 	}
 	if got := chat(user("hello there")); got == "" {

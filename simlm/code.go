@@ -223,7 +223,8 @@ func (m *model) fromOutput(p *prompt, out, salt string) string {
 	_, numeric := strconv.ParseFloat(value, 64)
 	a := answer{Question: question, Known: true, Value: value, Numeric: numeric == nil,
 		Reasoning: fmt.Sprintf("The code computed %s, so that is the answer.", value)}
-	terse := containsAny(p.Objective, brevityWords) || luck(question, salt, "style") < m.terse
+	g := quality(features{Constraint: readConstraint(p.Objective), Phrasing: p.Objective}, m.terse, m.knowledge)
+	terse := luck(question, salt, "style") < g.Terse
 	values := make([]string, len(p.Outputs))
 	for i, f := range p.Outputs {
 		switch {

@@ -60,6 +60,49 @@
 // A prompt without adapter markers is plain chat: the last user message is
 // searched for a dataset question and answered in prose.
 //
+// # What the model rewards
+//
+// The simulator's prompt sensitivity (quality.go) is a model of the
+// properties of a prompt a real model responds to, read from the prompt
+// alone and never from an optimizer's wording (a test keeps every trigger
+// phrase of the cue table out of package teleprompter's sources). Each
+// effect is graded and noisy, not a switch: the style's chance is a
+// logistic sum of the properties' weights, the per-request luck decides,
+// and each phrasing of a constraint is heeded a little more or less
+// (a hash of the instruction moves the logit by up to +-0.3).
+//
+//	property                  effect                                  why a real model behaves so
+//	------------------------  --------------------------------------  -----------------------------------------------
+//	format constraint in the  logit of a SHORT answer +7 x grade;     models follow explicit output constraints, more
+//	instruction (grade in     one clear cue (grade 0.6) makes SHORT   surely the more plainly and redundantly stated;
+//	[-1, 1], by grammar: a    about 0.92 likely, two about 0.995;     asked to elaborate, they write sentences
+//	length limit "at most 3   asked to elaborate ("in detail", "full
+//	words", a brevity word    sentences") SHORT falls near 0
+//	on the answer, the bare
+//	answer, no explanation)
+//	demos showing the answer  logit +1.6 per demo (signed: short      in-context examples set the output format more
+//	format                    answers add, long subtract), at most 4  than instructions do; more examples, surer copy
+//	demo relevance (word      each demo weighs 0.7 + 0.6 x overlap    examples like the question are copied more
+//	overlap with question)                                            closely
+//	reasoning field before    multi-step math right +0.7              a model that writes its work before the answer
+//	the answer                                                        computes instead of guessing
+//	demos solving math        +0.4 with >= 2 that show reasoning,     worked examples show the method
+//	                          +0.2 with >= 2 without, +0.1 with 1
+//	instruction asks to work  math +0.3 x grade (grade in [0, 1]:     asking for the steps elicits some reasoning,
+//	the problem through       "step by step", "work out each          less than a dedicated reasoning field
+//	                          calculation", "before the final")
+//	passage holding the       recall 0.97 instead of the knowledge    reading beats remembering
+//	answer (an input other    (0.85)
+//	than the question)
+//	passages lacking it       recall x 0.9                            irrelevant context distracts
+//
+// The simulated prompt writers (proposal, dataset summary, reflection and
+// rule steps) write instructions from what they are shown: they notice a
+// pattern with chance 1 - 0.55^k, k the examples showing it (doubled for
+// failures), and put it in their own words, varying the phrasing by the
+// tip and the sampling salt; a pattern still failing under a constraint
+// calls for a stronger one.
+//
 // # Behaviour model
 //
 // Everything is decided by hashing, never by a random generator, so the
@@ -72,8 +115,9 @@
 //
 //	aspect            rule
 //	----------------  ---------------------------------------------------------------
-//	fact knowledge    the model knows a fact iff hash(question) < Config.Knowledge
-//	                  (0.85): fixed per question, whatever the prompt or the seed.
+//	fact knowledge    the model knows a fact iff hash(question) < recall, recall
+//	                  Config.Knowledge (0.85) unless a passage holds the answer
+//	                  (0.97) or passages lack it (x 0.9): fixed per question.
 //	                  An unknown fact gets a plausible wrong answer: the answer of
 //	                  another fact whose question shares the longest word prefix
 //	                  ("What is the capital of ...").
@@ -85,8 +129,8 @@
 //	                   +0.4  >= 2 demos that are dataset math problems answered
 //	                         correctly and show reasoning, or
 //	                   +0.2  >= 2 such demos without reasoning
-//	                   +0.3  the instructions say "step by step", "show your
-//	                         work", "think through", ...
+//	                   +0.3  times the instruction's request to work the
+//	                         problem through (see above)
 //	                  times 0.6 for every step beyond 3 (arithmetic with many
 //	                  operands is error-prone in the head; the shipped
 //	                  dataset.Arithmetic problems have 4 to 6 steps).
@@ -94,14 +138,13 @@
 //	                  stops early); its reasoning shows only that step.
 //	unknown question  a fixed generic phrase ("the red house"), or a number for
 //	                  questions with digits that ask "how many".
-//	answer style      SHORT (just the answer, e.g. "Paris") when the instructions
-//	                  contain concise, short, brief, only the answer, just the
-//	                  answer, one word, few words, terse or succinct; otherwise,
-//	                  with demos, SHORT iff most demo answers have <= 4 words;
-//	                  otherwise (zero-shot) SHORT with chance Config.TerseRate
-//	                  (0.15) by luck, else VERBOSE: one of four sentences that
-//	                  contain the answer ("I believe the answer is Paris."), so
-//	                  normalised exact match fails but "contains" passes.
+//	answer style      SHORT (just the answer, e.g. "Paris") with the chance the
+//	                  table above gives: zero-shot Config.TerseRate (0.15),
+//	                  raised by format constraints and short demos, lowered by
+//	                  requests to elaborate and long demos; otherwise VERBOSE:
+//	                  one of four sentences that contain the answer ("I believe
+//	                  the answer is Paris."), so normalised exact match fails
+//	                  but "contains" passes.
 //	reasoning field   "We work it out step by step. 6 - 1 = 5. 5 * 2 = 10. So the
 //	                  answer is 10." for math; a recall sentence for facts.
 //	typed fields      the answer field follows its declared type (int, float,
@@ -131,28 +174,33 @@
 //	                  fit. The extraction step (outputs after a trajectory) is
 //	                  answered like any other prompt, from the question.
 //	Refine feedback   when the inputs include module_names and the outputs
-//	                  advice, a fixed rule: every module is advised to reason
-//	                  step by step when the program's question is a dataset
-//	                  arithmetic problem, to answer concisely when the
-//	                  program's answer has more than 4 words, both when both
-//	                  hold, and N/A (not to blame) otherwise. The advice is
-//	                  worded so that the simulator follows it once it is in
-//	                  the instructions ("Answer concisely..." makes answers
-//	                  SHORT, "Think step by step..." raises math accuracy).
+//	                  advice, the adviser reads the program's question and
+//	                  answer: every module is advised to reason step by step
+//	                  when the question is a dataset arithmetic problem, to
+//	                  answer concisely when the answer has more than 4 words,
+//	                  both when both hold, and N/A (not to blame) otherwise.
 //	reflection step   when the outputs include improved_instruction (GEPA), or
-//	                  rule with an input worse_trajectory (SIMBA), a fixed rule
-//	                  over the input lines that start "Feedback:" (all the text
-//	                  when there are none): feedback about verbose or wordy
-//	                  answers appends "Answer concisely with only the short
-//	                  answer."; about arithmetic appends "Think step by step.";
-//	                  each only once. With nothing to add, improved_instruction
-//	                  gets "Read the inputs carefully." once and rule is "Follow
-//	                  the better run's approach."
+//	                  rule with an input worse_trajectory (SIMBA): the examples
+//	                  shown are read as inputs, generated outputs and feedback;
+//	                  the wanted answer is the first string the feedback quotes
+//	                  other than the output (for a rule, else the better run's
+//	                  answer). Outputs holding the wanted answer among other
+//	                  words, and wrong numbers for problems with two or more
+//	                  numbers, are the patterns noticed; the instruction keeps
+//	                  the current one and adds what was noticed in the
+//	                  simulator's words (a word limit with samples; working
+//	                  through the calculations), else a neutral sentence once.
+//	                  A rule with nothing noticed is "Follow the better run's
+//	                  approach."
 //	proposal step     when the outputs include proposed_instruction (the
-//	                  optimizers' grounded proposer), the basic_instruction
-//	                  input followed by the tip input (just the instruction
-//	                  when the tip is None); so tips that ask for brevity or
-//	                  step-by-step reasoning change later answers.
+//	                  optimizers' grounded proposer): starting from the best
+//	                  earlier instruction or the basic one, the writer notices
+//	                  short demo answers and arithmetic demos (and what the
+//	                  dataset summary reports) and adds them in its words. The
+//	                  tip is never copied; it only varies the phrasing.
+//	summary step      when the outputs include dataset_observations: the
+//	                  examples counted, their answers' length in words and the
+//	                  arithmetic problems among them.
 //	program step      when the outputs include generated_code (DSPy's
 //	                  ProgramOfThought), a Starlark program for a dataset math
 //	                  problem: one line per equation of its work, in a variable
@@ -205,9 +253,9 @@
 //
 //	program                          EM     contains   EM facts   EM math
 //	zero-shot Predict                0.09   0.69       0.06       0.12
-//	Predict, "Answer concisely."     0.69   0.69       0.88       0.46
-//	Predict, 4 short labelled demos  0.69   0.69       0.88       0.46
-//	ChainOfThought, concise          0.92   0.92       0.88       0.97
+//	Predict, "Answer concisely."     0.68   0.69       0.87       0.45
+//	Predict, 4 short labelled demos  0.70   0.73       0.85       0.52
+//	ChainOfThought, concise          0.91   0.92       0.87       0.95
 //
 // So zero-shot answers contain the gold answer but rarely equal it; a better
 // prompt (instructions or demos) fixes the style, and reasoning fixes the

@@ -22,23 +22,10 @@ const (
 	// demos also show their reasoning.
 	mathDemoBonus         = 0.2
 	mathReasonedDemoBonus = 0.4
-	// mathStepBonus is added when the instructions ask to think step by
-	// step or to show the reasoning.
-	mathStepBonus = 0.3
 	// shortDemoWords is the longest demo answer, in words, that counts as
 	// short.
 	shortDemoWords = 4
 )
-
-var brevityWords = []string{
-	"concise", "short", "brief", "only the answer", "just the answer",
-	"one word", "few words", "terse", "succinct",
-}
-
-var stepWords = []string{
-	"step by step", "step-by-step", "show your work", "show your reasoning",
-	"show the reasoning", "reason through", "think through", "explain your reasoning",
-}
 
 var reasoningNames = map[string]bool{"reasoning": true, "rationale": true}
 
@@ -159,35 +146,9 @@ type answer struct {
 	Numeric   bool
 }
 
-// quality is what the prompt does to the model's chances.
-type quality struct {
-	ReasoningFirst bool
-	StepByStep     bool
-	GoodMathDemos  int
-	ReasonedDemos  int
-}
-
-// mathChance returns the probability of solving a multi-step problem.
-func (q quality) mathChance() float64 {
-	p := mathBase
-	if q.ReasoningFirst {
-		p += mathReasoningBonus
-	}
-	switch {
-	case q.ReasonedDemos >= 2:
-		p += mathReasonedDemoBonus
-	case q.GoodMathDemos >= 2:
-		p += mathDemoBonus
-	}
-	if q.StepByStep {
-		p += mathStepBonus
-	}
-	return min(p, 1)
-}
-
-// decide answers question given the prompt quality; salt carries the
+// decide answers question given the prompt's grades; salt carries the
 // sampling luck (empty at temperature 0).
-func (m *model) decide(question string, q quality, salt string) answer {
+func (m *model) decide(question string, g grades, salt string) answer {
 	it, ok := m.find(question)
 	a := answer{Question: question, Item: it, Known: ok}
 	switch {
@@ -200,11 +161,11 @@ func (m *model) decide(question string, q quality, salt string) answer {
 		a.Reasoning = "I do not recognise this question, so my best guess is " + a.Value + "."
 	case it.Kind == dataset.KindMath:
 		a.Numeric = true
-		a.Value, a.Reasoning = m.solve(it, q, salt)
+		a.Value, a.Reasoning = m.solve(it, g, salt)
 	default:
 		i := m.byKey[dataset.Normalize(it.Question)]
 		a.Value = it.Answer
-		if luck(it.Question, "knows") >= m.knowledge {
+		if luck(it.Question, "knows") >= g.Recall {
 			a.Value = m.wrong[i]
 		}
 		a.Reasoning = fmt.Sprintf("The question asks: %s I recall that the answer is %s.", strings.TrimSpace(it.Question), a.Value)
@@ -213,15 +174,15 @@ func (m *model) decide(question string, q quality, salt string) answer {
 }
 
 // solve works a math problem: right for one step; for more, right with
-// probability q.mathChance(), otherwise it stops after the first step.
-func (m *model) solve(it dataset.Item, q quality, salt string) (value, reasoning string) {
+// probability g.Math, otherwise it stops after the first step.
+func (m *model) solve(it dataset.Item, g grades, salt string) (value, reasoning string) {
 	results := make([]string, len(it.Work))
 	for i, eq := range it.Work {
 		if j := strings.LastIndex(eq, "="); j >= 0 {
 			results[i] = strings.TrimSpace(eq[j+1:])
 		}
 	}
-	chance := q.mathChance()
+	chance := g.Math
 	for range it.Steps - mathLongSteps {
 		chance *= longMathDecay // many operands: more room to slip
 	}
@@ -251,6 +212,7 @@ func looksNumeric(q string) bool {
 	return strings.ContainsAny(q, "0123456789") && (strings.Contains(lq, "how many") || strings.Contains(lq, "how much"))
 }
 
+// containsAny reports whether text holds one of words, case-insensitively.
 func containsAny(text string, words []string) bool {
 	lt := strings.ToLower(text)
 	for _, w := range words {
@@ -280,10 +242,13 @@ func (m *model) complete(p *prompt, salt string) string {
 	if isAdviceStep(p) {
 		return m.adviceStep(p)
 	}
-	if reply, ok := m.reflect(p); ok {
+	if reply, ok := m.reflect(p, salt); ok {
 		return reply
 	}
-	if reply, ok := m.propose(p); ok {
+	if reply, ok := m.propose(p, salt); ok {
+		return reply
+	}
+	if reply, ok := m.summarize(p); ok {
 		return reply
 	}
 	ansIdx, reasonIdx := -1, -1
@@ -313,41 +278,12 @@ func (m *model) complete(p *prompt, salt string) string {
 	}
 	question := p.Values[qName]
 
-	q := quality{
-		ReasoningFirst: reasonIdx >= 0 && (ansIdx < 0 || reasonIdx < ansIdx),
-		StepByStep:     containsAny(p.Objective, stepWords),
-	}
-	short, long := 0, 0
-	for _, d := range p.Demos {
-		v := strings.TrimSpace(d.Out[ansName])
-		if v == "" {
-			continue
-		}
-		if len(strings.Fields(v)) <= shortDemoWords {
-			short++
-		} else {
-			long++
-		}
-		if it, ok := m.find(d.In[qName]); ok && it.Kind == dataset.KindMath && hasToken(v, it.Answer) {
-			q.GoodMathDemos++
-			for name := range reasoningNames {
-				if strings.TrimSpace(d.Out[name]) != "" {
-					q.ReasonedDemos++
-					break
-				}
-			}
-		}
-	}
-	a := m.decide(question, q, salt)
-	var terse bool
-	switch {
-	case containsAny(p.Objective, brevityWords):
-		terse = true
-	case short+long > 0:
-		terse = 2*short > short+long
-	default:
-		terse = luck(question, salt, "style") < m.terse
-	}
+	it, known := m.find(question)
+	f := m.extract(p, qName, ansName, it, known)
+	f.ReasoningFirst = reasonIdx >= 0 && (ansIdx < 0 || reasonIdx < ansIdx)
+	g := quality(f, m.terse, m.knowledge)
+	a := m.decide(question, g, salt)
+	terse := luck(question, salt, "style") < g.Terse
 
 	values := make([]string, len(p.Outputs))
 	for i, f := range p.Outputs {
@@ -377,8 +313,8 @@ func (m *model) complete(p *prompt, salt string) string {
 func (m *model) chat(p *prompt, salt string) string {
 	text := strings.TrimSpace(p.Text)
 	all := p.System + "\n" + text
-	q := quality{StepByStep: containsAny(all, stepWords)}
-	q.ReasoningFirst = q.StepByStep
+	c := readConstraint(all)
+	g := quality(features{Constraint: c, ReasoningFirst: c.Reason >= 0.5, Phrasing: all}, m.terse, m.knowledge)
 	if v, ok := readPassage(text); ok {
 		if p.WantJSON {
 			b, _ := json.Marshal(map[string]string{"answer": v})
@@ -386,17 +322,17 @@ func (m *model) chat(p *prompt, salt string) string {
 		}
 		return v
 	}
-	a := m.decide(text, q, salt)
+	a := m.decide(text, g, salt)
 	var reply string
 	switch {
 	case !a.Known && text == "":
 		reply = "Hello! I am simlm, the dspex model simulator. Ask me a question."
-	case containsAny(all, brevityWords) || luck(text, salt, "style") < m.terse:
+	case luck(text, salt, "style") < g.Terse:
 		reply = a.Value
 	default:
 		reply = verbose(a.Value, text, salt)
 	}
-	if q.StepByStep && a.Known {
+	if c.Reason >= 0.5 && a.Known {
 		reply = a.Reasoning + "\n\n" + reply
 	}
 	if p.WantJSON {

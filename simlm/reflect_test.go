@@ -2,55 +2,104 @@ package simlm_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/dspex-go/dspex/dataset"
 )
 
-// TestReflection checks the reflection and rule steps: improvements come
-// from the feedback lines, once each, through the HTTP API.
+// reflectItems returns n facts and n multi-step math problems of the
+// shipped dataset.
+func reflectItems(n int) (facts, maths []dataset.Item) {
+	for _, it := range dataset.QA() {
+		switch {
+		case it.Kind == dataset.KindMath && it.Steps >= 3 && len(maths) < n:
+			maths = append(maths, it)
+		case it.Kind == dataset.KindFact && len(facts) < n:
+			facts = append(facts, it)
+		}
+	}
+	return facts, maths
+}
+
+// TestReflection checks the reflection and rule steps through the HTTP
+// API: the improved instruction comes from the examples shown (outputs
+// that hold the quoted wanted answer among other words; wrong numbers for
+// problems with several numbers), in the simulator's own words, whatever
+// words the feedback uses; feedback that quotes nothing teaches nothing.
 func TestReflection(t *testing.T) {
 	srv, c := start(t)
 	const base = "Given the fields `question`, produce the fields `answer`."
-	const concise, steps, careful = "Answer concisely with only the short answer.", "Think step by step.", "Read the inputs carefully."
-	tests := []struct {
-		name, current, examples, want string
-	}{
-		{"verbose", base, "# Example 1\nInputs: question: What is long?\nFeedback: The answer is too verbose.", base + " " + concise},
-		{"arithmetic", base, "Feedback: the arithmetic is wrong, the correct result is 4.", base + " " + steps},
-		{"both", base, "Feedback: too verbose\nFeedback: the arithmetic is wrong", base + " " + concise + " " + steps},
-		{"already concise", base + " " + concise, "Feedback: too verbose", base + " " + concise + " " + careful},
-		{"only feedback lines count", base, "Inputs: question: why is the answer too long?\nFeedback: incorrect, expected Paris.", base + " " + careful},
-		{"reworded once", base + " " + careful, "Feedback: incorrect", base + " " + careful},
+	facts, maths := reflectItems(4)
+	block := func(i int, q, got, feedback string) string {
+		return fmt.Sprintf("# Example %d\nInputs:\n  question: %s\nGenerated outputs:\n  answer: %s\nFeedback: %s\n\n", i+1, q, got, feedback)
 	}
-	for _, tt := range tests {
-		for _, js := range []bool{false, true} {
-			t.Run(tt.name, func(t *testing.T) {
-				s := spec{
-					inputs:  []field{{"current_instruction", "str"}, {"examples_with_feedback", "str"}},
-					outputs: []field{{"improved_instruction", "str"}},
-					values:  map[string]string{"current_instruction": tt.current, "examples_with_feedback": tt.examples},
-					json:    js,
-				}
-				got := replyValues(t, ask(t, c, srv.URL(), s), js)["improved_instruction"]
-				if got != tt.want {
-					t.Errorf("improved_instruction = %q, want %q", got, tt.want)
-				}
-			})
+	var verbose, wrongMath, right, unquoted strings.Builder
+	for i, it := range facts {
+		verbose.WriteString(block(i, it.Question, "I believe the answer is "+it.Answer+".", fmt.Sprintf("Expected %q.", it.Answer)))
+		right.WriteString(block(i, it.Question, it.Answer, fmt.Sprintf("%q: fine.", it.Answer)))
+		unquoted.WriteString(block(i, it.Question, "I believe the answer is "+it.Answer+".", "score 0.00"))
+	}
+	for i, it := range maths {
+		wrongMath.WriteString(block(i, it.Question, "1", fmt.Sprintf("should be %q", it.Answer)))
+	}
+	improve := func(current, examples string, js bool) string {
+		s := spec{
+			inputs:  []field{{"current_instruction", "str"}, {"examples_with_feedback", "str"}},
+			outputs: []field{{"improved_instruction", "str"}},
+			values:  map[string]string{"current_instruction": current, "examples_with_feedback": examples},
+			json:    js,
+		}
+		return replyValues(t, ask(t, c, srv.URL(), s), js)["improved_instruction"]
+	}
+	for _, js := range []bool{false, true} {
+		got := improve(base, verbose.String(), js)
+		if !strings.HasPrefix(got, base) || got == base {
+			t.Errorf("verbose outputs: improved %q", got)
+		}
+		if !strings.Contains(got, facts[0].Answer) && !strings.Contains(got, "words") {
+			t.Errorf("verbose outputs: %q names neither a length nor a sample", got)
+		}
+		got = improve(base, wrongMath.String(), js)
+		if got == base || strings.Contains(got, "should be") {
+			t.Errorf("wrong arithmetic: improved %q", got)
+		}
+		for _, ex := range []string{right.String(), unquoted.String()} {
+			if got := improve(base, ex, js); !strings.HasPrefix(got, base) || len(got) > len(base)+80 || strings.ContainsAny(got[len(base):], "0123456789") {
+				t.Errorf("nothing to learn: improved %q", got)
+			}
+		}
+		// An instruction that already asks for the bare answer is kept.
+		bare := base + " Reply with the bare answer only, nothing else."
+		if got := improve(bare, verbose.String(), js); got != bare && !strings.HasPrefix(got, bare+" ") {
+			t.Errorf("already bare: improved %q", got)
 		}
 	}
-	rule := func(worse string) string {
+	rule := func(better, worse string) string {
 		s := spec{
 			inputs:  []field{{"current_instruction", "str"}, {"better_trajectory", "str"}, {"worse_trajectory", "str"}},
 			outputs: []field{{"rule", "str"}},
-			values:  map[string]string{"current_instruction": base, "better_trajectory": "Feedback: Correct.", "worse_trajectory": worse},
+			values:  map[string]string{"current_instruction": base, "better_trajectory": better, "worse_trajectory": worse},
 		}
 		return replyValues(t, ask(t, c, srv.URL(), s), false)["rule"]
 	}
-	if got := rule("Feedback: The answer is too verbose."); got != concise {
-		t.Errorf("rule = %q, want %q", got, concise)
+	traj := func(q, got string, score float64) string {
+		return fmt.Sprintf("Inputs:\n  question: %s\nGenerated outputs:\n  answer: %s\nScore: %.2f\nFeedback: score %.2f\n", q, got, score, score)
 	}
-	if got := rule("Feedback: incorrect"); got != "Follow the better run's approach." {
-		t.Errorf("rule without a hint = %q", got)
+	// One pair shows the pattern once: it is noticed with chance
+	// 1-0.55^3, about 0.83.
+	noticed := 0
+	for _, f := range facts {
+		if got := rule(traj(f.Question, f.Answer, 1), traj(f.Question, "That would be "+f.Answer+", if I am not mistaken.", 0)); got != "Follow the better run's approach." && got != "" {
+			noticed++
+		}
+		if got := rule(traj(f.Question, f.Answer, 1), traj(f.Question, "Rome", 0)); got != "Follow the better run's approach." {
+			t.Errorf("rule from a wrong fact = %q", got)
+		}
+	}
+	if noticed < 2 {
+		t.Errorf("the wordy worse run was noticed in %d of %d rule steps", noticed, len(facts))
 	}
 }
 

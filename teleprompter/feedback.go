@@ -18,7 +18,7 @@ type Feedback struct {
 	Score float64 `json:"score"`
 	// Text explains the score for the whole program.
 	Text string `json:"text,omitempty"`
-	// Predictors holds feedback for single predictors, by name, when the
+	// Predictors holds feedback for individual predictors, by name, when the
 	// metric can tell which predictor was at fault; a predictor without
 	// an entry gets Text.
 	Predictors map[string]string `json:"predictors,omitempty"`
@@ -59,28 +59,30 @@ func FeedbackOf[S evaluate.Score](metric func(ex dataset.Example, pred programs.
 
 // ExactMatchFeedback is evaluate.ExactMatch(field) with feedback: the score
 // is 1 when the normalised prediction equals a gold answer, else 0, and
-// the text says why:
+// the text says what the metric saw, quoting the gold answer, as DSPy's
+// GEPA feedback functions do:
 //
-//   - "Correct." for a match;
-//   - when the prediction contains the gold answer among other words:
-//     the answer is too verbose / long, only the short answer was wanted;
-//   - when the gold answer is a number: the arithmetic is wrong, with the
-//     expected result;
-//   - otherwise: the answer is incorrect, with the expected answer.
+//   - for a match, that it matches;
+//   - when the prediction holds the gold answer among other words, that
+//     the metric compares the whole text, so the other words make it fail;
+//   - when the gold answer is a number, that the number differs and a
+//     computation went astray;
+//   - otherwise, that it does not match the gold answer.
 func ExactMatchFeedback(field string) FeedbackMetric {
 	em, contains := evaluate.ExactMatch(field), evaluate.Contains(field)
 	return func(ex dataset.Example, pred programs.Prediction, trace *programs.Trace) Feedback {
 		got := fmt.Sprint(pred.Values[field])
 		gold := ex.Text(field)
 		if em(ex, pred, trace) == 1 {
-			return Feedback{Score: 1, Text: fmt.Sprintf("Correct: %s %q is the expected answer.", field, got)}
+			return Feedback{Score: 1, Text: fmt.Sprintf("Right: the %s %q matches the gold answer.", field, got)}
 		}
 		if contains(ex, pred, trace) == 1 {
-			return Feedback{Text: fmt.Sprintf("The %s %q is too verbose: it contains the expected answer %q but is too long; give only the short answer.", field, got, gold)}
+			return Feedback{Text: fmt.Sprintf("Not an exact match: the %s %q holds the gold answer %q, but the metric "+
+				"compares the whole text, and the words around the gold answer make the comparison fail.", field, got, gold)}
 		}
 		if _, err := strconv.ParseFloat(strings.TrimSpace(gold), 64); err == nil {
-			return Feedback{Text: fmt.Sprintf("The %s %q is wrong: the arithmetic is wrong, the correct result is %s.", field, got, gold)}
+			return Feedback{Text: fmt.Sprintf("Wrong: the %s %q differs from the gold result %q; a computation went astray.", field, got, gold)}
 		}
-		return Feedback{Text: fmt.Sprintf("The %s %q is incorrect: the expected answer is %q.", field, got, gold)}
+		return Feedback{Text: fmt.Sprintf("Wrong: the %s %q does not match the gold answer %q.", field, got, gold)}
 	}
 }

@@ -19,10 +19,10 @@ func TestExactMatchFeedback(t *testing.T) {
 		score     float64
 		mentions  string
 	}{
-		{"Paris", "Paris", 1, "Correct"},
-		{"Paris", "I believe the answer is Paris.", 0, "too verbose"},
-		{"12", "7", 0, "arithmetic is wrong"},
-		{"Paris", "Rome", 0, "incorrect"},
+		{"Paris", "Paris", 1, "matches the gold answer"},
+		{"Paris", "I believe the answer is Paris.", 0, `holds the gold answer "Paris"`},
+		{"12", "7", 0, `differs from the gold result "12"`},
+		{"Paris", "Rome", 0, `does not match the gold answer "Paris"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.got, func(t *testing.T) {

@@ -29,7 +29,7 @@ const (
 const ReflectionSignature = "current_instruction, examples_with_feedback -> improved_instruction"
 
 const reflectionInstructions = "You improve the instruction of one step of a language-model program. " +
-	"Read the current instruction and the examples: each gives the step's inputs, the outputs it generated " +
+	"Read the current instruction and the examples, which show the step's inputs, the outputs it generated " +
 	"and feedback on the result. Write an improved instruction that fixes what the feedback points out " +
 	"and keeps what works."
 

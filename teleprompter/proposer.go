@@ -54,7 +54,7 @@ type ProposalRequest struct {
 	// Previous lists instructions tried before with their scores, best
 	// first (COPRO's later rounds); empty for MIPROv2 and BEACON.
 	Previous []ScoredInstruction
-	// Tip is a hint for the style of the instruction ("be concise").
+	// Tip is advice on how to write the instruction ("write it plainly").
 	Tip string
 	// Temperature is the sampling temperature for the proposal.
 	Temperature float64
@@ -64,17 +64,20 @@ type ProposalRequest struct {
 }
 
 // DefaultTips returns the tips given to the proposer, one per proposal
-// (the empty tip means none). Each is phrased as a sentence that may go
-// into an instruction as is.
+// (the empty tip means none). Like DSPy's grounded proposer (TIPS in
+// dspy/propose/grounded_proposer.py, stanfordnlp/dspy at commit
+// 015c64940362f132c67a50da4a49c346756bb243), they are advice on how to
+// write the instruction, not text for it: the proposer reads them and
+// writes the instruction from the data and the examples.
 func DefaultTips() []string {
 	return []string{
 		"",
-		"Keep the answer concise: give only the answer, in as few words as possible.",
-		"Think through the problem step by step before giving the answer.",
-		"Consider edge cases and ambiguous readings of the question before answering.",
-		"Be precise and state the answer in the exact format of the examples.",
-		"You are a careful expert in the subject of the question.",
-		"The answer will be checked strictly, so double-check it before replying.",
+		"Feel free to take an unusual angle when you write the new instruction.",
+		"Aim for an instruction that is plain and easy to follow.",
+		"Write an instruction that tells the model everything it needs to know about the task.",
+		"Frame the instruction around a situation in which getting the task right matters a great deal.",
+		"Open the instruction with a persona suited to the task, such as \"You are a ...\".",
+		"Ground the instruction in what the example inputs and outputs have in common.",
 	}
 }
 

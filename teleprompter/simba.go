@@ -49,7 +49,7 @@ const ruleInstructions = "Two runs of the same step of a language-model program 
 	"added to the current instruction, makes the step behave like the better run."
 
 // SIMBA improves a program by stochastic introspective mini-batch ascent
-// (DSPy's SIMBA). Each step samples a minibatch of training examples and
+// (DSPy's SIMBA). Every iteration samples a minibatch of training examples and
 // runs each example several times, each time through a program of the
 // pool chosen by a softmax over the programs' scores, at varied LM
 // temperatures; it buckets the runs by example and ranks the buckets by
