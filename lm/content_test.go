@@ -210,3 +210,22 @@ func TestParseDataURL(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseDataURL(f *testing.F) {
+	for _, s := range []string{"data:image/png;base64,AAAA", "data:,", "data:;base64,", "https://x", "data:a;b;base64,c,d", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		mime, b64, isData, err := lm.ParseDataURL(s)
+		if !isData && (err != nil || mime != "" || b64 != "") {
+			t.Fatalf("not a data URL but got %q %q %v", mime, b64, err)
+		}
+		if err == nil && isData && lm.DataURL(mime, nil) != "data:"+mime+";base64," {
+			t.Fatalf("MIME type %q does not round-trip", mime)
+		}
+		p := lm.ImagePlaceholder(s)
+		if isData && err == nil && len(b64) > 8 && strings.Contains(p, b64) {
+			t.Fatalf("placeholder %q holds the data", p)
+		}
+	})
+}

@@ -132,3 +132,24 @@ func TestHistoryOf(t *testing.T) {
 		t.Error("AsHistory accepted a list of numbers")
 	}
 }
+
+func FuzzAsImage(f *testing.F) {
+	for _, s := range []string{"https://x/a.png", "data:image/png;base64,AA", "gs://b/o", "/tmp/a", "data:", "http://", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		img, err := signature.AsImage(s)
+		if err != nil {
+			if !errors.Is(err, signature.ErrBadImage) {
+				t.Fatalf("error %v is not ErrBadImage", err)
+			}
+			return
+		}
+		if img.URL == "" {
+			t.Fatal("accepted an image without a URL")
+		}
+		if strings.HasPrefix(img.URL, "data:") && strings.Contains(img.String(), img.URL) && len(img.URL) > 40 {
+			t.Fatalf("String shows the data: %s", img.String())
+		}
+	})
+}
