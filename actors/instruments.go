@@ -339,7 +339,7 @@ func (c *lmCall) spanAttrs(resp lm.Response, err error) []attribute.KeyValue {
 		kvs = append(kvs, telemetry.AttrCacheHit.Bool(c.cache > 0))
 	}
 	if c.ins.content {
-		if b, err := json.Marshal(req.Messages); err == nil {
+		if b, err := json.Marshal(lm.RedactImages(req.Messages)); err == nil {
 			kvs = append(kvs, telemetry.AttrGenAIInputMessages.String(string(b)))
 		}
 	}

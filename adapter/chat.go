@@ -195,8 +195,9 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 
 // messages builds the chat of one call: the system message, the demos as
 // DSPy orders them (incomplete ones first, see splitDemos), each as a user
-// message with its inputs and an assistant message written by reply, then
-// the inputs with the adapter's closing requirements.
+// message with its inputs and an assistant message written by reply, the
+// turns of a History input (see conversation), then the inputs with the
+// adapter's closing requirements.
 func messages(sig signature.Signature, demos []Values, inputs Values, system string,
 	reply func(signature.Signature, Values, *string) (string, error), requirements string) ([]lm.Message, error) {
 	msgs := []lm.Message{{Role: lm.RoleSystem, Content: system}}
@@ -210,9 +211,7 @@ func messages(sig signature.Signature, demos []Values, inputs Values, system str
 		if err != nil {
 			return fmt.Errorf("demo %d: %w", i, err)
 		}
-		msgs = append(msgs,
-			lm.Message{Role: lm.RoleUser, Content: user},
-			lm.Message{Role: lm.RoleAssistant, Content: out})
+		msgs = append(msgs, user, lm.Message{Role: lm.RoleAssistant, Content: out})
 		return nil
 	}
 	missing := notSupplied
@@ -226,9 +225,21 @@ func messages(sig signature.Signature, demos []Values, inputs Values, system str
 			return nil, err
 		}
 	}
-	final, err := userMessage(sig, inputs, "", requirements)
+	current := sig
+	if name, ok := historyField(sig); ok {
+		var err error
+		if current, err = sig.Delete(name); err != nil {
+			return nil, err
+		}
+		turns, err := conversation(current, inputs[name], reply)
+		if err != nil {
+			return nil, fmt.Errorf("adapter: input field %q: %w", name, err)
+		}
+		msgs = append(msgs, turns...)
+	}
+	final, err := userMessage(current, inputs, "", requirements)
 	if err != nil {
 		return nil, err
 	}
-	return append(msgs, lm.Message{Role: lm.RoleUser, Content: final}), nil
+	return append(msgs, final), nil
 }

@@ -122,6 +122,18 @@
 // str field given a number or a structure gets its JSON text.
 // signature.Decode converts these types to the fields of an output struct.
 //
+// # Images and conversation history
+//
+// An Image input field (signature.Image; list[Image] too) makes its user
+// message a message with content parts (lm.Message.Parts): the text
+// before the image, the image, the text after, as DSPy splits a message
+// around a dspy.Image; Content then holds the text with a short
+// placeholder per image. A History input (signature.History) is not
+// rendered as a value: its turns become user/assistant message pairs
+// after the demos and before the final user message, which leaves the
+// History field out, as DSPy's format_conversation_history does; an absent
+// History means no turns. See media.go for the DSPy sources followed.
+//
 // # Fidelity to DSPy
 //
 // The golden tests (testdata/dspy, transcribed from DSPy 3.3.1's own adapter
@@ -141,6 +153,12 @@
 //     UnionType[T, NoneType] there, which dspex does not reproduce).
 //   - Output fields have no defaults: a missing optional output is nil, a
 //     missing required one an error, as in DSPy without defaults.
+//   - Images become content parts directly, not through DSPy's in-band
+//     <<CUSTOM-TYPE-START-IDENTIFIER>> markers, so text given by a user
+//     cannot turn itself into an image part; the parts are the same.
+//     An Image nested in a struct or dict field is refused by the
+//     signature (DSPy renders it as doubly-quoted JSON split around the
+//     image); an Image or History output is refused too.
 //   - The parsers are more lenient than DSPy's where it is safe: markers
 //     with any spacing and names equal up to case, fenced JSON, numbered
 //     lists for list fields. They are not a full json_repair: JSON with

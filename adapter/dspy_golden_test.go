@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,6 +178,7 @@ func goldenCases(t *testing.T) map[string]goldenCase {
 
 func TestDSPyGolden(t *testing.T) {
 	cases := goldenCases(t)
+	maps.Copy(cases, mediaGoldenCases(t))
 	files, err := filepath.Glob(filepath.Join("testdata", "dspy", "*.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -111,25 +112,35 @@ func header(name string) string { return "[[ ## " + name + " ## ]]" }
 
 // userMessage renders prefix, the input fields values holds (a key set to
 // nil is rendered as None, as DSPy renders a key holding None), then
-// requirements (if any), as DSPy's format_user_message_content.
-func userMessage(sig signature.Signature, values Values, prefix, requirements string) (string, error) {
-	parts := []string{prefix}
+// requirements (if any), as DSPy's format_user_message_content. Image
+// fields make it a message with content parts (see media.go).
+func userMessage(sig signature.Signature, values Values, prefix, requirements string) (lm.Message, error) {
+	var msg pieces
+	msg.addText(prefix)
 	for _, f := range sig.Inputs() {
 		v, ok := values[f.Name]
 		if !ok {
 			continue
 		}
+		msg.addText("\n\n" + header(f.Name) + "\n")
+		if isImageField(f) {
+			images, err := renderImages(f, v)
+			if err != nil {
+				return lm.Message{}, fmt.Errorf("adapter: input field %q: %w", f.Name, err)
+			}
+			msg.add(images)
+			continue
+		}
 		text, err := renderText(f, v)
 		if err != nil {
-			return "", fmt.Errorf("adapter: input field %q: %w", f.Name, err)
+			return lm.Message{}, fmt.Errorf("adapter: input field %q: %w", f.Name, err)
 		}
-		parts = append(parts, header(f.Name)+"\n"+text)
+		msg.addText(text)
 	}
 	if requirements != "" {
-		parts = append(parts, requirements)
+		msg.addText("\n\n" + requirements)
 	}
-	parts = append(parts, "")
-	return strings.TrimSpace(strings.Join(parts, "\n\n")), nil
+	return msg.message(), nil
 }
 
 // typeInfo is the note after each field name in the final request, empty
@@ -151,6 +162,9 @@ func present(values Values, name string) (any, bool) {
 // that inputs lack.
 func checkInputs(sig signature.Signature, inputs Values) error {
 	for _, f := range sig.Inputs() {
+		if f.Type.Kind == signature.HistoryKind {
+			continue // no History means no earlier turns
+		}
 		if _, ok := present(inputs, f.Name); !ok {
 			return &MissingInputError{Field: f.Name}
 		}

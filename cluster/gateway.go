@@ -391,9 +391,8 @@ func responseToWire(resp lm.Response) *pb.ChatResponse {
 		ResponseId: resp.ID,
 		Model:      resp.Model,
 		Choices:    make([]*pb.ChatChoice, len(resp.Choices)),
-		Usage: &pb.Usage{PromptTokens: int64(resp.Usage.PromptTokens), CompletionTokens: int64(resp.Usage.CompletionTokens),
-			TotalTokens: int64(resp.Usage.TotalTokens)},
-		Cached: resp.Cached,
+		Usage:      usageToWire(resp.Usage),
+		Cached:     resp.Cached,
 	}
 	for i, c := range resp.Choices {
 		m.Choices[i] = &pb.ChatChoice{Message: &pb.ChatMessage{Role: string(c.Message.Role), Content: c.Message.Content},
@@ -412,9 +411,7 @@ func responseFromWire(m *pb.ChatResponse) lm.Response {
 				FinishReason: c.FinishReason}
 		}
 	}
-	if u := m.Usage; u != nil {
-		resp.Usage = lm.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
-	}
+	resp.Usage = usageFromWire(m.Usage)
 	return resp
 }
 

@@ -446,8 +446,7 @@ func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) (out *pb.Re
 			return fail(KindProgram, err)
 		}
 	}
-	res.Usage = &pb.Usage{PromptTokens: int64(pred.Usage.PromptTokens), CompletionTokens: int64(pred.Usage.CompletionTokens),
-		TotalTokens: int64(pred.Usage.TotalTokens)}
+	res.Usage = usageToWire(pred.Usage)
 	res.Model, res.Cached = pred.Model, pred.Cached
 	if tr != nil {
 		for _, e := range tr.Entries() {

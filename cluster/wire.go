@@ -275,9 +275,7 @@ func prediction(r *pb.Result) (programs.Prediction, error) {
 		return programs.Prediction{}, err
 	}
 	p := programs.Prediction{Values: vals, Completions: comps, Model: r.Model, Cached: r.Cached}
-	if u := r.Usage; u != nil {
-		p.Usage = lm.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
-	}
+	p.Usage = usageFromWire(r.Usage)
 	return p, nil
 }
 

@@ -118,7 +118,8 @@ func (r *Recorder) Chat(ctx context.Context, provider string, m lm.LM, req lm.Re
 	}
 	if r.h != nil {
 		if !r.h.omit {
-			rec.Messages = append([]lm.Message(nil), req.Messages...)
+			// Images are kept as short placeholders, never their bytes.
+			rec.Messages = append([]lm.Message(nil), lm.RedactImages(req.Messages)...)
 		}
 		r.h.Add(rec)
 	}

@@ -305,13 +305,23 @@ func (c *Anthropic) params(model string, req Request) (anthropic.MessageNewParam
 		p.System[len(p.System)-1].CacheControl = anthropic.NewCacheControlEphemeralParam()
 	}
 	for i, m := range turns {
-		block := &anthropic.TextBlockParam{Text: m.Content}
 		// The turns before the last one are the demos (and earlier
 		// turns of a conversation): the end of the repeated prefix.
-		if c.cache && len(turns) > 1 && i == len(turns)-2 {
-			block.CacheControl = anthropic.NewCacheControlEphemeralParam()
+		mark := c.cache && len(turns) > 1 && i == len(turns)-2
+		var content []anthropic.ContentBlockParamUnion
+		if len(m.Parts) > 0 {
+			blocks, err := anthropicBlocks(m.Parts, mark)
+			if err != nil {
+				return p, nil, fmt.Errorf("lm: message %d: %w", i, err)
+			}
+			content = blocks
+		} else {
+			block := &anthropic.TextBlockParam{Text: m.Content}
+			if mark {
+				block.CacheControl = anthropic.NewCacheControlEphemeralParam()
+			}
+			content = []anthropic.ContentBlockParamUnion{{OfText: block}}
 		}
-		content := []anthropic.ContentBlockParamUnion{{OfText: block}}
 		switch m.Role {
 		case RoleUser:
 			p.Messages = append(p.Messages, anthropic.NewUserMessage(content...))

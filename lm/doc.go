@@ -11,6 +11,12 @@
 // pointer fields ([Request.Temperature], [Request.Seed]) distinguish an
 // explicit zero from "unset" ([Float] and [Int] build the pointers).
 //
+// A [Message] is text ([Message.Content]), or, when it carries images,
+// content parts ([Message.Parts], [ContentPart]: text, and images by URL
+// or as base64 data: URLs) that the providers send as OpenAI image_url
+// parts and Anthropic image blocks. [RedactImages] and [ImagePlaceholder]
+// keep image bytes out of logs, traces and history.
+//
 // An [Embedder] turns texts into vectors ([EmbedRequest], [EmbedResponse]),
 // for optimizers that pick demonstrations by similarity.
 //

@@ -19,9 +19,18 @@ const (
 )
 
 // Message is one chat message.
+//
+// Content is the message's text. A message that carries images also has
+// Parts (text and image parts in order), which providers send instead of
+// Content; Content then holds the same text with a short placeholder for
+// each image (see PartsText), for logs, rate limits and readers that only
+// know text.
 type Message struct {
 	Role    Role   `json:"role"`
 	Content string `json:"content"`
+	// Parts, when not empty, is the message's content as parts (OpenAI's
+	// content array, Anthropic's content blocks).
+	Parts []ContentPart `json:"parts,omitempty"`
 }
 
 // Format asks the provider for a response format.

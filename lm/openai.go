@@ -293,6 +293,14 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 		Stop:     slices.Clone(req.Stop),
 	}
 	for i, m := range req.Messages {
+		if len(m.Parts) > 0 {
+			parts, err := openAIParts(m.Parts)
+			if err != nil {
+				return creq, nil, fmt.Errorf("lm: message %d: %w", i, err)
+			}
+			creq.Messages[i] = openai.ChatCompletionMessage{Role: string(m.Role), MultiContent: parts}
+			continue
+		}
 		creq.Messages[i] = openai.ChatCompletionMessage{Role: string(m.Role), Content: m.Content}
 	}
 	var set map[string]json.RawMessage

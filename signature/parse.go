@@ -395,6 +395,10 @@ func (p *parser) single(depth int, where string) (Type, error) {
 		return TypeObject, nil
 	case "datetime", "time.Time":
 		return TypeTime, nil
+	case "Image", "dspy.Image", "signature.Image":
+		return TypeImage, nil
+	case "History", "dspy.History", "signature.History":
+		return TypeHistory, nil
 	case "Literal":
 		return p.literal(t)
 	case "Optional":

@@ -89,6 +89,9 @@ func (s Signature) validate() error {
 			if !f.Type.valid(0) {
 				return &FieldError{Field: f.Name, Reason: fmt.Sprintf("%s field %q has an invalid type (kind %d or nested too deeply)", role, f.Name, f.Type.Kind)}
 			}
+			if why := mediaPlacement(f.Type, role); why != "" {
+				return &FieldError{Field: f.Name, Reason: fmt.Sprintf("%s field %q: %s", role, f.Name, why)}
+			}
 			if prev, dup := seen[f.Name]; dup {
 				return &FieldError{Field: f.Name, Reason: fmt.Sprintf("field %q is declared twice (as %s and as %s)", f.Name, prev, role)}
 			}

@@ -199,7 +199,7 @@ func (p *structPlan) collect(root, t reflect.Type, index []int, goPrefix string,
 		path := append(append([]int(nil), index...), i)
 		if sf.Anonymous && tag == "" {
 			ft := sf.Type
-			if ft.Kind() == reflect.Struct && ft != timeType {
+			if ft.Kind() == reflect.Struct && ft != timeType && ft != imageType && ft != historyType {
 				if err := p.collect(root, ft, path, goName+".", used); err != nil {
 					return err
 				}
@@ -277,6 +277,10 @@ func (g goTypes) of(t reflect.Type, depth int) (Type, error) {
 		return TypeObject, nil
 	case timeType:
 		return TypeTime, nil
+	case imageType:
+		return TypeImage, nil
+	case historyType:
+		return TypeHistory, nil
 	}
 	if t.Kind() == reflect.String && t.Implements(enumeratorType) {
 		values := reflect.Zero(t).Interface().(Enumerator).EnumValues()
@@ -358,7 +362,7 @@ func (g goTypes) structType(t reflect.Type, depth int) (Type, error) {
 			if name == "-" && opts == "" {
 				continue
 			}
-			if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct && sf.Type != timeType {
+			if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct && sf.Type != timeType && sf.Type != imageType && sf.Type != historyType {
 				if err := collect(sf.Type); err != nil {
 					return err
 				}

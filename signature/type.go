@@ -30,6 +30,11 @@ const (
 	Enum
 	Struct
 	Time
+	// ImageKind is an image (DSPy's dspy.Image), given as an Image value.
+	ImageKind
+	// HistoryKind is the earlier turns of a conversation (DSPy's
+	// dspy.History), given as a History value.
+	HistoryKind
 )
 
 var kindNames = [...]string{
@@ -43,6 +48,9 @@ var kindNames = [...]string{
 	Enum:   "Literal",
 	Struct: "object",
 	Time:   "datetime",
+
+	ImageKind:   "Image",
+	HistoryKind: "History",
 }
 
 // String returns the DSPy spelling of k ("str", "int", "list", "Any", ...).

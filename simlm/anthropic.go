@@ -19,9 +19,10 @@ import (
 // maxCachedPrefixes).
 
 type anthropicBlock struct {
-	Type         string          `json:"type"`
-	Text         string          `json:"text"`
-	CacheControl json.RawMessage `json:"cache_control"`
+	Type         string                `json:"type"`
+	Text         string                `json:"text"`
+	Source       *anthropicImageSource `json:"source"`
+	CacheControl json.RawMessage       `json:"cache_control"`
 }
 
 func (b anthropicBlock) marked() bool {
@@ -102,8 +103,11 @@ func (r *messagesRequest) messages() []message {
 func (c anthropicContent) text() string {
 	var parts []string
 	for _, b := range c {
-		if b.Type == "text" {
+		switch b.Type {
+		case "text":
 			parts = append(parts, b.Text)
+		case "image":
+			parts = append(parts, imageText(b.Source.url())) // see media.go
 		}
 	}
 	return strings.Join(parts, "\n")

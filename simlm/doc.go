@@ -30,8 +30,8 @@
 //
 // Endpoints:
 //
-//   - POST /v1/chat/completions: model, messages (string content or text
-//     parts), temperature, n, max_tokens / max_completion_tokens (the reply
+//   - POST /v1/chat/completions: model, messages (string content, or text
+//     and image_url parts: see Images), temperature, n, max_tokens / max_completion_tokens (the reply
 //     is cut and finish_reason is "length"), stop, seed, response_format
 //     (json_object / json_schema), metadata.rollout_id. Usage is counted
 //     with a simple deterministic tokenizer (a run of letters or digits is
@@ -102,6 +102,21 @@
 // failures), and put it in their own words, varying the phrasing by the
 // tip and the sampling salt; a pattern still failing under a constraint
 // calls for a stronger one.
+//
+// # Images
+//
+// Content parts are read in both protocols: OpenAI's array content (text
+// and image_url parts) and Anthropic's content blocks (text and image
+// blocks, base64 or url source). The simulator cannot see, so each image
+// stands in the text it reads as "[image: <description>]", a phrase such
+// as "a red bicycle on a beach" chosen by a hash of the image: of its
+// decoded bytes for a base64 data: URL, of the URL otherwise
+// (DescribeImage returns it). Nothing is downloaded. When the question (the
+// input named question, else the first input) holds an image, or is not a
+// dataset question while another input holds one, the answer is that
+// description; so a program that sends an image gets an answer that names
+// what the simulator "saw", and a test can check the image arrived as an
+// image part.
 //
 // # Behaviour model
 //

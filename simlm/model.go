@@ -152,6 +152,9 @@ func (m *model) decide(question string, g grades, salt string) answer {
 	it, ok := m.find(question)
 	a := answer{Question: question, Item: it, Known: ok}
 	switch {
+	case !ok && imagesIn(question) != "":
+		a.Value = imagesIn(question)
+		a.Reasoning = "The image shows " + a.Value + "."
 	case !ok && looksNumeric(question):
 		n := hashOf(question, salt, "guess")%90 + 10
 		a.Value, a.Numeric = strconv.FormatUint(n, 10), true
@@ -277,6 +280,18 @@ func (m *model) complete(p *prompt, salt string) string {
 		qName = p.Inputs[0].Name
 	}
 	question := p.Values[qName]
+	if imagesIn(question) == "" {
+		// A question the simulator does not know, about an image in
+		// another input: it answers from what it sees (media.go).
+		if _, known := m.find(question); !known {
+			for _, f := range p.Inputs {
+				if d := imagesIn(p.Values[f.Name]); d != "" {
+					question = p.Values[f.Name]
+					break
+				}
+			}
+		}
+	}
 
 	it, known := m.find(question)
 	f := m.extract(p, qName, ansName, it, known)

@@ -21,8 +21,9 @@ type wireMessage struct {
 }
 
 type wirePart struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type     string        `json:"type"`
+	Text     string        `json:"text"`
+	ImageURL *imageURLPart `json:"image_url"`
 }
 
 // text flattens the content, which is a string or an array of parts.
@@ -40,11 +41,17 @@ func (m wireMessage) text() (string, error) {
 	}
 	var b strings.Builder
 	for _, p := range parts {
-		if p.Type == "text" || p.Type == "" {
+		switch {
+		case p.Type == "text" || p.Type == "":
 			if b.Len() > 0 {
 				b.WriteByte('\n')
 			}
 			b.WriteString(p.Text)
+		case p.Type == "image_url" && p.ImageURL != nil:
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(imageText(p.ImageURL.URL)) // see media.go
 		}
 	}
 	return b.String(), nil

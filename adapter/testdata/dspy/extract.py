@@ -24,6 +24,7 @@ CASES = {
         "test_chat_adapter_format_exact_messages_with_incomplete_demo",
         "test_chat_adapter_format_exact_messages_with_list_value_for_string_input",
         "test_chat_adapter_format_exact_messages_with_literal_output",
+        "test_chat_adapter_format_exact_messages_with_history",
         "test_format_system_message",
     ],
     "tests/adapters/test_json_adapter.py": [

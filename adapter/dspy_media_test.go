@@ -1,0 +1,256 @@
+package adapter
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/signature"
+	"github.com/google/go-cmp/cmp"
+)
+
+// DSPy's image and conversation-history adapter tests, at stanfordnlp/dspy
+// 4ed377ee9110e912d4f5e1be43b317b87455053c (DSPy 3.3.1). The exact-message
+// history case is a golden file (testdata/dspy/chat_with_history.json);
+// the others assert parts of the messages and are transcribed here, each
+// naming the test it follows.
+
+// mediaGoldenCases are the golden-file cases of this file.
+func mediaGoldenCases(t *testing.T) map[string]goldenCase {
+	t.Helper()
+	return map[string]goldenCase{
+		// tests/adapters/test_chat_adapter.py:
+		// test_chat_adapter_format_exact_messages_with_history.
+		"chat_with_history.json": {
+			sig: signature.MustParse("history: dspy.History, question: str -> answer: str"),
+			inputs: Values{"question": "What is 3+3?", "history": signature.History{Messages: []map[string]any{
+				{"question": "What is 1+1?", "answer": "2"},
+				{"question": "What is 2+2?", "answer": "4"},
+			}}},
+		},
+	}
+}
+
+// imagePart is the content part DSPy's tests look for.
+func imagePart(url string) lm.ContentPart { return lm.ImageURLPart(url) }
+
+func mustImage(t *testing.T, url string) signature.Image {
+	t.Helper()
+	img, err := signature.ImageFromURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// adapters runs f for DSPy's ChatAdapter and JSONAdapter tests alike.
+func adapters(t *testing.T, f func(t *testing.T, a Adapter)) {
+	t.Run("chat", func(t *testing.T) { f(t, Chat{}) })
+	t.Run("json", func(t *testing.T) { f(t, JSON{}) })
+}
+
+// test_chat_adapter_formats_image, test_json_adapter_formats_image.
+func TestDSPyFormatsImage(t *testing.T) {
+	adapters(t, func(t *testing.T, a Adapter) {
+		sig := signature.MustParse("image: dspy.Image -> text: str")
+		req, err := a.Format(sig, nil, Values{"image": mustImage(t, "https://example.com/image.jpg")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(req.Messages) != 2 {
+			t.Fatalf("%d messages, want 2", len(req.Messages))
+		}
+		parts := req.Messages[1].Parts
+		if len(parts) != 3 || parts[0].Type != lm.PartText || parts[2].Type != lm.PartText {
+			t.Fatalf("user parts = %+v, want text, image, text", parts)
+		}
+		if parts[1] != imagePart("https://example.com/image.jpg") {
+			t.Errorf("image part = %+v", parts[1])
+		}
+	})
+}
+
+// test_chat_adapter_formats_image_with_few_shot_examples,
+// test_json_adapter_formats_image_with_few_shot_examples.
+func TestDSPyFormatsImageWithFewShotExamples(t *testing.T) {
+	adapters(t, func(t *testing.T, a Adapter) {
+		sig := signature.MustParse("image: dspy.Image -> text: str")
+		demos := []Values{
+			{"image": mustImage(t, "https://example.com/image1.jpg"), "text": "This is a test image"},
+			{"image": mustImage(t, "https://example.com/image2.jpg"), "text": "This is another test image"},
+		}
+		req, err := a.Format(sig, demos, Values{"image": mustImage(t, "https://example.com/image3.jpg")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(req.Messages) != 6 {
+			t.Fatalf("%d messages, want 6", len(req.Messages))
+		}
+		if _, ok := a.(Chat); ok {
+			for _, i := range []int{2, 4} {
+				if !strings.Contains(req.Messages[i].Content, "[[ ## completed ## ]]\n") {
+					t.Errorf("message %d lacks the completed marker: %q", i, req.Messages[i].Content)
+				}
+			}
+		}
+		for i, url := range map[int]string{1: "https://example.com/image1.jpg", 3: "https://example.com/image2.jpg", 5: "https://example.com/image3.jpg"} {
+			if !containsPart(req.Messages[i].Parts, imagePart(url)) {
+				t.Errorf("message %d lacks %s: %+v", i, url, req.Messages[i].Parts)
+			}
+		}
+	})
+}
+
+func containsPart(parts []lm.ContentPart, p lm.ContentPart) bool {
+	for _, q := range parts {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// test_chat_adapter_formats_conversation_history,
+// test_json_adapter_formats_conversation_history.
+func TestDSPyFormatsConversationHistory(t *testing.T) {
+	history := signature.History{Messages: []map[string]any{
+		{"question": "What is the capital of France?", "answer": "Paris"},
+		{"question": "What is the capital of Germany?", "answer": "Berlin"},
+	}}
+	want := map[string][]string{
+		"chat": {"[[ ## question ## ]]\nWhat is the capital of France?", "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]\n",
+			"[[ ## question ## ]]\nWhat is the capital of Germany?", "[[ ## answer ## ]]\nBerlin\n\n[[ ## completed ## ]]\n"},
+		"json": {"[[ ## question ## ]]\nWhat is the capital of France?", "{\n  \"answer\": \"Paris\"\n}",
+			"[[ ## question ## ]]\nWhat is the capital of Germany?", "{\n  \"answer\": \"Berlin\"\n}"},
+	}
+	adapters(t, func(t *testing.T, a Adapter) {
+		sig := signature.MustParse("question: str, history: dspy.History -> answer: str")
+		req, err := a.Format(sig, nil, Values{"question": "What is the capital of France?", "history": history})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(req.Messages) != 6 {
+			t.Fatalf("%d messages, want 6", len(req.Messages))
+		}
+		name := "chat"
+		if _, ok := a.(JSON); ok {
+			name = "json"
+		}
+		var got []string
+		for _, m := range req.Messages[1:5] {
+			got = append(got, m.Content)
+		}
+		if diff := cmp.Diff(want[name], got); diff != "" {
+			t.Errorf("history messages (-dspy +dspex):\n%s", diff)
+		}
+	})
+}
+
+// Types standing for the pydantic models of
+// test_chat_adapter_format_exact_messages_with_history_demo_pydantic_tools_and_image.
+type (
+	mediaLocation struct {
+		City    string `json:"city"`
+		Country string `json:"country"`
+	}
+	mediaProfile struct {
+		Name      string        `json:"name"`
+		Location  mediaLocation `json:"location"`
+		Interests []string      `json:"interests"`
+	}
+	mediaAnswerCard struct {
+		Answer  string   `json:"answer"`
+		Sources []string `json:"sources"`
+	}
+	mediaIn struct {
+		History  signature.History
+		Image    signature.Image
+		Profile  mediaProfile
+		Question string
+	}
+	mediaOut struct{ Answer mediaAnswerCard }
+)
+
+// tests/adapters/test_chat_adapter.py:
+// test_chat_adapter_format_exact_messages_with_history_demo_pydantic_tools_and_image,
+// without its tools input (dspex has no list[dspy.Tool] input type): the
+// expected messages after the system message are DSPy's with the
+// "[[ ## tools ## ]]" block cut out, byte for byte otherwise. It checks
+// where images go (an incomplete demo's image, the current image), that
+// demos come before the history turns, and that a turn's user message has
+// only the inputs it holds. The signature is a typed Go struct pair.
+func TestDSPyHistoryDemoPydanticAndImage(t *testing.T) {
+	sig := signature.MustOf[mediaIn, mediaOut]()
+	ins, outs := sig.Inputs(), sig.Outputs()
+	ins[2].Type = renamed(ins[2].Type, "Profile")
+	outs[0].Type = renamed(outs[0].Type, "AnswerCard")
+	sig, err := signature.New("", "Answer using all supplied context.", ins, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := mediaProfile{Name: "Ada", Location: mediaLocation{City: "London", Country: "UK"}, Interests: []string{"math", "machines"}}
+	grace := mediaProfile{Name: "Grace", Location: mediaLocation{City: "Arlington", Country: "USA"}, Interests: []string{"compilers", "navy"}}
+	type turn struct {
+		Profile  mediaProfile
+		Question string
+		Answer   mediaAnswerCard
+	}
+	history, err := signature.HistoryOf(turn{Profile: ada, Question: "Who is Ada?",
+		Answer: mediaAnswerCard{Answer: "Ada is a mathematician.", Sources: []string{"memory"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := signature.Encode(struct {
+		Image    signature.Image
+		Profile  mediaProfile
+		Question string
+		Answer   mediaAnswerCard
+	}{mustImage(t, "https://example.com/demo.png"), ada, "What should we mention?",
+		mediaAnswerCard{Answer: "Mention analytical engines.", Sources: []string{"demo"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := signature.Encode(mediaIn{History: history, Image: mustImage(t, "https://example.com/current.png"),
+		Profile: grace, Question: "What should the answer include?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := Chat{}.Format(sig, []Values{demo}, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(parts ...lm.ContentPart) lm.Message {
+		return lm.Message{Role: lm.RoleUser, Content: lm.PartsText(parts), Parts: parts}
+	}
+	want := []lm.Message{
+		user(lm.TextPart("This is an example of the task, though some input or output fields are not supplied.\n\n[[ ## image ## ]]\n"),
+			imagePart("https://example.com/demo.png"),
+			lm.TextPart("\n\n[[ ## profile ## ]]\n"+
+				`{"name": "Ada", "location": {"city": "London", "country": "UK"}, "interests": ["math", "machines"]}`+
+				"\n\n[[ ## question ## ]]\nWhat should we mention?")),
+		{Role: lm.RoleAssistant, Content: "[[ ## answer ## ]]\n" +
+			`{"answer": "Mention analytical engines.", "sources": ["demo"]}` + "\n\n[[ ## completed ## ]]\n"},
+		{Role: lm.RoleUser, Content: "[[ ## profile ## ]]\n" +
+			`{"name": "Ada", "location": {"city": "London", "country": "UK"}, "interests": ["math", "machines"]}` +
+			"\n\n[[ ## question ## ]]\nWho is Ada?"},
+		{Role: lm.RoleAssistant, Content: "[[ ## answer ## ]]\n" +
+			`{"answer": "Ada is a mathematician.", "sources": ["memory"]}` + "\n\n[[ ## completed ## ]]\n"},
+		user(lm.TextPart("[[ ## image ## ]]\n"),
+			imagePart("https://example.com/current.png"),
+			lm.TextPart("\n\n[[ ## profile ## ]]\n"+
+				`{"name": "Grace", "location": {"city": "Arlington", "country": "USA"}, "interests": ["compilers", "navy"]}`+
+				"\n\n[[ ## question ## ]]\nWhat should the answer include?\n\n"+
+				"Respond with the corresponding output fields, starting with the field `[[ ## answer ## ]]` "+
+				"(must be formatted as a valid Python AnswerCard), and then ending with the marker for `[[ ## completed ## ]]`.")),
+	}
+	if diff := cmp.Diff(want, req.Messages[1:]); diff != "" {
+		t.Errorf("messages differ from DSPy's (-dspy +dspex):\n%s", diff)
+	}
+	sys := req.Messages[0].Content
+	for _, s := range []string{"1. `history` (History): \n2. `image` (Image): \n3. `profile` (Profile): \n4. `question` (str):\n",
+		"[[ ## history ## ]]\n{history}\n\n[[ ## image ## ]]\n{image}\n\n"} {
+		if !strings.Contains(sys, s) {
+			t.Errorf("system message lacks %q:\n%s", s, sys)
+		}
+	}
+}
