@@ -19,9 +19,17 @@ const (
 )
 
 // Message is one chat message.
+//
+// ToolCalls and ToolCallID are for native tool calling; zero, the message
+// is plain text as before.
 type Message struct {
 	Role    Role   `json:"role"`
 	Content string `json:"content"`
+	// ToolCalls are the tools an assistant message calls.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID, on a RoleTool message, names the call whose result
+	// Content is.
+	ToolCallID string `json:"tool_call_id,omitempty"`
 }
 
 // Format asks the provider for a response format.
@@ -65,6 +73,11 @@ type Request struct {
 	RolloutID int
 	// NoCache bypasses any response cache for this request.
 	NoCache bool
+	// Tools are the functions the model may call (native tool calling).
+	// None: a plain chat request.
+	Tools []ToolDef
+	// ToolChoice tells the model whether it must call one of Tools.
+	ToolChoice ToolChoice
 }
 
 // ResponseSchema is the JSON schema of a structured-outputs request.
