@@ -119,3 +119,27 @@ func argumentsObject(c ToolCall) (json.RawMessage, error) {
 
 // cloneToolCalls copies calls (nil stays nil).
 func cloneToolCalls(calls []ToolCall) []ToolCall { return slices.Clone(calls) }
+
+// ToolSupporter is implemented by LMs that know whether their provider
+// supports native tool calling. The runtime's LMs answer from the
+// provider's configuration (config.Provider.NativeTools).
+type ToolSupporter interface {
+	// SupportsTools reports whether requests may carry Tools.
+	SupportsTools() bool
+}
+
+// SupportsTools reports whether m takes native tool calls: what m says when
+// it is a ToolSupporter, else false, so that an LM that cannot tell (a
+// test double, a wrapper) gets tools described in text.
+func SupportsTools(m LM) bool {
+	ts, ok := m.(ToolSupporter)
+	return ok && ts.SupportsTools()
+}
+
+// SupportsTools reports true: OpenAI-compatible servers take "tools". The
+// runtime asks its configuration instead (config.Provider.NativeTools),
+// for servers that do not.
+func (c *OpenAI) SupportsTools() bool { return true }
+
+// SupportsTools reports true: the Messages API takes tools.
+func (c *Anthropic) SupportsTools() bool { return true }
