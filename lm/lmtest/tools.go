@@ -16,7 +16,17 @@ import (
 // the reply's calls come back typed with finish reason "tool_calls", a
 // plain request sends no tool fields, and a tool result without its call's
 // id fails before anything is sent.
+//
+// Each part runs as its own subtest, so that each LM is closed before the
+// next starts (an LM may hold a connection with process-wide state, as a
+// cluster gateway's does).
 func (s suite) toolCalling(t *testing.T) {
+	t.Run("CallsAndResults", s.toolCallsAndResults)
+	t.Run("PlainRequest", s.toolFieldsAbsent)
+	t.Run("ResultWithoutID", s.toolResultWithoutID)
+}
+
+func (s suite) toolCallsAndResults(t *testing.T) {
 	params := json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)
 	want := lm.ToolCall{ID: "call_2", Name: "finish", Arguments: `{}`}
 	srv, m := s.start(t, func(c Call) Script {
@@ -79,9 +89,11 @@ func (s suite) toolCalling(t *testing.T) {
 	case result == nil || result.ToolCallID != "call_1" || result.Content != "sunny":
 		t.Errorf("tool result sent as %+v", result)
 	}
+}
 
-	// A plain request sends no tool fields.
-	srv, m = s.start(t, nil)
+// toolFieldsAbsent: a plain request sends no tool fields.
+func (s suite) toolFieldsAbsent(t *testing.T) {
+	srv, m := s.start(t, nil)
 	if _, err := m.Chat(context.Background(), lm.Request{Model: "m", Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +102,14 @@ func (s suite) toolCalling(t *testing.T) {
 			t.Errorf("a plain request sent %q", f)
 		}
 	}
+}
 
-	// A tool result must name its call.
-	srv, m = s.start(t, nil)
-	bad := lm.Request{Model: "m", Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}, {Role: lm.RoleTool, Content: "x"}}, Tools: req.Tools}
+// toolResultWithoutID: a tool result must name its call; without, the
+// request fails before it is sent.
+func (s suite) toolResultWithoutID(t *testing.T) {
+	srv, m := s.start(t, nil)
+	bad := lm.Request{Model: "m", Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}, {Role: lm.RoleTool, Content: "x"}},
+		Tools: []lm.ToolDef{{Name: "weather"}}}
 	if pe := providerError(t, func() error { _, err := m.Chat(context.Background(), bad); return err }()); pe.Status != 0 || pe.Retryable {
 		t.Errorf("tool result without id: %v (status %d, retryable %v), want a local error", pe, pe.Status, pe.Retryable)
 	}
