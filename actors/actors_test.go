@@ -73,6 +73,12 @@ func TestCacheKeyIgnoresNothingThatMatters(t *testing.T) {
 		"format":      {Messages: base.Messages, ResponseFormat: lm.FormatJSON},
 		"rollout":     {Messages: base.Messages, RolloutID: 1},
 		"message":     hello("ho"),
+		"tools":       {Messages: base.Messages, Tools: []lm.ToolDef{{Name: "lookup"}}},
+		"tool schema": {Messages: base.Messages, Tools: []lm.ToolDef{{Name: "lookup", Parameters: []byte(`{"type":"object"}`)}}},
+		"tool choice": {Messages: base.Messages, Tools: []lm.ToolDef{{Name: "lookup"}}, ToolChoice: lm.ToolChoiceRequired},
+		"tool calls": {Messages: append(append([]lm.Message(nil), base.Messages...),
+			lm.Message{Role: lm.RoleAssistant, ToolCalls: []lm.ToolCall{{ID: "c1", Name: "lookup", Arguments: "{}"}}},
+			lm.Message{Role: lm.RoleTool, ToolCallID: "c1", Content: "ok"})},
 	}
 	for name, req := range variants {
 		t.Run(name, func(t *testing.T) {

@@ -127,16 +127,18 @@ func (rc *responseCache) close() error {
 // the model and every field that changes the reply. It never holds
 // credentials.
 type cacheKeyInput struct {
-	Provider    string       `json:"p"`
-	Model       string       `json:"m"`
-	Messages    []lm.Message `json:"msgs"`
-	Temperature *float64     `json:"t,omitempty"`
-	MaxTokens   int          `json:"mt,omitempty"`
-	N           int          `json:"n,omitempty"`
-	Stop        []string     `json:"stop,omitempty"`
-	Seed        *int         `json:"seed,omitempty"`
-	Format      lm.Format    `json:"fmt,omitempty"`
-	RolloutID   int          `json:"r,omitempty"`
+	Provider    string        `json:"p"`
+	Model       string        `json:"m"`
+	Messages    []lm.Message  `json:"msgs"`
+	Temperature *float64      `json:"t,omitempty"`
+	MaxTokens   int           `json:"mt,omitempty"`
+	N           int           `json:"n,omitempty"`
+	Stop        []string      `json:"stop,omitempty"`
+	Seed        *int          `json:"seed,omitempty"`
+	Format      lm.Format     `json:"fmt,omitempty"`
+	RolloutID   int           `json:"r,omitempty"`
+	Tools       []lm.ToolDef  `json:"tools,omitempty"`
+	ToolChoice  lm.ToolChoice `json:"tc,omitempty"`
 }
 
 // cacheKey returns the hex SHA-256 of the request's identity for provider
@@ -154,6 +156,8 @@ func cacheKey(provider, model string, req lm.Request) (string, bool) {
 		Seed:        req.Seed,
 		Format:      req.ResponseFormat,
 		RolloutID:   req.RolloutID,
+		Tools:       req.Tools,
+		ToolChoice:  req.ToolChoice,
 	})
 	if err != nil {
 		return "", false

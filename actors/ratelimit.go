@@ -45,6 +45,12 @@ func estimateTokens(req lm.Request) int {
 	chars := 0
 	for _, m := range req.Messages {
 		chars += len(m.Content)
+		for _, c := range m.ToolCalls {
+			chars += len(c.Name) + len(c.Arguments)
+		}
+	}
+	for _, t := range req.Tools {
+		chars += len(t.Name) + len(t.Description) + len(t.Parameters)
 	}
 	return chars/4 + 1 + req.MaxTokens
 }

@@ -1,5 +1,7 @@
 package actors
 
+import "github.com/dspex-go/dspex/lm"
+
 // Resolve maps an LM id ("provider/model", "provider", or "" for the
 // default) to the provider name and model it addresses now. The model is
 // empty for a registered provider addressed without one.
@@ -13,4 +15,19 @@ func (c *Clients) Resolve(id string) (provider, model string, err error) {
 		return name, model, nil
 	}
 	return p.Name, model, nil
+}
+
+// SupportsTools reports whether the provider that id addresses takes
+// native tool calls: a registered provider's LM answers for itself
+// (lm.SupportsTools), a configured one by its NativeTools setting. An id
+// that does not resolve reports false.
+func (c *Clients) SupportsTools(id string) bool {
+	_, p, _, custom, err := c.resolve(id)
+	switch {
+	case err != nil:
+		return false
+	case custom != nil:
+		return lm.SupportsTools(custom)
+	}
+	return p.NativeToolsEnabled()
 }

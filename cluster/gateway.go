@@ -350,7 +350,11 @@ func chatToWire(req lm.Request) *pb.ChatRequest {
 		NoCache:        req.NoCache,
 	}
 	for i, msg := range req.Messages {
-		m.Messages[i] = &pb.ChatMessage{Role: string(msg.Role), Content: msg.Content}
+		m.Messages[i] = messageToWire(msg)
+	}
+	m.ToolChoice = string(req.ToolChoice)
+	for _, t := range req.Tools {
+		m.Tools = append(m.Tools, &pb.ToolDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
 	}
 	if req.Temperature != nil {
 		m.HasTemperature, m.Temperature = true, *req.Temperature
@@ -359,6 +363,24 @@ func chatToWire(req lm.Request) *pb.ChatRequest {
 		m.HasSeed, m.Seed = true, int64(*req.Seed)
 	}
 	return m
+}
+
+// messageToWire is msg as a ChatMessage, its tool calls included.
+func messageToWire(msg lm.Message) *pb.ChatMessage {
+	m := &pb.ChatMessage{Role: string(msg.Role), Content: msg.Content, ToolCallId: msg.ToolCallID}
+	for _, c := range msg.ToolCalls {
+		m.ToolCalls = append(m.ToolCalls, &pb.ToolCall{Id: c.ID, Name: c.Name, Arguments: c.Arguments})
+	}
+	return m
+}
+
+// messageFromWire is the lm.Message of m.
+func messageFromWire(m *pb.ChatMessage) lm.Message {
+	msg := lm.Message{Role: lm.Role(m.GetRole()), Content: m.GetContent(), ToolCallID: m.GetToolCallId()}
+	for _, c := range m.GetToolCalls() {
+		msg.ToolCalls = append(msg.ToolCalls, lm.ToolCall{ID: c.GetId(), Name: c.GetName(), Arguments: c.GetArguments()})
+	}
+	return msg
 }
 
 // chatFromWire is the lm.Request of m.
@@ -374,7 +396,11 @@ func chatFromWire(m *pb.ChatRequest) lm.Request {
 		NoCache:        m.NoCache,
 	}
 	for i, msg := range m.Messages {
-		req.Messages[i] = lm.Message{Role: lm.Role(msg.GetRole()), Content: msg.GetContent()}
+		req.Messages[i] = messageFromWire(msg)
+	}
+	req.ToolChoice = lm.ToolChoice(m.ToolChoice)
+	for _, t := range m.Tools {
+		req.Tools = append(req.Tools, lm.ToolDef{Name: t.GetName(), Description: t.GetDescription(), Parameters: t.GetParameters()})
 	}
 	if m.HasTemperature {
 		req.Temperature = lm.Float(m.Temperature)
@@ -395,8 +421,7 @@ func responseToWire(resp lm.Response) *pb.ChatResponse {
 		Cached:     resp.Cached,
 	}
 	for i, c := range resp.Choices {
-		m.Choices[i] = &pb.ChatChoice{Message: &pb.ChatMessage{Role: string(c.Message.Role), Content: c.Message.Content},
-			FinishReason: c.FinishReason}
+		m.Choices[i] = &pb.ChatChoice{Message: messageToWire(c.Message), FinishReason: c.FinishReason}
 	}
 	return m
 }
@@ -407,8 +432,7 @@ func responseFromWire(m *pb.ChatResponse) lm.Response {
 	if len(m.Choices) > 0 {
 		resp.Choices = make([]lm.Choice, len(m.Choices))
 		for i, c := range m.Choices {
-			resp.Choices[i] = lm.Choice{Message: lm.Message{Role: lm.Role(c.GetMessage().GetRole()), Content: c.GetMessage().GetContent()},
-				FinishReason: c.FinishReason}
+			resp.Choices[i] = lm.Choice{Message: messageFromWire(c.GetMessage()), FinishReason: c.FinishReason}
 		}
 	}
 	resp.Usage = usageFromWire(m.Usage)

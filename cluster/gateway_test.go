@@ -524,3 +524,45 @@ func FuzzChatWire(f *testing.F) {
 		}
 	})
 }
+
+// TestChatWireTools checks that native tool calling survives the wire: the
+// tools and tool choice of a request, the calls and results in its
+// messages, and the calls of a reply.
+func TestChatWireTools(t *testing.T) {
+	req := lm.Request{
+		Model: "m",
+		Messages: []lm.Message{
+			{Role: lm.RoleUser, Content: "weather in Paris?"},
+			{Role: lm.RoleAssistant, Content: "looking", ToolCalls: []lm.ToolCall{{ID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`}}},
+			{Role: lm.RoleTool, ToolCallID: "c1", Content: "sunny"},
+		},
+		Tools: []lm.ToolDef{
+			{Name: "weather", Description: "Gives the weather.", Parameters: []byte(`{"type":"object"}`)},
+			{Name: "finish"},
+		},
+		ToolChoice: lm.ToolChoiceRequired,
+	}
+	b, err := proto.Marshal(chatToWire(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pb.ChatRequest
+	if err := proto.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(req, chatFromWire(&m)); d != "" {
+		t.Errorf("request (-want +got):\n%s", d)
+	}
+	resp := lm.Response{ID: "r", Model: "m", Choices: []lm.Choice{{FinishReason: "tool_calls",
+		Message: lm.Message{Role: lm.RoleAssistant, ToolCalls: []lm.ToolCall{{ID: "c2", Name: "finish", Arguments: "{}"}}}}}}
+	if b, err = proto.Marshal(responseToWire(resp)); err != nil {
+		t.Fatal(err)
+	}
+	var r pb.ChatResponse
+	if err := proto.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(resp, responseFromWire(&r)); d != "" {
+		t.Errorf("response (-want +got):\n%s", d)
+	}
+}

@@ -111,7 +111,16 @@ type Provider struct {
 	// prompt (system message and demos) for Anthropic's prompt cache. nil
 	// means on.
 	PromptCache *bool `json:"prompt_cache,omitempty" yaml:"prompt_cache,omitempty"`
+	// NativeTools says the provider supports native tool calling (OpenAI
+	// "tools", Anthropic tool_use). nil means yes; set it to false for an
+	// OpenAI-compatible server without tool calling, and programs built
+	// with native tools describe the tools in text instead.
+	NativeTools *bool `json:"native_tools,omitempty" yaml:"native_tools,omitempty"`
 }
+
+// NativeToolsEnabled reports whether p supports native tool calling:
+// NativeTools, or true when it is nil.
+func (p Provider) NativeToolsEnabled() bool { return p.NativeTools == nil || *p.NativeTools }
 
 // PromptCacheEnabled reports whether prompt caching is on for p: PromptCache,
 // or true when it is nil.
@@ -165,6 +174,10 @@ func (p Provider) Clone() Provider {
 	if p.PromptCache != nil {
 		b := *p.PromptCache
 		p.PromptCache = &b
+	}
+	if p.NativeTools != nil {
+		b := *p.NativeTools
+		p.NativeTools = &b
 	}
 	return p
 }

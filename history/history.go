@@ -31,6 +31,10 @@ type Record struct {
 	// Replies holds the raw text of each choice, unless recording
 	// messages is off.
 	Replies []string
+	// ToolCalls holds the tool calls of each choice (nil for a choice
+	// without), unless recording messages is off; nil when no choice
+	// called a tool.
+	ToolCalls [][]lm.ToolCall
 	// FinishReasons holds each choice's finish reason.
 	FinishReasons []string
 	// Usage counts the tokens.
@@ -98,7 +102,7 @@ func (h *History) Add(r Record) {
 		return
 	}
 	if h.omit {
-		r.Messages, r.Replies = nil, nil
+		r.Messages, r.Replies, r.ToolCalls = nil, nil, nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/dspex-go/dspex/lm"
 )
 
 // Inspect prints the last n recorded calls (all for n < 0), oldest first,
@@ -64,6 +66,7 @@ func inspect(w io.Writer, records []Record, colour bool) error {
 			fmt.Fprintln(bw)
 			fmt.Fprintln(bw, strings.TrimSpace(m.Content))
 			fmt.Fprintln(bw)
+			writeToolCalls(bw, m.ToolCalls)
 		}
 		switch {
 		case r.Err != "":
@@ -74,6 +77,10 @@ func inspect(w io.Writer, records []Record, colour bool) error {
 			fmt.Fprintln(bw, paint(ansiRed, "Response:"))
 			fmt.Fprintln(bw)
 			fmt.Fprintln(bw, paint(ansiGreen, strings.TrimSpace(r.Replies[0])))
+			if len(r.ToolCalls) > 0 {
+				fmt.Fprintln(bw)
+				writeToolCalls(bw, r.ToolCalls[0])
+			}
 			if len(r.Replies) > 1 {
 				fmt.Fprintln(bw, paint(ansiRed, fmt.Sprintf(" \t (and %d other completions)", len(r.Replies)-1)))
 			}
@@ -116,4 +123,11 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// writeToolCalls prints a message's tool calls, one a line.
+func writeToolCalls(w io.Writer, calls []lm.ToolCall) {
+	for _, c := range calls {
+		fmt.Fprintf(w, "Tool call %s: %s(%s)\n", c.ID, c.Name, c.Arguments)
+	}
 }

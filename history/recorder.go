@@ -98,6 +98,12 @@ func (r *Recorder) Chat(ctx context.Context, provider string, m lm.LM, req lm.Re
 		rec.FinishReasons = make([]string, len(resp.Choices))
 		for i, c := range resp.Choices {
 			rec.Replies[i], rec.FinishReasons[i] = c.Message.Content, c.FinishReason
+			if len(c.Message.ToolCalls) > 0 {
+				if rec.ToolCalls == nil {
+					rec.ToolCalls = make([][]lm.ToolCall, len(resp.Choices))
+				}
+				rec.ToolCalls[i] = append([]lm.ToolCall(nil), c.Message.ToolCalls...)
+			}
 		}
 		rec.Usage, rec.CacheHit, rec.Attempts = resp.Usage, resp.Cached, resp.Attempts
 		rec.Cost = r.prices.Cost(provider, rec.Model, resp.Usage, resp.Cached)
@@ -143,3 +149,6 @@ type wrapped struct {
 func (w wrapped) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
 	return w.r.Chat(ctx, w.provider, w.m, req)
 }
+
+// SupportsTools reports whether the wrapped LM takes native tool calls.
+func (w wrapped) SupportsTools() bool { return lm.SupportsTools(w.m) }

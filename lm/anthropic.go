@@ -179,7 +179,8 @@ func (c *Anthropic) GoString() string { return c.String() }
 //
 // Every error is a *ProviderError: HTTP 429 (rate_limit_error) and 529
 // (overloaded_error) are retryable with the provider's Retry-After, like
-// 408, 409 and other 5xx; a reply without text wraps ErrNoChoices; when ctx
+// 408, 409 and other 5xx; a reply without text or tool calls wraps
+// ErrNoChoices; when ctx
 // ends first the error matches ctx.Err() with errors.Is and is not
 // retryable.
 func (c *Anthropic) Chat(ctx context.Context, req Request) (Response, error) {
@@ -214,10 +215,15 @@ func (c *Anthropic) send(ctx context.Context, model string, params anthropic.Mes
 		return Response{}, c.callError(ctx, model, ex, err)
 	}
 	var text strings.Builder
+	var calls []ToolCall
 	found := false
 	for _, b := range msg.Content {
-		if b.Type == "text" {
+		switch b.Type {
+		case "text":
 			text.WriteString(b.Text)
+			found = true
+		case "tool_use":
+			calls = append(calls, ToolCall{ID: b.ID, Name: b.Name, Arguments: string(b.Input)})
 			found = true
 		}
 	}
@@ -230,7 +236,7 @@ func (c *Anthropic) send(ctx context.Context, model string, params anthropic.Mes
 		ID:    msg.ID,
 		Model: string(msg.Model),
 		Choices: []Choice{{
-			Message:      Message{Role: RoleAssistant, Content: text.String()},
+			Message:      Message{Role: RoleAssistant, Content: text.String(), ToolCalls: calls},
 			FinishReason: finishReason(msg.StopReason),
 		}},
 		Usage: Usage{
@@ -304,26 +310,30 @@ func (c *Anthropic) params(model string, req Request) (anthropic.MessageNewParam
 	if c.cache && len(p.System) > 0 {
 		p.System[len(p.System)-1].CacheControl = anthropic.NewCacheControlEphemeralParam()
 	}
+	if err := checkTools(req); err != nil {
+		return p, nil, err
+	}
 	for i, m := range turns {
+		content, err := anthropicBlocks(m)
+		if err != nil {
+			return p, nil, fmt.Errorf("lm: message %d: %w", i, err)
+		}
 		// The turns before the last one are the demos (and earlier
 		// turns of a conversation): the end of the repeated prefix.
-		mark := c.cache && len(turns) > 1 && i == len(turns)-2
-		var content []anthropic.ContentBlockParamUnion
-		if len(m.Parts) > 0 {
-			blocks, err := anthropicBlocks(m.Parts, mark)
-			if err != nil {
-				return p, nil, fmt.Errorf("lm: message %d: %w", i, err)
+		if c.cache && len(turns) > 1 && i == len(turns)-2 {
+			if cc := content[len(content)-1].GetCacheControl(); cc != nil {
+				*cc = anthropic.NewCacheControlEphemeralParam()
 			}
-			content = blocks
-		} else {
-			block := &anthropic.TextBlockParam{Text: m.Content}
-			if mark {
-				block.CacheControl = anthropic.NewCacheControlEphemeralParam()
-			}
-			content = []anthropic.ContentBlockParamUnion{{OfText: block}}
 		}
 		switch m.Role {
-		case RoleUser:
+		case RoleUser, RoleTool:
+			// Tool results are tool_result blocks of a user turn; the
+			// results of one assistant turn's calls share a turn.
+			if n := len(p.Messages); m.Role == RoleTool && n > 0 && turns[i-1].Role == RoleTool {
+				u := p.Messages[n-1].OfUser
+				u.Content = append(u.Content, content...)
+				continue
+			}
 			p.Messages = append(p.Messages, anthropic.NewUserMessage(content...))
 		case RoleAssistant:
 			p.Messages = append(p.Messages, anthropic.NewAssistantMessage(content...))
@@ -331,7 +341,96 @@ func (c *Anthropic) params(model string, req Request) (anthropic.MessageNewParam
 			return p, nil, fmt.Errorf("lm: message role %q is not supported by the Messages API", m.Role)
 		}
 	}
+	tools, choice, err := anthropicTools(req)
+	if err != nil {
+		return p, nil, err
+	}
+	p.Tools, p.ToolChoice = tools, choice
 	return p, opts, nil
+}
+
+// anthropicBlocks is the content of one turn: its text, then its tool
+// calls as tool_use blocks; a tool result is one tool_result block.
+func anthropicBlocks(m Message) ([]anthropic.ContentBlockParamUnion, error) {
+	if m.Role == RoleTool {
+		return []anthropic.ContentBlockParamUnion{anthropic.NewToolResultBlock(m.ToolCallID, m.Content, false)}, nil
+	}
+	var content []anthropic.ContentBlockParamUnion
+	switch {
+	case len(m.Parts) > 0:
+		blocks, err := anthropicPartBlocks(m.Parts)
+		if err != nil {
+			return nil, err
+		}
+		content = blocks
+	case m.Content != "" || len(m.ToolCalls) == 0:
+		content = append(content, anthropic.ContentBlockParamUnion{OfText: &anthropic.TextBlockParam{Text: m.Content}})
+	}
+	for _, tc := range m.ToolCalls {
+		input, err := argumentsObject(tc)
+		if err != nil {
+			return nil, err
+		}
+		content = append(content, anthropic.NewToolUseBlock(tc.ID, input, tc.Name))
+	}
+	return content, nil
+}
+
+// anthropicTools maps the request's tools to custom tools, their JSON
+// schema split into the SDK's input_schema fields, and the tool choice
+// (ToolChoiceRequired is Anthropic's "any").
+func anthropicTools(req Request) ([]anthropic.ToolUnionParam, anthropic.ToolChoiceUnionParam, error) {
+	var choice anthropic.ToolChoiceUnionParam
+	if len(req.Tools) == 0 {
+		return nil, choice, nil
+	}
+	tools := make([]anthropic.ToolUnionParam, len(req.Tools))
+	for i, t := range req.Tools {
+		var schema anthropic.ToolInputSchemaParam
+		if len(t.Parameters) > 0 {
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal(t.Parameters, &fields); err != nil {
+				return nil, choice, fmt.Errorf("lm: Request.Tools[%d] (%s): %w", i, t.Name, err)
+			}
+			for k, v := range fields {
+				switch k {
+				case "type":
+				case "properties":
+					schema.Properties = v
+				case "required":
+					if err := json.Unmarshal(v, &schema.Required); err != nil {
+						return nil, choice, fmt.Errorf("lm: Request.Tools[%d] (%s): required: %w", i, t.Name, err)
+					}
+				default:
+					if schema.ExtraFields == nil {
+						schema.ExtraFields = map[string]any{}
+					}
+					schema.ExtraFields[k] = v
+				}
+			}
+		}
+		if schema.Properties == nil {
+			schema.Properties = map[string]any{}
+		}
+		tool := anthropic.ToolParam{Name: t.Name, InputSchema: schema}
+		if t.Description != "" {
+			tool.Description = anthropic.String(t.Description)
+		}
+		tools[i] = anthropic.ToolUnionParam{OfTool: &tool}
+	}
+	switch req.ToolChoice {
+	case "":
+	case ToolChoiceAuto:
+		choice.OfAuto = &anthropic.ToolChoiceAutoParam{}
+	case ToolChoiceRequired:
+		choice.OfAny = &anthropic.ToolChoiceAnyParam{}
+	case ToolChoiceNone:
+		none := anthropic.NewToolChoiceNoneParam()
+		choice.OfNone = &none
+	default:
+		choice = anthropic.ToolChoiceParamOfTool(string(req.ToolChoice))
+	}
+	return tools, choice, nil
 }
 
 // localError is a failure before anything was sent.

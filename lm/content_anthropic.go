@@ -2,11 +2,10 @@ package lm
 
 import "github.com/anthropics/anthropic-sdk-go/v2"
 
-// anthropicBlocks maps content parts to Anthropic content blocks: text
+// anthropicPartBlocks maps content parts to Anthropic content blocks: text
 // blocks, and image blocks with a base64 source for a data: URL or a url
-// source otherwise. With mark, the last block carries the prompt-cache
-// breakpoint.
-func anthropicBlocks(parts []ContentPart, mark bool) ([]anthropic.ContentBlockParamUnion, error) {
+// source otherwise.
+func anthropicPartBlocks(parts []ContentPart) ([]anthropic.ContentBlockParamUnion, error) {
 	if err := checkParts(parts); err != nil {
 		return nil, err
 	}
@@ -22,15 +21,6 @@ func anthropicBlocks(parts []ContentPart, mark bool) ([]anthropic.ContentBlockPa
 				Data: b64, MediaType: anthropic.Base64ImageSourceMediaType(mime)})
 		} else {
 			out[i] = anthropic.NewImageBlock(anthropic.URLImageSourceParam{URL: p.ImageURL})
-		}
-	}
-	if mark && len(out) > 0 {
-		cc := anthropic.NewCacheControlEphemeralParam()
-		switch last := out[len(out)-1]; {
-		case last.OfText != nil:
-			last.OfText.CacheControl = cc
-		case last.OfImage != nil:
-			last.OfImage.CacheControl = cc
 		}
 	}
 	return out, nil

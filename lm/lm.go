@@ -24,13 +24,19 @@ const (
 // Parts (text and image parts in order), which providers send instead of
 // Content; Content then holds the same text with a short placeholder for
 // each image (see PartsText), for logs, rate limits and readers that only
-// know text.
+// know text. ToolCalls and ToolCallID are for native tool calling; zero,
+// the message is plain text as before.
 type Message struct {
 	Role    Role   `json:"role"`
 	Content string `json:"content"`
 	// Parts, when not empty, is the message's content as parts (OpenAI's
 	// content array, Anthropic's content blocks).
 	Parts []ContentPart `json:"parts,omitempty"`
+	// ToolCalls are the tools an assistant message calls.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID, on a RoleTool message, names the call whose result
+	// Content is.
+	ToolCallID string `json:"tool_call_id,omitempty"`
 }
 
 // Format asks the provider for a response format.
@@ -74,6 +80,11 @@ type Request struct {
 	RolloutID int
 	// NoCache bypasses any response cache for this request.
 	NoCache bool
+	// Tools are the functions the model may call (native tool calling).
+	// None: a plain chat request.
+	Tools []ToolDef
+	// ToolChoice tells the model whether it must call one of Tools.
+	ToolChoice ToolChoice
 }
 
 // ResponseSchema is the JSON schema of a structured-outputs request.

@@ -277,7 +277,7 @@ func (c *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
 	}
 	for i, ch := range choices {
 		out.Choices[i] = Choice{
-			Message:      Message{Role: Role(cmp.Or(ch.Message.Role, string(RoleAssistant))), Content: ch.Message.Content},
+			Message:      Message{Role: Role(cmp.Or(ch.Message.Role, string(RoleAssistant))), Content: ch.Message.Content, ToolCalls: fromOpenAICalls(ch.Message.ToolCalls)},
 			FinishReason: string(ch.FinishReason),
 		}
 	}
@@ -292,17 +292,26 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 		Messages: make([]openai.ChatCompletionMessage, len(req.Messages)),
 		Stop:     slices.Clone(req.Stop),
 	}
+	if err := checkTools(req); err != nil {
+		return creq, nil, err
+	}
 	for i, m := range req.Messages {
 		if len(m.Parts) > 0 {
 			parts, err := openAIParts(m.Parts)
 			if err != nil {
 				return creq, nil, fmt.Errorf("lm: message %d: %w", i, err)
 			}
-			creq.Messages[i] = openai.ChatCompletionMessage{Role: string(m.Role), MultiContent: parts}
-			continue
+			creq.Messages[i] = openai.ChatCompletionMessage{Role: string(m.Role), MultiContent: parts, ToolCallID: m.ToolCallID}
+		} else {
+			creq.Messages[i] = openai.ChatCompletionMessage{Role: string(m.Role), Content: m.Content, ToolCallID: m.ToolCallID}
 		}
-		creq.Messages[i] = openai.ChatCompletionMessage{Role: string(m.Role), Content: m.Content}
+		for _, tc := range m.ToolCalls {
+			creq.Messages[i].ToolCalls = append(creq.Messages[i].ToolCalls, openai.ToolCall{
+				ID: tc.ID, Type: openai.ToolTypeFunction, Function: openai.FunctionCall{Name: tc.Name, Arguments: tc.Arguments},
+			})
+		}
 	}
+	creq.Tools, creq.ToolChoice = openAITools(req)
 	var set map[string]json.RawMessage
 	if t := req.Temperature; t != nil {
 		if math.IsNaN(*t) || math.IsInf(*t, 0) {
@@ -354,6 +363,44 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 		return creq, nil, fmt.Errorf("lm: Request.ResponseFormat %q is not supported", req.ResponseFormat)
 	}
 	return creq, set, nil
+}
+
+// openAITools maps the request's tools and tool choice to go-openai's.
+func openAITools(req Request) ([]openai.Tool, any) {
+	if len(req.Tools) == 0 {
+		return nil, nil
+	}
+	tools := make([]openai.Tool, len(req.Tools))
+	for i, t := range req.Tools {
+		params := t.Parameters
+		if len(params) == 0 {
+			params = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		tools[i] = openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
+			Name: t.Name, Description: t.Description, Parameters: params,
+		}}
+	}
+	var choice any
+	switch {
+	case req.ToolChoice == "":
+	case req.ToolChoice.named():
+		choice = openai.ToolChoice{Type: openai.ToolTypeFunction, Function: openai.ToolFunction{Name: string(req.ToolChoice)}}
+	default:
+		choice = string(req.ToolChoice)
+	}
+	return tools, choice
+}
+
+// fromOpenAICalls maps the tool calls of a reply.
+func fromOpenAICalls(calls []openai.ToolCall) []ToolCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]ToolCall, len(calls))
+	for i, c := range calls {
+		out[i] = ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: c.Function.Arguments}
+	}
+	return out
 }
 
 // rejectsMaxTokens reports whether go-openai knows model as a reasoning

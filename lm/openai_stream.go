@@ -12,6 +12,10 @@ import (
 
 var _ Streamer = (*OpenAI)(nil)
 
+// errStreamTools refuses to stream a request with tools: chunks carry
+// text only, and the tool calls would be lost.
+var errStreamTools = errors.New("lm: a request with tools cannot be streamed; use Chat")
+
 // Stream sends req to the chat completions endpoint with stream=true and
 // stream_options.include_usage, and yields the server-sent events of the
 // first choice as chunks: text deltas, then the finish reason, then the
@@ -29,6 +33,10 @@ func (c *OpenAI) Stream(ctx context.Context, req Request) iter.Seq2[Chunk, error
 		}
 		if req.N > 1 {
 			yield(Chunk{}, c.localError(model, ErrStreamChoices))
+			return
+		}
+		if len(req.Tools) > 0 {
+			yield(Chunk{}, c.localError(model, errStreamTools))
 			return
 		}
 		creq, set, err := c.chatRequest(model, req)

@@ -43,11 +43,12 @@ type Module interface {
 
 // moduleConfig collects the settings of the built-in modules.
 type moduleConfig struct {
-	maxIters  int
-	failCount int
-	attempts  int
-	predict   []Option
-	code      codeConfig // ProgramOfThought, CodeAct, RLM
+	maxIters    int
+	failCount   int
+	nativeTools bool // ReAct: WithNativeTools
+	attempts    int
+	predict     []Option
+	code        codeConfig // ProgramOfThought, CodeAct, RLM
 }
 
 // moduleOption is an Option that configures a module rather than a

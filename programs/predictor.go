@@ -126,14 +126,15 @@ func (p *Predictor) Call(ctx context.Context, inputs Values, opts ...CallOption)
 	return p.run(ctx, inputs, opts, nil)
 }
 
-// run is Call, with the reply streamed to onDelta when it is not nil.
-func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool) (Prediction, error) {
+// settings returns the call settings of one call with opts, and the LM it
+// goes to.
+func (p *Predictor) settings(ctx context.Context, opts []CallOption) (callConfig, lm.LM, error) {
 	call := p.call
 	if len(opts) > 0 {
 		var o callConfig
 		for _, opt := range opts {
 			if err := opt.applyCall(&o); err != nil {
-				return Prediction{}, err
+				return call, nil, err
 			}
 		}
 		call = call.merge(o)
@@ -142,15 +143,23 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 	if model == nil {
 		var ok bool
 		if model, ok = lm.FromContext(ctx); !ok {
-			return Prediction{}, p.wrap(lm.ErrNoLM)
+			return call, nil, p.wrap(lm.ErrNoLM)
 		}
+	}
+	return call, model, nil
+}
+
+// run is Call, with the reply streamed to onDelta when it is not nil.
+func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool) (Prediction, error) {
+	call, model, err := p.settings(ctx, opts)
+	if err != nil {
+		return Prediction{}, err
 	}
 	ctx = history.WithPredictor(ctx, p.displayName())
 	ctx, meter := history.WithMeter(ctx)
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
 	describeCall(span, "Predict", p.displayName(), &p.sig)
 	var res adapter.Result
-	var err error
 	if onDelta == nil {
 		res, err = adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
 	} else {

@@ -37,6 +37,9 @@ type Step struct {
 	// Observation is the tool's result, or "Failed to execute: ..." when the
 	// arguments were invalid, the tool failed or it panicked.
 	Observation string `json:"observation"`
+	// ToolCallID is the provider's id of the call, with native tool
+	// calling (WithNativeTools); empty in text mode.
+	ToolCallID string `json:"tool_call_id,omitempty"`
 }
 
 // Trajectory is the sequence of steps a ReAct agent took.
@@ -89,6 +92,7 @@ type ReAct[In, Out any] struct {
 	maxIters int
 	react    *Predictor
 	extract  *ChainOfThought[Values, Values]
+	native   *nativeTools // nil unless WithNativeTools
 }
 
 // NewReAct returns a typed agent whose signature comes from In and Out,
@@ -143,7 +147,13 @@ func newReAct[In, Out any](sig signature.Signature, tools []Tool, opts []Option)
 	if err != nil {
 		return nil, err
 	}
-	return &ReAct[In, Out]{sig: sig, tools: tools, maxIters: cfg.maxIters, react: react, extract: extract}, nil
+	r := &ReAct[In, Out]{sig: sig, tools: tools, maxIters: cfg.maxIters, react: react, extract: extract}
+	if cfg.nativeTools {
+		if r.native, err = newNativeTools(sig, tools); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // reactSignature builds the signature of the step predictor: the user's
@@ -227,6 +237,9 @@ func (r *ReAct[In, Out]) run(ctx context.Context, inputs Values, opts []CallOpti
 
 // runStreamed is run with its events sent to the hooks that are set.
 func (r *ReAct[In, Out]) runStreamed(ctx context.Context, inputs Values, opts []CallOption, h reactHooks) (Prediction, Trajectory, error) {
+	if r.useNative(ctx, opts) {
+		return r.runNative(ctx, inputs, opts, h)
+	}
 	ctx, meter := history.WithMeter(ctx)
 	var (
 		traj   Trajectory

@@ -3,6 +3,7 @@ package programs_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 )
 
@@ -82,14 +84,32 @@ func TestReActOnSimulator(t *testing.T) {
 			{"finish", map[string]any{}, "Completed."},
 		}},
 	}
+	native := programs.WithNativeTools()
+	jsonAdapter := programs.WithAdapter(adapter.NewJSON())
 	adapters := []struct {
-		name string
-		opts []programs.Option
-	}{{"chat", nil}, {"json", []programs.Option{programs.WithAdapter(adapter.NewJSON())}}}
+		name      string
+		opts      []programs.Option
+		anthropic bool // the Messages API instead of chat completions
+	}{
+		{"chat", nil, false},
+		{"json", []programs.Option{jsonAdapter}, false},
+		{"chat/native", []programs.Option{native}, false},
+		{"json/native", []programs.Option{jsonAdapter, native}, false},
+		{"anthropic/chat/native", []programs.Option{native}, true},
+		{"anthropic/json/native", []programs.Option{jsonAdapter, native}, true},
+	}
 	for _, tt := range tests {
 		for _, ad := range adapters {
 			t.Run(tt.name+"/"+ad.name, func(t *testing.T) {
 				model, srv := startSimulator(t)
+				if ad.anthropic {
+					var err error
+					tr := &http.Transport{}
+					t.Cleanup(tr.CloseIdleConnections)
+					if model, err = lm.NewAnthropic(lm.AnthropicConfig{BaseURL: srv.URL(), Model: srv.Model(), HTTPClient: &http.Client{Transport: tr}}); err != nil {
+						t.Fatal(err)
+					}
+				}
 				agent, err := programs.NewReAct[countryIn, countryOut](tt.tools, append([]programs.Option{programs.WithLM(model)}, ad.opts...)...)
 				if err != nil {
 					t.Fatal(err)
@@ -115,6 +135,9 @@ func TestReActOnSimulator(t *testing.T) {
 					got[i].Obs = want.Obs
 					if strings.TrimSpace(traj[i].Thought) == "" {
 						t.Errorf("step %d has no thought", i)
+					}
+					if native := strings.Contains(ad.name, "native"); native != (traj[i].ToolCallID != "") {
+						t.Errorf("step %d: tool call id %q in %s mode", i, traj[i].ToolCallID, ad.name)
 					}
 				}
 				if diff := cmp.Diff(tt.steps, got); diff != "" {

@@ -108,51 +108,18 @@ func parseArgs(raw []byte) ([]agentArg, error) {
 	return args, nil
 }
 
-// agentStep writes the next step of a simulated ReAct agent. The agent is
-// a fixed policy, not reasoning: while no tool has returned a usable
-// observation, it calls the next listed tool it has not tried whose
-// arguments it can fill from the question (see fillArgs); once a tool
-// succeeded, or no untried tool fits, it calls finish with no arguments.
+// agentStep writes the next step of a simulated ReAct agent whose tools
+// and trajectory are text in the prompt (see agentDecide).
 func (m *model) agentStep(p *prompt) string {
-	question := p.Values["question"]
-	if question == "" && len(p.Inputs) > 0 {
-		question = p.Values[p.Inputs[0].Name]
-	}
-	question = strings.TrimSpace(question)
-	tried := map[string]bool{}
-	succeeded := ""
+	var past []agentObs
 	for i := 0; ; i++ {
 		name, ok := p.Values["tool_name_"+strconv.Itoa(i)]
 		if !ok {
 			break
 		}
-		name = strings.TrimSpace(name)
-		tried[name] = true
-		obs := strings.TrimSpace(p.Values["observation_"+strconv.Itoa(i)])
-		if name != agentFinish && obs != "" && !strings.HasPrefix(obs, agentFailed) && succeeded == "" {
-			succeeded = name
-		}
+		past = append(past, agentObs{tool: strings.TrimSpace(name), observation: p.Values["observation_"+strconv.Itoa(i)]})
 	}
-	thought, tool, args := "", agentFinish, map[string]any{}
-	if succeeded != "" {
-		thought = fmt.Sprintf("The %s tool gave me what I need, so I can finish.", succeeded)
-	} else {
-		for _, t := range parseTools(p.Objective) {
-			if t.name == agentFinish || tried[t.name] {
-				continue
-			}
-			filled, ok := fillArgs(t.args, question)
-			if !ok {
-				continue
-			}
-			tool, args = t.name, filled
-			thought = fmt.Sprintf("I should use the %s tool to answer: %s", t.name, strings.Join(strings.Fields(question), " "))
-			break
-		}
-		if tool == agentFinish {
-			thought = "No tool could help; I will answer from what I know."
-		}
-	}
+	thought, tool, args := agentDecide(agentQuestion(p), parseTools(p.Objective), past)
 	argsJSON, _ := json.Marshal(args)
 	values := make([]string, len(p.Outputs))
 	for i, f := range p.Outputs {
@@ -168,6 +135,59 @@ func (m *model) agentStep(p *prompt) string {
 		}
 	}
 	return render(p, values)
+}
+
+// agentObs is a tool call the agent made and what the tool answered.
+type agentObs struct {
+	tool        string
+	observation string
+	failed      bool // the protocol marked the result an error (Anthropic's is_error)
+}
+
+// agentQuestion is what the agent works on: the "question" input, else
+// the first input, else (a plain chat) the last user message.
+func agentQuestion(p *prompt) string {
+	question := p.Values["question"]
+	if question == "" && len(p.Inputs) > 0 {
+		question = p.Values[p.Inputs[0].Name]
+	}
+	if question == "" && !p.Structured {
+		question = p.Text
+	}
+	return strings.TrimSpace(question)
+}
+
+// agentDecide is the simulated agent's policy, the same whether its tools
+// come as text or through a tool-calling protocol. It is a fixed policy,
+// not reasoning: while no tool has returned a usable observation, it calls
+// the next tool it has not tried whose arguments it can fill from the
+// question (see fillArgs); once a tool succeeded, or no untried tool fits,
+// it calls finish with no arguments.
+func agentDecide(question string, tools []agentTool, past []agentObs) (thought, tool string, args map[string]any) {
+	tried := map[string]bool{}
+	succeeded := ""
+	for _, o := range past {
+		tried[o.tool] = true
+		obs := strings.TrimSpace(o.observation)
+		if o.tool != agentFinish && obs != "" && !o.failed && !strings.HasPrefix(obs, agentFailed) && succeeded == "" {
+			succeeded = o.tool
+		}
+	}
+	tool, args = agentFinish, map[string]any{}
+	if succeeded != "" {
+		return fmt.Sprintf("The %s tool gave me what I need, so I can finish.", succeeded), tool, args
+	}
+	for _, t := range tools {
+		if t.name == agentFinish || tried[t.name] {
+			continue
+		}
+		filled, ok := fillArgs(t.args, question)
+		if !ok {
+			continue
+		}
+		return fmt.Sprintf("I should use the %s tool to answer: %s", t.name, strings.Join(strings.Fields(question), " ")), t.name, filled
+	}
+	return "No tool could help; I will answer from what I know.", tool, args
 }
 
 // queryWords, in an argument's name or description, mark an argument that

@@ -23,6 +23,14 @@ type anthropicBlock struct {
 	Text         string                `json:"text"`
 	Source       *anthropicImageSource `json:"source"`
 	CacheControl json.RawMessage       `json:"cache_control"`
+	// tool_use blocks
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+	// tool_result blocks
+	ToolUseID string          `json:"tool_use_id"`
+	Content   json.RawMessage `json:"content"`
+	IsError   bool            `json:"is_error"`
 }
 
 func (b anthropicBlock) marked() bool {
@@ -62,6 +70,8 @@ type messagesRequest struct {
 	Metadata      struct {
 		UserID string `json:"user_id"`
 	} `json:"metadata"`
+	Tools      []anthropicTool      `json:"tools"`
+	ToolChoice *anthropicToolChoice `json:"tool_choice"`
 }
 
 func (r *messagesRequest) validate() error {
@@ -88,13 +98,17 @@ func (r *messagesRequest) validate() error {
 }
 
 // messages flattens the request into the chat the model reads: the system
-// blocks as one system message, then the turns.
-func (r *messagesRequest) messages() []message {
+// blocks as one system message, then the turns, but for those that skip
+// marks (tool traffic).
+func (r *messagesRequest) messages(skip map[int]bool) []message {
 	var msgs []message
 	if len(r.System) > 0 {
 		msgs = append(msgs, message{Role: "system", Text: r.System.text()})
 	}
-	for _, m := range r.Messages {
+	for i, m := range r.Messages {
+		if skip[i] {
+			continue
+		}
 		msgs = append(msgs, message{Role: m.Role, Text: m.Content.text()})
 	}
 	return msgs
@@ -123,8 +137,9 @@ func (r *messagesRequest) cacheUsage(c *prefixCache) (input, read, written int) 
 	)
 	key.WriteString(r.Model)
 	add := func(role string, b anthropicBlock) {
-		total += countTokens(b.Text)
-		fmt.Fprintf(&key, "\x00%s\x00%s\x00%s", role, b.Type, b.Text)
+		total += countTokens(b.Text) + countTokens(b.Name+" "+string(b.Input)+" "+string(b.Content))
+		fmt.Fprintf(&key, "\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", role, b.Type, b.Text,
+			b.ID, b.Name, b.Input, b.ToolUseID, b.Content)
 		if b.marked() {
 			ends = append(ends, prefixEnd{key: key.String(), tokens: total})
 		}
@@ -188,6 +203,27 @@ func (c *prefixCache) store(ends []prefixEnd) {
 type messagesBlock struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
+	// tool_use blocks
+	ID    string
+	Name  string
+	Input json.RawMessage
+}
+
+// MarshalJSON writes a text block as {type, text} and a tool_use block as
+// {type, id, name, input}, as the API does.
+func (b messagesBlock) MarshalJSON() ([]byte, error) {
+	if b.Type == "tool_use" {
+		return json.Marshal(struct {
+			Type  string          `json:"type"`
+			ID    string          `json:"id"`
+			Name  string          `json:"name"`
+			Input json.RawMessage `json:"input"`
+		}{b.Type, b.ID, b.Name, b.Input})
+	}
+	return json.Marshal(struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}{b.Type, b.Text})
 }
 
 type messagesUsage struct {
@@ -220,6 +256,18 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, seq int6
 	if err == nil {
 		err = req.validate()
 	}
+	var (
+		tools    []offeredTool
+		choice   toolChoice
+		past     []agentObs
+		toolOnly map[int]bool
+	)
+	if err == nil {
+		tools, choice, err = req.anthropicTools()
+	}
+	if err == nil {
+		past, toolOnly, err = req.toolTurns()
+	}
 	if err != nil {
 		return writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 	}
@@ -227,8 +275,14 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, seq int6
 	if done {
 		return out
 	}
-	p := parsePrompt(req.messages(), false)
-	content := s.model.complete(p, anthropicSalt(&req))
+	p := parsePrompt(req.messages(toolOnly), false)
+	var content string
+	var calls []toolCallOut
+	if len(tools) > 0 {
+		content, calls = s.model.toolStep(p, tools, choice, past, anthropicSalt(&req))
+	} else {
+		content = s.model.complete(p, anthropicSalt(&req))
+	}
 	if garbled {
 		content = garble(content, false)
 	}
@@ -248,7 +302,16 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, seq int6
 	if cut, ok := truncateTokens(content, *req.MaxTokens); ok {
 		content, resp.StopReason, resp.StopSequence = cut, "max_tokens", nil
 	}
-	resp.Content = []messagesBlock{{Type: "text", Text: content}}
+	if content != "" || len(calls) == 0 {
+		resp.Content = []messagesBlock{{Type: "text", Text: content}}
+	}
+	if len(calls) > 0 && resp.StopReason == "end_turn" {
+		resp.StopReason = "tool_use"
+		for _, c := range calls {
+			resp.Content = append(resp.Content, messagesBlock{Type: "tool_use", ID: "toolu_" + c.ID, Name: c.Name, Input: json.RawMessage(c.Args)})
+			content += " " + c.Name + " " + c.Args // counted as output
+		}
+	}
 	u := &resp.Usage
 	u.InputTokens, u.CacheReadInputTokens, u.CacheCreationInputTokens = req.cacheUsage(&s.prompts)
 	u.OutputTokens = countTokens(content)

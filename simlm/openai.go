@@ -16,8 +16,10 @@ type message struct {
 }
 
 type wireMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ToolCalls  []wireToolCall  `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
 }
 
 type wirePart struct {
@@ -95,6 +97,8 @@ type chatRequest struct {
 	Stream              bool              `json:"stream"`
 	StreamOptions       *streamOptions    `json:"stream_options"`
 	Metadata            map[string]string `json:"metadata"`
+	Tools               []wireTool        `json:"tools"`
+	ToolChoice          json.RawMessage   `json:"tool_choice"`
 }
 
 // maxN caps the number of choices of one request.
@@ -176,8 +180,9 @@ type chatChoice struct {
 }
 
 type respMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role      string         `json:"role"`
+	Content   string         `json:"content"`
+	ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
 }
 
 type usage struct {

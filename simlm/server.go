@@ -438,7 +438,17 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	if err == nil {
 		err = req.validate()
 	}
-	var msgs []message
+	var (
+		msgs   []message
+		tools  []offeredTool
+		choice toolChoice
+	)
+	if err == nil {
+		tools, choice, err = req.openAITools()
+	}
+	if err == nil && req.Stream && len(tools) > 0 {
+		err = errors.New("the simulator does not stream tool calls")
+	}
 	if err == nil {
 		msgs = make([]message, len(req.Messages))
 		for i, m := range req.Messages {
@@ -469,7 +479,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	if done {
 		return out
 	}
-	p := parsePrompt(msgs, req.wantsJSON())
+	prompted, past, err := splitToolTurns(&req, msgs)
+	if err != nil {
+		return writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	}
+	p := parsePrompt(prompted, req.wantsJSON())
 	root, _ := req.schema() // checked by validate
 	if root != nil {
 		// Structured outputs: the request's schema is the law.
@@ -487,8 +501,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	}
 	resp.Usage.PromptTokens = nPrompt
 	for i := range req.n() {
-		content := s.model.complete(p, salt(&req, i))
-		if root != nil && !garbled {
+		var content string
+		var calls []toolCallOut
+		if len(tools) > 0 {
+			content, calls = s.model.toolStep(p, tools, choice, past, salt(&req, i))
+		} else {
+			content = s.model.complete(p, salt(&req, i))
+		}
+		if root != nil && !garbled && len(calls) == 0 {
 			content = conformObject(root, content, "")
 		}
 		if garbled {
@@ -500,9 +520,17 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 			content, finish = cut, "length"
 		}
 		resp.Usage.CompletionTokens += countTokens(content)
-		resp.Choices = append(resp.Choices, chatChoice{
-			Index: i, Message: respMessage{Role: "assistant", Content: content}, FinishReason: finish,
-		})
+		msg := respMessage{Role: "assistant", Content: content}
+		if len(calls) > 0 && finish == "stop" {
+			finish = "tool_calls"
+			for _, c := range calls {
+				wc := wireToolCall{ID: "call_" + c.ID, Type: "function"}
+				wc.Function.Name, wc.Function.Arguments = c.Name, c.Args
+				msg.ToolCalls = append(msg.ToolCalls, wc)
+				resp.Usage.CompletionTokens += countTokens(c.Name + " " + c.Args)
+			}
+		}
+		resp.Choices = append(resp.Choices, chatChoice{Index: i, Message: msg, FinishReason: finish})
 	}
 	resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
 	s.stats.prompt.Add(int64(resp.Usage.PromptTokens))

@@ -737,9 +737,15 @@ func (x *Result) GetCause() *ChatError {
 // ChatMessage is one message of a chat (lm.Message).
 type ChatMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// role is "system", "user" or "assistant".
-	Role          string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
-	Content       string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// role is "system", "user", "assistant" or "tool".
+	Role    string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// tool_calls are the tools an assistant message calls (native tool
+	// calling, lm.ToolCall).
+	ToolCalls []*ToolCall `protobuf:"bytes,3,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
+	// tool_call_id, on a "tool" message, names the call whose result the
+	// content is.
+	ToolCallId    string `protobuf:"bytes,4,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -788,6 +794,144 @@ func (x *ChatMessage) GetContent() string {
 	return ""
 }
 
+func (x *ChatMessage) GetToolCalls() []*ToolCall {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
+func (x *ChatMessage) GetToolCallId() string {
+	if x != nil {
+		return x.ToolCallId
+	}
+	return ""
+}
+
+// ToolCall is a call of a tool by the model (lm.ToolCall).
+type ToolCall struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// arguments is the JSON text of the arguments as the model wrote it.
+	Arguments     string `protobuf:"bytes,3,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolCall) Reset() {
+	*x = ToolCall{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolCall) ProtoMessage() {}
+
+func (x *ToolCall) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
+func (*ToolCall) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ToolCall) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ToolCall) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolCall) GetArguments() string {
+	if x != nil {
+		return x.Arguments
+	}
+	return ""
+}
+
+// ToolDef is a tool the model may call (lm.ToolDef).
+type ToolDef struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// parameters is the JSON schema of the arguments.
+	Parameters    []byte `protobuf:"bytes,3,opt,name=parameters,proto3" json:"parameters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolDef) Reset() {
+	*x = ToolDef{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolDef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolDef) ProtoMessage() {}
+
+func (x *ToolDef) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolDef.ProtoReflect.Descriptor instead.
+func (*ToolDef) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ToolDef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolDef) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ToolDef) GetParameters() []byte {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
 // ChatRequest asks a gateway for one chat completion (lm.Request) with
 // the gateway's own LM. It carries no credentials: the gateway holds the
 // keys. The gateway answers the sender with a ChatResponse of the same id.
@@ -816,15 +960,18 @@ type ChatRequest struct {
 	TimeoutMs int64 `protobuf:"varint,14,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	// traceparent and tracestate are the W3C trace context of the caller's
 	// span, so that the gateway's spans join its trace.
-	Traceparent   string `protobuf:"bytes,15,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
-	Tracestate    string `protobuf:"bytes,16,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
+	Traceparent string `protobuf:"bytes,15,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Tracestate  string `protobuf:"bytes,16,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
+	// tools are the tools the model may call; tool_choice is lm.ToolChoice.
+	Tools         []*ToolDef `protobuf:"bytes,17,rep,name=tools,proto3" json:"tools,omitempty"`
+	ToolChoice    string     `protobuf:"bytes,18,opt,name=tool_choice,json=toolChoice,proto3" json:"tool_choice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +983,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +996,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ChatRequest) GetId() uint64 {
@@ -964,6 +1111,20 @@ func (x *ChatRequest) GetTracestate() string {
 	return ""
 }
 
+func (x *ChatRequest) GetTools() []*ToolDef {
+	if x != nil {
+		return x.Tools
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetToolChoice() string {
+	if x != nil {
+		return x.ToolChoice
+	}
+	return ""
+}
+
 // ChatCancel tells a gateway that the sender of request id gave up.
 type ChatCancel struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -974,7 +1135,7 @@ type ChatCancel struct {
 
 func (x *ChatCancel) Reset() {
 	*x = ChatCancel{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1147,7 @@ func (x *ChatCancel) String() string {
 func (*ChatCancel) ProtoMessage() {}
 
 func (x *ChatCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1160,7 @@ func (x *ChatCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCancel.ProtoReflect.Descriptor instead.
 func (*ChatCancel) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChatCancel) GetId() uint64 {
@@ -1020,7 +1181,7 @@ type ChatChoice struct {
 
 func (x *ChatChoice) Reset() {
 	*x = ChatChoice{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1193,7 @@ func (x *ChatChoice) String() string {
 func (*ChatChoice) ProtoMessage() {}
 
 func (x *ChatChoice) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1206,7 @@ func (x *ChatChoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChoice.ProtoReflect.Descriptor instead.
 func (*ChatChoice) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChatChoice) GetMessage() *ChatMessage {
@@ -1090,7 +1251,7 @@ type ChatError struct {
 
 func (x *ChatError) Reset() {
 	*x = ChatError{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1263,7 @@ func (x *ChatError) String() string {
 func (*ChatError) ProtoMessage() {}
 
 func (x *ChatError) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1276,7 @@ func (x *ChatError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatError.ProtoReflect.Descriptor instead.
 func (*ChatError) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChatError) GetKind() string {
@@ -1200,7 +1361,7 @@ type ChatResponse struct {
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1373,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1386,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChatResponse) GetId() uint64 {
@@ -1342,10 +1503,24 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	" \x01(\tR\terrorKind\x12\x1d\n" +
 	"\n" +
 	"latency_us\x18\v \x01(\x03R\tlatencyUs\x121\n" +
-	"\x05cause\x18\f \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05cause\";\n" +
+	"\x05cause\x18\f \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05cause\"\x98\x01\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\tR\acontent\"\xed\x03\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x129\n" +
+	"\n" +
+	"tool_calls\x18\x03 \x03(\v2\x1a.dspex.cluster.v1.ToolCallR\ttoolCalls\x12 \n" +
+	"\ftool_call_id\x18\x04 \x01(\tR\n" +
+	"toolCallId\"L\n" +
+	"\bToolCall\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\targuments\x18\x03 \x01(\tR\targuments\"_\n" +
+	"\aToolDef\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1e\n" +
+	"\n" +
+	"parameters\x18\x03 \x01(\fR\n" +
+	"parameters\"\xbf\x04\n" +
 	"\vChatRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x129\n" +
@@ -1368,7 +1543,10 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	"\vtraceparent\x18\x0f \x01(\tR\vtraceparent\x12\x1e\n" +
 	"\n" +
 	"tracestate\x18\x10 \x01(\tR\n" +
-	"tracestate\"\x1c\n" +
+	"tracestate\x12/\n" +
+	"\x05tools\x18\x11 \x03(\v2\x19.dspex.cluster.v1.ToolDefR\x05tools\x12\x1f\n" +
+	"\vtool_choice\x18\x12 \x01(\tR\n" +
+	"toolChoice\"\x1c\n" +
 	"\n" +
 	"ChatCancel\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"j\n" +
@@ -1408,7 +1586,7 @@ func file_cluster_pb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_pb_cluster_proto_rawDescData
 }
 
-var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*Join)(nil),         // 0: dspex.cluster.v1.Join
 	(*Leave)(nil),        // 1: dspex.cluster.v1.Leave
@@ -1420,26 +1598,30 @@ var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*Usage)(nil),        // 7: dspex.cluster.v1.Usage
 	(*Result)(nil),       // 8: dspex.cluster.v1.Result
 	(*ChatMessage)(nil),  // 9: dspex.cluster.v1.ChatMessage
-	(*ChatRequest)(nil),  // 10: dspex.cluster.v1.ChatRequest
-	(*ChatCancel)(nil),   // 11: dspex.cluster.v1.ChatCancel
-	(*ChatChoice)(nil),   // 12: dspex.cluster.v1.ChatChoice
-	(*ChatError)(nil),    // 13: dspex.cluster.v1.ChatError
-	(*ChatResponse)(nil), // 14: dspex.cluster.v1.ChatResponse
+	(*ToolCall)(nil),     // 10: dspex.cluster.v1.ToolCall
+	(*ToolDef)(nil),      // 11: dspex.cluster.v1.ToolDef
+	(*ChatRequest)(nil),  // 12: dspex.cluster.v1.ChatRequest
+	(*ChatCancel)(nil),   // 13: dspex.cluster.v1.ChatCancel
+	(*ChatChoice)(nil),   // 14: dspex.cluster.v1.ChatChoice
+	(*ChatError)(nil),    // 15: dspex.cluster.v1.ChatError
+	(*ChatResponse)(nil), // 16: dspex.cluster.v1.ChatResponse
 }
 var file_cluster_pb_cluster_proto_depIdxs = []int32{
 	7,  // 0: dspex.cluster.v1.Result.usage:type_name -> dspex.cluster.v1.Usage
 	6,  // 1: dspex.cluster.v1.Result.trace:type_name -> dspex.cluster.v1.TraceEntry
-	13, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
-	9,  // 3: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
-	9,  // 4: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
-	12, // 5: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
-	7,  // 6: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
-	13, // 7: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	15, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
+	10, // 3: dspex.cluster.v1.ChatMessage.tool_calls:type_name -> dspex.cluster.v1.ToolCall
+	9,  // 4: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
+	11, // 5: dspex.cluster.v1.ChatRequest.tools:type_name -> dspex.cluster.v1.ToolDef
+	9,  // 6: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
+	14, // 7: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
+	7,  // 8: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
+	15, // 9: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_cluster_pb_cluster_proto_init() }
@@ -1453,7 +1635,7 @@ func file_cluster_pb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_pb_cluster_proto_rawDesc), len(file_cluster_pb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

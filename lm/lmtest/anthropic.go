@@ -67,6 +67,11 @@ type wireBlock struct {
 	Type         string          `json:"type"`
 	Text         string          `json:"text"`
 	CacheControl json.RawMessage `json:"cache_control"`
+	ID           string          `json:"id"`
+	Name         string          `json:"name"`
+	Input        json.RawMessage `json:"input"`
+	ToolUseID    string          `json:"tool_use_id"`
+	Content      json.RawMessage `json:"content"`
 }
 
 // blocks decodes a content that is a string or an array of blocks.
@@ -94,6 +99,31 @@ func blocks(raw json.RawMessage) ([]AnthropicBlock, error) {
 	return out, nil
 }
 
+// chatView is a turn as chat messages: its text with its tool_use blocks
+// as tool calls, then each tool_result block as a RoleTool message.
+func chatView(role string, bs []AnthropicBlock) []lm.Message {
+	msg := lm.Message{Role: lm.Role(role), Content: text(bs)}
+	var results []lm.Message
+	for _, b := range bs {
+		var w wireBlock
+		_ = json.Unmarshal(b.Raw, &w) // decoded once already by blocks
+		switch b.Type {
+		case "tool_use":
+			msg.ToolCalls = append(msg.ToolCalls, lm.ToolCall{ID: w.ID, Name: w.Name, Arguments: string(w.Input)})
+		case "tool_result":
+			res := lm.Message{Role: lm.RoleTool, ToolCallID: w.ToolUseID}
+			if c, err := blocks(w.Content); err == nil {
+				res.Content = text(c)
+			}
+			results = append(results, res)
+		}
+	}
+	if msg.Content == "" && len(msg.ToolCalls) == 0 && len(results) > 0 {
+		return results
+	}
+	return append([]lm.Message{msg}, results...)
+}
+
 // text joins the text blocks.
 func text(bs []AnthropicBlock) string {
 	s := ""
@@ -118,6 +148,12 @@ func decodeMessages(body []byte) (*AnthropicRequest, *ChatRequest, error) {
 		MaxTokens     *int     `json:"max_tokens"`
 		StopSequences []string `json:"stop_sequences"`
 		Temperature   *float64 `json:"temperature"`
+		Tools         []struct {
+			Name        string          `json:"name"`
+			Description string          `json:"description"`
+			InputSchema json.RawMessage `json:"input_schema"`
+		} `json:"tools"`
+		ToolChoice json.RawMessage `json:"tool_choice"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, nil, fmt.Errorf("invalid messages request: %w", err)
@@ -135,7 +171,13 @@ func decodeMessages(body []byte) (*AnthropicRequest, *ChatRequest, error) {
 		return nil, nil, errors.New("temperature: must be between 0 and 1")
 	}
 	req := &AnthropicRequest{MaxTokens: *raw.MaxTokens, StopSequences: raw.StopSequences, Temperature: raw.Temperature}
-	chat := &ChatRequest{Model: raw.Model, Temperature: raw.Temperature, MaxTokens: raw.MaxTokens, Stop: raw.StopSequences}
+	chat := &ChatRequest{Model: raw.Model, Temperature: raw.Temperature, MaxTokens: raw.MaxTokens, Stop: raw.StopSequences, ToolChoice: raw.ToolChoice}
+	for i, t := range raw.Tools {
+		if t.Name == "" || len(t.InputSchema) == 0 {
+			return nil, nil, fmt.Errorf("tools.%d: name and input_schema are required", i)
+		}
+		chat.Tools = append(chat.Tools, lm.ToolDef{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+	}
 	if len(raw.System) > 0 && string(raw.System) != "null" {
 		sys, err := blocks(raw.System)
 		if err != nil {
@@ -155,14 +197,17 @@ func decodeMessages(body []byte) (*AnthropicRequest, *ChatRequest, error) {
 			return nil, nil, fmt.Errorf("messages.%d.content: %w", i, err)
 		}
 		req.Messages = append(req.Messages, AnthropicMessage{Role: m.Role, Content: bs})
-		chat.Messages = append(chat.Messages, lm.Message{Role: lm.Role(m.Role), Content: text(bs)})
+		chat.Messages = append(chat.Messages, chatView(m.Role, bs)...)
 	}
 	return req, chat, nil
 }
 
 type anthropicBlock struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type  string          `json:"type"`
+	Text  string          `json:"text,omitempty"`
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
 }
 
 type anthropicUsage struct {
@@ -207,6 +252,10 @@ func messagesResponse(req *ChatRequest, sc Script, seq int) anthropicMessage {
 		resp.Content = append(resp.Content, anthropicBlock{Type: "text", Text: reply})
 	}
 	resp.StopReason = "end_turn"
+	for _, c := range sc.ToolCalls {
+		resp.Content = append(resp.Content, anthropicBlock{Type: "tool_use", ID: c.ID, Name: c.Name, Input: json.RawMessage(c.Arguments)})
+		resp.StopReason = "tool_use"
+	}
 	if len(sc.FinishReasons) > 0 {
 		switch r := sc.FinishReasons[0]; r {
 		case "", "stop":

@@ -27,7 +27,8 @@
 // [Run] checks that an [github.com/dspex-go/dspex/lm.LM] behaves as an
 // OpenAI-compatible provider (or, with [WithProtocol]([Anthropic]), an
 // Anthropic Messages API provider) must: request and response mapping, error
-// classification (retryable statuses, rate limiting, Retry-After),
+// classification (retryable statuses, rate limiting, Retry-After), native
+// tool calling (tools, tool choice, tool calls and results),
 // cancellation, concurrency and that the API key never leaks into errors.
 // It starts its own Server for each subtest; the factory builds the LM
 // under test for the given base URL, with no retries or caching:

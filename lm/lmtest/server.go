@@ -64,6 +64,11 @@ type Script struct {
 	Replies []string
 	// FinishReasons are the choices' finish reasons; missing ones are "stop".
 	FinishReasons []string
+	// ToolCalls are the first choice's tool calls: OpenAI tool_calls, or
+	// Anthropic tool_use blocks after the text (stop_reason "tool_use"
+	// unless FinishReasons says otherwise). Arguments must be a JSON
+	// object for Anthropic.
+	ToolCalls []lm.ToolCall
 	// NoChoices answers with an empty choices list.
 	NoChoices bool
 	// ID is the completion's id; default "chatcmpl-N" with a sequence number.
@@ -134,6 +139,11 @@ type ChatRequest struct {
 	Seed *int
 	// ResponseFormat is the response_format type ("json_object", ...), or "".
 	ResponseFormat string
+	// Tools are the tools offered (native tool calling), their schemas as
+	// sent (OpenAI parameters, Anthropic input_schema).
+	Tools []lm.ToolDef
+	// ToolChoice is the tool_choice as sent (raw JSON), or nil.
+	ToolChoice json.RawMessage
 }
 
 // EmbedRequest is an embeddings request as the Server decoded it.
@@ -314,7 +324,9 @@ func hangup(w http.ResponseWriter) {
 func decodeChat(body []byte) (*ChatRequest, error) {
 	var raw struct {
 		Model               string          `json:"model"`
-		Messages            []lm.Message    `json:"messages"`
+		Messages            []openaiMessage `json:"messages"`
+		Tools               []openaiTool    `json:"tools"`
+		ToolChoice          json.RawMessage `json:"tool_choice"`
 		Temperature         *float64        `json:"temperature"`
 		MaxTokens           *int            `json:"max_tokens"`
 		MaxCompletionTokens *int            `json:"max_completion_tokens"`
@@ -330,12 +342,25 @@ func decodeChat(body []byte) (*ChatRequest, error) {
 	}
 	req := &ChatRequest{
 		Model:               raw.Model,
-		Messages:            raw.Messages,
+		Messages:            make([]lm.Message, len(raw.Messages)),
+		ToolChoice:          raw.ToolChoice,
 		Temperature:         raw.Temperature,
 		MaxTokens:           raw.MaxTokens,
 		MaxCompletionTokens: raw.MaxCompletionTokens,
 		N:                   raw.N,
 		Seed:                raw.Seed,
+	}
+	for i, m := range raw.Messages {
+		req.Messages[i] = lm.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+		for _, c := range m.ToolCalls {
+			req.Messages[i].ToolCalls = append(req.Messages[i].ToolCalls, lm.ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: c.Function.Arguments})
+		}
+	}
+	for i, t := range raw.Tools {
+		if t.Type != "function" || t.Function.Name == "" {
+			return nil, fmt.Errorf("tools[%d] must be a function with a name", i)
+		}
+		req.Tools = append(req.Tools, lm.ToolDef{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters})
 	}
 	if raw.ResponseFormat != nil {
 		req.ResponseFormat = raw.ResponseFormat.Type
@@ -387,9 +412,35 @@ func decodeEmbed(body []byte) (*EmbedRequest, error) {
 }
 
 type chatChoice struct {
-	Index        int        `json:"index"`
-	Message      lm.Message `json:"message"`
-	FinishReason string     `json:"finish_reason"`
+	Index        int           `json:"index"`
+	Message      openaiMessage `json:"message"`
+	FinishReason string        `json:"finish_reason"`
+}
+
+// openaiMessage is a chat message on the wire.
+type openaiMessage struct {
+	Role       lm.Role          `json:"role"`
+	Content    string           `json:"content"`
+	ToolCalls  []openaiToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string           `json:"tool_call_id,omitempty"`
+}
+
+type openaiToolCall struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+type openaiTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"function"`
 }
 
 type chatCompletion struct {
@@ -459,7 +510,15 @@ func chatResponse(req *ChatRequest, sc Script, seq int) chatCompletion {
 		if i < len(sc.FinishReasons) && sc.FinishReasons[i] != "" {
 			reason = sc.FinishReasons[i]
 		}
-		resp.Choices = append(resp.Choices, chatChoice{Index: i, Message: lm.Message{Role: lm.RoleAssistant, Content: text}, FinishReason: reason})
+		msg := openaiMessage{Role: lm.RoleAssistant, Content: text}
+		if i == 0 {
+			for _, c := range sc.ToolCalls {
+				wc := openaiToolCall{ID: c.ID, Type: "function"}
+				wc.Function.Name, wc.Function.Arguments = c.Name, c.Arguments
+				msg.ToolCalls = append(msg.ToolCalls, wc)
+			}
+		}
+		resp.Choices = append(resp.Choices, chatChoice{Index: i, Message: msg, FinishReason: reason})
 		completion += words(text)
 	}
 	if sc.Usage != nil {

@@ -56,6 +56,7 @@ func Run(t *testing.T, newLM func(t *testing.T, baseURL string) lm.LM, opts ...O
 	t.Run("Concurrent", s.concurrent)
 	t.Run("APIKeyNotInErrors", s.apiKeyNotInErrors)
 	t.Run("Embeddings", s.embeddings)
+	t.Run("ToolCalling", s.toolCalling)
 }
 
 // Protocol is the wire protocol a provider under test speaks.
