@@ -115,6 +115,16 @@ func attempt(ctx context.Context, model lm.LM, a Adapter, sig signature.Signatur
 	req.NoCache = base.NoCache
 	res := Result{Request: req}
 	resp, err := model.Chat(ctx, req)
+	// A provider that refuses the response format asked for gets the next
+	// weaker one (structured outputs, then a JSON object, then text).
+	for next, ok := responseFormatFallback(req, err); ok; next, ok = responseFormatFallback(req, err) {
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.AddEvent(telemetry.EventFallback, trace.WithAttributes(telemetry.AttrErrorType.String("response_format")))
+		}
+		req = next
+		res.Request = req
+		resp, err = model.Chat(ctx, req)
+	}
 	if err != nil {
 		return res, fmt.Errorf("adapter: LM call: %w", err)
 	}

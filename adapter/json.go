@@ -3,7 +3,9 @@ package adapter
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"unsafe"
 
@@ -64,6 +66,34 @@ func responseSchema(sig signature.Signature) *lm.ResponseSchema {
 		return nil
 	}
 	return &lm.ResponseSchema{Name: schema.OutputsName, Schema: schema.AppendPython(nil, s, false), Strict: true}
+}
+
+// responseFormatFallback returns req asking for the next weaker response
+// format after the provider refused req's, as DSPy's JSONAdapter falls back
+// from structured outputs to JSON mode (dspy/adapters/json_adapter.py
+// __call__ at stanfordnlp/dspy 4ed377ee): a request carrying a Schema
+// (response_format json_schema, strict) is sent again without it (a plain
+// json_object), and a json_object request as plain text, whose reply Parse
+// reads all the same. It reports false when err is not such a refusal (a
+// 400 from the provider whose message names response_format) or req has
+// nothing weaker to fall back to.
+func responseFormatFallback(req lm.Request, err error) (lm.Request, bool) {
+	if req.ResponseFormat != lm.FormatJSON || !refusesResponseFormat(err) {
+		return req, false
+	}
+	if req.Schema != nil {
+		req.Schema = nil
+		return req, true
+	}
+	req.ResponseFormat = lm.FormatText
+	return req, true
+}
+
+// refusesResponseFormat reports whether err is a provider's 400 naming
+// response_format: the provider or model does not support the format asked.
+func refusesResponseFormat(err error) bool {
+	var pe *lm.ProviderError
+	return errors.As(err, &pe) && pe.Status == http.StatusBadRequest && strings.Contains(pe.Error(), "response_format")
 }
 
 func (JSON) systemMessage(sig signature.Signature) (string, error) {

@@ -277,8 +277,8 @@ func ExampleSaveDSPy() {
 	//     "train": [],
 	//     "demos": [
 	//       {
-	//         "query": "Hamlet author",
-	//         "question": "Who wrote Hamlet?"
+	//         "question": "Who wrote Hamlet?",
+	//         "query": "Hamlet author"
 	//       }
 	//     ],
 	//     "signature": {

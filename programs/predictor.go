@@ -24,6 +24,8 @@ type Predictor struct {
 	demos   []Values
 	adapter adapter.Adapter
 	call    callConfig
+	// dspy is what LoadDSPy read that dspex does not use, for SaveDSPy.
+	dspy *dspyKept
 }
 
 // NewPredictFrom returns a predictor for sig.

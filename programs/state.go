@@ -173,7 +173,7 @@ func Load[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
 			}
 			updates = append(updates, fieldUpdate{prefix: sf.Prefix, desc: sf.Description})
 		}
-		q, err := restore(np, ps.Signature.Instructions, updates, ps.Demos)
+		q, err := restore(np, ps.Signature.Instructions, updates, ps.Demos, false)
 		if err != nil {
 			return prog, err
 		}
@@ -186,8 +186,9 @@ func Load[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
 type fieldUpdate struct{ prefix, desc string }
 
 // restore returns np's predictor with the saved instructions, fields and
-// demos.
-func restore(np NamedPredictor, instructions string, fields []fieldUpdate, demos []Values) (*Predictor, error) {
+// demos. With rawExtras, numbers under demo keys that are not fields stay
+// json.Number, so that they are written back exactly as they were read.
+func restore(np NamedPredictor, instructions string, fields []fieldUpdate, demos []Values, rawExtras bool) (*Predictor, error) {
 	sig := np.Predictor.Signature().WithInstructions(instructions)
 	for i, f := range allFields(sig) {
 		f.Prefix, f.Desc = fields[i].prefix, fields[i].desc
@@ -200,7 +201,9 @@ func restore(np NamedPredictor, instructions string, fields []fieldUpdate, demos
 		for k, v := range d {
 			f, _, ok := sig.Field(k)
 			if !ok {
-				d[k] = fromJSON(v, nil)
+				if !rawExtras {
+					d[k] = fromJSON(v, nil)
+				}
 				continue
 			}
 			x, why := demoValue(v, f.Type)

@@ -6,6 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/dspex-go/dspex/signature"
 )
@@ -20,14 +25,22 @@ var ErrLegacyDSPyState = errors.New("programs: loading extended_signature is no 
 // predictors.
 const dspyMetadataKey = "metadata"
 
-// dspyPredictor is one predictor's entry in DSPy's program.save JSON.
-type dspyPredictor struct {
-	Traces    []any           `json:"traces"`
-	Train     []any           `json:"train"`
-	Demos     []Values        `json:"demos"`
-	Signature dspySignature   `json:"signature"`
-	LM        json.RawMessage `json:"lm"`
-}
+// dspyAugmentedKey marks a demo that an optimizer bootstrapped from a trace
+// of the program's own run (dspy/teleprompt/bootstrap.py at
+// stanfordnlp/dspy 4ed377ee: dspy.Example(augmented=True, **inputs,
+// **outputs)); labelled demos taken from the training set do not have it.
+// MIPROv2's proposer (dspy/propose/grounded_proposer.py) picks demos by it.
+const dspyAugmentedKey = "augmented"
+
+// The keys of a predictor's entry that DSPy's Predict.dump_state writes
+// (dspy/predict/predict.py at stanfordnlp/dspy 4ed377ee), in its order.
+const (
+	dspyTracesKey    = "traces"
+	dspyTrainKey     = "train"
+	dspyDemosKey     = "demos"
+	dspySignatureKey = "signature"
+	dspyLMKey        = "lm"
+)
 
 type dspySignature struct {
 	Instructions string      `json:"instructions"`
@@ -37,6 +50,37 @@ type dspySignature struct {
 type dspyField struct {
 	Prefix      string `json:"prefix"`
 	Description string `json:"description"`
+}
+
+// rawMember is one member of a JSON object, in file order.
+type rawMember struct {
+	Key   string
+	Value json.RawMessage
+}
+
+// dspyKept is what LoadDSPy read that dspex does not use, carried by each
+// predictor it restored so that SaveDSPy writes it back: the predictor
+// entry's other members ("traces", "train", "lm" and keys dspex does not
+// know) and the file's top-level members that are not the program's
+// predictors ("metadata" with its "dependency_versions", and entries of
+// predictors the program no longer has). It is never modified after
+// LoadDSPy builds it, so predictors share it.
+type dspyKept struct {
+	entry []rawMember
+	file  []rawMember
+}
+
+// value returns the kept member named key.
+func (k *dspyKept) value(key string) (json.RawMessage, bool) {
+	if k == nil {
+		return nil, false
+	}
+	for _, m := range k.entry {
+		if m.Key == key {
+			return m.Value, true
+		}
+	}
+	return nil, false
 }
 
 // dspyDefaultDesc is the description DSPy gives a field declared without
@@ -55,74 +99,269 @@ func dspyDefaultDesc(name string) string { return "${" + name + "}" }
 //
 // with the fields listed inputs first, then outputs, each with its prefix
 // (DefaultPrefix when unset) and description (DSPy's "${name}" when unset);
-// and a "metadata" key holding an empty "dependency_versions" object (DSPy
-// compares the versions listed there to its own, and warns on a mismatch).
-// The LM is always written as null: no model settings or keys are saved.
+// and a "metadata" key holding the "dependency_versions" object DSPy
+// compares with its own versions (empty when the program was not loaded
+// from DSPy's file).
+//
+// Each demo is written with "augmented" first when it has it (as DSPy's
+// optimizers build bootstrapped demos), then its signature's fields in
+// order, then its other keys sorted. Floats are written as Python writes
+// them (1.0, 1e+16), so that a float stays a float for DSPy and for
+// LoadDSPy, and an int stays an int.
+//
+// What LoadDSPy read and dspex does not use is written back unchanged:
+// each predictor's "traces", "train", "lm" (without an "api_key", which
+// DSPy never saves either) and unknown keys, and the file's "metadata" and
+// other top-level keys. A predictor that was not loaded from DSPy's file is
+// written with empty traces and train and a null LM: no model settings or
+// keys of dspex's own are saved.
 func SaveDSPy(w io.Writer, prog any) error {
 	nps, err := NamedPredictors(prog)
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	buf.WriteString("{\n")
+	var file []rawMember
 	for _, np := range nps {
 		if np.Name == dspyMetadataKey {
 			return fmt.Errorf("programs: SaveDSPy: a predictor named %q clashes with DSPy's metadata key", np.Name)
 		}
-		sig := np.Predictor.Signature()
-		dp := dspyPredictor{Traces: []any{}, Train: []any{}, Demos: np.Predictor.Demos(),
-			Signature: dspySignature{Instructions: sig.Instructions()}, LM: json.RawMessage("null")}
-		if dp.Demos == nil {
-			dp.Demos = []Values{}
+		if k := np.Predictor.dspy; k != nil && file == nil {
+			file = k.file
 		}
-		for _, f := range allFields(sig) {
-			desc := f.Desc
-			if desc == "" {
-				desc = dspyDefaultDesc(f.Name)
-			}
-			dp.Signature.Fields = append(dp.Signature.Fields, dspyField{Prefix: f.Label(), Description: desc})
-		}
-		if err := writeEntry(&buf, np.Name, dp); err != nil {
+	}
+	var buf bytes.Buffer
+	buf.WriteString("{\n")
+	for _, np := range nps {
+		entry, err := dspyEntry(np.Predictor)
+		if err != nil {
 			return fmt.Errorf("programs: SaveDSPy: predictor %q: %w", np.Name, err)
 		}
+		writeMember(&buf, np.Name, entry)
 		buf.WriteString(",\n")
 	}
-	meta := map[string]any{"dependency_versions": map[string]string{}}
-	if err := writeEntry(&buf, dspyMetadataKey, meta); err != nil {
-		return err
+	hasMeta := false
+	for _, m := range file {
+		if slices.ContainsFunc(nps, func(np NamedPredictor) bool { return np.Name == m.Key }) {
+			continue
+		}
+		hasMeta = hasMeta || m.Key == dspyMetadataKey
+		writeMember(&buf, m.Key, m.Value)
+		buf.WriteString(",\n")
 	}
+	if !hasMeta {
+		writeMember(&buf, dspyMetadataKey, json.RawMessage(`{"dependency_versions": {}}`))
+		buf.WriteString(",\n")
+	}
+	buf.Truncate(buf.Len() - 2)
 	buf.WriteString("\n}\n")
 	_, err = w.Write(buf.Bytes())
 	return err
 }
 
-// writeEntry writes `  "key": value` with value indented as a member of the
-// top-level object.
-func writeEntry(buf *bytes.Buffer, key string, v any) error {
-	k, err := json.Marshal(key)
-	if err != nil {
-		return err
+// dspyEntry returns p's entry in DSPy's format, compact.
+func dspyEntry(p *Predictor) (json.RawMessage, error) {
+	sig := p.Signature()
+	ds := dspySignature{Instructions: sig.Instructions(), Fields: []dspyField{}}
+	for _, f := range allFields(sig) {
+		desc := f.Desc
+		if desc == "" {
+			desc = dspyDefaultDesc(f.Name)
+		}
+		ds.Fields = append(ds.Fields, dspyField{Prefix: f.Label(), Description: desc})
 	}
-	var val bytes.Buffer
-	enc := json.NewEncoder(&val)
-	enc.SetIndent("  ", "  ")
+	var members []rawMember
+	add := func(key string, v any) error {
+		b, err := marshalNoEscape(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		members = append(members, rawMember{key, b})
+		return nil
+	}
+	kept := func(key, otherwise string) {
+		v, ok := p.dspy.value(key)
+		if !ok {
+			v = json.RawMessage(otherwise)
+		}
+		members = append(members, rawMember{key, v})
+	}
+	kept(dspyTracesKey, "[]")
+	kept(dspyTrainKey, "[]")
+	demos, err := dspyDemos(sig, p.demos)
+	if err != nil {
+		return nil, err
+	}
+	members = append(members, rawMember{dspyDemosKey, demos})
+	if err := add(dspySignatureKey, ds); err != nil {
+		return nil, err
+	}
+	kept(dspyLMKey, "null")
+	if p.dspy != nil {
+		for _, m := range p.dspy.entry {
+			switch m.Key {
+			case dspyTracesKey, dspyTrainKey, dspyDemosKey, dspySignatureKey, dspyLMKey:
+			default:
+				members = append(members, m)
+			}
+		}
+	}
+	return objectOf(members), nil
+}
+
+// dspyDemos returns demos as a JSON array, each demo's keys in DSPy's
+// order: "augmented", then the signature's fields, then the others sorted.
+func dspyDemos(sig signature.Signature, demos []Values) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	fields := allFields(sig)
+	for i, d := range demos {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		var keys []string
+		if _, ok := d[dspyAugmentedKey]; ok {
+			keys = append(keys, dspyAugmentedKey)
+		}
+		for _, f := range fields {
+			if _, ok := d[f.Name]; ok && f.Name != dspyAugmentedKey {
+				keys = append(keys, f.Name)
+			}
+		}
+		var rest []string
+		for k := range d {
+			if !slices.Contains(keys, k) {
+				rest = append(rest, k)
+			}
+		}
+		slices.Sort(rest)
+		var members []rawMember
+		for _, k := range append(keys, rest...) {
+			b, err := marshalNoEscape(pythonNumbers(d[k]))
+			if err != nil {
+				return nil, fmt.Errorf("demo %d: %s: %w", i, k, err)
+			}
+			members = append(members, rawMember{k, b})
+		}
+		buf.Write(objectOf(members))
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// objectOf returns members as a compact JSON object, in order.
+func objectOf(members []rawMember) json.RawMessage {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, _ := marshalNoEscape(m.Key)
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(m.Value)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, compact.
+func marshalNoEscape(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return err
+		return nil, err
 	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// writeMember writes `  "key": value` with value indented as a member of
+// the top-level object.
+func writeMember(buf *bytes.Buffer, key string, v json.RawMessage) {
+	k, _ := marshalNoEscape(key)
 	buf.WriteString("  ")
 	buf.Write(k)
 	buf.WriteString(": ")
-	buf.Write(bytes.TrimRight(val.Bytes(), "\n"))
-	return nil
+	var ind bytes.Buffer
+	if err := json.Indent(&ind, v, "  ", "  "); err != nil {
+		buf.Write(v) // kept values were valid JSON when read; never reached
+		return
+	}
+	buf.Write(ind.Bytes())
 }
 
-// LoadDSPy reads the JSON DSPy 3.x's program.save("x.json") writes and
-// returns a copy of prog with it, as Load does for Save's format: each
-// predictor gets the saved instructions, field prefixes and descriptions
-// ("${name}" meaning no description) and demos (DSPy's bootstrapped demos
-// keep their extra keys, such as "augmented"). "traces", "train", "lm" and
-// "metadata" are ignored: the LM stays the one prog's predictors have.
+// pythonNumbers returns v with its floats (also inside slices, arrays and
+// maps) replaced by json.Number in Python's repr form, which DSPy's save
+// writes: a whole float keeps its ".0" (1.0, not 1) and large or small
+// ones use an exponent past the same bounds (1e+16, 1e-05). Other values
+// are returned as they are.
+func pythonNumbers(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, json.Number, int, int64:
+		return v
+	case float64:
+		return pythonFloat(x)
+	case float32:
+		return pythonFloat(float64(x))
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return pythonFloat(rv.Float())
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			return v
+		}
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return v // []byte is written as base64, as encoding/json does
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = pythonNumbers(rv.Index(i).Interface())
+		}
+		return out
+	case reflect.Map:
+		if rv.IsNil() || rv.Type().Key().Kind() != reflect.String {
+			return v
+		}
+		out := make(map[string]any, rv.Len())
+		it := rv.MapRange()
+		for it.Next() {
+			out[it.Key().String()] = pythonNumbers(it.Value().Interface())
+		}
+		return out
+	}
+	return v
+}
+
+// pythonFloat formats f as Python's repr does; NaN and infinities, which
+// JSON cannot hold, are left as floats for the encoder to refuse.
+func pythonFloat(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return f
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	// Python's repr switches to an exponent when the decimal point would
+	// fall more than 4 places before the first digit or 16 after it.
+	if decpt := exp + 1; decpt <= -4 || decpt > 16 {
+		return json.Number(e)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return json.Number(s)
+}
+
+// LoadDSPy reads the JSON DSPy's program.save("x.json") writes (DSPy 2.6
+// and 3.x) and returns a copy of prog with it, as Load does for Save's
+// format: each predictor gets the saved instructions, field prefixes and
+// descriptions ("${name}" meaning no description) and demos (their extra
+// keys, such as "augmented", are kept, numbers in them as json.Number). The LM stays the one prog's
+// predictors have; what dspex does not use ("traces", "train", "lm",
+// unknown keys, "metadata") is kept for SaveDSPy to write back.
 //
 // As in DSPy's load_state (dspy/primitives/base_module.py and
 // dspy/signatures/signature.py at stanfordnlp/dspy 4ed377ee): every
@@ -136,11 +375,19 @@ func writeEntry(buf *bytes.Buffer, key string, v any) error {
 // the input's size and demo counts are capped, as Load does.
 func LoadDSPy[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
 	cfg := newLoadConfig(opts)
-	var top map[string]json.RawMessage
-	if err := decodeState("LoadDSPy", r, cfg, &top); err != nil {
+	var raw json.RawMessage
+	if err := decodeState("LoadDSPy", r, cfg, &raw); err != nil {
 		return prog, err
 	}
-	if _, ok := top["dspex"]; ok {
+	top, err := objectMembers(raw)
+	if err != nil {
+		return prog, fmt.Errorf("programs: LoadDSPy: %w", err)
+	}
+	byKey := make(map[string]json.RawMessage, len(top))
+	for _, m := range top {
+		byKey[m.Key] = m.Value
+	}
+	if _, ok := byKey["dspex"]; ok {
 		return prog, fmt.Errorf("programs: LoadDSPy: this is a dspex state file; use Load")
 	}
 	nps, err := NamedPredictors(prog)
@@ -152,49 +399,141 @@ func LoadDSPy[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
 	var missing, have []string
 	for _, np := range nps {
 		have = append(have, np.Name)
-		if _, ok := top[np.Name]; !ok {
+		if _, ok := byKey[np.Name]; !ok {
 			missing = append(missing, np.Name)
 		}
 	}
 	if len(missing) > 0 {
 		return prog, &ShapeError{Reason: "no saved state for " + quoteList(missing) + " (the program has " + quoteList(have) + ")"}
 	}
+	var file []rawMember
+	for _, m := range top {
+		if !slices.Contains(have, m.Key) {
+			file = append(file, m)
+		}
+	}
 	replace := make(map[string]*Predictor, len(nps))
 	for _, np := range nps {
-		var legacy struct {
-			Extended json.RawMessage `json:"extended_signature"`
-		}
-		if json.Unmarshal(top[np.Name], &legacy) == nil && legacy.Extended != nil {
-			return prog, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, ErrLegacyDSPyState)
-		}
-		var dp dspyPredictor
-		dec := json.NewDecoder(bytes.NewReader(top[np.Name]))
-		dec.UseNumber()
-		if err := dec.Decode(&dp); err != nil {
-			return prog, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, err)
-		}
-		if err := checkDemoCount("LoadDSPy", np.Name, len(dp.Demos), cfg); err != nil {
-			return prog, err
-		}
-		sig := np.Predictor.Signature()
-		fields := allFields(sig)
-		// Fields are matched by position and, as DSPy's zip does, only as
-		// far as both lists go: the others keep what they had.
-		updates := make([]fieldUpdate, len(fields))
-		for i, f := range fields {
-			if i < len(dp.Signature.Fields) {
-				updates[i] = fromDSPyField(f, dp.Signature.Fields[i])
-			} else {
-				updates[i] = fieldUpdate{prefix: f.Prefix, desc: f.Desc}
-			}
-		}
-		q, err := restore(np, dp.Signature.Instructions, updates, dp.Demos)
+		q, err := loadDSPyPredictor(np, byKey[np.Name], file, cfg)
 		if err != nil {
 			return prog, err
 		}
 		replace[np.Name] = q
 	}
 	return WithPredictors(prog, replace)
+}
+
+// loadDSPyPredictor restores np from its entry in DSPy's file.
+func loadDSPyPredictor(np NamedPredictor, raw json.RawMessage, file []rawMember, cfg loadConfig) (*Predictor, error) {
+	members, err := objectMembers(raw)
+	if err != nil {
+		return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, err)
+	}
+	kept := &dspyKept{file: file}
+	var sigRaw, demosRaw json.RawMessage
+	for _, m := range members {
+		switch m.Key {
+		case "extended_signature":
+			return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: %w", np.Name, ErrLegacyDSPyState)
+		case dspySignatureKey:
+			sigRaw = m.Value
+		case dspyDemosKey:
+			demosRaw = m.Value
+		case dspyLMKey:
+			kept.entry = append(kept.entry, rawMember{m.Key, withoutAPIKey(m.Value)})
+		default:
+			kept.entry = append(kept.entry, m)
+		}
+	}
+	var ds dspySignature
+	if len(sigRaw) > 0 {
+		if err := json.Unmarshal(sigRaw, &ds); err != nil {
+			return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: signature: %w", np.Name, err)
+		}
+	}
+	var demos []Values
+	if len(demosRaw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(demosRaw))
+		dec.UseNumber()
+		if err := dec.Decode(&demos); err != nil {
+			return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: demos: %w", np.Name, err)
+		}
+	}
+	if err := checkDemoCount("LoadDSPy", np.Name, len(demos), cfg); err != nil {
+		return nil, err
+	}
+	sig := np.Predictor.Signature()
+	fields := allFields(sig)
+	// Fields are matched by position and, as DSPy's zip does, only as far
+	// as both lists go: the others keep what they had.
+	updates := make([]fieldUpdate, len(fields))
+	for i, f := range fields {
+		if i < len(ds.Fields) {
+			updates[i] = fromDSPyField(f, ds.Fields[i])
+		} else {
+			updates[i] = fieldUpdate{prefix: f.Prefix, desc: f.Desc}
+		}
+	}
+	q, err := restore(np, ds.Instructions, updates, demos, true)
+	if err != nil {
+		return nil, err
+	}
+	c := *q
+	c.dspy = kept
+	return &c, nil
+}
+
+// objectMembers returns the members of the JSON object raw, in order.
+func objectMembers(raw json.RawMessage) ([]rawMember, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("want a JSON object, found %s", jsonTokenKind(tok))
+	}
+	var out []rawMember
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, rawMember{key, v})
+	}
+	return out, nil
+}
+
+func jsonTokenKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
+}
+
+// withoutAPIKey returns a saved LM state without its "api_key" member:
+// DSPy's BaseLM.dump_state leaves it out, and a key must never be written
+// back to a saved program even if a file was edited to hold one.
+func withoutAPIKey(raw json.RawMessage) json.RawMessage {
+	members, err := objectMembers(raw)
+	if err != nil {
+		return raw // null, or not an object: nothing to remove
+	}
+	kept := slices.DeleteFunc(members, func(m rawMember) bool { return m.Key == "api_key" })
+	return objectOf(kept)
 }
 
 // fromDSPyField maps a saved DSPy field onto f: a prefix equal to the one f

@@ -8,14 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/signature"
 )
 
-// dspyFile returns testdata/dspy_rag.json decoded, for edits.
+// dspyFile returns the ReAct program DSPy 3.0.0 saved
+// (testdata/dspy_saved/dspy_react_3.0.0.json) decoded, for edits.
 func dspyFile(t *testing.T) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/dspy_rag.json")
+	raw, err := os.ReadFile("testdata/dspy_saved/dspy_react_3.0.0.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,45 +42,137 @@ func encode(t *testing.T, m map[string]any) *bytes.Reader {
 func TestLoadDSPyAsDSPyDoes(t *testing.T) {
 	t.Run("extended_signature refused", func(t *testing.T) {
 		m := dspyFile(t)
-		m["answer.predict"].(map[string]any)["extended_signature"] = map[string]any{"instructions": "old", "fields": []any{}}
-		_, err := programs.LoadDSPy(encode(t, m), newRAGProgram(t))
-		if !errors.Is(err, programs.ErrLegacyDSPyState) || !strings.Contains(err.Error(), `"answer.predict"`) {
-			t.Errorf("err = %v, want ErrLegacyDSPyState naming answer.predict", err)
+		m["extract.predict"].(map[string]any)["extended_signature"] = map[string]any{"instructions": "old", "fields": []any{}}
+		_, err := programs.LoadDSPy(encode(t, m), newReActProgram(t))
+		if !errors.Is(err, programs.ErrLegacyDSPyState) || !strings.Contains(err.Error(), `"extract.predict"`) {
+			t.Errorf("err = %v, want ErrLegacyDSPyState naming extract.predict", err)
 		}
 	})
 	t.Run("missing predictor", func(t *testing.T) {
 		m := dspyFile(t)
-		delete(m, "generate_query")
-		_, err := programs.LoadDSPy(encode(t, m), newRAGProgram(t))
+		delete(m, "react")
+		_, err := programs.LoadDSPy(encode(t, m), newReActProgram(t))
 		var se *programs.ShapeError
-		if !errors.As(err, &se) || !strings.Contains(err.Error(), `no saved state for "generate_query"`) {
-			t.Errorf("err = %v, want a *ShapeError naming generate_query", err)
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), `no saved state for "react"`) {
+			t.Errorf("err = %v, want a *ShapeError naming react", err)
 		}
 	})
 	t.Run("extra keys ignored", func(t *testing.T) {
 		m := dspyFile(t)
 		m["retired_module.predict"] = map[string]any{"demos": []any{}}
-		if _, err := programs.LoadDSPy(encode(t, m), newRAGProgram(t)); err != nil {
+		if _, err := programs.LoadDSPy(encode(t, m), newReActProgram(t)); err != nil {
 			t.Errorf("err = %v, want the extra key ignored", err)
 		}
 	})
 	t.Run("fields matched as far as both go", func(t *testing.T) {
-		prog := newRAGProgram(t)
-		longer, err := programs.NewPredictFrom(signature.MustParse("question -> query, keywords: list[str]"))
+		prog, err := programs.NewReActFrom(signature.MustParse("question -> answer, keywords: list[str]"), newReActProgram(t).Tools())
 		if err != nil {
 			t.Fatal(err)
 		}
-		prog.GenerateQuery = longer
-		got, err := programs.LoadDSPy(encode(t, dspyFile(t)), prog)
+		m := dspyFile(t)
+		fields := m["extract.predict"].(map[string]any)["signature"].(map[string]any)["fields"].([]any)
+		fields[3].(map[string]any)["description"] = "the studio's name"
+		got, err := programs.LoadDSPy(encode(t, m), prog)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig := got.GenerateQuery.Signature()
-		if f, _, _ := sig.Field("query"); f.Desc != "keywords for a web search engine" {
-			t.Errorf("query desc = %q, want the saved one", f.Desc)
+		sig := got.NamedPredictors()[1].Predictor.Signature()
+		if f, _, _ := sig.Field("answer"); f.Desc != "the studio's name" {
+			t.Errorf("answer desc = %q, want the saved one", f.Desc)
 		}
 		if f, _, _ := sig.Field("keywords"); f.Desc != "" || f.Prefix != "" {
 			t.Errorf("keywords = %+v, want it unchanged", f)
 		}
 	})
+}
+
+func newReActProgram(t *testing.T) *programs.ReAct[programs.Values, programs.Values] {
+	t.Helper()
+	return savedPrograms(t)["dspy_react_3.0.0.json"]().(*programs.ReAct[programs.Values, programs.Values])
+}
+
+// TestSaveDSPyKeepsWhatDSPexDoesNotUse: what LoadDSPy read and dspex does
+// not use is written back (the metadata, each predictor's lm, traces,
+// train and unknown keys, top-level keys of other predictors), numbers keep
+// their JSON types, and an api_key in an LM state is never written.
+func TestSaveDSPyKeepsWhatDSPexDoesNotUse(t *testing.T) {
+	in := `{
+  "write_search_query": {
+    "traces": [{"note": "kept"}],
+    "train": [1, 1.0],
+    "demos": [
+      {"augmented": true, "question": "q", "search_query": "s", "score": 1.0, "rank": 1,
+       "tiny": 1e-05, "huge": 1e+16, "mixed": [1, 1.0, 2.5], "nested": {"w": 3.0}},
+      {"question": "q2", "search_query": "s2", "dspy_split": "train"}
+    ],
+    "signature": {
+      "instructions": "Write a query.",
+      "fields": [
+        {"prefix": "Question:", "description": "${question}"},
+        {"prefix": "Search Query:", "description": "${search_query}"}
+      ]
+    },
+    "lm": {"model": "openai/gpt-4o-mini", "temperature": 1.0, "max_tokens": 4000, "api_key": "sk-never-written"},
+    "future_key": {"x": [true, null]}
+  },
+  "retired.predict": {"demos": []},
+  "metadata": {"dependency_versions": {"python": "3.11", "dspy": "3.1.3", "cloudpickle": "3.1"}}
+}`
+	prog := &struct{ WriteSearchQuery *programs.Predictor }{programs.MustPredictFrom(signature.MustParse("question -> search_query"))}
+	loaded, err := programs.LoadDSPy(strings.NewReader(in), prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := programs.SaveDSPy(&out, loaded); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "sk-never-written") || strings.Contains(out.String(), "api_key") {
+		t.Errorf("saved an api_key:\n%s", out.String())
+	}
+	want := decodeNumbers(t, []byte(in))
+	delete(want["write_search_query"].(map[string]any)["lm"].(map[string]any), "api_key")
+	if diff := cmp.Diff(want, decodeNumbers(t, out.Bytes())); diff != "" {
+		t.Errorf("saved (-want +got):\n%s", diff)
+	}
+	for _, lit := range []string{`"score": 1.0`, `"rank": 1,`, `"tiny": 1e-05`, `"huge": 1e+16`, `"temperature": 1.0`, `"w": 3.0`} {
+		if !strings.Contains(out.String(), lit) {
+			t.Errorf("saved file lacks %s:\n%s", lit, out.String())
+		}
+	}
+	// The flag loads back, and numbers under keys that are not fields as
+	// they were written.
+	again, err := programs.LoadDSPy(bytes.NewReader(out.Bytes()), prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := again.WriteSearchQuery.Demos()[0]
+	if d["augmented"] != true || d["score"] != json.Number("1.0") || d["rank"] != json.Number("1") {
+		t.Errorf("demo loaded back as %#v", d)
+	}
+}
+
+// TestSaveDSPyFreshProgram: a program never loaded from DSPy's file is
+// written with empty traces and train, a null LM and empty
+// dependency_versions; floats in its demos are written as Python does.
+func TestSaveDSPyFreshProgram(t *testing.T) {
+	p := programs.MustPredictFrom(signature.MustParse("question -> answer, confidence: float, votes: int"),
+		programs.WithDemos(programs.Values{"augmented": true, "question": "q", "answer": "a", "confidence": 1.0, "votes": int64(3)}))
+	prog := &struct{ Answer *programs.Predictor }{p}
+	var out bytes.Buffer
+	if err := programs.SaveDSPy(&out, prog); err != nil {
+		t.Fatal(err)
+	}
+	got := decodeNumbers(t, out.Bytes())
+	want := decodeNumbers(t, []byte(`{
+  "answer": {"traces": [], "train": [],
+    "demos": [{"augmented": true, "question": "q", "answer": "a", "confidence": 1.0, "votes": 3}],
+    "signature": {"instructions": "Given the fields `+"`question`"+`, produce the fields `+"`answer`, `confidence`, `votes`"+`.",
+      "fields": [{"prefix": "Question:", "description": "${question}"}, {"prefix": "Answer:", "description": "${answer}"},
+        {"prefix": "Confidence:", "description": "${confidence}"}, {"prefix": "Votes:", "description": "${votes}"}]},
+    "lm": null},
+  "metadata": {"dependency_versions": {}}}`))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("saved (-want +got):\n%s", diff)
+	}
 }

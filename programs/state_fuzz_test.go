@@ -65,7 +65,26 @@ func FuzzLoadDSPy(f *testing.F) {
 	f.Add(seed.Bytes())
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"predict":{"demos":[{"augmented":true}],"signature":{"fields":[]}}}`))
+	f.Add([]byte(`{"predict":{"demos":[{"augmented":true,"confidence":1.0,"x":1e400,"y":[1,1.0]}],"lm":{"api_key":"k","t":1.0}},"metadata":{"dependency_versions":{}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = programs.LoadDSPy(bytes.NewReader(data), prog)
+		got, err := programs.LoadDSPy(bytes.NewReader(data), prog)
+		if err != nil {
+			return
+		}
+		// A file LoadDSPy accepts saves, loads again and saves the same.
+		var once, twice bytes.Buffer
+		if err := programs.SaveDSPy(&once, got); err != nil {
+			t.Fatalf("SaveDSPy of a loaded file: %v", err)
+		}
+		again, err := programs.LoadDSPy(bytes.NewReader(once.Bytes()), prog)
+		if err != nil {
+			t.Fatalf("LoadDSPy of a saved file: %v\n%s", err, once.Bytes())
+		}
+		if err := programs.SaveDSPy(&twice, again); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(once.Bytes(), twice.Bytes()) {
+			t.Fatalf("file changed on a round trip:\n%s\n%s", once.Bytes(), twice.Bytes())
+		}
 	})
 }

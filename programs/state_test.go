@@ -15,8 +15,7 @@ import (
 	"github.com/dspex-go/dspex/signature"
 )
 
-// ragProgram has the shape of the DSPy program that wrote
-// testdata/dspy_rag.json:
+// ragProgram has the shape of a DSPy program:
 //
 //	class RAG(dspy.Module):
 //	    def __init__(self):
@@ -49,58 +48,60 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 	return m
 }
 
+// TestLoadDSPy loads a file DSPy 3.0.3 saved for a module holding a
+// ChainOfThought (testdata/dspy_saved/README.md).
 func TestLoadDSPy(t *testing.T) {
-	f, err := os.Open("testdata/dspy_rag.json")
+	f, err := os.Open("testdata/dspy_saved/playground_cot_3.0.3.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	orig := newRAGProgram(t)
+	orig := savedPrograms(t)["playground_cot_3.0.3.json"]().(*savedClassifier)
 	got, err := programs.LoadDSPy(f, orig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gq := got.GenerateQuery.Signature()
-	if gq.Instructions() != "Write a short search query that finds the facts needed to answer the question." {
-		t.Errorf("instructions = %q", gq.Instructions())
+	p := got.Predictor.Predictor()
+	sig := p.Signature()
+	if !strings.HasPrefix(sig.Instructions(), "Determine if a claim is advertisement/promotional content.\n\nAdvertisement claims include:") {
+		t.Errorf("instructions = %q", sig.Instructions())
 	}
-	q, _, _ := gq.Field("query")
-	if q.Prefix != "Search Query:" || q.Desc != "keywords for a web search engine" {
-		t.Errorf("query field = %+v", q)
+	claim, _, _ := sig.Field("claim_text")
+	if claim.Prefix != "" || claim.Desc != "The claim to classify" {
+		t.Errorf("claim_text field = %+v, want the saved description and the default prefix unset", claim)
 	}
-	question, _, _ := gq.Field("question")
-	if question.Prefix != "" || question.Desc != "" {
-		t.Errorf("question field = %+v, want DSPy's defaults to stay unset", question)
+	reasoning, _, _ := sig.Field("reasoning")
+	if reasoning.Desc != "" {
+		t.Errorf("reasoning field = %+v, want DSPy's ${reasoning} read as no description", reasoning)
 	}
-	ans := got.Answer.Predictor()
-	a, _, _ := ans.Signature().Field("answer")
-	if a.Prefix != "Final Answer:" || a.Desc != "a few words at most" {
-		t.Errorf("answer field = %+v", a)
+	conf, _, _ := sig.Field("confidence")
+	if conf.Desc != "Classification confidence as string decimal (0.0-1.0)" {
+		t.Errorf("confidence field = %+v", conf)
 	}
-	demos := ans.Demos()
-	want := []programs.Values{
-		{"augmented": true, "context": []any{"Paris is the capital and largest city of France."},
-			"question": "What is the capital of France?", "reasoning": "The context states that Paris is the capital of France.",
-			"answer": "Paris"},
-		{"context": []any{}, "question": "How many legs does a spider have?", "answer": "8", "confidence": 0.95},
+	demos := p.Demos()
+	if len(demos) != 4 {
+		t.Fatalf("%d demos, want 4", len(demos))
 	}
-	if diff := cmp.Diff(want, demos); diff != "" {
-		t.Errorf("demos (-want +got):\n%s", diff)
+	want := programs.Values{"augmented": true, "claim_text": "Today's episode is brought to you by Ledger",
+		"reasoning":        "The claim mentions that today's episode is sponsored by Ledger, which indicates it is a promotional content.",
+		"is_advertisement": "True", "confidence": "0.95"}
+	if diff := cmp.Diff(want, demos[3]); diff != "" {
+		t.Errorf("demo 3 (-want +got):\n%s", diff)
 	}
 	// The original is untouched.
-	if len(orig.Answer.Predictor().Demos()) != 0 || orig.GenerateQuery.Signature().Instructions() == gq.Instructions() {
+	if len(orig.Predictor.Predictor().Demos()) != 0 || orig.Predictor.Predictor().Signature().Instructions() == sig.Instructions() {
 		t.Error("LoadDSPy modified the program it was given")
 	}
 }
 
-// TestDSPyRoundTrip loads DSPy's file and writes it back: the predictors'
-// entries are the same JSON.
-func TestDSPyRoundTrip(t *testing.T) {
-	raw, err := os.ReadFile("testdata/dspy_rag.json")
+// TestSaveDSPyOrder writes the predictors in NamedPredictors order, then
+// the metadata DSPy's file had.
+func TestSaveDSPyOrder(t *testing.T) {
+	raw, err := os.ReadFile("testdata/dspy_saved/dspy_react_3.0.0.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := programs.LoadDSPy(bytes.NewReader(raw), newRAGProgram(t))
+	prog, err := programs.LoadDSPy(bytes.NewReader(raw), savedPrograms(t)["dspy_react_3.0.0.json"]())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,34 +109,14 @@ func TestDSPyRoundTrip(t *testing.T) {
 	if err := programs.SaveDSPy(&out, prog); err != nil {
 		t.Fatal(err)
 	}
-	want, got := decodeJSON(t, raw), decodeJSON(t, out.Bytes())
-	if _, ok := got["metadata"].(map[string]any)["dependency_versions"].(map[string]any); !ok {
-		t.Errorf("metadata.dependency_versions missing: %v", got["metadata"])
-	}
-	delete(want, "metadata")
-	delete(got, "metadata")
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("round trip (-DSPy +Go):\n%s", diff)
-	}
-	// Predictors come in NamedPredictors order, then metadata.
 	s := out.String()
-	if i, j, k := strings.Index(s, `"generate_query"`), strings.Index(s, `"answer.predict"`), strings.Index(s, `"metadata"`); !(i >= 0 && i < j && j < k) {
+	if i, j, k := strings.Index(s, `"react"`), strings.Index(s, `"extract.predict"`), strings.Index(s, `"metadata"`); !(i >= 0 && i < j && j < k) {
 		t.Errorf("key order: %d %d %d in\n%s", i, j, k, s)
 	}
-	// And read back, it gives the same program state.
-	again, err := programs.LoadDSPy(&out, newRAGProgram(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var a, b bytes.Buffer
-	if err := programs.Save(&a, prog); err != nil {
-		t.Fatal(err)
-	}
-	if err := programs.Save(&b, again); err != nil {
-		t.Fatal(err)
-	}
-	if a.String() != b.String() {
-		t.Errorf("state differs after a DSPy round trip:\n%s\n%s", a.String(), b.String())
+	// A demo's keys come as DSPy's optimizers build them: "augmented", then
+	// the signature's fields in order.
+	if i, j, k := strings.Index(s, `"augmented": true,`), strings.Index(s, `"question": "That Darn Cat!`), strings.Index(s, `"next_thought": "Both`); !(i >= 0 && i < j && j < k) {
+		t.Errorf("demo key order: %d %d %d in\n%s", i, j, k, s)
 	}
 }
 
@@ -214,7 +195,7 @@ func TestLoadShapeMismatch(t *testing.T) {
 	if err := programs.Save(&dspexState, newRAGProgram(t)); err != nil {
 		t.Fatal(err)
 	}
-	dspyState, err := os.ReadFile("testdata/dspy_rag.json")
+	dspyState, err := os.ReadFile("testdata/dspy_saved/weaviate_predict_3.1.3.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +242,7 @@ func TestLoadShapeMismatch(t *testing.T) {
 }
 
 func TestLoadWrongFormat(t *testing.T) {
-	dspyState, err := os.ReadFile("testdata/dspy_rag.json")
+	dspyState, err := os.ReadFile("testdata/dspy_saved/weaviate_predict_3.1.3.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,11 @@ type Config struct {
 	// providers do (default DefaultContextTokens; negative means no
 	// limit).
 	ContextTokens int
+	// RefusedResponseFormats lists response_format types ("json_schema",
+	// "json_object") the simulated model does not support: a chat request
+	// asking for one is refused with 400, param "response_format", as
+	// OpenAI refuses structured outputs for models without them.
+	RefusedResponseFormats []string
 }
 
 // DefaultContextTokens is the default simulated context window, in tokens.
@@ -122,6 +128,13 @@ func WithItems(items []dataset.Item) Option {
 // WithContextTokens sets the simulated context window (Config.ContextTokens);
 // a negative n removes the limit.
 func WithContextTokens(n int) Option { return optionFunc(func(c *Config) { c.ContextTokens = n }) }
+
+// WithRefusedResponseFormats makes the model refuse chat requests whose
+// response_format asks for one of types (see
+// Config.RefusedResponseFormats).
+func WithRefusedResponseFormats(types ...string) Option {
+	return optionFunc(func(c *Config) { c.RefusedResponseFormats = append([]string(nil), types...) })
+}
 
 // WithKnowledge sets the share of facts the model knows.
 func WithKnowledge(p float64) Option { return optionFunc(func(c *Config) { c.Knowledge = p }) }
@@ -462,6 +475,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	}
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+	}
+	if rf := req.ResponseFormat; rf != nil && slices.Contains(s.cfg.RefusedResponseFormats, rf.Type) {
+		param := "response_format"
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: apiError{Type: "invalid_request_error", Param: &param,
+			Message: fmt.Sprintf("Invalid parameter: 'response_format' of type '%s' is not supported with this model.", rf.Type)}})
+		return outcome{status: http.StatusBadRequest}
 	}
 	nPrompt := promptTokens(msgs)
 	if n := nPrompt; s.cfg.ContextTokens > 0 && n > s.cfg.ContextTokens {

@@ -363,7 +363,10 @@ func isDemoOf(d, inputs programs.Values) bool {
 }
 
 // demos turns a successful run's trace into one demo per predictor name:
-// the inputs and outputs of the predictor's last call.
+// the inputs and outputs of the predictor's last call, marked
+// "augmented": true as DSPy's BootstrapFewShot marks the demos it builds
+// from traces (dspy/teleprompt/bootstrap.py at stanfordnlp/dspy 4ed377ee),
+// which programs.SaveDSPy writes and MIPROv2's proposer looks for.
 func (r *teacherRun) demos(trace []programs.TraceEntry, names []string) map[string]programs.Values {
 	out := make(map[string]programs.Values)
 	for _, e := range trace {
@@ -371,7 +374,8 @@ func (r *teacherRun) demos(trace []programs.TraceEntry, names []string) map[stri
 		if !ok {
 			continue
 		}
-		d := make(programs.Values, len(e.Inputs)+len(e.Outputs))
+		d := make(programs.Values, len(e.Inputs)+len(e.Outputs)+1)
+		d["augmented"] = true
 		maps.Copy(d, e.Inputs)
 		maps.Copy(d, e.Outputs)
 		out[name] = d

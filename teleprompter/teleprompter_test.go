@@ -129,6 +129,13 @@ func TestBootstrapFewShot(t *testing.T) {
 			t.Errorf("demo %d = %v, want %s", i, demos[i], country)
 		}
 	}
+	// As DSPy's, bootstrapped demos are marked "augmented", labelled ones
+	// are not.
+	for i, d := range demos {
+		if aug, _ := d["augmented"].(bool); aug != (i < 3) {
+			t.Errorf("demo %d augmented = %v, want %v", i, d["augmented"], i < 3)
+		}
+	}
 	rep := c.Report()
 	if rep.Bootstrapped != 3 || rep.Attempted != 6 || rep.Settings["max_bootstrapped_demos"] != 3 {
 		t.Errorf("report %+v", rep)

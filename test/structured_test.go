@@ -14,6 +14,7 @@ import (
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/simlm"
 )
 
 // The output of a typed Predict with every rich type at once: a struct
@@ -164,6 +165,49 @@ func TestStructuredPredictOverHTTP(t *testing.T) {
 			formats := rec.responseFormats(t)
 			if len(formats) != 1 || formats[0] != tt.wantFormat {
 				t.Errorf("response formats sent = %q, want [%q]", formats, tt.wantFormat)
+			}
+		})
+	}
+}
+
+// TestStructuredOutputsFallBack runs the typed Predict with the JSON adapter
+// and structured outputs on against an embedded server whose model refuses
+// response formats, as DSPy's JSONAdapter meets a provider without
+// structured outputs: refused json_schema, the adapter asks for a
+// json_object; refused that too, for plain text, parsed all the same.
+func TestStructuredOutputsFallBack(t *testing.T) {
+	tests := []struct {
+		name    string
+		refused []string
+		want    []string
+	}{
+		{"json_schema refused", []string{"json_schema"}, []string{"json_schema", "json_object"}},
+		{"json_schema and json_object refused", []string{"json_schema", "json_object"}, []string{"json_schema", "json_object", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := rtSim(t, simlm.WithRefusedResponseFormats(tt.refused...))
+			base := &http.Transport{}
+			t.Cleanup(base.CloseIdleConnections)
+			rec := &recordingTransport{next: base}
+			model, err := lm.NewOpenAI(lm.OpenAIConfig{BaseURL: srv.URL(), APIKey: "sk-fallback-test", Model: srv.Model(),
+				HTTPClient: &http.Client{Transport: rec}, StructuredOutputs: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			report, err := programs.NewPredict[stockIn, stockOut](programs.WithLM(model), programs.WithAdapter(adapter.JSON{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := report.Call(context.Background(), stockIn{Question: "How is the Lyon warehouse stocked?"})
+			if err != nil {
+				t.Fatalf("Call: %v", err)
+			}
+			if !slices.Contains([]string{"open", "closed"}, out.Report.Status) || len(out.Report.Lines) == 0 {
+				t.Errorf("report = %+v, want a parsed report", out.Report)
+			}
+			if got := rec.responseFormats(t); !slices.Equal(got, tt.want) {
+				t.Errorf("response formats sent = %q, want %q", got, tt.want)
 			}
 		})
 	}

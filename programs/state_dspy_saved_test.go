@@ -1,0 +1,247 @@
+package programs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/signature"
+)
+
+// The files under testdata/dspy_saved were saved by DSPy (2.6.27, 3.0.0,
+// 3.0.3 and 3.1.3) and are kept verbatim; testdata/dspy_saved/README.md
+// names the repository, path, commit and licence of each. Each golden file
+// there holds the messages DSPy's ChatAdapter sends for one of their
+// predictors and one request, written by testdata/dspy_saved/transcribe.py
+// from DSPy's formatting rules.
+
+// savedQuery is a module holding a Predict, as weaviate/retrieve-dspy's
+// BM25 query writer (predictor "write_search_query").
+type savedQuery struct {
+	WriteSearchQuery *programs.Predictor
+}
+
+// savedQueryWriter is a module holding a ChainOfThought
+// ("query_writer.predict").
+type savedQueryWriter struct {
+	QueryWriter *programs.ChainOfThought[programs.Values, programs.Values]
+}
+
+// savedClassifier is a module holding a ChainOfThought
+// ("predictor.predict").
+type savedClassifier struct {
+	Predictor *programs.ChainOfThought[programs.Values, programs.Values]
+}
+
+type wikipediaArgs struct {
+	Query string `json:"query"`
+}
+
+// savedPrograms returns a dspex program of the same shape as the DSPy
+// program that saved each file.
+func savedPrograms(t *testing.T) map[string]func() any {
+	t.Helper()
+	cot := func(sig string) *programs.ChainOfThought[programs.Values, programs.Values] {
+		c, err := programs.NewChainOfThoughtFrom(signature.MustParse(sig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	return map[string]func() any{
+		"dspy_react_3.0.0.json": func() any {
+			search := programs.MustTool("search_wikipedia", "",
+				func(context.Context, wikipediaArgs) (string, error) { return "", nil })
+			r, err := programs.NewReActFrom(signature.MustParse("question -> answer"), []programs.Tool{search})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		},
+		"weaviate_predict_3.1.3.json": func() any {
+			return &savedQuery{WriteSearchQuery: programs.MustPredictFrom(signature.MustParse("question -> search_query"))}
+		},
+		"weaviate_cot_bootstrapped_2.6.27.json": func() any {
+			return &savedQueryWriter{QueryWriter: cot("question -> search_queries: list[str]")}
+		},
+		"playground_cot_3.0.3.json": func() any {
+			return &savedClassifier{Predictor: cot("claim_text -> is_advertisement, confidence")}
+		},
+		"playground_cot_bootstrapped_3.0.3.json": func() any {
+			return cot("transcript_chunk -> claims: list[str]")
+		},
+	}
+}
+
+type savedGolden struct {
+	Repo      string          `json:"dspy_repo"`
+	Commit    string          `json:"dspy_commit"`
+	Fixture   string          `json:"fixture"`
+	Predictor string          `json:"predictor"`
+	Request   programs.Values `json:"request"`
+	Messages  []goldenMessage `json:"messages"`
+	Files     []string        `json:"dspy_files"`
+	FromDemo  *int            `json:"request_from_demo"`
+}
+
+type goldenMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// TestLoadDSPySavedFilesRenderAsDSPy loads each real DSPy file into a dspex
+// program of the same shape and checks that the chat adapter formats, for
+// one of the file's demos' inputs, exactly the messages DSPy would send.
+func TestLoadDSPySavedFilesRenderAsDSPy(t *testing.T) {
+	progs := savedPrograms(t)
+	goldens, err := filepath.Glob(filepath.Join("testdata", "dspy_saved", "*.chat.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(goldens) < 6 {
+		t.Fatalf("%d golden files, want one per case of transcribe.py", len(goldens))
+	}
+	covered := map[string]bool{}
+	for _, path := range goldens {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".chat.golden"), func(t *testing.T) {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g savedGolden
+			if err := json.Unmarshal(raw, &g); err != nil {
+				t.Fatal(err)
+			}
+			if g.Repo != "stanfordnlp/dspy" || len(g.Commit) != 40 || len(g.Files) == 0 {
+				t.Fatalf("golden does not cite DSPy's source: %s", path)
+			}
+			mk, ok := progs[g.Fixture]
+			if !ok {
+				t.Fatalf("no program for %s", g.Fixture)
+			}
+			covered[g.Fixture] = true
+			f, err := os.Open(filepath.Join("testdata", "dspy_saved", g.Fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			prog, err := programs.LoadDSPy(f, mk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := predictorNamed(t, prog, g.Predictor)
+			req, err := adapter.Chat{}.Format(p.Signature(), p.Demos(), g.Request)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(g.Messages, asGoldenMessages(t, req.Messages)); diff != "" {
+				t.Errorf("%s %q: messages differ from DSPy's (-dspy +dspex):\n%s", g.Fixture, g.Predictor, diff)
+			}
+		})
+	}
+	for name := range progs {
+		if !covered[name] {
+			t.Errorf("no golden renders %s", name)
+		}
+	}
+}
+
+// asGoldenMessages returns msgs in the golden files' form.
+func asGoldenMessages(t *testing.T, msgs any) []goldenMessage {
+	t.Helper()
+	b, err := json.Marshal(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []goldenMessage
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func predictorNamed(t *testing.T, prog any, name string) *programs.Predictor {
+	t.Helper()
+	nps, err := programs.NamedPredictors(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, np := range nps {
+		if np.Name == name {
+			return np.Predictor
+		}
+		names = append(names, np.Name)
+	}
+	t.Fatalf("no predictor %q in %v", name, names)
+	return nil
+}
+
+// decodeNumbers decodes JSON keeping numbers as written (json.Number), so
+// that 1.0 and 1 compare different.
+func decodeNumbers(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("%v in\n%s", err, b)
+	}
+	return m
+}
+
+// TestLoadDSPySavedFilesRoundTrip loads each real file, saves it with
+// SaveDSPy and loads that again: the saved JSON is DSPy's file, member for
+// member (numbers as written, "metadata" with its dependency_versions, each
+// predictor's "lm", "traces" and "train", the demos' "augmented" flags and
+// other keys), and the program loaded back is the same.
+func TestLoadDSPySavedFilesRoundTrip(t *testing.T) {
+	for name, mk := range savedPrograms(t) {
+		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", "dspy_saved", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			prog, err := programs.LoadDSPy(bytes.NewReader(raw), mk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if err := programs.SaveDSPy(&out, prog); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(decodeNumbers(t, raw), decodeNumbers(t, out.Bytes())); diff != "" {
+				t.Errorf("saved file differs from DSPy's (-dspy +dspex):\n%s", diff)
+			}
+			again, err := programs.LoadDSPy(bytes.NewReader(out.Bytes()), mk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a, b bytes.Buffer
+			if err := programs.Save(&a, prog); err != nil {
+				t.Fatal(err)
+			}
+			if err := programs.Save(&b, again); err != nil {
+				t.Fatal(err)
+			}
+			if a.String() != b.String() {
+				t.Errorf("state differs after load, save, load:\n%s\n%s", a.String(), b.String())
+			}
+			var twice bytes.Buffer
+			if err := programs.SaveDSPy(&twice, again); err != nil {
+				t.Fatal(err)
+			}
+			if twice.String() != out.String() {
+				t.Errorf("second save differs from the first:\n%s\n%s", out.String(), twice.String())
+			}
+		})
+	}
+}
