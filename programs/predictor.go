@@ -145,7 +145,7 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 			return Prediction{}, p.wrap(lm.ErrNoLM)
 		}
 	}
-	ctx = history.WithPredictor(ctx, p.displayName())
+	ctx = withPredictorName(ctx, p)
 	ctx, meter := history.WithMeter(ctx)
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
 	describeCall(span, "Predict", p.displayName(), &p.sig)
