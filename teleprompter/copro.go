@@ -153,8 +153,16 @@ func (r *coproRun) propose(ctx context.Context, student programs.Program, trains
 // more instructions from the scored ones.
 func (r *coproRun) ascend(ctx context.Context) error {
 	current := make([]int, 2*len(r.nps))
+	defer func() {
+		for i, np := range r.nps {
+			r.log.Instructions[np.Name] = r.prob.instructions[i]
+		}
+	}()
 	if err := r.e.fullEval(ctx, current); err != nil {
 		return err
+	}
+	if r.e.stopByBudget(ctx, nil) {
+		return nil
 	}
 	scores := make([]map[int]float64, len(r.nps)) // predictor -> candidate -> latest score
 	for i := range scores {
@@ -168,6 +176,9 @@ func (r *coproRun) ascend(ctx context.Context) error {
 			}
 			current[2*i] = best
 			r.e.bar.add(r.e)
+			if r.e.stopByBudget(ctx, nil) {
+				return nil
+			}
 		}
 		if round == r.cfg.depth-1 {
 			break
@@ -175,9 +186,6 @@ func (r *coproRun) ascend(ctx context.Context) error {
 		if err := r.proposeMore(ctx, scores); err != nil {
 			return err
 		}
-	}
-	for i, np := range r.nps {
-		r.log.Instructions[np.Name] = r.prob.instructions[i]
 	}
 	return nil
 }
@@ -244,10 +252,11 @@ func (r *coproRun) proposeMore(ctx context.Context, scores []map[int]float64) er
 
 // compiled builds the best program and its report.
 func (r *coproRun) compiled(valset int) (*Compiled, error) {
-	if r.e.bestPt == nil {
-		return nil, fmt.Errorf("%w (%d trials)", ErrAllTrialsFailed, len(r.log.Trials))
+	best, err := r.e.bestSoFar()
+	if err != nil {
+		return nil, err
 	}
-	prog, err := r.prob.build(r.e.bestPt)
+	prog, err := r.prob.build(best)
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +274,11 @@ func (r *coproRun) compiled(valset int) (*Compiled, error) {
 		}
 		rep.Candidates = append(rep.Candidates, Candidate{Label: choiceLabel(tr.Choices), Seed: tr.Number, Score: tr.Score, Failed: tr.FailedExamples})
 	}
-	score := r.log.BestScore
-	rep.Score = &score
+	if r.log.Best >= 0 {
+		score := r.log.BestScore
+		rep.Score = &score
+	}
+	rep.StoppedBy = r.log.StoppedBy
 	return NewCompiled(prog, rep), nil
 }
 
