@@ -271,6 +271,13 @@ func (t *Table) Cost(provider, model string, u lm.Usage, cached bool) Cost {
 	return p.Cost(u)
 }
 
+// Priced is implemented by language models that know their own price,
+// such as the runtime's (dspex.Runtime.LM): the model they call and its
+// price, and false when the price is unknown.
+type Priced interface {
+	Price() (model string, p Price, ok bool)
+}
+
 //go:embed prices.yaml
 var defaultYAML []byte
 

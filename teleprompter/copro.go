@@ -68,7 +68,7 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 	if len(val) == 0 {
 		return nil, nil, errors.New("teleprompter: COPRO: empty training and validation sets")
 	}
-	t.reportBudget(len(nps), len(val))
+	t.reportBudget(ctx, nps, val, len(val))
 	evOpts := append(slices.Clone(c.base.eval), evaluate.WithDescription("candidate"))
 	if c.base.maxErrors > 0 {
 		evOpts = append(evOpts, evaluate.WithMaxErrors(c.base.maxErrors))
@@ -102,16 +102,18 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 
 // reportBudget prints the search plan and the expected LM calls, when
 // WithBudgetReport asks for them.
-func (t *COPRO) reportBudget(p, valset int) {
+func (t *COPRO) reportBudget(ctx context.Context, nps []programs.NamedPredictor, trainset []dataset.Example, valset int) {
 	c := &t.cfg
 	if c.budgetOut == nil {
 		return
 	}
+	p := len(nps)
 	proposals := 1 + p*(c.breadth-1) + p*(c.depth-1)*c.breadth
 	evals := (1 + p*c.breadth*c.depth) * valset * p
 	fmt.Fprintf(c.budgetOut, "COPRO: %d predictor(s), breadth %d, depth %d, %d validation examples\n", p, c.breadth, c.depth, valset)
 	fmt.Fprintf(c.budgetOut, "Expected LM calls: at most %d to propose instructions (prompt model), %d for evaluations; at most %d in all\n",
 		proposals, evals, proposals+evals)
+	printCostEstimate(ctx, c.budgetOut, nps, trainset, len(nps[0].Predictor.Demos()), proposals+evals)
 }
 
 // coproRun is the state of one COPRO compilation.
