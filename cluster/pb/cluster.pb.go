@@ -597,7 +597,10 @@ type Result struct {
 	// cause describes the error further: the sentinels it matched and, for
 	// a provider failure, the provider error's fields (as a gateway's
 	// replies do), so that errors.Is and errors.As work on the coordinator.
-	Cause         *ChatError `protobuf:"bytes,12,opt,name=cause,proto3" json:"cause,omitempty"`
+	Cause *ChatError `protobuf:"bytes,12,opt,name=cause,proto3" json:"cause,omitempty"`
+	// spend is what the node's LM calls for this call used, failed runs
+	// included: the coordinator charges it to the caller's budget.
+	Spend         *Spend `protobuf:"bytes,13,opt,name=spend,proto3" json:"spend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -716,6 +719,93 @@ func (x *Result) GetCause() *ChatError {
 	return nil
 }
 
+func (x *Result) GetSpend() *Spend {
+	if x != nil {
+		return x.Spend
+	}
+	return nil
+}
+
+// Spend is what LM calls used and cost.
+type Spend struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// calls counts the calls sent to providers (cache hits excluded).
+	Calls int64  `protobuf:"varint,1,opt,name=calls,proto3" json:"calls,omitempty"`
+	Usage *Usage `protobuf:"bytes,2,opt,name=usage,proto3" json:"usage,omitempty"`
+	// cost is their cost in currency; unpriced counts the calls without a
+	// known price.
+	Cost          float64 `protobuf:"fixed64,3,opt,name=cost,proto3" json:"cost,omitempty"`
+	Currency      string  `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	Unpriced      int64   `protobuf:"varint,5,opt,name=unpriced,proto3" json:"unpriced,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Spend) Reset() {
+	*x = Spend{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Spend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Spend) ProtoMessage() {}
+
+func (x *Spend) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Spend.ProtoReflect.Descriptor instead.
+func (*Spend) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Spend) GetCalls() int64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
+func (x *Spend) GetUsage() *Usage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+func (x *Spend) GetCost() float64 {
+	if x != nil {
+		return x.Cost
+	}
+	return 0
+}
+
+func (x *Spend) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Spend) GetUnpriced() int64 {
+	if x != nil {
+		return x.Unpriced
+	}
+	return 0
+}
+
 // ChatMessage is one message of a chat (lm.Message).
 type ChatMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -728,7 +818,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +830,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +843,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -806,7 +896,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +908,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +921,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChatRequest) GetId() uint64 {
@@ -956,7 +1046,7 @@ type ChatCancel struct {
 
 func (x *ChatCancel) Reset() {
 	*x = ChatCancel{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1058,7 @@ func (x *ChatCancel) String() string {
 func (*ChatCancel) ProtoMessage() {}
 
 func (x *ChatCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1071,7 @@ func (x *ChatCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCancel.ProtoReflect.Descriptor instead.
 func (*ChatCancel) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ChatCancel) GetId() uint64 {
@@ -1002,7 +1092,7 @@ type ChatChoice struct {
 
 func (x *ChatChoice) Reset() {
 	*x = ChatChoice{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1104,7 @@ func (x *ChatChoice) String() string {
 func (*ChatChoice) ProtoMessage() {}
 
 func (x *ChatChoice) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1117,7 @@ func (x *ChatChoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChoice.ProtoReflect.Descriptor instead.
 func (*ChatChoice) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChatChoice) GetMessage() *ChatMessage {
@@ -1072,7 +1162,7 @@ type ChatError struct {
 
 func (x *ChatError) Reset() {
 	*x = ChatError{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1174,7 @@ func (x *ChatError) String() string {
 func (*ChatError) ProtoMessage() {}
 
 func (x *ChatError) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1187,7 @@ func (x *ChatError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatError.ProtoReflect.Descriptor instead.
 func (*ChatError) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChatError) GetKind() string {
@@ -1182,7 +1272,7 @@ type ChatResponse struct {
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1284,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1297,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChatResponse) GetId() uint64 {
@@ -1306,7 +1396,7 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	"\x05Usage\x12#\n" +
 	"\rprompt_tokens\x18\x01 \x01(\x03R\fpromptTokens\x12+\n" +
 	"\x11completion_tokens\x18\x02 \x01(\x03R\x10completionTokens\x12!\n" +
-	"\ftotal_tokens\x18\x03 \x01(\x03R\vtotalTokens\"\x87\x03\n" +
+	"\ftotal_tokens\x18\x03 \x01(\x03R\vtotalTokens\"\xb6\x03\n" +
 	"\x06Result\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x16\n" +
@@ -1322,7 +1412,14 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	" \x01(\tR\terrorKind\x12\x1d\n" +
 	"\n" +
 	"latency_us\x18\v \x01(\x03R\tlatencyUs\x121\n" +
-	"\x05cause\x18\f \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05cause\";\n" +
+	"\x05cause\x18\f \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05cause\x12-\n" +
+	"\x05spend\x18\r \x01(\v2\x17.dspex.cluster.v1.SpendR\x05spend\"\x98\x01\n" +
+	"\x05Spend\x12\x14\n" +
+	"\x05calls\x18\x01 \x01(\x03R\x05calls\x12-\n" +
+	"\x05usage\x18\x02 \x01(\v2\x17.dspex.cluster.v1.UsageR\x05usage\x12\x12\n" +
+	"\x04cost\x18\x03 \x01(\x01R\x04cost\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x1a\n" +
+	"\bunpriced\x18\x05 \x01(\x03R\bunpriced\";\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\"\xed\x03\n" +
@@ -1388,7 +1485,7 @@ func file_cluster_pb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_pb_cluster_proto_rawDescData
 }
 
-var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*Join)(nil),         // 0: dspex.cluster.v1.Join
 	(*Leave)(nil),        // 1: dspex.cluster.v1.Leave
@@ -1399,27 +1496,30 @@ var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*TraceEntry)(nil),   // 6: dspex.cluster.v1.TraceEntry
 	(*Usage)(nil),        // 7: dspex.cluster.v1.Usage
 	(*Result)(nil),       // 8: dspex.cluster.v1.Result
-	(*ChatMessage)(nil),  // 9: dspex.cluster.v1.ChatMessage
-	(*ChatRequest)(nil),  // 10: dspex.cluster.v1.ChatRequest
-	(*ChatCancel)(nil),   // 11: dspex.cluster.v1.ChatCancel
-	(*ChatChoice)(nil),   // 12: dspex.cluster.v1.ChatChoice
-	(*ChatError)(nil),    // 13: dspex.cluster.v1.ChatError
-	(*ChatResponse)(nil), // 14: dspex.cluster.v1.ChatResponse
+	(*Spend)(nil),        // 9: dspex.cluster.v1.Spend
+	(*ChatMessage)(nil),  // 10: dspex.cluster.v1.ChatMessage
+	(*ChatRequest)(nil),  // 11: dspex.cluster.v1.ChatRequest
+	(*ChatCancel)(nil),   // 12: dspex.cluster.v1.ChatCancel
+	(*ChatChoice)(nil),   // 13: dspex.cluster.v1.ChatChoice
+	(*ChatError)(nil),    // 14: dspex.cluster.v1.ChatError
+	(*ChatResponse)(nil), // 15: dspex.cluster.v1.ChatResponse
 }
 var file_cluster_pb_cluster_proto_depIdxs = []int32{
 	7,  // 0: dspex.cluster.v1.Result.usage:type_name -> dspex.cluster.v1.Usage
 	6,  // 1: dspex.cluster.v1.Result.trace:type_name -> dspex.cluster.v1.TraceEntry
-	13, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
-	9,  // 3: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
-	9,  // 4: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
-	12, // 5: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
-	7,  // 6: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
-	13, // 7: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	14, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
+	9,  // 3: dspex.cluster.v1.Result.spend:type_name -> dspex.cluster.v1.Spend
+	7,  // 4: dspex.cluster.v1.Spend.usage:type_name -> dspex.cluster.v1.Usage
+	10, // 5: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
+	10, // 6: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
+	13, // 7: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
+	7,  // 8: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
+	14, // 9: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_cluster_pb_cluster_proto_init() }
@@ -1433,7 +1533,7 @@ func file_cluster_pb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_pb_cluster_proto_rawDesc), len(file_cluster_pb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
