@@ -69,6 +69,19 @@ func (c clientsLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error
 	return c.r.clients.Chat(ctx, c.id, req, 0)
 }
 
+// Price returns the model the LM calls ("provider/model") and its price
+// in the runtime's price table; false when the id does not resolve or the
+// model has no price. It implements pricing.Priced, which optimizers use
+// to estimate the cost of a run before they start.
+func (m runtimeLM) Price() (string, pricing.Price, bool) {
+	provider, model, err := m.r.clients.Resolve(m.id)
+	if err != nil {
+		return "", pricing.Price{}, false
+	}
+	p, ok := m.r.recorder.Prices().Lookup(provider, model)
+	return provider + "/" + model, p, ok
+}
+
 // History returns the most recent LM calls made through the runtime,
 // oldest first: at most config.History.Size of them (none when the size
 // is 0). Records never hold API keys; with config.History.OmitMessages

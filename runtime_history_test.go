@@ -32,12 +32,32 @@ import (
 const sentinelKey = "sk-SENTINEL-do-not-leak-7f3a9c"
 
 // recordingSim serves the embedded simulator on 127.0.0.1 and keeps the
-// messages of every chat request it received, and their credentials.
+// messages of every chat request it received, their credentials, and the
+// usage it replied with.
 type recordingSim struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	msgs [][]lm.Message
-	auth []string
+	srv   *httptest.Server
+	mu    sync.Mutex
+	msgs  [][]lm.Message
+	auth  []string
+	usage []simUsage
+}
+
+// simUsage is the usage block of an OpenAI-style chat reply.
+type simUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// capture keeps a copy of what a handler writes.
+type capture struct {
+	http.ResponseWriter
+	body bytes.Buffer
+}
+
+func (c *capture) Write(b []byte) (int, error) {
+	c.body.Write(b)
+	return c.ResponseWriter.Write(b)
 }
 
 func startRecordingSim(t *testing.T, model string) *recordingSim {
@@ -49,18 +69,26 @@ func startRecordingSim(t *testing.T, model string) *recordingSim {
 	rs := &recordingSim{}
 	rs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
-			var req struct {
-				Messages []lm.Message `json:"messages"`
-			}
-			_ = json.Unmarshal(body, &req)
-			rs.mu.Lock()
-			rs.msgs = append(rs.msgs, req.Messages)
-			rs.auth = append(rs.auth, r.Header.Get("Authorization"))
-			rs.mu.Unlock()
-		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		sim.Handler().ServeHTTP(w, r)
+		if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
+			sim.Handler().ServeHTTP(w, r)
+			return
+		}
+		var req struct {
+			Messages []lm.Message `json:"messages"`
+		}
+		_ = json.Unmarshal(body, &req)
+		c := &capture{ResponseWriter: w}
+		sim.Handler().ServeHTTP(c, r)
+		var reply struct {
+			Usage simUsage `json:"usage"`
+		}
+		_ = json.Unmarshal(c.body.Bytes(), &reply)
+		rs.mu.Lock()
+		rs.msgs = append(rs.msgs, req.Messages)
+		rs.auth = append(rs.auth, r.Header.Get("Authorization"))
+		rs.usage = append(rs.usage, reply.Usage)
+		rs.mu.Unlock()
 	}))
 	t.Cleanup(func() {
 		rs.srv.Close()
@@ -96,17 +124,13 @@ func TestHistoryRecordsWhatTheServerReceived(t *testing.T) {
 	defer rt.Close(ctx)
 
 	m := rt.LM("")
-	predict := programs.MustPredict[Q, A](programs.WithLM(m), programs.WithName("qa"))
-	cot := programs.MustChainOfThought[Q, A](programs.WithLM(m))
-	q := Q{Question: "What is the capital of France?"}
-	_, _ = predict.Call(ctx, q) // a parse failure of the simulated reply is still a call
-	_, _ = cot.Call(ctx, q)
-	_, _ = cot.Call(ctx, q) // same request: a cache hit
-	// The simulated agent tries the tools in order: one fails, the
-	// encyclopedia answers, then it finishes and the answer is extracted.
+	// One program composing a Predict, a ChainOfThought and a ReAct; the
+	// history names each call by its predictor's path in it.
 	type lookup struct {
 		Query string `json:"query" desc:"the question to look up"`
 	}
+	// The simulated agent tries the tools in order: one fails, the
+	// encyclopedia answers, then it finishes and the answer is extracted.
 	tools := []programs.Tool{
 		programs.MustTool("search_web", "Searches the web.", func(context.Context, lookup) (string, error) {
 			return "", errors.New("network unreachable")
@@ -123,44 +147,70 @@ func TestHistoryRecordsWhatTheServerReceived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reactPred, err := react.Forward(ctx, programs.Values{"question": "What is the capital of Japan?"})
+	prog := struct {
+		QA    *programs.Predict[Q, A]
+		CoT   *programs.ChainOfThought[Q, A] `dspy:"cot"`
+		React *programs.ReAct[Q, A]
+	}{
+		QA:    programs.MustPredict[Q, A](programs.WithLM(m), programs.WithName("qa_step")),
+		CoT:   programs.MustChainOfThought[Q, A](programs.WithLM(m)),
+		React: react,
+	}
+	named := programs.WithPredictorNames(ctx, prog)
+	q := Q{Question: "What is the capital of France?"}
+	_, _ = prog.QA.Call(named, q) // a parse failure of the simulated reply is still a call
+	_, _ = prog.CoT.Call(named, q)
+	_, _ = prog.CoT.Call(named, q) // same request: a cache hit
+	reactPred, err := prog.React.Forward(named, programs.Values{"question": "What is the capital of Japan?"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, _ = prog.CoT.Call(ctx, q) // called on its own: named within the ChainOfThought, and a cache hit
 
 	recs := rt.History()
 	rs.mu.Lock()
 	received := rs.msgs
 	auth := rs.auth
+	usage := rs.usage
 	rs.mu.Unlock()
-	if len(recs) != 7 || len(received) != 6 {
+	if len(recs) != 8 || len(received) != 6 {
 		t.Fatalf("%d records, %d requests received", len(recs), len(received))
 	}
+	names := make([]string, len(recs))
+	hits := make([]bool, len(recs))
+	for i, r := range recs {
+		names[i], hits[i] = r.Predictor, r.CacheHit
+	}
+	wantNames := []string{"qa", "cot.predict", "cot.predict", "react.react", "react.react", "react.react", "react.extract.predict", "predict"}
+	if diff := cmp.Diff(wantNames, names); diff != "" {
+		t.Errorf("predictor names (-want +got)\n%s", diff)
+	}
+	if diff := cmp.Diff([]bool{false, false, true, false, false, false, false, true}, hits); diff != "" {
+		t.Errorf("cache hits (-want +got)\n%s", diff)
+	}
 	// The history holds exactly what the server received, in order, plus
-	// the cache hit (record 2), which it did not.
-	sent := append(append([]history.Record(nil), recs[:2]...), recs[3:]...)
+	// the cache hits (records 2 and 7), which it did not.
+	sent := append(append([]history.Record(nil), recs[:2]...), recs[3:7]...)
 	for i, r := range sent {
 		if diff := cmp.Diff(received[i], r.Messages); diff != "" {
 			t.Errorf("call %d: messages differ from those received (-received +recorded)\n%s", i, diff)
 		}
-		if r.CacheHit || r.Usage.TotalTokens == 0 || !r.Cost.Known() || r.Cost.Amount <= 0 || r.Predictor == "" {
-			t.Errorf("call %d = %+v", i, r)
+		got := simUsage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens, TotalTokens: r.Usage.TotalTokens}
+		if got != usage[i] || got.TotalTokens == 0 {
+			t.Errorf("call %d: usage %+v, the server replied %+v", i, got, usage[i])
+		}
+		if !r.Cost.Known() || r.Cost.Amount <= 0 {
+			t.Errorf("call %d: cost %s", i, r.Cost)
 		}
 	}
 	if u := reactPred.LMUsage["openai/"+model]; u.Calls != 4 {
 		t.Errorf("ReAct LMUsage = %+v, want 4 calls", reactPred.LMUsage)
 	}
-	if recs[3].Predictor == recs[6].Predictor {
-		t.Errorf("ReAct's step and extraction share the name %q", recs[3].Predictor)
-	}
 	if auth[0] != "Bearer "+sentinelKey {
 		t.Fatalf("the provider did not get the key: %q", auth[0])
 	}
-	if recs[0].Attempts != 1 {
-		t.Errorf("attempts = %d", recs[0].Attempts)
-	}
-	if recs[0].Predictor != "qa" || recs[1].Predictor == "" || recs[1].Provider != "openai" {
-		t.Errorf("predictors %q %q, provider %q", recs[0].Predictor, recs[1].Predictor, recs[1].Provider)
+	if recs[0].Attempts != 1 || recs[1].Provider != "openai" {
+		t.Errorf("attempts = %d, provider %q", recs[0].Attempts, recs[1].Provider)
 	}
 	hit := recs[2]
 	if !hit.CacheHit || hit.Cost.Amount != 0 || hit.Cost.CacheHits != 1 || !strings.Contains(hit.Cost.String(), "cache hit") {
@@ -168,6 +218,9 @@ func TestHistoryRecordsWhatTheServerReceived(t *testing.T) {
 	}
 	if diff := cmp.Diff(recs[1].Messages, hit.Messages); diff != "" {
 		t.Errorf("the repeat sent other messages:\n%s", diff)
+	}
+	if again := recs[7]; again.Cost.Amount != 0 || again.Cost.CacheHits != 1 || again.Usage != hit.Usage {
+		t.Errorf("standalone repeat = %+v", again)
 	}
 
 	var out bytes.Buffer

@@ -173,3 +173,17 @@ func (r *Reservation) Finish(sent bool, u lm.Usage, c pricing.Cost) {
 	}
 	r.accounts = nil
 }
+
+// Charge counts s against every budget of ctx without admitting a call:
+// it is how calls made elsewhere (a cluster node's, once their result
+// returns) are paid for. The next call under ctx is refused if s took a
+// budget over its cap.
+func Charge(ctx context.Context, s Spend) {
+	for a, _ := ctx.Value(ctxKey{}).(*account); a != nil; a = a.parent {
+		a.mu.Lock()
+		a.spent.Calls += s.Calls
+		a.spent.Usage = a.spent.Usage.Add(s.Usage)
+		a.spent.Cost = a.spent.Cost.Add(s.Cost)
+		a.mu.Unlock()
+	}
+}

@@ -104,3 +104,23 @@ func TestConcurrentReservationsNeverExceedMaxCalls(t *testing.T) {
 		t.Fatalf("admitted %d calls, budget 37", admitted.Load())
 	}
 }
+
+func TestCharge(t *testing.T) {
+	outer := budget.With(context.Background(), budget.Budget{MaxCalls: 10})
+	inner := budget.With(outer, budget.Budget{MaxTokens: 100})
+	budget.Charge(inner, budget.Spend{Calls: 3, Usage: lm.Usage{TotalTokens: 100}})
+	if s, _ := budget.Spent(outer); s.Calls != 3 || s.Usage.TotalTokens != 100 {
+		t.Fatalf("outer spent %+v", s)
+	}
+	var ee *budget.ExceededError
+	if err := budget.Exceeded(inner); !errors.As(err, &ee) || ee.Limit != "tokens" {
+		t.Fatalf("inner: %v", err)
+	}
+	if _, err := budget.Reserve(inner); !errors.Is(err, budget.ErrExceeded) {
+		t.Fatalf("a call after the charge was admitted: %v", err)
+	}
+	if err := budget.Exceeded(outer); err != nil {
+		t.Fatalf("outer: %v", err)
+	}
+	budget.Charge(context.Background(), budget.Spend{Calls: 1}) // no budget: nothing to charge
+}

@@ -16,8 +16,11 @@ import (
 	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 
+	"github.com/dspex-go/dspex/budget"
 	"github.com/dspex-go/dspex/cluster/pb"
 	"github.com/dspex-go/dspex/evaluate"
+	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/pricing"
 	"github.com/dspex-go/dspex/programs"
 )
 
@@ -341,6 +344,9 @@ func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.P
 	if res == nil {
 		return programs.Prediction{}, fmt.Errorf("cluster: coordinator: %w", errClosed)
 	}
+	// The node's LM calls count against the caller's budgets now that
+	// they have returned, failed runs' included.
+	budget.Charge(ctx, spendFrom(res.Spend))
 	if res.Error != "" {
 		return programs.Prediction{}, remoteError(res)
 	}
@@ -352,6 +358,19 @@ func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.P
 		return programs.Prediction{}, &RemoteError{Node: res.Node, Kind: KindReply, Message: err.Error(), cause: err}
 	}
 	return pred, nil
+}
+
+// spendFrom is the budget.Spend a node reported.
+func spendFrom(s *pb.Spend) budget.Spend {
+	if s == nil {
+		return budget.Spend{}
+	}
+	out := budget.Spend{Calls: int(s.Calls),
+		Cost: pricing.Cost{Amount: s.Cost, Currency: s.Currency, Calls: int(s.Calls), Unpriced: int(s.Unpriced)}}
+	if u := s.Usage; u != nil {
+		out.Usage = lm.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
+	}
+	return out
 }
 
 // Messages of the coordinator actor.

@@ -18,6 +18,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/dspex-go/dspex/cluster/pb"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 )
@@ -424,8 +425,10 @@ func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) (out *pb.Re
 	if m.Traces {
 		ctx, tr = programs.WithTrace(ctx)
 	}
+	ctx, meter := history.WithMeter(ctx)
 	pred, err := forward(ctx, prog, inputs)
 	res.LatencyUs = time.Since(start).Microseconds()
+	res.Spend = spendOf(meter.Total())
 	if err != nil {
 		var perr *panicError
 		switch {
@@ -462,6 +465,17 @@ func (n *Node) run(ctx context.Context, m *pb.Evaluate, addr string) (out *pb.Re
 		}
 	}
 	return res
+}
+
+// spendOf is what the recorded LM calls of one program call spent, for the
+// caller's budget: the calls sent to providers (cache hits cost nothing).
+func spendOf(t history.ModelUsage) *pb.Spend {
+	u := t.Usage
+	return &pb.Spend{
+		Calls: int64(t.Calls - t.Cost.CacheHits),
+		Usage: &pb.Usage{PromptTokens: int64(u.PromptTokens), CompletionTokens: int64(u.CompletionTokens), TotalTokens: int64(u.TotalTokens)},
+		Cost:  t.Cost.Amount, Currency: t.Cost.Currency, Unpriced: int64(t.Cost.Unpriced),
+	}
 }
 
 // panicError is a panic of a program on a node.

@@ -111,7 +111,7 @@ func (s *supervisor) record(c actor.Context, row Row) {
 	}
 	s.rows[row.Index] = row
 	s.r.bar.add(row)
-	if row.Status == Failed {
+	if row.Status == Failed && !row.OverBudget() { // a spent budget is not the program's error
 		s.failures++
 		if m := s.r.cfg.maxErrors; m > 0 && s.failures >= m {
 			s.stop(c, fmt.Errorf("%w: %d examples failed (max %d)", ErrTooManyErrors, s.failures, m))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dspex-go/dspex/budget"
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
@@ -137,6 +138,8 @@ func (e *Evaluator) run(ctx context.Context, prog programs.Program, devset []dat
 	if e.cfg.model != nil {
 		runCtx = lm.NewContext(runCtx, e.cfg.model)
 	}
+	// The history names each LM call by its predictor's path in prog.
+	runCtx = programs.WithPredictorNames(runCtx, prog)
 	r := &run{
 		parent: ctx,
 		ctx:    runCtx,
@@ -236,6 +239,11 @@ func (r *run) exec(ctx context.Context, index int, deadline time.Time) Row {
 		return row
 	}
 	if err := ex.Validate(); err != nil {
+		return fail(err)
+	}
+	// Once a budget of the run is spent, the remaining examples are not
+	// run: each would be refused its first LM call.
+	if err := budget.Exceeded(ctx); err != nil {
 		return fail(err)
 	}
 	var tr *programs.Trace

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/dspex-go/dspex/budget"
 	"github.com/dspex-go/dspex/dataset"
 	"github.com/dspex-go/dspex/internal/table"
 	"github.com/dspex-go/dspex/lm"
@@ -111,6 +112,11 @@ type Row struct {
 // Inputs returns the inputs the program was called with.
 func (r Row) Inputs() map[string]any { return r.Example.Inputs() }
 
+// OverBudget reports whether the example failed because a budget of the
+// run's context (dspex.WithBudget) refused its LM calls: it is a budget
+// failure, not the program's.
+func (r Row) OverBudget() bool { return r.Status == Failed && errors.Is(r.Err, budget.ErrExceeded) }
+
 // Result is the outcome of an evaluation: every example of the dev set
 // exactly once, in dev-set order, and the aggregate.
 type Result struct {
@@ -133,13 +139,16 @@ type Result struct {
 	// Cost is what those calls cost (see pricing.Cost: unknown prices
 	// are counted apart, never as zero).
 	Cost pricing.Cost
+	// OverBudget counts the failed examples that a budget would not let
+	// run (Row.OverBudget); they are among Failed.
+	OverBudget int
 	// Abandoned counts program calls still running when Run returned
 	// (programs that ignored the cancellation of their context).
 	Abandoned int
 }
 
 func (r *Result) aggregate() {
-	r.Scored, r.Failed, r.NotRun = 0, 0, 0
+	r.Scored, r.Failed, r.NotRun, r.OverBudget = 0, 0, 0, 0
 	r.Usage = lm.Usage{}
 	sum, ran := 0.0, 0
 	for _, row := range r.Rows {
@@ -148,6 +157,9 @@ func (r *Result) aggregate() {
 			r.Scored++
 		case Failed:
 			r.Failed++
+			if row.OverBudget() {
+				r.OverBudget++
+			}
 		default:
 			r.NotRun++
 			continue
@@ -181,6 +193,9 @@ func (r Result) Summary() string {
 		100*r.Score, len(r.Rows), r.Scored, r.Failed, r.NotRun, r.Usage.TotalTokens)
 	if r.Calls > 0 {
 		s += fmt.Sprintf(", %d LM calls, cost %s", r.Calls, r.Cost)
+	}
+	if r.OverBudget > 0 {
+		s += fmt.Sprintf(", %d over budget", r.OverBudget)
 	}
 	if !r.Complete {
 		s += " [incomplete]"

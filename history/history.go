@@ -53,7 +53,10 @@ type Record struct {
 	Err string
 	// Rollout is the request's rollout id.
 	Rollout int
-	// Predictor names the predictor that made the call, when known.
+	// Predictor names the predictor that made the call, when known, by its
+	// path in the program walk as optimizers and saved programs name it
+	// ("predict", "cot.predict", "agent.extract.predict"; "self" for a
+	// lone predictor): see programs.WithPredictorNames.
 	Predictor string
 	// TraceID is the OpenTelemetry trace id of the call, when traced.
 	TraceID string

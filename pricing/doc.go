@@ -1,11 +1,14 @@
 // Package pricing prices LM calls: a table of per-model prices (input,
-// cached input and output, per million tokens) and the Cost of a call.
+// cached input, cache write and output, per million tokens) and the Cost
+// of a call.
 //
 // # Defaults
 //
 // Default returns the table shipped with dspex (prices.yaml in this
 // package): the common OpenAI, Anthropic and Gemini models as their public
-// pricing pages showed them on the table's Read date. Prices change; a
+// pricing pages showed them on each price's Read date. The file says, per
+// provider, which figures were checked against the provider's page and
+// which were not. Prices change; a
 // configuration overrides or extends them per provider and model (see
 // Table.With and config.Config.Prices).
 //

@@ -22,6 +22,10 @@ type Price struct {
 	// provider's prompt cache. Zero means the provider gives no discount:
 	// cached tokens cost Input.
 	CachedInput float64 `json:"cached_input,omitempty" yaml:"cached_input,omitempty"`
+	// CacheWrite is the price of a million prompt tokens written to the
+	// provider's prompt cache (Anthropic: 1.25 times Input for the
+	// five-minute cache). Zero means writing costs Input.
+	CacheWrite float64 `json:"cache_write,omitempty" yaml:"cache_write,omitempty"`
 	// Output is the price of a million completion tokens.
 	Output float64 `json:"output" yaml:"output"`
 	// Currency is the ISO 4217 code of the prices; empty means the table's.
@@ -35,7 +39,7 @@ var ErrInvalidPrice = errors.New("pricing: invalid price")
 
 // Validate reports a negative or non-finite price.
 func (p Price) Validate() error {
-	for _, v := range []float64{p.Input, p.CachedInput, p.Output} {
+	for _, v := range []float64{p.Input, p.CachedInput, p.CacheWrite, p.Output} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%w: %v", ErrInvalidPrice, v)
 		}
@@ -43,17 +47,26 @@ func (p Price) Validate() error {
 	return nil
 }
 
-// Cost returns what usage costs at p. Cached prompt tokens are billed at
-// CachedInput (at Input when CachedInput is zero).
+// Cost returns what usage costs at p. Of the prompt tokens, those read
+// from the provider's cache are billed at CachedInput and those written to
+// it at CacheWrite (each at Input when its price is zero), the rest at
+// Input.
 func (p Price) Cost(u lm.Usage) Cost {
-	cached := min(max(u.CacheReadTokens, 0), max(u.PromptTokens, 0))
-	fresh := max(u.PromptTokens, 0) - cached
-	cachedPrice := p.CachedInput
-	if cachedPrice == 0 {
-		cachedPrice = p.Input
-	}
-	amount := (float64(fresh)*p.Input + float64(cached)*cachedPrice + float64(max(u.CompletionTokens, 0))*p.Output) / 1e6
+	prompt := max(u.PromptTokens, 0)
+	cached := min(max(u.CacheReadTokens, 0), prompt)
+	written := min(max(u.CacheWriteTokens, 0), prompt-cached)
+	fresh := prompt - cached - written
+	amount := (float64(fresh)*p.Input + float64(cached)*or(p.CachedInput, p.Input) +
+		float64(written)*or(p.CacheWrite, p.Input) + float64(max(u.CompletionTokens, 0))*p.Output) / 1e6
 	return Cost{Amount: amount, Currency: p.Currency, Calls: 1}
+}
+
+// or returns price, or fallback when price is zero.
+func or(price, fallback float64) float64 {
+	if price == 0 {
+		return fallback
+	}
+	return price
 }
 
 // Cost is what one or more LM calls cost. The zero Cost is no calls.
@@ -269,6 +282,13 @@ func (t *Table) Cost(provider, model string, u lm.Usage, cached bool) Cost {
 		return Unknown()
 	}
 	return p.Cost(u)
+}
+
+// Priced is implemented by language models that know their own price,
+// such as the runtime's (dspex.Runtime.LM): the model they call and its
+// price, and false when the price is unknown.
+type Priced interface {
+	Price() (model string, p Price, ok bool)
 }
 
 //go:embed prices.yaml

@@ -44,7 +44,7 @@ func NewBestOfN(prog Program, n int, reward RewardFunc, threshold float64, opts 
 
 // Forward runs the attempts and returns the best prediction.
 func (b *BestOfN) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, nil), "BestOfN", "")
+	ctx, span := telemetry.Start(withTelemetry(enterModule(ctx, b), nil), "BestOfN", "")
 	describeCall(span, "BestOfN", "", nil)
 	pred, err := b.run(ctx, inputs, nil)
 	telemetry.End(span, err)
@@ -256,7 +256,7 @@ func (r runner) attempt(ctx context.Context, i int, inputs Values, advice map[st
 	if err != nil {
 		return attempt{}, err
 	}
-	tctx, tr := WithTrace(ctx)
+	tctx, tr := WithTrace(withCopyNames(ctx, copyToOrig))
 	pred, err := prog.Forward(tctx, inputs)
 	if err != nil {
 		return attempt{}, err

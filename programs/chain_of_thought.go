@@ -108,7 +108,7 @@ func (c *ChainOfThought[In, Out]) run(ctx context.Context, in In, opts []CallOpt
 	if err != nil {
 		return nil, Prediction{}, c.predict.wrap(err)
 	}
-	ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName())
+	ctx, span := telemetry.Start(withTelemetry(enterModule(ctx, c), c.predict.call.model), "ChainOfThought", c.predict.displayName())
 	describeCall(span, "ChainOfThought", c.predict.displayName(), nil)
 	pred, err := c.predict.Call(ctx, values, opts...)
 	telemetry.End(span, err)
@@ -134,7 +134,7 @@ func (c *ChainOfThought[In, Out]) run(ctx context.Context, in In, opts []CallOpt
 // Forward runs the chain of thought on map inputs; the prediction holds the
 // reasoning and the signature's outputs. It makes ChainOfThought a Program.
 func (c *ChainOfThought[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "ChainOfThought", c.predict.displayName())
+	ctx, span := telemetry.Start(withTelemetry(enterModule(ctx, c), c.predict.call.model), "ChainOfThought", c.predict.displayName())
 	describeCall(span, "ChainOfThought", c.predict.displayName(), nil)
 	pred, err := c.predict.Forward(ctx, inputs)
 	telemetry.End(span, err)

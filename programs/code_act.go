@@ -145,14 +145,14 @@ func newCodeAct[In, Out any](sig signature.Signature, tools []Tool, opts []Optio
 // Call runs the agent on in and returns the extracted output and the
 // trajectory.
 func (c *CodeAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, CodeTrajectory, error) {
-	return callTraced[In, Out](ctx, in, opts, c.codeact.call.model, "CodeAct", c.sig.Name(), c.codeact.wrap, c.extractor.predict.wrap, c.run)
+	return callTraced[In, Out](ctx, c, in, opts, c.codeact.call.model, "CodeAct", c.sig.Name(), c.codeact.wrap, c.extractor.predict.wrap, c.run)
 }
 
 // Forward runs the agent on map inputs. The prediction holds the
 // extraction's outputs (its reasoning included) and, under "trajectory",
 // the CodeTrajectory; its usage sums every step.
 func (c *CodeAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	pred, _, err := runTraced(ctx, c.codeact.call.model, "CodeAct", c.sig.Name(), inputs, nil, c.run)
+	pred, _, err := runTraced(ctx, c, c.codeact.call.model, "CodeAct", c.sig.Name(), inputs, nil, c.run)
 	return pred, err
 }
 

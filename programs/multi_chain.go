@@ -77,7 +77,7 @@ func NewMultiChainComparison(sig signature.Signature, opts ...Option) (*MultiCha
 // compares them. The prediction holds the rationale and the signature's
 // outputs; its usage sums every call.
 func (c *MultiChainComparison) Forward(ctx context.Context, inputs Values) (_ Prediction, err error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, c.predict.call.model), "MultiChainComparison", c.sig.Name())
+	ctx, span := telemetry.Start(withTelemetry(enterModule(ctx, c), c.predict.call.model), "MultiChainComparison", c.sig.Name())
 	describeCall(span, "MultiChainComparison", c.sig.Name(), nil)
 	defer func() { telemetry.End(span, err) }()
 	ctx, meter := history.WithMeter(ctx)
@@ -109,6 +109,7 @@ func (c *MultiChainComparison) Compare(ctx context.Context, inputs Values, attem
 	if len(attempts) != c.m {
 		return Prediction{}, fmt.Errorf("programs: MultiChainComparison: %d attempts, want %d (see WithAttempts)", len(attempts), c.m)
 	}
+	ctx = enterModule(ctx, c)
 	outs := c.sig.Outputs()
 	last := outs[len(outs)-1].Name
 	in := maps.Clone(inputs)

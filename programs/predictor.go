@@ -71,6 +71,10 @@ func (p *Predictor) Demos() []Values { return cloneDemos(p.demos) }
 // Adapter returns the predictor's adapter.
 func (p *Predictor) Adapter() adapter.Adapter { return p.adapter }
 
+// LM returns the language model set with WithLM, or nil when the
+// predictor takes its model from the context of each call.
+func (p *Predictor) LM() lm.LM { return p.call.model }
+
 // WithSignature returns a copy of p with another signature.
 func (p *Predictor) WithSignature(sig signature.Signature) *Predictor {
 	c := *p
@@ -157,7 +161,7 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 	if err != nil {
 		return Prediction{}, err
 	}
-	ctx = history.WithPredictor(ctx, p.displayName())
+	ctx = withPredictorName(ctx, p)
 	ctx, meter := history.WithMeter(ctx)
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
 	describeCall(span, "Predict", p.displayName(), &p.sig)

@@ -131,14 +131,14 @@ func newProgramOfThought[In, Out any](sig signature.Signature, opts []Option) (*
 // programs it ran. When every program failed, the error is a *CodeError
 // (errors.Is(err, ErrCodeFailed)) holding them.
 func (p *ProgramOfThought[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, []CodeStep, error) {
-	return callTraced[In, Out](ctx, in, opts, p.codeGenerate.predict.call.model, "ProgramOfThought", p.sig.Name(), p.codeGenerate.predict.wrap, p.generateAnswer.predict.wrap, p.run)
+	return callTraced[In, Out](ctx, p, in, opts, p.codeGenerate.predict.call.model, "ProgramOfThought", p.sig.Name(), p.codeGenerate.predict.wrap, p.generateAnswer.predict.wrap, p.run)
 }
 
 // Forward runs the module on map inputs. The prediction holds the answer
 // step's outputs (its reasoning included) and, under "trajectory", the
 // []CodeStep; its usage sums every LM call.
 func (p *ProgramOfThought[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	pred, _, err := runTraced(ctx, p.codeGenerate.predict.call.model, "ProgramOfThought", p.sig.Name(), inputs, nil, p.run)
+	pred, _, err := runTraced(ctx, p, p.codeGenerate.predict.call.model, "ProgramOfThought", p.sig.Name(), inputs, nil, p.run)
 	return pred, err
 }
 

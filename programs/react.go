@@ -220,14 +220,14 @@ func backquoted(fs []signature.Field) string {
 // Call runs the agent on in and returns the extracted output and the
 // trajectory.
 func (r *ReAct[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, Trajectory, error) {
-	return callTraced[In, Out](ctx, in, opts, r.react.call.model, "ReAct", r.sig.Name(), r.react.wrap, r.extract.predict.wrap, r.run)
+	return callTraced[In, Out](ctx, r, in, opts, r.react.call.model, "ReAct", r.sig.Name(), r.react.wrap, r.extract.predict.wrap, r.run)
 }
 
 // Forward runs the agent on map inputs. The prediction holds the
 // extraction's outputs (its reasoning included) and, under "trajectory",
 // the Trajectory; its usage sums every step.
 func (r *ReAct[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	pred, _, err := runTraced(ctx, r.react.call.model, "ReAct", r.sig.Name(), inputs, nil, r.run)
+	pred, _, err := runTraced(ctx, r, r.react.call.model, "ReAct", r.sig.Name(), inputs, nil, r.run)
 	return pred, err
 }
 

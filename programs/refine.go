@@ -87,7 +87,7 @@ func NewRefine(prog Program, n int, reward RewardFunc, threshold float64, opts .
 
 // Forward runs the attempts and returns the best prediction.
 func (r *Refine) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, r.feedback.call.model), "Refine", "")
+	ctx, span := telemetry.Start(withTelemetry(enterModule(ctx, r), r.feedback.call.model), "Refine", "")
 	describeCall(span, "Refine", "", nil)
 	pred, err := r.run(ctx, inputs, r.advise)
 	telemetry.End(span, err)

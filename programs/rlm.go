@@ -193,14 +193,14 @@ func newRLM[In, Out any](sig signature.Signature, opts []Option) (*RLM[In, Out],
 // Call runs the RLM on in and returns the typed outputs and what the run
 // did.
 func (r *RLM[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, RLMRun, error) {
-	return callTraced[In, Out](ctx, in, opts, r.generateAction.call.model, "RLM", r.sig.Name(), r.generateAction.wrap, r.generateAction.wrap, r.run)
+	return callTraced[In, Out](ctx, r, in, opts, r.generateAction.call.model, "RLM", r.sig.Name(), r.generateAction.wrap, r.generateAction.wrap, r.run)
 }
 
 // Forward runs the RLM on map inputs. The prediction holds the outputs,
 // "final_reasoning" and, under "trajectory", the []CodeStep; its usage sums
 // the module's LM calls (not the sub-LM's).
 func (r *RLM[In, Out]) Forward(ctx context.Context, inputs Values) (Prediction, error) {
-	pred, _, err := runTraced(ctx, r.generateAction.call.model, "RLM", r.sig.Name(), inputs, nil, r.run)
+	pred, _, err := runTraced(ctx, r, r.generateAction.call.model, "RLM", r.sig.Name(), inputs, nil, r.run)
 	return pred, err
 }
 

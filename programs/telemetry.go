@@ -47,10 +47,11 @@ func describeCall(span trace.Span, typ, name string, sig *signature.Signature) {
 // runTraced runs run on inputs inside the span of a program call of type
 // typ named name, taking telemetry from ctx or model (withTelemetry). It is
 // the Forward of the agent-like modules (ReAct, CodeAct, ProgramOfThought,
-// RLM), whose run also returns what they did (T).
-func runTraced[T any](ctx context.Context, model lm.LM, typ, name string, inputs Values, opts []CallOption,
+// RLM), whose run also returns what they did (T). The module m names its
+// predictors for the history (enterModule).
+func runTraced[T any](ctx context.Context, m Module, model lm.LM, typ, name string, inputs Values, opts []CallOption,
 	run func(context.Context, Values, []CallOption) (Prediction, T, error)) (Prediction, T, error) {
-	ctx, span := telemetry.Start(withTelemetry(ctx, model), typ, name)
+	ctx, span := telemetry.Start(withTelemetry(enterModule(ctx, m), model), typ, name)
 	describeCall(span, typ, name, nil)
 	pred, done, err := run(ctx, inputs, opts)
 	telemetry.End(span, err)
@@ -60,7 +61,7 @@ func runTraced[T any](ctx context.Context, model lm.LM, typ, name string, inputs
 // callTraced is the typed Call of those modules: it encodes in (an error
 // wrapped by wrapIn), runs it with runTraced and decodes the outputs into
 // Out (an error wrapped by wrapOut).
-func callTraced[In, Out, T any](ctx context.Context, in In, opts []CallOption, model lm.LM, typ, name string,
+func callTraced[In, Out, T any](ctx context.Context, m Module, in In, opts []CallOption, model lm.LM, typ, name string,
 	wrapIn, wrapOut func(error) error, run func(context.Context, Values, []CallOption) (Prediction, T, error)) (Out, T, error) {
 	var zero Out
 	values, err := encodeValues(in)
@@ -68,7 +69,7 @@ func callTraced[In, Out, T any](ctx context.Context, in In, opts []CallOption, m
 		var none T
 		return zero, none, wrapIn(err)
 	}
-	pred, done, err := runTraced(ctx, model, typ, name, values, opts, run)
+	pred, done, err := runTraced(ctx, m, model, typ, name, values, opts, run)
 	if err != nil {
 		return zero, done, err
 	}

@@ -106,6 +106,7 @@ func compileBootstrap(ctx context.Context, cfg config, metric evaluate.Metric, s
 		Demos:        counts,
 		Bootstrapped: len(selected),
 		Attempted:    boot.attempted,
+		StoppedBy:    boot.stoppedBy,
 	}), nil
 }
 
@@ -133,6 +134,8 @@ type bootstrapped struct {
 	demos map[int]map[string]programs.Values
 	// attempted counts the examples the teacher ran on.
 	attempted int
+	// stoppedBy says why bootstrapping stopped early: a spent budget.
+	stoppedBy string
 }
 
 // selected returns the indices of the first n passing examples, in
@@ -181,6 +184,9 @@ func bootstrapTraces(ctx context.Context, cfg *config, metric evaluate.Metric, s
 		}
 		out.attempted += len(idx)
 		for round := 0; round < cfg.maxRounds && len(idx) > 0; round++ {
+			if out.stoppedBy = budgetSpent(ctx); out.stoppedBy != "" {
+				return out, nil // the demos found so far
+			}
 			run, err := teacher.forRound(round)
 			if err != nil {
 				return out, err
@@ -208,6 +214,9 @@ func bootstrapTraces(ctx context.Context, cfg *config, metric evaluate.Metric, s
 					continue
 				}
 				out.demos[i] = demos
+			}
+			if out.stoppedBy = budgetReason(budgetRefusal(res)); out.stoppedBy != "" {
+				return out, nil // the demos found so far
 			}
 			idx = failed
 		}

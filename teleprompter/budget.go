@@ -8,11 +8,34 @@ import (
 	"github.com/dspex-go/dspex/evaluate"
 )
 
+// Every optimizer stops cleanly when a budget of its context
+// (dspex.WithBudget) is spent: it returns the best program found so far
+// (the student when nothing could be measured), with Report.StoppedBy (and
+// TrialLog.StoppedBy) saying which cap stopped it. A trial, candidate or
+// step cut short by the budget is not compared with complete ones.
+
+// budgetReason returns why err is a budget refusal ("" when it is not):
+// the refusing cap, as budget.ExceededError reports it.
+func budgetReason(err error) string {
+	var ee *budget.ExceededError
+	switch {
+	case errors.As(err, &ee):
+		return ee.Error()
+	case errors.Is(err, budget.ErrExceeded):
+		return budget.ErrExceeded.Error()
+	}
+	return ""
+}
+
+// budgetSpent returns why the optimizer must stop ("" to go on): a budget
+// of ctx has no room for another call.
+func budgetSpent(ctx context.Context) string { return budgetReason(budget.Exceeded(ctx)) }
+
 // budgetRefusal returns the first refusal by a budget among the rows of
 // res, or nil.
 func budgetRefusal(res evaluate.Result) error {
 	for _, row := range res.Rows {
-		if row.Err != nil && errors.Is(row.Err, budget.ErrExceeded) {
+		if row.OverBudget() {
 			return row.Err
 		}
 	}
@@ -26,17 +49,10 @@ func (e *engine) stopByBudget(ctx context.Context, refused error) bool {
 	if e.log.StoppedBy != "" {
 		return true
 	}
-	if refused == nil {
-		refused = budget.Exceeded(ctx)
+	why := budgetReason(refused)
+	if why == "" {
+		why = budgetSpent(ctx)
 	}
-	if refused == nil {
-		return false
-	}
-	var ee *budget.ExceededError
-	if errors.As(refused, &ee) {
-		e.log.StoppedBy = ee.Error()
-	} else {
-		e.log.StoppedBy = budget.ErrExceeded.Error()
-	}
-	return true
+	e.log.StoppedBy = why
+	return why != ""
 }

@@ -68,7 +68,7 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 	if len(val) == 0 {
 		return nil, nil, errors.New("teleprompter: COPRO: empty training and validation sets")
 	}
-	t.reportBudget(len(nps), len(val))
+	t.reportBudget(ctx, nps, val, len(val))
 	evOpts := append(slices.Clone(c.base.eval), evaluate.WithDescription("candidate"))
 	if c.base.maxErrors > 0 {
 		evOpts = append(evOpts, evaluate.WithMaxErrors(c.base.maxErrors))
@@ -102,16 +102,18 @@ func (t *COPRO) Optimize(ctx context.Context, student programs.Program, trainset
 
 // reportBudget prints the search plan and the expected LM calls, when
 // WithBudgetReport asks for them.
-func (t *COPRO) reportBudget(p, valset int) {
+func (t *COPRO) reportBudget(ctx context.Context, nps []programs.NamedPredictor, trainset []dataset.Example, valset int) {
 	c := &t.cfg
 	if c.budgetOut == nil {
 		return
 	}
+	p := len(nps)
 	proposals := 1 + p*(c.breadth-1) + p*(c.depth-1)*c.breadth
 	evals := (1 + p*c.breadth*c.depth) * valset * p
 	fmt.Fprintf(c.budgetOut, "COPRO: %d predictor(s), breadth %d, depth %d, %d validation examples\n", p, c.breadth, c.depth, valset)
 	fmt.Fprintf(c.budgetOut, "Expected LM calls: at most %d to propose instructions (prompt model), %d for evaluations; at most %d in all\n",
 		proposals, evals, proposals+evals)
+	printCostEstimate(ctx, c.budgetOut, nps, trainset, len(nps[0].Predictor.Demos()), proposals+evals)
 }
 
 // coproRun is the state of one COPRO compilation.
@@ -153,8 +155,16 @@ func (r *coproRun) propose(ctx context.Context, student programs.Program, trains
 // more instructions from the scored ones.
 func (r *coproRun) ascend(ctx context.Context) error {
 	current := make([]int, 2*len(r.nps))
+	defer func() {
+		for i, np := range r.nps {
+			r.log.Instructions[np.Name] = r.prob.instructions[i]
+		}
+	}()
 	if err := r.e.fullEval(ctx, current); err != nil {
 		return err
+	}
+	if r.e.stopByBudget(ctx, nil) {
+		return nil
 	}
 	scores := make([]map[int]float64, len(r.nps)) // predictor -> candidate -> latest score
 	for i := range scores {
@@ -168,6 +178,9 @@ func (r *coproRun) ascend(ctx context.Context) error {
 			}
 			current[2*i] = best
 			r.e.bar.add(r.e)
+			if r.e.stopByBudget(ctx, nil) {
+				return nil
+			}
 		}
 		if round == r.cfg.depth-1 {
 			break
@@ -175,9 +188,6 @@ func (r *coproRun) ascend(ctx context.Context) error {
 		if err := r.proposeMore(ctx, scores); err != nil {
 			return err
 		}
-	}
-	for i, np := range r.nps {
-		r.log.Instructions[np.Name] = r.prob.instructions[i]
 	}
 	return nil
 }
@@ -244,10 +254,11 @@ func (r *coproRun) proposeMore(ctx context.Context, scores []map[int]float64) er
 
 // compiled builds the best program and its report.
 func (r *coproRun) compiled(valset int) (*Compiled, error) {
-	if r.e.bestPt == nil {
-		return nil, fmt.Errorf("%w (%d trials)", ErrAllTrialsFailed, len(r.log.Trials))
+	best, err := r.e.bestSoFar()
+	if err != nil {
+		return nil, err
 	}
-	prog, err := r.prob.build(r.e.bestPt)
+	prog, err := r.prob.build(best)
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +276,11 @@ func (r *coproRun) compiled(valset int) (*Compiled, error) {
 		}
 		rep.Candidates = append(rep.Candidates, Candidate{Label: choiceLabel(tr.Choices), Seed: tr.Number, Score: tr.Score, Failed: tr.FailedExamples})
 	}
-	score := r.log.BestScore
-	rep.Score = &score
+	if r.log.Best >= 0 {
+		score := r.log.BestScore
+		rep.Score = &score
+	}
+	rep.StoppedBy = r.log.StoppedBy
 	return NewCompiled(prog, rep), nil
 }
 

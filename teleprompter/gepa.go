@@ -86,9 +86,12 @@ func (g *GEPA) Compile(ctx context.Context, student programs.Program, trainset [
 	s := &gepaSearch{r: r, budget: g.cfg.budget(len(r.valset)), merges: g.cfg.merges,
 		next: map[int]int{}, tried: map[[2]int]bool{}}
 	if err := s.seed(ctx); err != nil {
+		if r.stopAt(err) {
+			return r.unoptimized(s.trials), nil
+		}
 		return nil, err
 	}
-	if err := s.search(ctx); err != nil {
+	if err := s.search(ctx); err != nil && !r.stopAt(err) {
 		return nil, err
 	}
 	best := s.pool.best()

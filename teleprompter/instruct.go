@@ -146,6 +146,8 @@ func (s *instructSearch) optimize(ctx context.Context, student programs.Program,
 	p, val := s.plan(nps, train, val)
 	if c.budgetOut != nil {
 		p.print(c.budgetOut, c.kind, s.surrogate.Name(), c.base.maxRounds)
+		b, pr, t, f := p.budget(c.base.maxRounds)
+		printCostEstimate(ctx, c.budgetOut, nps, train, c.base.maxBootstrapped+c.base.maxLabeled, b+pr+t+f)
 	}
 	evOpts := append(slices.Clone(c.base.eval), evaluate.WithDescription("trial"))
 	if c.base.maxErrors > 0 {

@@ -91,7 +91,7 @@ func (t *KNNFewShot) Compile(ctx context.Context, student programs.Program, trai
 			return nil, err
 		}
 		prog.boot = boot.demos
-		rep.Bootstrapped, rep.Attempted = len(boot.demos), boot.attempted
+		rep.Bootstrapped, rep.Attempted, rep.StoppedBy = len(boot.demos), boot.attempted, boot.stoppedBy
 		for k, v := range t.cfg.bootstrapSettings() {
 			settings[k] = v
 		}

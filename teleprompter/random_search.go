@@ -69,11 +69,15 @@ func (t *BootstrapFewShotWithRandomSearch) Compile(ctx context.Context, student 
 	defer func() { endCompile(span, compiled, err) }()
 
 	var (
-		cands []Candidate
-		best  programs.Program
-		bestI = -1
+		cands     []Candidate
+		best      programs.Program
+		bestI     = -1
+		stoppedBy string
 	)
 	for seed := -3; seed < t.cfg.numCandidates; seed++ {
+		if stoppedBy = budgetSpent(ctx); stoppedBy != "" && bestI >= 0 {
+			break
+		}
 		tctx, trial := startTrial(ctx, seed)
 		prog, label, err := t.candidate(tctx, student, nps, trainset, seed)
 		if err != nil {
@@ -87,8 +91,14 @@ func (t *BootstrapFewShotWithRandomSearch) Compile(ctx context.Context, student 
 		}
 		c := Candidate{Label: label, Seed: seed, Score: res.Score, Failed: res.Failed, Demos: demoCounts(prog)}
 		cands = append(cands, c)
-		if bestI < 0 || c.Score > cands[bestI].Score {
+		// A candidate the budget cut short is scored on part of the
+		// validation set only: it wins only when nothing else was scored.
+		cut := res.OverBudget > 0
+		if bestI < 0 || !cut && c.Score > cands[bestI].Score {
 			bestI, best = len(cands)-1, prog
+		}
+		if stoppedBy = budgetReason(budgetRefusal(res)); stoppedBy != "" {
+			break
 		}
 		if t.cfg.stopAtScore != nil && c.Score >= *t.cfg.stopAtScore {
 			break
@@ -108,6 +118,7 @@ func (t *BootstrapFewShotWithRandomSearch) Compile(ctx context.Context, student 
 		Score:        &score,
 		Candidates:   cands,
 		Best:         bestI,
+		StoppedBy:    stoppedBy,
 	}), nil
 }
 

@@ -94,6 +94,27 @@ type reflectRun struct {
 	reflector *programs.Predictor
 	ruler     *programs.Predictor
 	calls     int
+	stoppedBy string // why a spent budget stopped the search
+}
+
+// stopAt reports whether err is a budget refusal, which ends the search
+// cleanly; it records why.
+func (r *reflectRun) stopAt(err error) bool {
+	why := budgetReason(err)
+	if why != "" && r.stoppedBy == "" {
+		r.stoppedBy = why
+	}
+	return why != ""
+}
+
+// unoptimized returns the student as it is, for a search that a spent
+// budget stopped before it scored anything.
+func (r *reflectRun) unoptimized(trials []ReflectTrial) *Compiled {
+	settings := r.cfg.settings()
+	settings["valset_size"] = len(r.valset)
+	settings["metric_calls"] = r.calls
+	return NewCompiled(r.student, Report{Teleprompter: r.cfg.kind, Settings: settings, Demos: demoCounts(r.student),
+		Trials: trials, StoppedBy: r.stoppedBy})
 }
 
 // openReflect is the opening of a GEPA or SIMBA compilation: it checks
@@ -182,6 +203,7 @@ func (r *reflectRun) compiled(instr map[string]string, demos map[string][]progra
 		Candidates:   cands,
 		Best:         best,
 		Trials:       trials,
+		StoppedBy:    r.stoppedBy,
 	}), nil
 }
 
@@ -281,9 +303,13 @@ func (r *reflectRun) run(ctx context.Context, n int, prog programs.Program, exs 
 	tctx, trial := startTrial(ctx, n)
 	res, err := ev.Run(tctx, prog, exs)
 	endTrial(trial, desc, res, err)
-	r.calls += res.Scored + res.Failed
+	r.calls += res.Scored + res.Failed - res.OverBudget
 	if err != nil {
 		return batchRun{}, fmt.Errorf("teleprompter: %s run: %w", desc, err)
+	}
+	if berr := budgetRefusal(res); berr != nil {
+		// Cut short by the budget: not a run to compare.
+		return batchRun{}, fmt.Errorf("teleprompter: %s run: %w", desc, berr)
 	}
 	out := batchRun{rows: res.Rows, feedback: make([]Feedback, len(res.Rows)), prog: prog}
 	mu.Lock()

@@ -331,8 +331,13 @@ func (e *engine) run(ctx context.Context) ([]int, error) {
 	return e.bestSoFar()
 }
 
-// bestSoFar returns the point of the best full score.
+// bestSoFar returns the point of the best full score; when a spent
+// budget stopped the search before any full score, the student's own
+// point (every choice 0).
 func (e *engine) bestSoFar() ([]int, error) {
+	if e.bestPt == nil && e.log.StoppedBy != "" {
+		return make([]int, len(e.prob.space())), nil
+	}
 	if e.bestPt == nil {
 		return nil, fmt.Errorf("%w (%d trials)", ErrAllTrialsFailed, len(e.log.Trials))
 	}

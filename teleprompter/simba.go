@@ -133,14 +133,22 @@ func (s *SIMBA) Compile(ctx context.Context, student programs.Program, trainset 
 		}
 		bar.moveTo(step, fmt.Sprintf("steps, pool %d", len(pool)))
 		var t ReflectTrial
-		pool, t, err = s.step(ctx, r, pool, names, batches.next(), step)
+		next, t, err := s.step(ctx, r, pool, names, batches.next(), step)
+		if r.stopAt(err) {
+			break // the pool as it was before the step
+		}
 		if err != nil {
 			return nil, err
 		}
+		pool = next
 		trials = append(trials, t)
 	}
 	cands, best, err := s.finals(ctx, r, pool)
-	if err != nil {
+	if r.stopAt(err) {
+		// No budget to score the finalists on the validation set: the
+		// best by minibatch score stands.
+		cands, best = s.byMinibatch(pool)
+	} else if err != nil {
 		return nil, err
 	}
 	c := pool[cands[best].Seed]
@@ -226,6 +234,20 @@ func (s *SIMBA) addDemos(cand *simbaCandidate, names []string, best trajectory) 
 		}
 		cand.demos[name] = demos
 	}
+}
+
+// byMinibatch lists the pool as candidates scored by their mean
+// minibatch score, with the index of the best (the first among equals).
+func (s *SIMBA) byMinibatch(pool []*simbaCandidate) ([]Candidate, int) {
+	cands := make([]Candidate, len(pool))
+	best := 0
+	for i, c := range pool {
+		cands[i] = Candidate{Label: c.label, Seed: i, Score: c.mean(), Demos: demoCountsOf(c.demos)}
+		if cands[i].Score > cands[best].Score {
+			best = i
+		}
+	}
+	return cands, best
 }
 
 // finals scores the student and the best programs by minibatch score on

@@ -615,7 +615,10 @@ type Result struct {
 	// cause describes the error further: the sentinels it matched and, for
 	// a provider failure, the provider error's fields (as a gateway's
 	// replies do), so that errors.Is and errors.As work on the coordinator.
-	Cause         *ChatError `protobuf:"bytes,12,opt,name=cause,proto3" json:"cause,omitempty"`
+	Cause *ChatError `protobuf:"bytes,12,opt,name=cause,proto3" json:"cause,omitempty"`
+	// spend is what the node's LM calls for this call used, failed runs
+	// included: the coordinator charges it to the caller's budget.
+	Spend         *Spend `protobuf:"bytes,13,opt,name=spend,proto3" json:"spend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -734,6 +737,93 @@ func (x *Result) GetCause() *ChatError {
 	return nil
 }
 
+func (x *Result) GetSpend() *Spend {
+	if x != nil {
+		return x.Spend
+	}
+	return nil
+}
+
+// Spend is what LM calls used and cost.
+type Spend struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// calls counts the calls sent to providers (cache hits excluded).
+	Calls int64  `protobuf:"varint,1,opt,name=calls,proto3" json:"calls,omitempty"`
+	Usage *Usage `protobuf:"bytes,2,opt,name=usage,proto3" json:"usage,omitempty"`
+	// cost is their cost in currency; unpriced counts the calls without a
+	// known price.
+	Cost          float64 `protobuf:"fixed64,3,opt,name=cost,proto3" json:"cost,omitempty"`
+	Currency      string  `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	Unpriced      int64   `protobuf:"varint,5,opt,name=unpriced,proto3" json:"unpriced,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Spend) Reset() {
+	*x = Spend{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Spend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Spend) ProtoMessage() {}
+
+func (x *Spend) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Spend.ProtoReflect.Descriptor instead.
+func (*Spend) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Spend) GetCalls() int64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
+func (x *Spend) GetUsage() *Usage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+func (x *Spend) GetCost() float64 {
+	if x != nil {
+		return x.Cost
+	}
+	return 0
+}
+
+func (x *Spend) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Spend) GetUnpriced() int64 {
+	if x != nil {
+		return x.Unpriced
+	}
+	return 0
+}
+
 // ChatMessage is one message of a chat (lm.Message).
 type ChatMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -752,7 +842,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +854,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[9]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +867,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -821,7 +911,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +923,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[10]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +936,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ToolCall) GetId() string {
@@ -883,7 +973,7 @@ type ToolDef struct {
 
 func (x *ToolDef) Reset() {
 	*x = ToolDef{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +985,7 @@ func (x *ToolDef) String() string {
 func (*ToolDef) ProtoMessage() {}
 
 func (x *ToolDef) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +998,7 @@ func (x *ToolDef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolDef.ProtoReflect.Descriptor instead.
 func (*ToolDef) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ToolDef) GetName() string {
@@ -971,7 +1061,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1073,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1086,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChatRequest) GetId() uint64 {
@@ -1135,7 +1225,7 @@ type ChatCancel struct {
 
 func (x *ChatCancel) Reset() {
 	*x = ChatCancel{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1237,7 @@ func (x *ChatCancel) String() string {
 func (*ChatCancel) ProtoMessage() {}
 
 func (x *ChatCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1250,7 @@ func (x *ChatCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCancel.ProtoReflect.Descriptor instead.
 func (*ChatCancel) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChatCancel) GetId() uint64 {
@@ -1181,7 +1271,7 @@ type ChatChoice struct {
 
 func (x *ChatChoice) Reset() {
 	*x = ChatChoice{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1283,7 @@ func (x *ChatChoice) String() string {
 func (*ChatChoice) ProtoMessage() {}
 
 func (x *ChatChoice) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1296,7 @@ func (x *ChatChoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChoice.ProtoReflect.Descriptor instead.
 func (*ChatChoice) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChatChoice) GetMessage() *ChatMessage {
@@ -1251,7 +1341,7 @@ type ChatError struct {
 
 func (x *ChatError) Reset() {
 	*x = ChatError{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1263,7 +1353,7 @@ func (x *ChatError) String() string {
 func (*ChatError) ProtoMessage() {}
 
 func (x *ChatError) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1276,7 +1366,7 @@ func (x *ChatError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatError.ProtoReflect.Descriptor instead.
 func (*ChatError) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChatError) GetKind() string {
@@ -1361,7 +1451,7 @@ type ChatResponse struct {
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1463,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1476,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ChatResponse) GetId() uint64 {
@@ -1487,7 +1577,7 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	"\x11completion_tokens\x18\x02 \x01(\x03R\x10completionTokens\x12!\n" +
 	"\ftotal_tokens\x18\x03 \x01(\x03R\vtotalTokens\x12*\n" +
 	"\x11cache_read_tokens\x18\x04 \x01(\x03R\x0fcacheReadTokens\x12,\n" +
-	"\x12cache_write_tokens\x18\x05 \x01(\x03R\x10cacheWriteTokens\"\x87\x03\n" +
+	"\x12cache_write_tokens\x18\x05 \x01(\x03R\x10cacheWriteTokens\"\xb6\x03\n" +
 	"\x06Result\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x16\n" +
@@ -1503,7 +1593,14 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	" \x01(\tR\terrorKind\x12\x1d\n" +
 	"\n" +
 	"latency_us\x18\v \x01(\x03R\tlatencyUs\x121\n" +
-	"\x05cause\x18\f \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05cause\"\x98\x01\n" +
+	"\x05cause\x18\f \x01(\v2\x1b.dspex.cluster.v1.ChatErrorR\x05cause\x12-\n" +
+	"\x05spend\x18\r \x01(\v2\x17.dspex.cluster.v1.SpendR\x05spend\"\x98\x01\n" +
+	"\x05Spend\x12\x14\n" +
+	"\x05calls\x18\x01 \x01(\x03R\x05calls\x12-\n" +
+	"\x05usage\x18\x02 \x01(\v2\x17.dspex.cluster.v1.UsageR\x05usage\x12\x12\n" +
+	"\x04cost\x18\x03 \x01(\x01R\x04cost\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x1a\n" +
+	"\bunpriced\x18\x05 \x01(\x03R\bunpriced\"\x98\x01\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x129\n" +
@@ -1586,7 +1683,7 @@ func file_cluster_pb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_pb_cluster_proto_rawDescData
 }
 
-var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*Join)(nil),         // 0: dspex.cluster.v1.Join
 	(*Leave)(nil),        // 1: dspex.cluster.v1.Leave
@@ -1597,31 +1694,34 @@ var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*TraceEntry)(nil),   // 6: dspex.cluster.v1.TraceEntry
 	(*Usage)(nil),        // 7: dspex.cluster.v1.Usage
 	(*Result)(nil),       // 8: dspex.cluster.v1.Result
-	(*ChatMessage)(nil),  // 9: dspex.cluster.v1.ChatMessage
-	(*ToolCall)(nil),     // 10: dspex.cluster.v1.ToolCall
-	(*ToolDef)(nil),      // 11: dspex.cluster.v1.ToolDef
-	(*ChatRequest)(nil),  // 12: dspex.cluster.v1.ChatRequest
-	(*ChatCancel)(nil),   // 13: dspex.cluster.v1.ChatCancel
-	(*ChatChoice)(nil),   // 14: dspex.cluster.v1.ChatChoice
-	(*ChatError)(nil),    // 15: dspex.cluster.v1.ChatError
-	(*ChatResponse)(nil), // 16: dspex.cluster.v1.ChatResponse
+	(*Spend)(nil),        // 9: dspex.cluster.v1.Spend
+	(*ChatMessage)(nil),  // 10: dspex.cluster.v1.ChatMessage
+	(*ToolCall)(nil),     // 11: dspex.cluster.v1.ToolCall
+	(*ToolDef)(nil),      // 12: dspex.cluster.v1.ToolDef
+	(*ChatRequest)(nil),  // 13: dspex.cluster.v1.ChatRequest
+	(*ChatCancel)(nil),   // 14: dspex.cluster.v1.ChatCancel
+	(*ChatChoice)(nil),   // 15: dspex.cluster.v1.ChatChoice
+	(*ChatError)(nil),    // 16: dspex.cluster.v1.ChatError
+	(*ChatResponse)(nil), // 17: dspex.cluster.v1.ChatResponse
 }
 var file_cluster_pb_cluster_proto_depIdxs = []int32{
 	7,  // 0: dspex.cluster.v1.Result.usage:type_name -> dspex.cluster.v1.Usage
 	6,  // 1: dspex.cluster.v1.Result.trace:type_name -> dspex.cluster.v1.TraceEntry
-	15, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
-	10, // 3: dspex.cluster.v1.ChatMessage.tool_calls:type_name -> dspex.cluster.v1.ToolCall
-	9,  // 4: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
-	11, // 5: dspex.cluster.v1.ChatRequest.tools:type_name -> dspex.cluster.v1.ToolDef
-	9,  // 6: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
-	14, // 7: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
-	7,  // 8: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
-	15, // 9: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	16, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
+	9,  // 3: dspex.cluster.v1.Result.spend:type_name -> dspex.cluster.v1.Spend
+	7,  // 4: dspex.cluster.v1.Spend.usage:type_name -> dspex.cluster.v1.Usage
+	11, // 5: dspex.cluster.v1.ChatMessage.tool_calls:type_name -> dspex.cluster.v1.ToolCall
+	10, // 6: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
+	12, // 7: dspex.cluster.v1.ChatRequest.tools:type_name -> dspex.cluster.v1.ToolDef
+	10, // 8: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
+	15, // 9: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
+	7,  // 10: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
+	16, // 11: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cluster_pb_cluster_proto_init() }
@@ -1635,7 +1735,7 @@ func file_cluster_pb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_pb_cluster_proto_rawDesc), len(file_cluster_pb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
