@@ -501,13 +501,14 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 // requestBudget is the longest a request may take under the current
 // configuration: every attempt at the request timeout, plus the backoffs.
 func (c *Clients) requestBudget() time.Duration {
-	cfg := c.config()
-	per := cfg.RequestTimeout.Duration()
+	c.mu.Lock() // not c.config(): a clone per request costs more than the request's routing
+	per, retry := c.cfg.RequestTimeout.Duration(), c.cfg.Retry
+	c.mu.Unlock()
 	if per <= 0 {
 		per = config.DefaultRequestTimeout
 	}
-	n := max(cfg.Retry.MaxAttempts, 1)
-	return time.Duration(n)*per + time.Duration(n-1)*max(cfg.Retry.Max.Duration(), time.Second)
+	n := max(retry.MaxAttempts, 1)
+	return time.Duration(n)*per + time.Duration(n-1)*max(retry.Max.Duration(), time.Second)
 }
 
 // Status asks the ClientManager for a snapshot.
