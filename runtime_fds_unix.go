@@ -29,9 +29,12 @@ func warnFileLimit(cfg config.Config, logger *slog.Logger) {
 	if !ok {
 		return
 	}
-	const reserve = 64 // files, sockets and pipes besides the connections
+	const (
+		reserve      = 64   // files, sockets and pipes besides the connections
+		lowFileLimit = 4096 // without a cap, a limit below this is near
+	)
 	switch {
-	case cfg.Concurrency == 0:
+	case cfg.Concurrency == 0 && limit < lowFileLimit:
 		logger.Warn("dspex: no concurrency cap: requests in flight beyond the open-file limit fail with \"too many open files\"; set concurrency to queue them",
 			slog.Uint64("open_file_limit", limit), slog.Uint64("max_in_flight_advised", max(limit, reserve)-reserve))
 	case uint64(cfg.Concurrency)+reserve > limit:

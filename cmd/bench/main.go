@@ -479,6 +479,13 @@ func measure(ctx context.Context, n, conc int, call func(context.Context, int) e
 	cpu := cpuTime()
 	d, err := drive(ctx, n, conc, call)
 	cpu = cpuTime() - cpu
+	var fe failedError
+	if errors.As(err, &fe) && fe.failed*100 < n {
+		// A connection the loaded server closed under a call, say: note
+		// it, and count the run.
+		fmt.Fprintf(os.Stderr, "bench: %d of %d calls failed, first: %v\n", fe.failed, n, fe.err)
+		err = nil
+	}
 	runtime.ReadMemStats(&ms)
 	return sample{
 		rate:   float64(n) / d.Seconds(),
@@ -602,11 +609,21 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// failedError reports the calls of a run that failed, and the first error.
+type failedError struct {
+	failed int
+	err    error
+}
+
+func (e failedError) Error() string { return fmt.Sprintf("%d calls failed, first: %v", e.failed, e.err) }
+func (e failedError) Unwrap() error { return e.err }
+
 // drive runs call for i in [0, n) on conc workers and returns the elapsed
-// time, or the first error.
+// time, and a failedError when calls failed.
 func drive(ctx context.Context, n, conc int, call func(context.Context, int) error) (time.Duration, error) {
 	var (
 		next     atomic.Int64
+		failed   atomic.Int64
 		wg       sync.WaitGroup
 		firstErr error
 		errOnce  sync.Once
@@ -620,11 +637,15 @@ func drive(ctx context.Context, n, conc int, call func(context.Context, int) err
 					return
 				}
 				if err := call(ctx, i); err != nil {
+					failed.Add(1)
 					errOnce.Do(func() { firstErr = err })
 				}
 			}
 		})
 	}
 	wg.Wait()
-	return time.Since(start), firstErr
+	if firstErr != nil {
+		return time.Since(start), failedError{failed: int(failed.Load()), err: firstErr}
+	}
+	return time.Since(start), nil
 }
