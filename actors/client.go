@@ -82,7 +82,7 @@ type clientShared struct {
 	// While one is, cache hits go through the mailbox too, so that they
 	// come after the restart, as every request did.
 	crashing atomic.Int64
-	breaker                          atomic.Pointer[breaker]
+	breaker  atomic.Pointer[breaker]
 
 	base       context.Context // canceled with ErrClosed on close
 	closeAll   context.CancelCauseFunc

@@ -615,7 +615,9 @@ type failedError struct {
 	err    error
 }
 
-func (e failedError) Error() string { return fmt.Sprintf("%d calls failed, first: %v", e.failed, e.err) }
+func (e failedError) Error() string {
+	return fmt.Sprintf("%d calls failed, first: %v", e.failed, e.err)
+}
 func (e failedError) Unwrap() error { return e.err }
 
 // drive runs call for i in [0, n) on conc workers and returns the elapsed
