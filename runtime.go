@@ -100,6 +100,7 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	warnFileLimit(cfg, logger)
 	getenv := o.getenv // resolves config.Provider.APIKeyEnv
 	if getenv == nil {
 		getenv = os.Getenv

@@ -78,7 +78,11 @@ type clientShared struct {
 	tel                 *clientTelemetry
 
 	requests, hits, misses, restarts atomic.Int64
-	breaker                          atomic.Pointer[breaker]
+	// crashing counts crash messages on their way to the client actor.
+	// While one is, cache hits go through the mailbox too, so that they
+	// come after the restart, as every request did.
+	crashing atomic.Int64
+	breaker  atomic.Pointer[breaker]
 
 	base       context.Context // canceled with ErrClosed on close
 	closeAll   context.CancelCauseFunc
@@ -203,6 +207,17 @@ type (
 		// embed.go); req then describes it to the rate limiter and
 		// telemetry.
 		embed *lm.EmbedRequest
+		// reply, when set, receives the one reply in place of the
+		// sender (Clients.Chat waits on it: no future to register).
+		reply chan *chatReply
+		// keyed tells the cache key was computed by the caller: key,
+		// or no key when key is empty. The caller has looked the key
+		// up in the front tier already, and missed.
+		keyed bool
+		key   string
+		// rerouted is set once a dead letter sent it to the
+		// ClientManager.
+		rerouted bool
 	}
 	// chatReply answers a chatRequest.
 	chatReply struct {
@@ -249,8 +264,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.load(ctx, true)
 	case *actor.Restarting:
 		a.shared.restarts.Add(1)
+		a.shared.crashed()
 		a.stopProbe()
 	case *actor.Stopping:
+		a.shared.crashing.Store(0)
 		a.stopProbe()
 	case *chatRequest:
 		a.chat(ctx, msg)
@@ -336,9 +353,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	}
 	reply := func(call *lmCall, r *chatReply) {
 		call.end(telemetryView(msg, r.resp), r.err)
-		if sender != nil {
-			root.Send(sender, r)
-		}
+		msg.respond(root, sender, r)
 	}
 	if err := cs.base.Err(); err != nil {
 		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: context.Cause(cs.base)})
@@ -348,15 +363,17 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: err})
 		return
 	}
-	key, keyed := "", false
+	key, keyed, looked := "", false, false
 	switch {
+	case msg.keyed:
+		key, keyed, looked = msg.key, msg.key != "", true
 	case cs.cache == nil || req.NoCache:
 	case msg.embed != nil:
 		key, keyed = embedCacheKey(cs.provider, req.Model, msg.embed.Inputs)
 	default:
 		key, keyed = cacheKey(cs.provider, req.Model, req)
 	}
-	if keyed {
+	if keyed && !looked {
 		if resp, ok := cs.cache.getFront(key); ok {
 			cs.hits.Add(1)
 			call := cs.tel.startCall(msg.span, req, received)
@@ -397,6 +414,74 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		}
 		reply(x.call, &chatReply{resp: resp, err: err})
 	})
+}
+
+// crash makes the client actor pid crash for reason.
+func (cs *clientShared) crash(root actor.SenderContext, pid *actor.PID, reason any) {
+	if cs != nil {
+		cs.crashing.Add(1)
+	}
+	root.Send(pid, &crash{reason: reason})
+}
+
+// crashed records that a crash has been handled.
+func (cs *clientShared) crashed() {
+	for {
+		n := cs.crashing.Load()
+		if n <= 0 || cs.crashing.CompareAndSwap(n, n-1) {
+			return
+		}
+	}
+}
+
+// respond sends r to whoever waits for the request: its reply channel, or
+// its sender.
+func (msg *chatRequest) respond(root *actor.RootContext, sender *actor.PID, r *chatReply) {
+	if msg.reply != nil {
+		select {
+		case msg.reply <- r:
+		default: // Answered already; there is one reply per request.
+		}
+		return
+	}
+	if sender != nil {
+		root.Send(sender, r)
+	}
+}
+
+// prepare computes msg's cache key on the caller's goroutine, so the
+// client actor's mailbox never hashes a prompt, and answers it from the
+// front tier of the cache when it can: a hit costs no mailbox round trip.
+// req is msg.req with its model set. It reports false when the request
+// must go to the client actor.
+func (cs *clientShared) prepare(msg *chatRequest, req lm.Request) (lm.Response, bool) {
+	if msg.embed != nil || cs.base.Err() != nil || cs.crashing.Load() > 0 {
+		return lm.Response{}, false // the actor keys embeddings and reports a close
+	}
+	if cs.cache == nil || req.NoCache {
+		msg.keyed = true
+		return lm.Response{}, false
+	}
+	key, ok := cacheKey(cs.provider, req.Model, req)
+	msg.key, msg.keyed = key, true
+	if !ok {
+		return lm.Response{}, false
+	}
+	resp, ok := cs.cache.getFront(key)
+	if !ok {
+		return lm.Response{}, false
+	}
+	cs.requests.Add(1)
+	cs.hits.Add(1)
+	var received time.Time
+	if cs.tel.on() {
+		received = time.Now()
+	}
+	call := cs.tel.startCall(msg.span, req, received)
+	call.lookedUp(true)
+	resp.Attempts = 0
+	call.end(telemetryView(msg, resp), nil)
+	return resp, true
 }
 
 // workerIdle is how long a request goroutine waits for another request
@@ -475,7 +560,7 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 			resp = lm.Response{}
 			err = &lm.ProviderError{Provider: cs.provider, Model: req.Model,
 				Err: fmt.Errorf("%w: %v", ErrProviderPanic, v)}
-			x.root.Send(x.self, &crash{reason: v})
+			cs.crash(x.root, x.self, v)
 		}
 	}()
 

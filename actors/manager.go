@@ -74,6 +74,16 @@ type Clients struct {
 	restarts atomic.Int64 // of the ClientManager
 	closed   atomic.Bool
 	ins      atomicInstruments // nil: telemetry off
+	// routes maps an LM id to its client actor, so that callers send to
+	// it directly, not through the ClientManager's mailbox. The
+	// ClientManager fills it as it routes, and empties it when the
+	// configuration changes or when it restarts; a request sent to a
+	// client actor that is gone comes back as a dead letter and is sent
+	// to the ClientManager (see deadLetter).
+	routes sync.Map // LM id -> *route
+	// unsubscribe ends deadLetter's subscription to the actor system's
+	// event stream.
+	unsubscribe atomic.Pointer[func()]
 
 	mu      sync.Mutex
 	cfg     config.Config
@@ -105,6 +115,47 @@ func ClientManagerProps(c *Clients, strategy actor.SupervisorStrategy) *actor.Pr
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &clientManager{c: c, children: make(map[string]*actor.PID)}
 	}, opts...)
+}
+
+// route is where requests for one LM id go.
+type route struct {
+	cs  *clientShared
+	pid *actor.PID
+	// provider and model are what Resolve reports for the id.
+	provider, model string
+}
+
+// forget drops the routes to pid (every route when pid is nil).
+func (c *Clients) forget(pid *actor.PID) {
+	c.routes.Range(func(id, r any) bool {
+		if pid == nil || r.(*route).pid.Equal(pid) {
+			c.routes.Delete(id)
+		}
+		return true
+	})
+}
+
+// deadLetter takes a request sent straight to a client actor that had
+// stopped (its ClientManager restarted, say): it forgets the route and
+// sends the request to the ClientManager, which routes it to the client's
+// new actor. A request that comes back twice fails.
+func (c *Clients) deadLetter(ev any) {
+	dl, ok := ev.(*actor.DeadLetterEvent)
+	if !ok {
+		return
+	}
+	msg, ok := dl.Message.(*chatRequest)
+	if !ok || msg.reply == nil {
+		return
+	}
+	c.forget(dl.PID)
+	root, manager := c.root.Load(), c.manager.Load()
+	if msg.rerouted || root == nil || manager == nil || manager.Equal(dl.PID) {
+		msg.respond(nil, nil, &chatReply{err: errors.New("actors: ClientManager not running")})
+		return
+	}
+	msg.rerouted = true
+	root.Send(manager, msg)
 }
 
 // resolve maps an LM id to a client id, provider and model.
@@ -256,14 +307,22 @@ func (m *clientManager) Receive(ctx actor.Context) {
 	case *actor.Started:
 		m.c.root.Store(ctx.ActorSystem().Root)
 		m.c.manager.Store(ctx.Self())
-		m.c.readyOne.Do(func() { close(m.c.ready) })
+		m.c.readyOne.Do(func() {
+			events := ctx.ActorSystem().EventStream
+			sub := events.Subscribe(m.c.deadLetter)
+			unsubscribe := func() { events.Unsubscribe(sub) }
+			m.c.unsubscribe.Store(&unsubscribe)
+			close(m.c.ready)
+		})
 		if m.c.configs != nil {
 			m.c.configs.subscribe(ctx, ctx.Self())
 		}
 	case *actor.Restarting:
 		m.c.restarts.Add(1)
 		clear(m.children)
+		m.c.forget(nil)
 	case *actor.Terminated:
+		m.c.forget(msg.Who)
 		for id, pid := range m.children {
 			if pid.Equal(msg.Who) {
 				delete(m.children, id)
@@ -272,7 +331,7 @@ func (m *clientManager) Receive(ctx actor.Context) {
 	case *chatRequest:
 		pid, err := m.route(ctx, msg.client)
 		if err != nil {
-			ctx.Respond(&chatReply{err: err})
+			msg.respond(ctx.ActorSystem().Root, ctx.Sender(), &chatReply{err: err})
 			return
 		}
 		ctx.Forward(pid)
@@ -293,6 +352,7 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		ctx.Respond(m.c.status())
 	case *configChanged:
 		m.c.setConfig(msg.cfg)
+		m.c.forget(nil)
 		for _, pid := range m.children {
 			ctx.Send(pid, &settingsChanged{})
 		}
@@ -302,7 +362,10 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		}
 		clientID, _, _, _, err := m.c.resolve(msg.id)
 		if pid, ok := m.children[clientID]; ok && err == nil {
-			ctx.Send(pid, &crash{reason: "killed on request"})
+			m.c.mu.Lock()
+			cs := m.c.clients[clientID]
+			m.c.mu.Unlock()
+			cs.crash(ctx, pid, "killed on request")
 			ctx.Respond(true)
 			return
 		}
@@ -316,12 +379,21 @@ func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, error) 
 	if err != nil {
 		return nil, err
 	}
-	if pid, ok := m.children[clientID]; ok {
-		return pid, nil
-	}
 	cs, err := m.c.client(clientID, p, model, custom)
 	if err != nil {
 		return nil, err
+	}
+	name := p.Name
+	if custom != nil {
+		name, _, _ = splitID(clientID)
+	}
+	if pid, ok := m.children[clientID]; ok && !alive(ctx, pid) {
+		// Stopped, and its Terminated is still on its way here.
+		delete(m.children, clientID)
+	}
+	if pid, ok := m.children[clientID]; ok {
+		m.c.routes.Store(id, &route{cs: cs, pid: pid, provider: name, model: model})
+		return pid, nil
 	}
 	observer := m.c.observer
 	props := actor.PropsFromProducer(func() actor.Actor {
@@ -333,7 +405,14 @@ func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, error) 
 		pid = ctx.SpawnPrefix(props, "client")
 	}
 	m.children[clientID] = pid
+	m.c.routes.Store(id, &route{cs: cs, pid: pid, provider: name, model: model})
 	return pid, nil
+}
+
+// alive reports whether pid is a running local actor.
+func alive(ctx actor.Context, pid *actor.PID) bool {
+	_, ok := ctx.ActorSystem().ProcessRegistry.GetLocal(pid.Id)
+	return ok
 }
 
 // Chat sends req to the client actor serving the LM id ("provider/model",
@@ -342,6 +421,11 @@ func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, error) 
 // configured request timeout times the attempts, plus backoffs). When ctx
 // ends first, Chat stops waiting and tells the client actor to cancel the
 // provider request.
+//
+// After the first request for an id, Chat sends straight to its client
+// actor, not through the ClientManager, and looks the request up in the
+// cache's memory tier itself: a hit never queues in a mailbox. The client
+// actor still writes the cache.
 func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) (lm.Response, error) {
 	if c.closed.Load() {
 		return lm.Response{}, ErrClosed
@@ -349,12 +433,22 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 	if err := context.Cause(ctx); err != nil {
 		return lm.Response{}, err
 	}
-	root, pid, err := c.target(ctx)
-	if err != nil {
-		return lm.Response{}, err
+	var (
+		root *actor.RootContext
+		pid  *actor.PID
+		rt   *route
+	)
+	if v, ok := c.routes.Load(id); ok {
+		rt = v.(*route)
+		root, pid = c.root.Load(), rt.pid
+	} else {
+		var err error
+		if root, pid, err = c.target(ctx); err != nil {
+			return lm.Response{}, err
+		}
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
+	deadline, hasDeadline := ctx.Deadline()
+	if !hasDeadline {
 		if defaultTimeout <= 0 {
 			defaultTimeout = c.requestBudget()
 		}
@@ -370,66 +464,51 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		req:      req,
 		deadline: deadline,
 		span:     trace.SpanContextFromContext(ctx),
+		reply:    make(chan *chatReply, 1),
 	}
 	if e, ok := ctx.Value(embedKey{}).(*lm.EmbedRequest); ok {
 		msg.embed = e
 	}
-	f := root.RequestFuture(pid, msg, timeout)
-	if ctx.Done() == nil {
-		v, err := f.Result()
-		return c.result(ctx, v, err)
+	if rt != nil {
+		if req.Model == "" {
+			req.Model = rt.cs.model
+		}
+		if resp, ok := rt.cs.prepare(msg, req); ok {
+			return resp, nil
+		}
 	}
-	type result struct {
-		v   any
-		err error
+	root.Send(pid, msg)
+	var expired <-chan time.Time
+	if !hasDeadline {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
 	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := f.Result()
-		done <- result{v, err}
-	}()
 	select {
-	case r := <-done:
-		return c.result(ctx, r.v, r.err)
+	case r := <-msg.reply:
+		return r.resp, r.err
 	case <-ctx.Done():
 		root.Send(pid, &cancelRequest{id: msg.id, client: id})
 		return lm.Response{}, context.Cause(ctx)
-	}
-}
-
-// result turns a future's outcome into Chat's.
-func (c *Clients) result(ctx context.Context, v any, err error) (lm.Response, error) {
-	switch {
-	case err == nil:
-	case c.closed.Load():
-		return lm.Response{}, ErrClosed
-	case errors.Is(err, actor.ErrTimeout):
-		if ctxErr := context.Cause(ctx); ctxErr != nil {
-			return lm.Response{}, ctxErr
+	case <-expired:
+		if c.closed.Load() {
+			return lm.Response{}, ErrClosed
 		}
 		return lm.Response{}, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
-	case errors.Is(err, actor.ErrDeadLetter):
-		return lm.Response{}, errors.New("actors: ClientManager not running")
-	default:
-		return lm.Response{}, err
 	}
-	r, ok := v.(*chatReply)
-	if !ok {
-		return lm.Response{}, fmt.Errorf("actors: unexpected reply %T", v)
-	}
-	return r.resp, r.err
 }
 
 // requestBudget is the longest a request may take under the current
 // configuration: every attempt at the request timeout, plus the backoffs.
 func (c *Clients) requestBudget() time.Duration {
-	cfg := c.config()
-	per := cfg.RequestTimeout.Duration()
+	c.mu.Lock() // not c.config(): a clone per request costs more than the request's routing
+	per, retry := c.cfg.RequestTimeout.Duration(), c.cfg.Retry
+	c.mu.Unlock()
 	if per <= 0 {
 		per = config.DefaultRequestTimeout
 	}
-	n := max(cfg.Retry.MaxAttempts, 1)
-	return time.Duration(n)*per + time.Duration(n-1)*max(cfg.Retry.Max.Duration(), time.Second)
+	n := max(retry.MaxAttempts, 1)
+	return time.Duration(n)*per + time.Duration(n-1)*max(retry.Max.Duration(), time.Second)
 }
 
 // Status asks the ClientManager for a snapshot.
@@ -518,6 +597,9 @@ func ask(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any) 
 // fail with ErrClosed. Close is idempotent.
 func (c *Clients) Close(ctx context.Context) error {
 	c.closed.Store(true)
+	if u := c.unsubscribe.Swap(nil); u != nil {
+		(*u)()
+	}
 	c.mu.Lock()
 	clients := make([]*clientShared, 0, len(c.clients))
 	for _, cs := range c.clients {

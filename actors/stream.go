@@ -247,7 +247,7 @@ func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Respons
 			resp = lm.Response{}
 			err = &lm.ProviderError{Provider: cs.provider, Model: req.Model,
 				Err: fmt.Errorf("%w: %v", ErrProviderPanic, v)}
-			x.root.Send(x.self, &crash{reason: v})
+			x.shared.crash(x.root, x.self, v)
 		}
 	}()
 

@@ -9,13 +9,24 @@ import (
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/cache"
+	"github.com/dspex-go/dspex/programs"
 )
+
+// benchQuestion and benchAnswer are the typed signature of the cache-hit
+// benchmark through a Predict: "question -> answer".
+type benchQuestion struct {
+	Question string `dspy:"question"`
+}
+
+type benchAnswer struct {
+	Answer string `dspy:"answer"`
+}
 
 // BenchmarkCacheHit measures cache hits through the runtime (Runtime.LM,
 // client actor, store) for each tier alone: "memory" (bigcache, looked up
 // in the client's mailbox) and "disk" (SQLite, looked up on the request's
 // goroutine). "latency" runs one caller and reports the p50 and p99 of a
-// hit; "c64" runs 64 callers and reports hits per second. Every request
+// hit; "predict" does the same through a typed Predict; "c64" runs 64 callers and reports hits per second. Every request
 // is the same, answered once by the simulator before the timer starts.
 //
 //	go test ./test -run '^$' -bench BenchmarkCacheHit -benchtime 2s
@@ -62,6 +73,29 @@ func BenchmarkCacheHit(b *testing.B) {
 				for b.Loop() {
 					start := time.Now()
 					hit()
+					lat = append(lat, time.Since(start))
+				}
+				slices.Sort(lat)
+				b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+			})
+			// A hit through a typed Predict: formatting, the cache
+			// lookup on the caller's goroutine, parsing.
+			b.Run("predict", func(b *testing.B) {
+				p, err := programs.NewPredict[benchQuestion, benchAnswer](programs.WithLM(m))
+				if err != nil {
+					b.Fatal(err)
+				}
+				in := benchQuestion{Question: "What is the capital of France? (typed)"}
+				if _, err := p.Call(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+				lat := make([]time.Duration, 0, b.N)
+				for b.Loop() {
+					start := time.Now()
+					if _, pred, err := p.Completions(ctx, in); err != nil || !pred.Cached {
+						b.Fatalf("not a cache hit: cached %v, err %v", pred.Cached, err)
+					}
 					lat = append(lat, time.Since(start))
 				}
 				slices.Sort(lat)

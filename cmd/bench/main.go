@@ -26,6 +26,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -33,6 +34,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -74,7 +76,19 @@ func main() {
 	telList := flag.String("telemetry", "off", "comma-separated telemetry modes to compare: off, noop, stdout, traces, metrics")
 	telOut := flag.String("telemetry-out", "", "file the stdout telemetry mode writes to (default: discarded)")
 	rounds := flag.Int("rounds", 1, "measurements per mode and concurrency; the median is reported")
+	inflight := flag.Int("inflight", 0, "also measure memory per in-flight request with this many requests in flight (e.g. 10000); 0: skip")
+	inflightLatency := flag.Duration("inflight-latency", 20*time.Second, "simulator latency while measuring memory per in-flight request")
+	hits := flag.Int("hits", 20000, "cache hits to time through a typed Predict; 0: skip")
+	inproc := flag.Bool("inproc", false, "serve the simulator in this process (default: a child process, so CPU, allocations and memory are the client's alone)")
+	serve := flag.Duration("serve-sim", -1, "internal: serve the simulator at this latency and print its URL")
 	flag.Parse()
+	if *serve >= 0 {
+		if err := serveSim(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -112,7 +126,9 @@ func main() {
 		defer f.Close()
 		out = f
 	}
-	if err := run(*n, *latency, concs, modes, *rounds, out); err != nil {
+	b := bench{n: *n, latency: *latency, concs: concs, modes: modes, rounds: *rounds, telOut: out,
+		inflight: *inflight, inflightLatency: *inflightLatency, hits: *hits, inproc: *inproc}
+	if err := b.run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -198,131 +214,241 @@ func startRuntime(ctx context.Context, cfg config.Config, mode string, out io.Wr
 	return dspex.Start(ctx, append(opts, dspex.WithConfig(cfg))...)
 }
 
-func run(n int, latency time.Duration, concs []int, modes []string, rounds int, telOut io.Writer) error {
+// bench is one run of the command.
+type bench struct {
+	n               int
+	latency         time.Duration
+	concs           []int
+	modes           []string
+	rounds          int
+	telOut          io.Writer
+	inflight        int
+	inflightLatency time.Duration
+	hits            int
+	inproc          bool
+}
+
+// simulator serves the simulator at latency: in a child process running
+// this command with -serve-sim, unless b.inproc. stop ends it.
+func (b *bench) simulator(latency time.Duration) (url string, stop func(), err error) {
+	if b.inproc {
+		srv, err := simlm.Start(simlm.WithLatency(latency), simlm.WithAddr("127.0.0.1:0"))
+		if err != nil {
+			return "", nil, err
+		}
+		return srv.URL(), func() { _ = srv.Close() }, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(exe, "-serve-sim", latency.String())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		_ = stdin.Close() // the child stops at the end of its input
+		_ = cmd.Wait()
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("simulator process: %w", err)
+	}
+	return strings.TrimSpace(line), stop, nil
+}
+
+// serveSim is the child process of simulator: it serves the simulator on
+// 127.0.0.1, prints its URL and serves until its input ends.
+func serveSim(latency time.Duration) error {
+	raiseFileLimit()
 	srv, err := simlm.Start(simlm.WithLatency(latency), simlm.WithAddr("127.0.0.1:0"))
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	fmt.Println(srv.URL())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return srv.Close()
+}
 
-	// Raw path: go-openai with a connection pool as large as the runtime's.
+// rawClient returns a go-openai client for url with a connection pool as
+// large as the runtime's, and its transport.
+func rawClient(url string) (*openai.Client, *http.Transport) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 0
 	tr.MaxIdleConnsPerHost = 2048
-	defer tr.CloseIdleConnections()
 	occ := openai.DefaultConfig("sk-bench")
-	occ.BaseURL = srv.URL()
+	occ.BaseURL = url
 	occ.HTTPClient = &http.Client{Transport: tr}
-	raw := openai.NewClientWithConfig(occ)
+	return openai.NewClientWithConfig(occ), tr
+}
+
+// paths builds the calls the bench compares.
+type paths struct {
+	sig  signature.Signature
+	chat adapter.Chat
+	raw  *openai.Client
+	seq  atomic.Int64 // rollout ids
+}
+
+func (p *paths) question(tag string, i int) string {
+	items := dataset.QA()
+	return fmt.Sprintf("%s (%s request %d)", items[i%len(items)].Question, tag, i)
+}
+
+// rawCall is a call of raw go-openai with the very messages the Chat
+// adapter builds, parsed by the Chat adapter.
+func (p *paths) rawCall(raw *openai.Client, tag string) func(context.Context, int) error {
+	return func(ctx context.Context, i int) error {
+		req, err := p.chat.Format(p.sig, nil, adapter.Values{"question": p.question(tag, i)})
+		if err != nil {
+			return err
+		}
+		msgs := make([]openai.ChatCompletionMessage, len(req.Messages))
+		for j, m := range req.Messages {
+			msgs[j] = openai.ChatCompletionMessage{Role: string(m.Role), Content: m.Content}
+		}
+		resp, err := raw.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: simlm.DefaultModel, Messages: msgs})
+		if err != nil {
+			return err
+		}
+		if len(resp.Choices) == 0 {
+			return errors.New("no choices")
+		}
+		_, err = p.chat.Parse(p.sig, resp.Choices[0].Message.Content)
+		return err
+	}
+}
+
+// predictCall is a call of a typed Predict on the runtime.
+func (p *paths) predictCall(predict *programs.Predict[question, answer], tag string) func(context.Context, int) error {
+	return func(ctx context.Context, i int) error {
+		_, err := predict.Call(ctx, question{Question: p.question(tag, i)}, programs.WithRollout(int(p.seq.Add(1))))
+		return err
+	}
+}
+
+// runtimeFor starts a runtime serving the simulator at url under the
+// provider name "sim", with its typed Predict.
+func (b *bench) runtimeFor(ctx context.Context, url, mode string) (*dspex.Runtime, *programs.Predict[question, answer], error) {
+	cfg := config.Default()
+	cfg.Providers = []config.Provider{{Name: "sim", BaseURL: url, APIKey: "sk-bench", DefaultModel: simlm.DefaultModel}}
+	cfg.Concurrency = 0 // no cap: measure the runtime, not a limit
+	rt, err := startRuntime(ctx, cfg, mode, b.telOut)
+	if err != nil {
+		return nil, nil, fmt.Errorf("telemetry %s: %w", mode, err)
+	}
+	p, err := programs.NewPredict[question, answer](programs.WithLM(rt.LM("sim")))
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, nil, err
+	}
+	return rt, p, nil
+}
+
+func (b *bench) run() error {
+	raiseFileLimit()
+	url, stop, err := b.simulator(b.latency)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	raw, tr := rawClient(url)
+	defer tr.CloseIdleConnections()
 	sig, err := signature.Of[question, answer]()
 	if err != nil {
 		return err
 	}
-	chat := adapter.NewChat()
+	ps := &paths{sig: sig, chat: adapter.NewChat(), raw: raw}
 
 	// Runtime path: typed Predict on the runtime's LM, one runtime per
 	// telemetry mode.
-	cfg := config.Default()
-	cfg.Providers = []config.Provider{{Name: "sim", BaseURL: srv.URL(), APIKey: "sk-bench", DefaultModel: simlm.DefaultModel}}
-	cfg.Concurrency = 0 // no cap: measure the runtime, not a limit
 	ctx := context.Background()
-	rts := make([]*dspex.Runtime, len(modes))
-	predicts := make([]*programs.Predict[question, answer], len(modes))
-	for i, mode := range modes {
-		rt, err := startRuntime(ctx, cfg, mode, telOut)
+	rts := make([]*dspex.Runtime, len(b.modes))
+	predicts := make([]*programs.Predict[question, answer], len(b.modes))
+	for i, mode := range b.modes {
+		rt, p, err := b.runtimeFor(ctx, url, mode)
 		if err != nil {
-			return fmt.Errorf("telemetry %s: %w", mode, err)
+			return err
 		}
 		defer rt.Close(ctx)
-		rts[i] = rt
-		if predicts[i], err = programs.NewPredict[question, answer](programs.WithLM(rt.LM("sim"))); err != nil {
-			return err
-		}
+		rts[i], predicts[i] = rt, p
 	}
 
-	items := dataset.QA()
-	q := func(tag string, i int) string {
-		return fmt.Sprintf("%s (%s request %d)", items[i%len(items)].Question, tag, i)
+	where := "in a child process: CPU, allocations and memory are the client's alone"
+	if b.inproc {
+		where = "in this process: CPU and allocations include the server's"
 	}
-	rawCall := func(tag string) func(context.Context, int) error {
-		return func(ctx context.Context, i int) error {
-			req, err := chat.Format(sig, nil, adapter.Values{"question": q(tag, i)})
-			if err != nil {
-				return err
-			}
-			msgs := make([]openai.ChatCompletionMessage, len(req.Messages))
-			for j, m := range req.Messages {
-				msgs[j] = openai.ChatCompletionMessage{Role: string(m.Role), Content: m.Content}
-			}
-			resp, err := raw.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: simlm.DefaultModel, Messages: msgs})
-			if err != nil {
-				return err
-			}
-			if len(resp.Choices) == 0 {
-				return errors.New("no choices")
-			}
-			_, err = chat.Parse(sig, resp.Choices[0].Message.Content)
-			return err
-		}
+	fmt.Printf("dspex bench: n=%d latency=%v GOMAXPROCS=%d rounds=%d; every request distinct (unique question and rollout id): the cache never answers; simulator %s\n",
+		b.n, b.latency, runtime.GOMAXPROCS(0), b.rounds, where)
+	fmt.Println("µs/req is process CPU time (getrusage user+system) per request; allocs/req is heap allocations per request; ratio is runtime/raw throughput, cpu× runtime/raw CPU per request")
+	header := fmt.Sprintf("%6s  %10s %8s %8s", "conc", "raw req/s", "µs/req", "allocs")
+	for _, m := range b.modes {
+		header += fmt.Sprintf("  %14s %6s %8s %6s %8s", "rt "+m+" req/s", "ratio", "µs/req", "cpu×", "allocs")
 	}
-	rollout := atomic.Int64{}
-	predictCall := func(predict *programs.Predict[question, answer], tag string) func(context.Context, int) error {
-		return func(ctx context.Context, i int) error {
-			_, err := predict.Call(ctx, question{Question: q(tag, i)}, programs.WithRollout(int(rollout.Add(1))))
-			return err
-		}
-	}
-
-	fmt.Printf("dspex bench: n=%d latency=%v GOMAXPROCS=%d rounds=%d; every request distinct (unique question and rollout id): the cache never answers\n",
-		n, latency, runtime.GOMAXPROCS(0), rounds)
-	header := fmt.Sprintf("%6s  %12s", "conc", "raw req/s")
-	for _, m := range modes {
-		header += fmt.Sprintf("  %14s  %6s", "rt "+m+" req/s", "ratio")
-	}
-	if len(modes) > 1 {
-		header += fmt.Sprintf("  %s", "vs "+modes[0])
+	if len(b.modes) > 1 {
+		header += fmt.Sprintf("  %s", "vs "+b.modes[0])
 	}
 	fmt.Println(header)
-	for _, c := range concs {
+	for _, c := range b.concs {
 		tag := "c" + strconv.Itoa(c)
 		// Warm every path up: connections, goroutines, client actor.
-		if _, err := drive(ctx, c, c, rawCall(tag+"-warm-raw")); err != nil {
+		if _, err := drive(ctx, c, c, ps.rawCall(raw, tag+"-warm-raw")); err != nil {
 			return err
 		}
-		for i, m := range modes {
-			if _, err := drive(ctx, c, c, predictCall(predicts[i], tag+"-warm-"+m)); err != nil {
+		for i, m := range b.modes {
+			if _, err := drive(ctx, c, c, ps.predictCall(predicts[i], tag+"-warm-"+m)); err != nil {
 				return err
 			}
 		}
-		rates := make([][]float64, len(modes)+1) // raw, then each mode
-		for r := range rounds {
-			rawTime, err := drive(ctx, n, c, rawCall(fmt.Sprintf("%s-r%d-raw", tag, r)))
+		samples := make([][]sample, len(b.modes)+1) // raw, then each mode
+		for r := range b.rounds {
+			s, err := measure(ctx, b.n, c, ps.rawCall(raw, fmt.Sprintf("%s-r%d-raw", tag, r)))
 			if err != nil {
 				return fmt.Errorf("raw, concurrency %d: %w", c, err)
 			}
-			rates[0] = append(rates[0], float64(n)/rawTime.Seconds())
-			for k := range modes {
+			samples[0] = append(samples[0], s)
+			for k := range b.modes {
 				// Alternate the order of the modes from round to round.
-				i := (k + r) % len(modes)
-				rtTime, err := drive(ctx, n, c, predictCall(predicts[i], fmt.Sprintf("%s-r%d-%s", tag, r, modes[i])))
+				i := (k + r) % len(b.modes)
+				s, err := measure(ctx, b.n, c, ps.predictCall(predicts[i], fmt.Sprintf("%s-r%d-%s", tag, r, b.modes[i])))
 				if err != nil {
-					return fmt.Errorf("runtime (telemetry %s), concurrency %d: %w", modes[i], c, err)
+					return fmt.Errorf("runtime (telemetry %s), concurrency %d: %w", b.modes[i], c, err)
 				}
-				rates[i+1] = append(rates[i+1], float64(n)/rtTime.Seconds())
+				samples[i+1] = append(samples[i+1], s)
 			}
 		}
-		med := make([]float64, len(rates))
-		for i, rs := range rates {
-			med[i] = median(rs)
+		med := make([]sample, len(samples))
+		for i, ss := range samples {
+			med[i] = medianSample(ss)
 		}
-		line := fmt.Sprintf("%6d  %12.0f", c, med[0])
-		for i := range modes {
-			line += fmt.Sprintf("  %14.0f  %6.2f", med[i+1], med[i+1]/med[0])
+		line := fmt.Sprintf("%6d  %10.0f %8.0f %8.0f", c, med[0].rate, med[0].cpuUS, med[0].allocs)
+		for i := range b.modes {
+			m := med[i+1]
+			line += fmt.Sprintf("  %14.0f %6.2f %8.0f %6.2f %8.0f", m.rate, m.rate/med[0].rate, m.cpuUS, m.cpuUS/med[0].cpuUS, m.allocs)
 		}
-		for i := 1; i < len(modes); i++ {
-			line += fmt.Sprintf("  %s %+.1f%%", modes[i], 100*(med[i+1]/med[1]-1))
+		for i := 1; i < len(b.modes); i++ {
+			line += fmt.Sprintf("  %s %+.1f%%", b.modes[i], 100*(med[i+1].rate/med[1].rate-1))
 		}
 		fmt.Println(line)
+	}
+	if b.hits > 0 {
+		for i, m := range b.modes {
+			p50, p99, err := cacheHits(ctx, predicts[i], b.hits)
+			if err != nil {
+				return fmt.Errorf("cache hits (telemetry %s): %w", m, err)
+			}
+			fmt.Printf("cache hit through a typed Predict (telemetry %s): p50 %v, p99 %v over %d hits\n", m, p50, p99, b.hits)
+		}
 	}
 	for i, rt := range rts {
 		st, err := rt.Status(ctx)
@@ -331,10 +457,147 @@ func run(n int, latency time.Duration, concs []int, modes []string, rounds int, 
 		}
 		for _, cl := range st.Clients {
 			fmt.Printf("runtime (telemetry %s) client %s: %d requests, %d cache hits, %d restarts, breaker %s\n",
-				modes[i], cl.ID, cl.Requests, cl.CacheHits, cl.Restarts, cl.Breaker)
+				b.modes[i], cl.ID, cl.Requests, cl.CacheHits, cl.Restarts, cl.Breaker)
 		}
 	}
+	if b.inflight > 0 {
+		return b.memoryInFlight(ctx, ps)
+	}
 	return nil
+}
+
+// sample is one timed run: throughput, process CPU per request and heap
+// allocations per request.
+type sample struct{ rate, cpuUS, allocs float64 }
+
+// measure drives n calls on conc workers and samples the process around
+// it.
+func measure(ctx context.Context, n, conc int, call func(context.Context, int) error) (sample, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs := ms.Mallocs
+	cpu := cpuTime()
+	d, err := drive(ctx, n, conc, call)
+	cpu = cpuTime() - cpu
+	var fe failedError
+	if errors.As(err, &fe) && fe.failed*100 < n {
+		// A connection the loaded server closed under a call, say: note
+		// it, and count the run.
+		fmt.Fprintf(os.Stderr, "bench: %d of %d calls failed, first: %v\n", fe.failed, n, fe.err)
+		err = nil
+	}
+	runtime.ReadMemStats(&ms)
+	return sample{
+		rate:   float64(n) / d.Seconds(),
+		cpuUS:  float64(cpu.Microseconds()) / float64(n),
+		allocs: float64(ms.Mallocs-mallocs) / float64(n),
+	}, err
+}
+
+// medianSample is the median of each measure.
+func medianSample(ss []sample) sample {
+	var rates, cpus, allocs []float64
+	for _, s := range ss {
+		rates, cpus, allocs = append(rates, s.rate), append(cpus, s.cpuUS), append(allocs, s.allocs)
+	}
+	return sample{rate: median(rates), cpuUS: median(cpus), allocs: median(allocs)}
+}
+
+// cacheHits times n calls of p that the cache answers and returns their
+// median and 99th percentile latency.
+func cacheHits(ctx context.Context, p *programs.Predict[question, answer], n int) (p50, p99 time.Duration, err error) {
+	in := question{Question: "What is the capital of France? (cache-hit benchmark)"}
+	if _, err := p.Call(ctx, in); err != nil { // fills the cache
+		return 0, 0, err
+	}
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		start := time.Now()
+		if _, err := p.Call(ctx, in); err != nil {
+			return 0, 0, err
+		}
+		lat[i] = time.Since(start)
+	}
+	slices.Sort(lat)
+	return lat[n/2], lat[n*99/100], nil
+}
+
+// memoryInFlight holds b.inflight requests in flight against a simulator
+// answering after b.inflightLatency, on each path in turn, and reports the
+// live heap, goroutine stacks and goroutines per request in flight.
+func (b *bench) memoryInFlight(ctx context.Context, ps *paths) error {
+	url, stop, err := b.simulator(b.inflightLatency)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Printf("memory per request in flight: %d in flight, simulator latency %v\n", b.inflight, b.inflightLatency)
+	raw, tr := rawClient(url)
+	rawMem, err := holdInFlight(ctx, b.inflight, ps.rawCall(raw, "inflight-raw"))
+	tr.CloseIdleConnections()
+	if err != nil {
+		return fmt.Errorf("raw: %w", err)
+	}
+	fmt.Printf("  raw go-openai:  %s\n", rawMem)
+	rt, p, err := b.runtimeFor(ctx, url, modeOff)
+	if err != nil {
+		return err
+	}
+	defer rt.Close(ctx)
+	rtMem, err := holdInFlight(ctx, b.inflight, ps.predictCall(p, "inflight-rt"))
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	fmt.Printf("  runtime (off):  %s  (%.2fx raw bytes)\n", rtMem, rtMem.bytes/rawMem.bytes)
+	return nil
+}
+
+// inFlight is what one request in flight holds.
+type inFlight struct{ bytes, goroutines float64 }
+
+func (m inFlight) String() string {
+	return fmt.Sprintf("%6.1f KiB (live heap + stacks), %.2f goroutines per request", m.bytes/1024, m.goroutines)
+}
+
+// holdInFlight starts n calls at once, waits until the process stops
+// growing (every call waits on the simulator), measures, and waits for the
+// calls to end.
+func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error) (inFlight, error) {
+	base, g0 := liveBytes(), runtime.NumGoroutine()
+	var (
+		wg       sync.WaitGroup
+		firstErr error
+		errOnce  sync.Once
+	)
+	for i := range n {
+		wg.Go(func() {
+			if err := call(ctx, i); err != nil {
+				errOnce.Do(func() { firstErr = err })
+			}
+		})
+	}
+	// Every call is in flight once the goroutine count stops growing.
+	last, still := runtime.NumGoroutine(), 0
+	for still < 10 {
+		time.Sleep(100 * time.Millisecond)
+		if g := runtime.NumGoroutine(); g > last {
+			last, still = g, 0
+		} else {
+			still++
+		}
+	}
+	m := inFlight{bytes: float64(liveBytes()-base) / float64(n), goroutines: float64(runtime.NumGoroutine()-g0) / float64(n)}
+	wg.Wait()
+	return m, firstErr
+}
+
+// liveBytes returns the live heap and the goroutine stacks after a
+// collection.
+func liveBytes() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc + ms.StackInuse)
 }
 
 // median returns the median of xs (not empty).
@@ -346,11 +609,23 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// failedError reports the calls of a run that failed, and the first error.
+type failedError struct {
+	failed int
+	err    error
+}
+
+func (e failedError) Error() string {
+	return fmt.Sprintf("%d calls failed, first: %v", e.failed, e.err)
+}
+func (e failedError) Unwrap() error { return e.err }
+
 // drive runs call for i in [0, n) on conc workers and returns the elapsed
-// time, or the first error.
+// time, and a failedError when calls failed.
 func drive(ctx context.Context, n, conc int, call func(context.Context, int) error) (time.Duration, error) {
 	var (
 		next     atomic.Int64
+		failed   atomic.Int64
 		wg       sync.WaitGroup
 		firstErr error
 		errOnce  sync.Once
@@ -364,11 +639,15 @@ func drive(ctx context.Context, n, conc int, call func(context.Context, int) err
 					return
 				}
 				if err := call(ctx, i); err != nil {
+					failed.Add(1)
 					errOnce.Do(func() { firstErr = err })
 				}
 			}
 		})
 	}
 	wg.Wait()
-	return time.Since(start), firstErr
+	if firstErr != nil {
+		return time.Since(start), failedError{failed: int(failed.Load()), err: firstErr}
+	}
+	return time.Since(start), nil
 }
