@@ -27,7 +27,7 @@ import (
 //	header   JSON     {model identity, dim, count, corpus hash, HNSW settings}
 //	vectors  count*dim float32, the unit-length embeddings in corpus order
 //	glen     uint64   length of the graph (0: exact index)
-//	graph    bytes    github.com/coder/hnsw's export of the graph
+//	graph    bytes    the HNSW graph: entry, top layer, each node's level and links
 //	sum      32 bytes SHA-256 of everything before it
 //
 // A file whose checksum, magic or version is wrong is a *FormatError; one
@@ -115,14 +115,12 @@ func (ix *Index) Save(w io.Writer) error {
 		}
 		bw.Write(buf)
 	}
-	var graph bytes.Buffer
+	var graph []byte
 	if ix.graph != nil {
-		if err := ix.graph.Export(&graph); err != nil {
-			return fmt.Errorf("retrieve: save graph: %w", err)
-		}
+		graph = ix.graph.appendBinary(nil)
 	}
-	bw.Write(le.AppendUint64(nil, uint64(graph.Len())))
-	bw.Write(graph.Bytes())
+	bw.Write(le.AppendUint64(nil, uint64(len(graph))))
+	bw.Write(graph)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("retrieve: save: %w", err)
 	}
@@ -201,15 +199,13 @@ func Load(r io.Reader, embedder lm.Embedder, corpus []Passage, opts ...Option) (
 		return nil, &FormatError{Reason: fmt.Sprintf("graph length %d, %d bytes left", glen, len(rest))}
 	}
 	if h.Graph {
-		g := ix.newGraph()
-		if err := g.Import(bytes.NewReader(rest)); err != nil {
+		g, err := readGraph(rest, ix.vecs, cfg.m, cfg.efSearch)
+		if err != nil {
 			return nil, &FormatError{Reason: "graph", Err: err}
 		}
-		if g.Len() != h.Count {
-			return nil, &FormatError{Reason: fmt.Sprintf("graph holds %d nodes, want %d", g.Len(), h.Count)}
-		}
-		g.EfSearch = cfg.efSearch
 		ix.graph = g
+	} else if len(rest) != 0 {
+		return nil, &FormatError{Reason: "graph in an exact index"}
 	}
 	return ix, nil
 }

@@ -5,10 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand"
 	"slices"
-
-	"github.com/coder/hnsw"
 
 	"github.com/dspex-go/dspex/lm"
 )
@@ -20,8 +17,8 @@ import (
 // embedded once, a query is embedded through the same embedder and the
 // passages with the highest cosine similarity are returned. Where DSPy
 // trains a FAISS IVF-PQ index above its brute-force threshold and reranks
-// its candidates exactly, Index walks an HNSW graph (github.com/coder/hnsw)
-// and reranks the graph's candidates exactly.
+// its candidates exactly, Index walks an HNSW graph (written here, see
+// graph) and reranks the graph's candidates exactly.
 //
 // Build embeds the corpus through an lm.Embedder: on a dspex runtime that is
 // rt.Embedder(id), so the embeddings go through the provider's client
@@ -36,7 +33,7 @@ type Index struct {
 	corpus   []Passage
 	vecs     [][]float32
 	dim      int
-	graph    *hnsw.Graph[int]
+	graph    *graph
 }
 
 var _ Retriever = (*Index)(nil)
@@ -148,23 +145,8 @@ func commonDim(vs [][]float32) (int, error) {
 	return dim, nil
 }
 
-func (ix *Index) newGraph() *hnsw.Graph[int] {
-	g := hnsw.NewGraph[int]()
-	g.M = ix.cfg.m
-	g.EfSearch = ix.cfg.efSearch
-	g.Distance = hnsw.CosineDistance
-	g.Rng = rand.New(rand.NewSource(int64(ix.cfg.seed)))
-	return g
-}
-
 func (ix *Index) buildGraph() {
-	g := ix.newGraph()
-	nodes := make([]hnsw.Node[int], len(ix.vecs))
-	for i, v := range ix.vecs {
-		nodes[i] = hnsw.MakeNode(i, v)
-	}
-	g.Add(nodes...)
-	ix.graph = g
+	ix.graph = buildHNSW(ix.vecs, ix.cfg.m, ix.cfg.efSearch, ix.cfg.seed)
 }
 
 // Len returns the number of passages.
@@ -206,11 +188,11 @@ func (ix *Index) Search(vec []float32, k int) ([]Passage, error) {
 	}
 	// Ask the graph for more candidates than wanted and rerank them exactly,
 	// as DSPy reranks its FAISS candidates.
-	want := min(len(ix.vecs), max(k*ix.cfg.candidatesOf, k))
-	nodes := ix.graph.Search(q, want)
+	want := min(len(ix.vecs), max(k*ix.cfg.candidatesOf, ix.cfg.efSearch))
+	nodes := ix.graph.search(q, want)
 	hits := make([]hit, len(nodes))
 	for i, n := range nodes {
-		hits[i] = hit{i: n.Key, score: dot(q, ix.vecs[n.Key])}
+		hits[i] = hit{i: int(n.id), score: dot(q, ix.vecs[n.id])}
 	}
 	return ix.best(hits, k), nil
 }

@@ -39,7 +39,7 @@ type config struct {
 
 func defaults() config {
 	return config{batch: defaultBatch, threshold: DefaultApproxThreshold, m: DefaultHNSWM,
-		efSearch: DefaultHNSWEfSearch, seed: 1, candidatesOf: 4}
+		efSearch: DefaultHNSWEfSearch, seed: 1, candidatesOf: 10}
 }
 
 func newConfig(opts []Option) (config, error) {

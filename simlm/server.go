@@ -487,7 +487,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 	}
 	resp.Usage.PromptTokens = nPrompt
 	for i := range req.n() {
-		content := s.model.complete(p, salt(&req, i))
+		content := s.reply(p, salt(&req, i))
 		if root != nil && !garbled {
 			content = conformObject(root, content, "")
 		}
@@ -557,10 +557,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, seq in
 	if done {
 		return out
 	}
-	dim := DefaultEmbeddingDim
-	if req.Dimensions > 0 {
-		dim = req.Dimensions
-	}
+	dim := embeddingDim(modelName, req.Dimensions)
 	resp := embeddingResponse{Object: "list", Model: modelName}
 	for i, t := range texts {
 		v := embed(t, dim)
