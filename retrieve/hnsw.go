@@ -70,10 +70,7 @@ func (g *graph) insert(i int32, l int) {
 	}
 	for layer := min(l, g.top); layer >= 0; layer-- {
 		found := g.searchLayer(q, ep, efConstruction, layer)
-		nb := make([]int32, 0, g.m)
-		for _, c := range found[:min(g.m, len(found))] {
-			nb = append(nb, c.id)
-		}
+		nb := g.selectNeighbors(found, g.m)
 		g.links[i][layer] = nb
 		for _, n := range nb {
 			g.link(n, i, layer)
@@ -95,12 +92,44 @@ func (g *graph) link(n, i int32, layer int) {
 			cs[j] = cand{id: x, d: g.dist(g.vecs[n], x)}
 		}
 		sortCands(cs)
-		ls = ls[:0]
-		for _, c := range cs[:g.maxLinks(layer)] {
-			ls = append(ls, c.id)
-		}
+		ls = g.selectNeighbors(cs, g.maxLinks(layer))
 	}
 	g.links[n][layer] = ls
+}
+
+// selectNeighbors picks at most m links from cs (sorted closest first to
+// the node being linked) with the paper's heuristic (its algorithm 4): a
+// candidate is kept when it is closer to the node than to every candidate
+// already kept, so links reach out in different directions instead of all
+// into the nearest cluster, which keeps a clustered corpus connected. The
+// rest of the m slots are filled with the closest candidates left out.
+func (g *graph) selectNeighbors(cs []cand, m int) []int32 {
+	out := make([]int32, 0, m)
+	var skipped []int32
+	for _, c := range cs {
+		if len(out) == m {
+			break
+		}
+		keep := true
+		for _, r := range out {
+			if g.dist(g.vecs[c.id], r) < c.d {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, c.id)
+		} else {
+			skipped = append(skipped, c.id)
+		}
+	}
+	for _, id := range skipped {
+		if len(out) == m {
+			break
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 // greedy walks layer from ep to the node nearest q it can reach by always

@@ -253,3 +253,8 @@ func (q *Qdrant) do(ctx context.Context, op, method, path string, query url.Valu
 	}
 	return nil
 }
+
+// String names the collection; it never shows the API key.
+func (q *Qdrant) String() string {
+	return fmt.Sprintf("retrieve.Qdrant(%s, %s)", q.base.Redacted(), q.cfg.Collection)
+}

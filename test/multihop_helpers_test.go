@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -26,21 +27,45 @@ type mhEnv struct {
 	dir string
 }
 
-// mhSetup starts the simulator and runtime and builds (or opens) the index
-// of the shipped corpus in a temporary directory.
-func mhSetup(t testing.TB, opts ...retrieve.Option) *mhEnv {
+// mhSaved holds the shipped corpus's index (with its HNSW graph) as
+// saved, so that the tests of the package embed the corpus once per kind: each
+// loads it for its own runtime's embedder (the same embedding space).
+var mhSaved struct {
+	mu   sync.Mutex
+	data map[bool][]byte // by approximate
+}
+
+// mhSetup starts the simulator and runtime and opens the index of the
+// shipped corpus, with an HNSW graph when approx.
+func mhSetup(t testing.TB, approx bool) *mhEnv {
 	t.Helper()
-	return mhSetupOn(t, evSim(t), opts...)
+	return mhSetupOn(t, evSim(t), approx)
 }
 
 // mhSetupOn is mhSetup on the simulator srv.
-func mhSetupOn(t testing.TB, srv *simlm.Server, opts ...retrieve.Option) *mhEnv {
+func mhSetupOn(t testing.TB, srv *simlm.Server, approx bool) *mhEnv {
 	t.Helper()
 	rt := evRuntime(t, srv, nil)
 	dir := t.TempDir()
-	ix, _, err := retrieve.Open(context.Background(), filepath.Join(dir, "multihop.idx"), rt.Embedder(mhEmbedID), multihop.Corpus(), opts...)
+	path := filepath.Join(dir, "multihop.idx")
+	mhSaved.mu.Lock()
+	defer mhSaved.mu.Unlock()
+	if mhSaved.data == nil {
+		mhSaved.data = map[bool][]byte{}
+	}
+	if data := mhSaved.data[approx]; data != nil {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix, built, err := retrieve.Open(context.Background(), path, rt.Embedder(mhEmbedID), multihop.Corpus(), retrieve.WithApproximate(approx))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if built {
+		if mhSaved.data[approx], err = os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &mhEnv{rt: rt, ix: ix, dir: dir}
 }

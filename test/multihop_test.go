@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"os"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,11 +37,14 @@ func lastSeq(srv *simlm.Server) int64 { return srv.Stats().Requests }
 // BootstrapFewShot, MIPROv2, GEPA and SIMBA on the simulator. Each must
 // beat the zero-shot program on held-out questions; BootstrapFewShot's
 // demos must cover every stage; the compiled program must save and load in
-// dspex JSON and DSPy JSON with each predictor under its DSPy name. Under
-// -short only BootstrapFewShot runs.
+// dspex JSON and DSPy JSON with each predictor under its DSPy name.
+// BootstrapFewShot and GEPA always run; MIPROv2 and SIMBA (about a
+// thousand LM calls each) run when DSPEX_MULTIHOP_ALL=1:
+//
+//	DSPEX_MULTIHOP_ALL=1 go test -run TestMultihopOptimizers -v ./test/
 func TestMultihopOptimizers(t *testing.T) {
 	srv := evSim(t)
-	e := mhSetupOn(t, srv)
+	e := mhSetupOn(t, srv, false)
 	train, val, test := mhSplits(t, 24, 24, 60)
 	student := e.student(t)
 	ctx := context.Background()
@@ -72,7 +76,7 @@ func TestMultihopOptimizers(t *testing.T) {
 			}
 			return m.Compile(ctx, student, train)
 		}},
-		{"GEPA", true, func() (*teleprompter.Compiled, error) {
+		{"GEPA", false, func() (*teleprompter.Compiled, error) {
 			g, err := teleprompter.NewGEPA(multihop.Feedback, teleprompter.WithMaxMetricCalls(240),
 				teleprompter.WithValset(val), teleprompter.WithSeed(1),
 				teleprompter.WithReflectionLM(e.rt.LM("sim")), quiet)
@@ -94,7 +98,8 @@ func TestMultihopOptimizers(t *testing.T) {
 	table := []string{"optimizer          held-out EM  passage recall  LM calls",
 		fmt.Sprintf("zero-shot          %.3f        %.3f           -", zero, zeroRecall)}
 	for _, r := range runs {
-		if r.heavy && testing.Short() {
+		if r.heavy && os.Getenv("DSPEX_MULTIHOP_ALL") != "1" {
+			t.Logf("%s skipped: set DSPEX_MULTIHOP_ALL=1 to run it", r.name)
 			continue
 		}
 		t.Run(r.name, func(t *testing.T) {
