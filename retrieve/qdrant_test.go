@@ -56,7 +56,9 @@ func (f *fakeQdrant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Content-Type must be application/json")
 		return
 	}
-	ok := func(result any) { reply(http.StatusOK, map[string]any{"result": result, "status": "ok", "time": 0.0002}) }
+	ok := func(result any) {
+		reply(http.StatusOK, map[string]any{"result": result, "status": "ok", "time": 0.0002})
+	}
 	switch {
 	case r.Method == http.MethodPut && r.URL.Path == "/collections/books":
 		var body struct {

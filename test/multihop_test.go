@@ -2,10 +2,10 @@ package test
 
 import (
 	"bytes"
-	"os"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
