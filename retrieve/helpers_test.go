@@ -68,7 +68,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-5 }
 // lmReq embeds one text with the word embedder and returns its vector.
 func lmReq(text string) []float32 { return vecOf(text) }
 
-var vecEmb = &wordEmbedder{dim: 1024}
+var vecEmb = &wordEmbedder{dim: 512}
 
 func vecOf(text string) []float32 {
 	r, _ := vecEmb.Embed(context.Background(), lm.EmbedRequest{Inputs: []string{text}})

@@ -102,8 +102,8 @@ func isCorpusError(err error) bool {
 // the shipped corpus is TestMultihopIndexRecall in package test.)
 func TestIndexApproximateAgreesWithExact(t *testing.T) {
 	ctx := context.Background()
-	emb := &wordEmbedder{dim: 1024}
-	c := corpus(2000)
+	emb := &wordEmbedder{dim: 512}
+	c := corpus(600)
 	ix, err := retrieve.Build(ctx, emb, c, retrieve.WithApproximate(true))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestIndexApproximateAgreesWithExact(t *testing.T) {
 		t.Fatal("no graph")
 	}
 	self, n := 0, 0
-	for i := 0; i < len(c); i += 7 {
+	for i := 0; i < len(c); i += 3 {
 		q := lmReq(c[i].Text)
 		exact, err := ix.SearchExact(q, 1)
 		if err != nil {
