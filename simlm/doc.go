@@ -250,6 +250,55 @@
 //	                  markers ending with [[ ## completed ## ]]; or one JSON
 //	                  object, fields in order, values typed.
 //
+// # Multi-hop retrieval steps
+//
+// The simulator also plays the steps of the shipped multi-hop program
+// (dataset.Multihop, package retrieve/multihop; simlm/multihop.go). It
+// knows none of the corpus's facts: it reads them from the passages in the
+// prompt (the sentences "X is a <genre> written by P and ..." and "P was
+// born in C, K, and worked as a J."). A step is recognised by its fields
+// and by a question of the task's three forms, never by instruction words.
+// Each effect is graded and noisy (a hash of the question and the sampling
+// salt), not a switch:
+//
+//	step / property               effect                         why a real model behaves so
+//	----------------------------  -----------------------------  ---------------------------------------------
+//	first query (no passages)     the question itself; the       models copy the question unless shown
+//	                              book's title + "author" when   shorter queries
+//	                              most demos' queries are at
+//	                              most half their question
+//	second query, passages name   names the author with chance   the bridge entity must be noticed in the
+//	the book's author             0.45 base                      passages; zero-shot models often restate
+//	                                                             the question instead
+//	  + reasoning field first     +0.25                          reasoning first surfaces the entity
+//	  + demos showing a bridge    +0.20 each, at most two        a shown pattern (query = a name found in
+//	    query                                                    the passages, not in the question) is copied
+//	  + instruction about names   +0.15                          an instruction that says what to look for
+//	    or entities                                              focuses the query
+//	second query, no author       the question again             nothing to hop to
+//	answer, both passages         right with chance 0.60         reading two facts and joining them
+//	present                                                      can slip
+//	  + reasoning field first     +0.30                          chain of thought joins the two hops
+//	  + >= 2 demos with passages  +0.08                          demos show reading from passages
+//	answer, a passage missing     a decoy value from the         the model guesses from what it sees
+//	                              passages (or "unknown")
+//	answer form                   bare value when most demo      answers copy the demos' format; follow a
+//	                              answers have <= 4 words;       format constraint stated in the
+//	                              else, with an instruction      instruction; otherwise tend to answer
+//	                              that constrains the answer's   in a sentence
+//	                              form (short, brief, concise,
+//	                              one word, just the name, no
+//	                              explanation, ...), bare with
+//	                              chance 0.9; else bare with
+//	                              chance 0.3 and otherwise "Based
+//	                              on the passages, the answer
+//	                              is V."
+//
+// Embeddings of a model whose name ends in a dash and a number (the tests
+// use "simlm-embed-512") have that many dimensions when the request does
+// not ask for some: 64 dimensions collide too often to tell 3,000
+// templated passages apart.
+//
 // # Context window
 //
 // A chat request whose messages count more than Config.ContextTokens tokens

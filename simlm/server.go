@@ -525,7 +525,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, seq int64) o
 		if len(tools) > 0 {
 			content, calls = s.model.toolStep(p, tools, choice, past, salt(&req, i))
 		} else {
-			content = s.model.complete(p, salt(&req, i))
+			content = s.reply(p, salt(&req, i))
 		}
 		if root != nil && !garbled && len(calls) == 0 {
 			content = conformObject(root, content, "")
@@ -604,10 +604,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, seq in
 	if done {
 		return out
 	}
-	dim := DefaultEmbeddingDim
-	if req.Dimensions > 0 {
-		dim = req.Dimensions
-	}
+	dim := embeddingDim(modelName, req.Dimensions)
 	resp := embeddingResponse{Object: "list", Model: modelName}
 	for i, t := range texts {
 		v := embed(t, dim)

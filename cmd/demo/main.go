@@ -89,6 +89,7 @@ func main() {
 		trace     = flag.String("trace", "", `"stdout" prints the OpenTelemetry span tree of each traced call`)
 		inspect   = flag.Int("inspect", 0, "print the last n LM calls (messages, reply, usage, cost) at the end")
 		opt       = flag.String("optimizer", "bootstrap,mipro", "comma-separated optimizers to compile with, in turn: "+strings.Join(optimizers, ", "))
+		task      = flag.String("task", "qa", `"qa" (the shipped QA and arithmetic programs) or "multihop" (the shipped multi-hop retrieval program, zero-shot and compiled with BootstrapFewShot)`)
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -111,6 +112,18 @@ func main() {
 	}
 	cfg := simulatedPrices()
 	cfg.Cache.Persistent, cfg.Cache.Dir = *diskCache, *cacheDir
+	switch *task {
+	case "qa":
+	case "multihop":
+		if err := runMultihop(ctx, os.Stdout, cfg, *cacheDir); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			os.Exit(1)
+		}
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "demo: -task %q: want qa or multihop\n", *task)
+		os.Exit(2)
+	}
 	if err := run(ctx, os.Stdout, cfg, *save, *question, *problem, *opt, *trace == "stdout", *inspect); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)

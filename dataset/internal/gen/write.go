@@ -44,7 +44,7 @@ func Records() []Record {
 // Write writes Records to w as JSON lines.
 func Write(w io.Writer) error { return writeRecords(w, Records()) }
 
-func writeRecords(w io.Writer, recs []Record) error {
+func writeRecords[T any](w io.Writer, recs []T) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)

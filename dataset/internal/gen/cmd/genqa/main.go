@@ -4,6 +4,8 @@
 //	go run ./internal/gen/cmd/genqa -o qa.jsonl
 //	go run ./internal/gen/cmd/genqa -set arith -o arith.jsonl
 //	go run ./internal/gen/cmd/genqa -set archive -o archive.txt.gz
+//	go run ./internal/gen/cmd/genqa -set multihop-corpus -o multihop_corpus.jsonl.gz
+//	go run ./internal/gen/cmd/genqa -set multihop -o multihop.jsonl
 package main
 
 import (
@@ -19,7 +21,7 @@ import (
 
 func main() {
 	out := flag.String("o", "qa.jsonl", "output file")
-	set := flag.String("set", "qa", "which file: qa (qa.jsonl), arith (arith.jsonl) or archive (archive.txt; gzip-compressed when the output name ends in .gz)")
+	set := flag.String("set", "qa", "which file: qa (qa.jsonl), arith (arith.jsonl) or archive (archive.txt), multihop-corpus (multihop_corpus.jsonl) or multihop (multihop.jsonl); gzip-compressed when the output name ends in .gz")
 	flag.Parse()
 	var buf bytes.Buffer
 	var err error
@@ -30,6 +32,10 @@ func main() {
 		err = gen.WriteArith(&buf)
 	case "archive":
 		err = gen.WriteArchive(&buf)
+	case "multihop-corpus":
+		err = gen.WriteMultihopCorpus(&buf)
+	case "multihop":
+		err = gen.WriteMultihopQuestions(&buf)
 	default:
 		err = fmt.Errorf("unknown set %q", *set)
 	}
