@@ -284,15 +284,16 @@
 //	                              passages (or "unknown")
 //	answer form                   bare value when most demo      answers copy the demos' format; follow a
 //	                              answers have <= 4 words;       format constraint stated in the
-//	                              else, with an instruction      instruction; otherwise tend to answer
-//	                              that constrains the answer's   in a sentence
-//	                              form (short, brief, concise,
-//	                              one word, just the name, no
-//	                              explanation, ...), bare with
-//	                              chance 0.9; else bare with
-//	                              chance 0.3 and otherwise "Based
-//	                              on the passages, the answer
-//	                              is V."
+//	                              else bare with a chance read   instruction; otherwise tend to answer
+//	                              from the instruction's format  in a sentence
+//	                              constraint as for every task
+//	                              (readConstraint): 0.3 with
+//	                              none, rising to 0.9 at a
+//	                              clear constraint (grade 0.6),
+//	                              falling to 0 when asked to
+//	                              elaborate; a long answer is
+//	                              "Based on the passages, the
+//	                              answer is V."
 //
 // Embeddings of a model whose name ends in a dash and a number (the tests
 // use "simlm-embed-512") have that many dimensions when the request does

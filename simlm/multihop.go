@@ -28,13 +28,6 @@ var (
 	mhBookRE   = regexp.MustCompile(`(The [A-Z][a-z]+ [A-Z][a-z]+) is an? [a-z ]+ written by ([A-Z][a-z]+ [A-Z][a-z]+) and`)
 	mhPersonRE = regexp.MustCompile(`([A-Z][a-z]+ [A-Z][a-z]+) was born in ([A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)?), ([A-Z][a-z]+), and worked as an? ([a-z]+)\.`)
 	mhPlaceRE  = regexp.MustCompile(`(?:in|to) ([A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)?)(?:,| in) ([A-Z][a-z]+)`)
-	// mhFormatCues are the ways an instruction can constrain the form of the
-	// answer (its length, or that it is a bare value rather than a
-	// sentence). A real model follows such a constraint whatever the
-	// phrasing; the simulator recognises these.
-	mhFormatCues = regexp.MustCompile(`(?i)\b(short|brief|briefly|concise|concisely|succinct|terse|laconic)\b|` +
-		`\b(one|two|three|a few|few|single)[ -](word|words|phrase)\b|\b(just|only|solely) (the|a|its) (name|value|answer|entity|word)\b|` +
-		`\bno (explanation|extra words|full sentence)\b|\bnot (a|as a) (full )?sentence\b|\bbare (name|value|answer)\b`)
 	// mhEntityCues: an instruction of a query step that talks about
 	// entities or names (what a second-hop query must contain).
 	mhEntityCues = regexp.MustCompile(`(?i)\b(name|names|named|entity|entities|person|people|author|who)\b`)
@@ -50,7 +43,7 @@ const (
 	mhReadReason   = 0.30 // + a reasoning field before the answer
 	mhReadDemos    = 0.08 // + at least two demos that answer from passages
 	mhTerseZero    = 0.30 // zero-shot chance of a bare answer
-	mhTerseCued    = 0.90 // chance of a bare answer when the instruction asks for one
+	mhTerseCued    = 0.90 // chance of a bare answer when the instruction clearly asks for one
 	mhMaxChance    = 0.97
 	mhShortDemoMax = 4 // words of a demo answer that counts as short
 )
@@ -290,10 +283,8 @@ func mhAnswer(p *prompt, q mhQuestion, pf string, ai, reason int, salt string) s
 	switch {
 	case answered > 0:
 		terse = 2*short > answered
-	case mhFormatCues.MatchString(p.Objective):
-		terse = luck(q.text, salt, "mh-style") < mhTerseCued
 	default:
-		terse = luck(q.text, salt, "mh-style") < mhTerseZero
+		terse = luck(q.text, salt, "mh-style") < mhTerseChance(p.Objective)
 	}
 	answer := value
 	if !terse {
@@ -335,4 +326,17 @@ func (s *Server) reply(p *prompt, salt string) string {
 		return r
 	}
 	return s.model.complete(p, salt)
+}
+
+// mhTerseChance is the chance of a bare answer under instruction: the
+// instruction's format constraint is read as for every other task
+// (readConstraint, quality.go); a clear constraint (grade 0.6, one plain
+// cue) or more makes a bare answer mhTerseCued likely, a weaker one
+// proportionally less, and a request to elaborate makes it rarer.
+func mhTerseChance(instruction string) float64 {
+	b := readConstraint(instruction).Brevity
+	if b <= 0 {
+		return mhTerseZero * (1 + b)
+	}
+	return mhTerseZero + (mhTerseCued-mhTerseZero)*min(1, b/0.6)
 }
