@@ -92,7 +92,7 @@ func (t *BootstrapFewShotWithRandomSearch) Compile(ctx context.Context, student 
 		c := Candidate{Label: label, Seed: seed, Score: res.Score, Failed: res.Failed, Demos: demoCounts(prog)}
 		cands = append(cands, c)
 		// A candidate the budget cut short is scored on part of the
-		// validation set only: it wins only when nothing else was scored.
+		// validation set only: it wins only when no other candidate has a score.
 		cut := res.OverBudget > 0
 		if bestI < 0 || !cut && c.Score > cands[bestI].Score {
 			bestI, best = len(cands)-1, prog
