@@ -288,7 +288,13 @@ func (r *Runtime) UpdateConfig(ctx context.Context, cfg config.Config) error {
 	if r.closed() {
 		return ErrClosed
 	}
-	return r.configs.Update(ctx, cfg)
+	if err := r.configs.Update(ctx, cfg); err != nil {
+		return err
+	}
+	// Requests go straight to client actors once routed: wait until the
+	// ClientManager has passed the change on, so that the next request
+	// after UpdateConfig returns runs under the new settings.
+	return r.clients.Sync(ctx)
 }
 
 // Status is a snapshot of the runtime.

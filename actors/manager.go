@@ -291,6 +291,7 @@ func (c *Clients) status() Status {
 // Messages of the ClientManager.
 type (
 	statusQuery   struct{}
+	syncQuery     struct{}
 	configChanged struct{ cfg config.Config }
 	killClient    struct{ id string }
 )
@@ -350,6 +351,8 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		}
 	case *statusQuery:
 		ctx.Respond(m.c.status())
+	case *syncQuery:
+		ctx.Respond(true)
 	case *configChanged:
 		m.c.setConfig(msg.cfg)
 		m.c.forget(nil)
@@ -518,6 +521,16 @@ func (c *Clients) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	return v.(Status), nil
+}
+
+// Sync returns once the ClientManager has handled every message sent to it
+// before the call, such as a configuration change, and so has passed the
+// change on to its client actors. Callers send requests straight to client
+// actors once routed; after Sync, a request sent to a client arrives after
+// the settings the ClientManager forwarded to it.
+func (c *Clients) Sync(ctx context.Context) error {
+	_, err := c.ask(ctx, &syncQuery{})
+	return err
 }
 
 // Kill makes a client actor (id is an LM id) crash as if it had failed, or
