@@ -274,12 +274,8 @@ func (r *ReAct[In, Out]) runStreamed(ctx context.Context, inputs Values, opts []
 		case !argsOK && pred.Values[toolArgsField] != nil:
 			step.Observation = fmt.Sprintf("Failed to execute: the arguments of %s must be a JSON object", step.Tool)
 		default:
-			if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args}) {
-				return Prediction{}, traj, adapter.ErrStreamStopped
-			}
-			step.Observation = r.callTool(ctx, step.Tool, args)
-			if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args, Returned: true, Observation: step.Observation}) {
-				return Prediction{}, traj, adapter.ErrStreamStopped
+			if err := r.useTool(ctx, h, &step); err != nil {
+				return Prediction{}, traj, err
 			}
 		}
 		traj = append(traj, step)
@@ -305,6 +301,20 @@ func (r *ReAct[In, Out]) runStreamed(ctx context.Context, inputs Values, opts []
 }
 
 // callTool runs the named tool and returns the observation.
+// useTool calls step's tool with its arguments and records the observation,
+// telling h's status listener before and after; it fails with
+// adapter.ErrStreamStopped when the listener stops the stream.
+func (r *ReAct[In, Out]) useTool(ctx context.Context, h reactHooks, step *Step) error {
+	if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: step.Args}) {
+		return adapter.ErrStreamStopped
+	}
+	step.Observation = r.callTool(ctx, step.Tool, step.Args)
+	if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: step.Args, Returned: true, Observation: step.Observation}) {
+		return adapter.ErrStreamStopped
+	}
+	return nil
+}
+
 func (r *ReAct[In, Out]) callTool(ctx context.Context, name string, args map[string]any) string {
 	for _, t := range r.tools {
 		if t.name == name {

@@ -129,12 +129,8 @@ loop:
 				step.Observation = "Completed."
 				finished = true
 			default:
-				if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args}) {
-					return Prediction{}, traj, adapter.ErrStreamStopped
-				}
-				step.Observation = r.callTool(ctx, step.Tool, args)
-				if h.status != nil && !h.status(ToolStatus{Tool: step.Tool, Args: args, Returned: true, Observation: step.Observation}) {
-					return Prediction{}, traj, adapter.ErrStreamStopped
+				if err := r.useTool(ctx, h, &step); err != nil {
+					return Prediction{}, traj, err
 				}
 			}
 			traj = append(traj, step)
