@@ -365,9 +365,13 @@ func chatToWire(req lm.Request) *pb.ChatRequest {
 	return m
 }
 
-// messageToWire is msg as a ChatMessage, its tool calls included.
+// messageToWire is msg as a ChatMessage, its content parts and tool calls
+// included.
 func messageToWire(msg lm.Message) *pb.ChatMessage {
 	m := &pb.ChatMessage{Role: string(msg.Role), Content: msg.Content, ToolCallId: msg.ToolCallID}
+	for _, p := range msg.Parts {
+		m.Parts = append(m.Parts, &pb.ContentPart{Type: string(p.Type), Text: p.Text, ImageUrl: p.ImageURL})
+	}
 	for _, c := range msg.ToolCalls {
 		m.ToolCalls = append(m.ToolCalls, &pb.ToolCall{Id: c.ID, Name: c.Name, Arguments: c.Arguments})
 	}
@@ -377,6 +381,9 @@ func messageToWire(msg lm.Message) *pb.ChatMessage {
 // messageFromWire is the lm.Message of m.
 func messageFromWire(m *pb.ChatMessage) lm.Message {
 	msg := lm.Message{Role: lm.Role(m.GetRole()), Content: m.GetContent(), ToolCallID: m.GetToolCallId()}
+	for _, p := range m.GetParts() {
+		msg.Parts = append(msg.Parts, lm.ContentPart{Type: lm.PartType(p.GetType()), Text: p.GetText(), ImageURL: p.GetImageUrl()})
+	}
 	for _, c := range m.GetToolCalls() {
 		msg.ToolCalls = append(msg.ToolCalls, lm.ToolCall{ID: c.GetId(), Name: c.GetName(), Arguments: c.GetArguments()})
 	}

@@ -535,6 +535,9 @@ func TestChatWireTools(t *testing.T) {
 			{Role: lm.RoleUser, Content: "weather in Paris?"},
 			{Role: lm.RoleAssistant, Content: "looking", ToolCalls: []lm.ToolCall{{ID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`}}},
 			{Role: lm.RoleTool, ToolCallID: "c1", Content: "sunny"},
+			{Role: lm.RoleUser, Content: "what is this? " + lm.ImagePlaceholder("https://example.com/a.png"), Parts: []lm.ContentPart{
+				lm.TextPart("what is this? "), lm.ImageURLPart("https://example.com/a.png"), lm.ImageDataPart("image/png", []byte{0x89, 'P', 'N', 'G'}),
+			}},
 		},
 		Tools: []lm.ToolDef{
 			{Name: "weather", Description: "Gives the weather.", Parameters: []byte(`{"type":"object"}`)},

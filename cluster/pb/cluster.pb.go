@@ -835,7 +835,11 @@ type ChatMessage struct {
 	ToolCalls []*ToolCall `protobuf:"bytes,3,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
 	// tool_call_id, on a "tool" message, names the call whose result the
 	// content is.
-	ToolCallId    string `protobuf:"bytes,4,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
+	ToolCallId string `protobuf:"bytes,4,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
+	// parts, when not empty, is the content as text and image parts
+	// (lm.Message.Parts); content then holds the same text with a
+	// placeholder for each image.
+	Parts         []*ContentPart `protobuf:"bytes,5,rep,name=parts,proto3" json:"parts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -898,6 +902,76 @@ func (x *ChatMessage) GetToolCallId() string {
 	return ""
 }
 
+func (x *ChatMessage) GetParts() []*ContentPart {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+// ContentPart is one part of a message's content (lm.ContentPart).
+type ContentPart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is "text" or "image" (lm.PartType).
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// image_url is an http(s) or data: URL.
+	ImageUrl      string `protobuf:"bytes,3,opt,name=image_url,json=imageUrl,proto3" json:"image_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContentPart) Reset() {
+	*x = ContentPart{}
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContentPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContentPart) ProtoMessage() {}
+
+func (x *ContentPart) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContentPart.ProtoReflect.Descriptor instead.
+func (*ContentPart) Descriptor() ([]byte, []int) {
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ContentPart) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ContentPart) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ContentPart) GetImageUrl() string {
+	if x != nil {
+		return x.ImageUrl
+	}
+	return ""
+}
+
 // ToolCall is a call of a tool by the model (lm.ToolCall).
 type ToolCall struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -911,7 +985,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +997,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[11]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1010,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ToolCall) GetId() string {
@@ -973,7 +1047,7 @@ type ToolDef struct {
 
 func (x *ToolDef) Reset() {
 	*x = ToolDef{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1059,7 @@ func (x *ToolDef) String() string {
 func (*ToolDef) ProtoMessage() {}
 
 func (x *ToolDef) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[12]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1072,7 @@ func (x *ToolDef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolDef.ProtoReflect.Descriptor instead.
 func (*ToolDef) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ToolDef) GetName() string {
@@ -1061,7 +1135,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1147,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[13]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1160,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChatRequest) GetId() uint64 {
@@ -1225,7 +1299,7 @@ type ChatCancel struct {
 
 func (x *ChatCancel) Reset() {
 	*x = ChatCancel{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1311,7 @@ func (x *ChatCancel) String() string {
 func (*ChatCancel) ProtoMessage() {}
 
 func (x *ChatCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[14]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1324,7 @@ func (x *ChatCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCancel.ProtoReflect.Descriptor instead.
 func (*ChatCancel) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChatCancel) GetId() uint64 {
@@ -1271,7 +1345,7 @@ type ChatChoice struct {
 
 func (x *ChatChoice) Reset() {
 	*x = ChatChoice{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1357,7 @@ func (x *ChatChoice) String() string {
 func (*ChatChoice) ProtoMessage() {}
 
 func (x *ChatChoice) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[15]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1370,7 @@ func (x *ChatChoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChoice.ProtoReflect.Descriptor instead.
 func (*ChatChoice) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChatChoice) GetMessage() *ChatMessage {
@@ -1341,7 +1415,7 @@ type ChatError struct {
 
 func (x *ChatError) Reset() {
 	*x = ChatError{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1427,7 @@ func (x *ChatError) String() string {
 func (*ChatError) ProtoMessage() {}
 
 func (x *ChatError) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[16]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1440,7 @@ func (x *ChatError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatError.ProtoReflect.Descriptor instead.
 func (*ChatError) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ChatError) GetKind() string {
@@ -1451,7 +1525,7 @@ type ChatResponse struct {
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_cluster_pb_cluster_proto_msgTypes[17]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1537,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_pb_cluster_proto_msgTypes[17]
+	mi := &file_cluster_pb_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1550,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_pb_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ChatResponse) GetId() uint64 {
@@ -1600,14 +1674,19 @@ const file_cluster_pb_cluster_proto_rawDesc = "" +
 	"\x05usage\x18\x02 \x01(\v2\x17.dspex.cluster.v1.UsageR\x05usage\x12\x12\n" +
 	"\x04cost\x18\x03 \x01(\x01R\x04cost\x12\x1a\n" +
 	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x1a\n" +
-	"\bunpriced\x18\x05 \x01(\x03R\bunpriced\"\x98\x01\n" +
+	"\bunpriced\x18\x05 \x01(\x03R\bunpriced\"\xcd\x01\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x129\n" +
 	"\n" +
 	"tool_calls\x18\x03 \x03(\v2\x1a.dspex.cluster.v1.ToolCallR\ttoolCalls\x12 \n" +
 	"\ftool_call_id\x18\x04 \x01(\tR\n" +
-	"toolCallId\"L\n" +
+	"toolCallId\x123\n" +
+	"\x05parts\x18\x05 \x03(\v2\x1d.dspex.cluster.v1.ContentPartR\x05parts\"R\n" +
+	"\vContentPart\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1b\n" +
+	"\timage_url\x18\x03 \x01(\tR\bimageUrl\"L\n" +
 	"\bToolCall\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -1683,7 +1762,7 @@ func file_cluster_pb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_pb_cluster_proto_rawDescData
 }
 
-var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_cluster_pb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*Join)(nil),         // 0: dspex.cluster.v1.Join
 	(*Leave)(nil),        // 1: dspex.cluster.v1.Leave
@@ -1696,32 +1775,34 @@ var file_cluster_pb_cluster_proto_goTypes = []any{
 	(*Result)(nil),       // 8: dspex.cluster.v1.Result
 	(*Spend)(nil),        // 9: dspex.cluster.v1.Spend
 	(*ChatMessage)(nil),  // 10: dspex.cluster.v1.ChatMessage
-	(*ToolCall)(nil),     // 11: dspex.cluster.v1.ToolCall
-	(*ToolDef)(nil),      // 12: dspex.cluster.v1.ToolDef
-	(*ChatRequest)(nil),  // 13: dspex.cluster.v1.ChatRequest
-	(*ChatCancel)(nil),   // 14: dspex.cluster.v1.ChatCancel
-	(*ChatChoice)(nil),   // 15: dspex.cluster.v1.ChatChoice
-	(*ChatError)(nil),    // 16: dspex.cluster.v1.ChatError
-	(*ChatResponse)(nil), // 17: dspex.cluster.v1.ChatResponse
+	(*ContentPart)(nil),  // 11: dspex.cluster.v1.ContentPart
+	(*ToolCall)(nil),     // 12: dspex.cluster.v1.ToolCall
+	(*ToolDef)(nil),      // 13: dspex.cluster.v1.ToolDef
+	(*ChatRequest)(nil),  // 14: dspex.cluster.v1.ChatRequest
+	(*ChatCancel)(nil),   // 15: dspex.cluster.v1.ChatCancel
+	(*ChatChoice)(nil),   // 16: dspex.cluster.v1.ChatChoice
+	(*ChatError)(nil),    // 17: dspex.cluster.v1.ChatError
+	(*ChatResponse)(nil), // 18: dspex.cluster.v1.ChatResponse
 }
 var file_cluster_pb_cluster_proto_depIdxs = []int32{
 	7,  // 0: dspex.cluster.v1.Result.usage:type_name -> dspex.cluster.v1.Usage
 	6,  // 1: dspex.cluster.v1.Result.trace:type_name -> dspex.cluster.v1.TraceEntry
-	16, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
+	17, // 2: dspex.cluster.v1.Result.cause:type_name -> dspex.cluster.v1.ChatError
 	9,  // 3: dspex.cluster.v1.Result.spend:type_name -> dspex.cluster.v1.Spend
 	7,  // 4: dspex.cluster.v1.Spend.usage:type_name -> dspex.cluster.v1.Usage
-	11, // 5: dspex.cluster.v1.ChatMessage.tool_calls:type_name -> dspex.cluster.v1.ToolCall
-	10, // 6: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
-	12, // 7: dspex.cluster.v1.ChatRequest.tools:type_name -> dspex.cluster.v1.ToolDef
-	10, // 8: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
-	15, // 9: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
-	7,  // 10: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
-	16, // 11: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	12, // 5: dspex.cluster.v1.ChatMessage.tool_calls:type_name -> dspex.cluster.v1.ToolCall
+	11, // 6: dspex.cluster.v1.ChatMessage.parts:type_name -> dspex.cluster.v1.ContentPart
+	10, // 7: dspex.cluster.v1.ChatRequest.messages:type_name -> dspex.cluster.v1.ChatMessage
+	13, // 8: dspex.cluster.v1.ChatRequest.tools:type_name -> dspex.cluster.v1.ToolDef
+	10, // 9: dspex.cluster.v1.ChatChoice.message:type_name -> dspex.cluster.v1.ChatMessage
+	16, // 10: dspex.cluster.v1.ChatResponse.choices:type_name -> dspex.cluster.v1.ChatChoice
+	7,  // 11: dspex.cluster.v1.ChatResponse.usage:type_name -> dspex.cluster.v1.Usage
+	17, // 12: dspex.cluster.v1.ChatResponse.error:type_name -> dspex.cluster.v1.ChatError
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_cluster_pb_cluster_proto_init() }
@@ -1735,7 +1816,7 @@ func file_cluster_pb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_pb_cluster_proto_rawDesc), len(file_cluster_pb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
