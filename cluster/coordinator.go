@@ -19,6 +19,7 @@ import (
 	"github.com/dspex-go/dspex/budget"
 	"github.com/dspex-go/dspex/cluster/pb"
 	"github.com/dspex-go/dspex/evaluate"
+	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/pricing"
 	"github.com/dspex-go/dspex/programs"
@@ -344,9 +345,7 @@ func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.P
 	if res == nil {
 		return programs.Prediction{}, fmt.Errorf("cluster: coordinator: %w", errClosed)
 	}
-	// The node's LM calls count against the caller's budgets now that
-	// they have returned, failed runs' included.
-	budget.Charge(ctx, spendFrom(res.Spend))
+	chargeRemote(ctx, res)
 	if res.Error != "" {
 		return programs.Prediction{}, remoteError(res)
 	}
@@ -358,6 +357,19 @@ func (d dispatcher) Forward(ctx context.Context, call evaluate.Call) (programs.P
 		return programs.Prediction{}, &RemoteError{Node: res.Node, Kind: KindReply, Message: err.Error(), cause: err}
 	}
 	return pred, nil
+}
+
+// chargeRemote counts the LM calls a node reported for res, failed runs'
+// included, now that they have returned: against the caller's budgets, and
+// in the caller's usage meters (an evaluation's calls and cost) under
+// "cluster/<node>".
+func chargeRemote(ctx context.Context, res *pb.Result) {
+	s := spendFrom(res.Spend)
+	if s.Calls == 0 {
+		return
+	}
+	budget.Charge(ctx, s)
+	history.Add(ctx, "cluster/"+res.Node, history.ModelUsage{Calls: s.Calls, Usage: s.Usage, Cost: s.Cost})
 }
 
 // spendFrom is the budget.Spend a node reported.

@@ -69,12 +69,15 @@ func TestRemoteSpendCharged(t *testing.T) {
 			if got.Calls != tc.calls || got.Usage.TotalTokens != 1100*tc.calls || math.Abs(got.Cost.Amount-0.003*c) > 1e-12 || got.Cost.Currency != "USD" {
 				t.Fatalf("spend %+v", got)
 			}
-			ctx := budget.With(context.Background(), budget.Budget{MaxCost: 0.005 * c})
-			budget.Charge(ctx, got)
+			ctx, meter := history.WithMeter(budget.With(context.Background(), budget.Budget{MaxCost: 0.005 * c}))
+			chargeRemote(ctx, res)
 			if err := budget.Exceeded(ctx); err != nil {
 				t.Fatalf("one remote call refused the next: %v", err)
 			}
-			budget.Charge(ctx, got)
+			if u := meter.ByModel()["cluster/node:1"]; u.Calls != tc.calls || u.Usage.TotalTokens != 1100*tc.calls || math.Abs(u.Cost.Amount-0.003*c) > 1e-12 {
+				t.Fatalf("meter after one remote call: %+v", meter.ByModel())
+			}
+			chargeRemote(ctx, res)
 			if spent, _ := budget.Spent(ctx); spent.Calls != 2*tc.calls || !errors.Is(budget.Exceeded(ctx), budget.ErrExceeded) {
 				t.Fatalf("after two remote calls: %+v, %v", spent, budget.Exceeded(ctx))
 			}

@@ -63,14 +63,19 @@ func (u ModelUsage) add(v ModelUsage) ModelUsage {
 }
 
 func addToMeters(ctx context.Context, r *Record) {
-	key := r.Provider + "/" + r.Model
-	one := ModelUsage{Calls: 1, Usage: r.Usage, Cost: r.Cost}
+	Add(ctx, r.Provider+"/"+r.Model, ModelUsage{Calls: 1, Usage: r.Usage, Cost: r.Cost})
+}
+
+// Add counts u under key in every meter of ctx. It is for LM calls that no
+// recorder of this process saw, made elsewhere and reported back, such as
+// a cluster node's (key "cluster/<node>").
+func Add(ctx context.Context, key string, u ModelUsage) {
 	for m, _ := ctx.Value(meterKey{}).(*Meter); m != nil; m = m.parent {
 		m.mu.Lock()
 		if m.byModel == nil {
 			m.byModel = make(map[string]ModelUsage)
 		}
-		m.byModel[key] = m.byModel[key].add(one)
+		m.byModel[key] = m.byModel[key].add(u)
 		m.mu.Unlock()
 	}
 }
