@@ -374,46 +374,29 @@ func balancedEnd(s string, start int) (end, scanned int) {
 
 // hasTrailingComma reports whether s has a comma that directly precedes a
 // closing bracket, outside strings: what dropTrailingCommas removes.
-func hasTrailingComma(s string) bool {
-	inString, escaped := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case ',':
-			k := i + 1
-			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
-				k++
-			}
-			if k < len(s) && (s[k] == '}' || s[k] == ']') {
-				return true
-			}
-		}
-	}
-	return false
-}
+func hasTrailingComma(s string) bool { return trailingCommas(s, nil) }
 
 // dropTrailingCommas removes commas that directly precede a closing bracket
 // (outside strings), a common slip in LM-written JSON.
 func dropTrailingCommas(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
+	trailingCommas(s, &b)
+	return b.String()
+}
+
+// trailingCommas walks s outside its strings for commas that directly
+// precede a closing bracket. Without b it stops at the first and reports
+// it; with b it writes s to b without them and reports whether there were
+// any.
+func trailingCommas(s string, b *strings.Builder) bool {
+	found := false
 	inString, escaped := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if inString {
+		drop := false
+		switch {
+		case inString:
 			switch {
 			case escaped:
 				escaped = false
@@ -422,22 +405,25 @@ func dropTrailingCommas(s string) string {
 			case c == '"':
 				inString = false
 			}
-			b.WriteByte(c)
-			continue
-		}
-		if c == '"' {
+		case c == '"':
 			inString = true
-		}
-		if c == ',' {
+		case c == ',':
 			k := i + 1
 			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
 				k++
 			}
-			if k < len(s) && (s[k] == '}' || s[k] == ']') {
-				continue
-			}
+			drop = k < len(s) && (s[k] == '}' || s[k] == ']')
 		}
-		b.WriteByte(c)
+		if drop {
+			found = true
+			if b == nil {
+				return true
+			}
+			continue
+		}
+		if b != nil {
+			b.WriteByte(c)
+		}
 	}
-	return b.String()
+	return found
 }
