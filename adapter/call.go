@@ -92,6 +92,19 @@ func isChat(a Adapter) bool {
 	return false
 }
 
+// applyCallSettings copies the caller's settings from base onto req, a
+// request the adapter formatted.
+func applyCallSettings(req *lm.Request, base lm.Request) {
+	req.Model = base.Model
+	req.Temperature = base.Temperature
+	req.MaxTokens = base.MaxTokens
+	req.N = base.N
+	req.Stop = slices.Clone(base.Stop)
+	req.Seed = base.Seed
+	req.RolloutID = base.RolloutID
+	req.NoCache = base.NoCache
+}
+
 // attempt makes one formatted call and parses its choices. Its format and
 // parse spans take their providers from ctx (telemetry.Start).
 func attempt(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base lm.Request) (Result, error) {
@@ -105,14 +118,7 @@ func attempt(ctx context.Context, model lm.LM, a Adapter, sig signature.Signatur
 	if err != nil {
 		return Result{}, err
 	}
-	req.Model = base.Model
-	req.Temperature = base.Temperature
-	req.MaxTokens = base.MaxTokens
-	req.N = base.N
-	req.Stop = slices.Clone(base.Stop)
-	req.Seed = base.Seed
-	req.RolloutID = base.RolloutID
-	req.NoCache = base.NoCache
+	applyCallSettings(&req, base)
 	res := Result{Request: req}
 	resp, err := model.Chat(ctx, req)
 	// A provider that refuses the response format asked for gets the next

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
@@ -45,14 +44,7 @@ func StreamCall(ctx context.Context, model lm.LM, a Adapter, sig signature.Signa
 	if err != nil {
 		return Result{}, err
 	}
-	req.Model = base.Model
-	req.Temperature = base.Temperature
-	req.MaxTokens = base.MaxTokens
-	req.N = base.N
-	req.Stop = slices.Clone(base.Stop)
-	req.Seed = base.Seed
-	req.RolloutID = base.RolloutID
-	req.NoCache = base.NoCache
+	applyCallSettings(&req, base)
 	res := Result{Request: req}
 
 	fs := NewFieldStream(a, sig)
