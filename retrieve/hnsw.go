@@ -1,11 +1,13 @@
 package retrieve
 
 import (
-	"container/heap"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 )
 
 // graph is a hierarchical navigable small world graph (Malkov and
@@ -24,6 +26,39 @@ type graph struct {
 	level       []uint8
 	links       [][][]int32 // links[node][layer]
 	vecs        [][]float32
+
+	// building is the visited set the build's searches reuse; searches
+	// after the build take theirs from visits.
+	building *visitSet
+	visits   sync.Pool
+}
+
+// visitSet records which nodes a search has visited. A node is visited
+// when its stamp equals the current generation, so starting a new search
+// costs one increment instead of clearing or allocating a map.
+type visitSet struct {
+	stamp []uint32
+	gen   uint32
+}
+
+func newVisitSet(n int) *visitSet { return &visitSet{stamp: make([]uint32, n)} }
+
+// reset starts a new search.
+func (v *visitSet) reset() {
+	v.gen++
+	if v.gen == 0 { // wrapped: old stamps could match again
+		clear(v.stamp)
+		v.gen = 1
+	}
+}
+
+// visit marks i and reports whether it was already marked.
+func (v *visitSet) visit(i int32) bool {
+	if v.stamp[i] == v.gen {
+		return true
+	}
+	v.stamp[i] = v.gen
+	return false
 }
 
 // efConstruction is the beam width while inserting.
@@ -39,13 +74,15 @@ func (g *graph) dist(q []float32, i int32) float32 { return 1 - dot(q, g.vecs[i]
 // graph.
 func buildHNSW(vecs [][]float32, m, efSearch int, seed uint64) *graph {
 	g := &graph{m: m, efSearch: efSearch, entry: -1, vecs: vecs,
-		level: make([]uint8, len(vecs)), links: make([][][]int32, len(vecs))}
+		level: make([]uint8, len(vecs)), links: make([][][]int32, len(vecs)),
+		building: newVisitSet(len(vecs))}
 	r := rand.New(rand.NewPCG(seed, 0x686e_7377))
 	ml := 1 / math.Log(float64(m))
 	for i := range vecs {
 		l := int(-math.Log(1-r.Float64()) * ml)
 		g.insert(int32(i), min(l, maxGraphLevel))
 	}
+	g.building = nil
 	return g
 }
 
@@ -69,7 +106,7 @@ func (g *graph) insert(i int32, l int) {
 		ep = g.greedy(q, ep, layer)
 	}
 	for layer := min(l, g.top); layer >= 0; layer-- {
-		found := g.searchLayer(q, ep, efConstruction, layer)
+		found := g.searchLayer(q, ep, efConstruction, layer, g.building)
 		nb := g.selectNeighbors(found, g.m)
 		g.links[i][layer] = nb
 		for _, n := range nb {
@@ -152,57 +189,94 @@ type cand struct {
 	d  float32
 }
 
+// sortCands sorts closest first, ties by id, so builds are deterministic.
 func sortCands(cs []cand) {
-	// insertion sort is fine for link lists; use the heap for long ones.
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && (cs[j].d < cs[j-1].d || (cs[j].d == cs[j-1].d && cs[j].id < cs[j-1].id)); j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
+	slices.SortFunc(cs, func(a, b cand) int {
+		if c := cmp.Compare(a.d, b.d); c != 0 {
+			return c
 		}
+		return cmp.Compare(a.id, b.id)
+	})
+}
+
+// candHeap is a binary heap of candidates: with far set, the farthest is
+// on top, otherwise the closest. It is typed, so pushing allocates nothing
+// beyond the slice's growth.
+type candHeap struct {
+	cs  []cand
+	far bool
+}
+
+func (h *candHeap) less(a, b int) bool {
+	if h.far {
+		return h.cs[a].d > h.cs[b].d
+	}
+	return h.cs[a].d < h.cs[b].d
+}
+
+func (h *candHeap) push(c cand) {
+	h.cs = append(h.cs, c)
+	for i := len(h.cs) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.cs[i], h.cs[p] = h.cs[p], h.cs[i]
+		i = p
 	}
 }
 
-// minHeap pops the closest candidate; maxHeap the farthest result.
-type minHeap []cand
+func (h *candHeap) pop() cand {
+	top := h.cs[0]
+	last := len(h.cs) - 1
+	h.cs[0] = h.cs[last]
+	h.cs = h.cs[:last]
+	for i := 0; ; {
+		l, small := 2*i+1, i
+		if l < last && h.less(l, small) {
+			small = l
+		}
+		if r := l + 1; r < last && h.less(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		h.cs[i], h.cs[small] = h.cs[small], h.cs[i]
+		i = small
+	}
+	return top
+}
 
-func (h minHeap) Len() int           { return len(h) }
-func (h minHeap) Less(a, b int) bool { return h[a].d < h[b].d }
-func (h minHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
-func (h *minHeap) Push(x any)        { *h = append(*h, x.(cand)) }
-func (h *minHeap) Pop() any          { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
-
-type maxHeap struct{ minHeap }
-
-func (h maxHeap) Less(a, b int) bool { return h.minHeap[a].d > h.minHeap[b].d }
-
-// searchLayer is the beam search of width ef on layer from ep; it returns
-// the nodes found, closest first.
-func (g *graph) searchLayer(q []float32, ep int32, ef, layer int) []cand {
-	visited := make(map[int32]struct{}, ef*4)
-	visited[ep] = struct{}{}
+// searchLayer is the beam search of width ef on layer from ep, marking
+// nodes in seen; it returns the nodes found, closest first.
+func (g *graph) searchLayer(q []float32, ep int32, ef, layer int, seen *visitSet) []cand {
+	seen.reset()
+	seen.visit(ep)
 	first := cand{id: ep, d: g.dist(q, ep)}
-	cands := &minHeap{first}
-	res := &maxHeap{minHeap{first}}
-	for cands.Len() > 0 {
-		c := heap.Pop(cands).(cand)
-		if res.Len() >= ef && c.d > res.minHeap[0].d {
+	cands := candHeap{cs: make([]cand, 1, ef), far: false}
+	res := candHeap{cs: make([]cand, 1, ef+1), far: true}
+	cands.cs[0], res.cs[0] = first, first
+	for len(cands.cs) > 0 {
+		c := cands.pop()
+		if len(res.cs) >= ef && c.d > res.cs[0].d {
 			break
 		}
 		for _, n := range g.links[c.id][layer] {
-			if _, seen := visited[n]; seen {
+			if seen.visit(n) {
 				continue
 			}
-			visited[n] = struct{}{}
 			d := g.dist(q, n)
-			if res.Len() < ef || d < res.minHeap[0].d {
-				heap.Push(cands, cand{id: n, d: d})
-				heap.Push(res, cand{id: n, d: d})
-				if res.Len() > ef {
-					heap.Pop(res)
+			if len(res.cs) < ef || d < res.cs[0].d {
+				cands.push(cand{id: n, d: d})
+				res.push(cand{id: n, d: d})
+				if len(res.cs) > ef {
+					res.pop()
 				}
 			}
 		}
 	}
-	out := append([]cand(nil), res.minHeap...)
+	out := res.cs
 	sortCands(out)
 	return out
 }
@@ -216,7 +290,12 @@ func (g *graph) search(q []float32, k int) []cand {
 	for layer := g.top; layer > 0; layer-- {
 		ep = g.greedy(q, ep, layer)
 	}
-	found := g.searchLayer(q, ep, max(g.efSearch, k), 0)
+	seen, _ := g.visits.Get().(*visitSet)
+	if seen == nil {
+		seen = newVisitSet(len(g.vecs))
+	}
+	found := g.searchLayer(q, ep, max(g.efSearch, k), 0, seen)
+	g.visits.Put(seen)
 	return found[:min(k, len(found))]
 }
 

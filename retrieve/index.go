@@ -248,10 +248,24 @@ func (ix *Index) best(hits []hit, k int) []Passage {
 	return out
 }
 
+// dot is the dot product of a and b, which have the same length. Four
+// running sums break the chain of dependent additions, which lets the CPU
+// overlap them: about three times faster than one sum on 512 dimensions.
+// The result can differ from a single running sum in the last bits; every
+// score and graph distance goes through this one function, so rankings
+// stay consistent with each other.
 func dot(a, b []float32) float32 {
-	var s float32
-	for i := range a {
-		s += a[i] * b[i]
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
 	}
-	return s
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
