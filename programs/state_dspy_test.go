@@ -84,6 +84,66 @@ func TestLoadDSPyAsDSPyDoes(t *testing.T) {
 			t.Errorf("keywords = %+v, want it unchanged", f)
 		}
 	})
+	// What DSPy's Predict.load_state and Signature.load_state index and fail
+	// without.
+	entry := func(m map[string]any) map[string]any { return m["extract.predict"].(map[string]any) }
+	refused := []struct {
+		name, want string
+		edit       func(map[string]any)
+	}{
+		{"no signature", `predictor "extract.predict": no "signature" key`,
+			func(m map[string]any) { delete(entry(m), "signature") }},
+		{"no instructions", `predictor "extract.predict": signature: no "instructions" key`,
+			func(m map[string]any) { delete(entry(m)["signature"].(map[string]any), "instructions") }},
+		{"no fields", `signature: no "fields" key`,
+			func(m map[string]any) { delete(entry(m)["signature"].(map[string]any), "fields") }},
+		{"field without prefix", `signature: field 1: no "prefix" key`,
+			func(m map[string]any) {
+				delete(entry(m)["signature"].(map[string]any)["fields"].([]any)[1].(map[string]any), "prefix")
+			}},
+		{"field without description", `signature: field 0: no "description" key`,
+			func(m map[string]any) {
+				delete(entry(m)["signature"].(map[string]any)["fields"].([]any)[0].(map[string]any), "description")
+			}},
+		{"demo not an object", `demos: demo 0: want a JSON object, found a string`,
+			func(m map[string]any) { entry(m)["demos"] = []any{"q"} }},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			m := dspyFile(t)
+			tt.edit(m)
+			_, err := programs.LoadDSPy(encode(t, m), newReActProgram(t))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("no demos keeps the predictor's", func(t *testing.T) {
+		m := dspyFile(t)
+		delete(entry(m), "demos")
+		prog := newReActProgram(t)
+		np := prog.NamedPredictors()[1]
+		mine := programs.Values{"question": "mine", "answer": "kept"}
+		prog, err := prog.WithPredictors(map[string]*programs.Predictor{np.Name: np.Predictor.WithDemos([]programs.Values{mine})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := programs.LoadDSPy(encode(t, m), prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]programs.Values{mine}, got.NamedPredictors()[1].Predictor.Demos()); diff != "" {
+			t.Errorf("demos (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("no lm and no metadata load", func(t *testing.T) {
+		m := dspyFile(t)
+		delete(entry(m), "lm")
+		delete(m, "metadata")
+		if _, err := programs.LoadDSPy(encode(t, m), newReActProgram(t)); err != nil {
+			t.Errorf("err = %v, want a file without lm and metadata loaded", err)
+		}
+	})
 }
 
 func newReActProgram(t *testing.T) *programs.ReAct[programs.Values, programs.Values] {
