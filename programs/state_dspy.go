@@ -94,6 +94,43 @@ type dspyKept struct {
 	// read.
 	demos   []dspyDemo
 	byValue map[string]json.RawMessage
+	// byDemo maps the fingerprint of a demo as dspex holds it
+	// (dspyFingerprint) to its index in demos, the first one read.
+	byDemo map[string]int
+}
+
+// dspyFingerprint identifies a demo by its keys and values as dspex holds
+// them (encs: each value encoded by dspyValue), whatever their order.
+func dspyFingerprint(encs map[string]json.RawMessage) string {
+	keys := make([]string, 0, len(encs))
+	for k := range encs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.Write(encs[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// readAs returns the demo LoadDSPy read that holds what d holds (encs:
+// d's values encoded by dspyValue): the one at d's own index i if it does,
+// else the first such one.
+func (k *dspyKept) readAs(i int, d Values, encs map[string]json.RawMessage) (*dspyDemo, bool) {
+	if k == nil {
+		return nil, false
+	}
+	if i < len(k.demos) && k.demos[i].unchanged(d, encs) {
+		return &k.demos[i], true
+	}
+	if j, ok := k.byDemo[dspyFingerprint(encs)]; ok {
+		return &k.demos[j], true
+	}
+	return nil, false
 }
 
 // dspyDemo is one demo as LoadDSPy read it.
@@ -163,8 +200,8 @@ func dspyDefaultDesc(name string) string { return "${" + name + "}" }
 // compares with its own versions (empty when the program was not loaded
 // from DSPy's file).
 //
-// A demo LoadDSPy read and that still holds what it was read as is written
-// back as the file had it: its keys in their order, each value's text
+// A demo that holds what a demo LoadDSPy read held (wherever it now is
+// among the predictor's demos) is written back as the file had it: its keys in their order, each value's text
 // unchanged (a whole number in a float field stays 1 and a float 1.0, an
 // object's keys keep their order, strings their escapes), as DSPy, which
 // keeps whatever json.load produced, writes it back. A value equal to one
@@ -275,8 +312,8 @@ func dspyEntry(p *Predictor) (json.RawMessage, error) {
 	return objectOf(members), nil
 }
 
-// dspyDemos returns demos as a JSON array: a demo kept holds unchanged is
-// written as it was read; in the others each key is in DSPy's order
+// dspyDemos returns demos as a JSON array: a demo that holds what one
+// LoadDSPy read held is written as that one was read; in the others each key is in DSPy's order
 // ("augmented", then the signature's fields, then the others sorted) and
 // each value as it was read when kept has it under that key, else as
 // dspyValue encodes it.
@@ -297,8 +334,7 @@ func dspyDemos(sig signature.Signature, demos []Values, kept *dspyKept) (json.Ra
 			encs[k] = b
 		}
 		var members []rawMember
-		if kept != nil && i < len(kept.demos) && kept.demos[i].unchanged(d, encs) {
-			kd := &kept.demos[i]
+		if kd, ok := kept.readAs(i, d, encs); ok {
 			for _, k := range kd.keys {
 				members = append(members, rawMember{k, kd.raw[k]})
 			}
@@ -599,6 +635,7 @@ func loadDSPyPredictor(np NamedPredictor, raw json.RawMessage, file []rawMember,
 	// restore converted the demo values to their fields' types; index
 	// them, as SaveDSPy will encode them, by the text the file had.
 	kept.byValue = make(map[string]json.RawMessage)
+	kept.byDemo = make(map[string]int, len(demos))
 	for i, d := range demos {
 		kd := &kept.demos[i]
 		kd.enc = make(map[string]json.RawMessage, len(d))
@@ -611,6 +648,9 @@ func loadDSPyPredictor(np NamedPredictor, raw json.RawMessage, file []rawMember,
 			if key := dspyValueKey(k, enc); kept.byValue[key] == nil {
 				kept.byValue[key] = kd.raw[k]
 			}
+		}
+		if fp := dspyFingerprint(kd.enc); !hasDemo(kept.byDemo, fp) {
+			kept.byDemo[fp] = i
 		}
 	}
 	c := *q
@@ -769,4 +809,10 @@ func fromDSPyField(f signature.Field, d dspyField) fieldUpdate {
 		u.desc = ""
 	}
 	return u
+}
+
+// hasDemo reports whether byDemo holds fingerprint fp.
+func hasDemo(byDemo map[string]int, fp string) bool {
+	_, ok := byDemo[fp]
+	return ok
 }

@@ -290,12 +290,12 @@ func TestSaveDSPyKeepsNumberTypes(t *testing.T) {
 				return []programs.Values{{"question": "new", "score": 1.0}, d[0]}
 			},
 			want: `[{"question": "new", "score": 1}, {"question": "q", "score": 1}]`},
-		{name: "reordered demos stay as read",
-			demos: `[{"question": "a", "score": 1}, {"question": "b", "score": 2.0}]`,
+		{name: "reordered demos stay as read, key order too",
+			demos: `[{"score": 1, "question": "a", "rank": 2}, {"question": "b", "score": 2.0}, {"votes": 1.0, "question": "c"}]`,
 			edit: func(d []programs.Values) []programs.Values {
-				return []programs.Values{d[1], d[0]}
+				return []programs.Values{d[2], d[0]}
 			},
-			want: `[{"question": "b", "score": 2.0}, {"question": "a", "score": 1}]`},
+			want: `[{"votes": 1.0, "question": "c"}, {"score": 1, "question": "a", "rank": 2}]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
