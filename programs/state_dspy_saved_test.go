@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,7 +51,7 @@ type wikipediaArgs struct {
 
 // savedPrograms returns a dspex program of the same shape as the DSPy
 // program that saved each file (the README quotes its source).
-func savedPrograms(t *testing.T) map[string]func() any {
+func savedPrograms(t testing.TB) map[string]func() any {
 	t.Helper()
 	cot := func(sig string) *programs.ChainOfThought[programs.Values, programs.Values] {
 		c, err := programs.NewChainOfThoughtFrom(signature.MustParse(sig))
@@ -342,4 +343,27 @@ func decodeNumbers(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("%v in\n%s", err, b)
 	}
 	return m
+}
+
+// BenchmarkDSPyRoundTrip loads and saves each real DSPy-saved file: the
+// cost of keeping each demo as read.
+func BenchmarkDSPyRoundTrip(b *testing.B) {
+	for name, mk := range savedPrograms(b) {
+		raw, err := os.ReadFile(filepath.Join("testdata", "dspy_saved", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strings.TrimSuffix(name, ".json"), func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				prog, err := programs.LoadDSPy(bytes.NewReader(raw), mk())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := programs.SaveDSPy(io.Discard, prog); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
