@@ -605,12 +605,12 @@ func loadDSPyPredictor(np NamedPredictor, raw json.RawMessage, file []rawMember,
 	}
 	var demos []Values
 	if hasDemos {
-		if demos, kept.demos, err = readDSPyDemos(demosRaw); err != nil {
+		if demos, kept.demos, err = readDSPyDemos(demosRaw, np.Name, cfg); err != nil {
+			if errors.Is(err, ErrStateTooLarge) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: demos: %w", np.Name, err)
 		}
-	}
-	if err := checkDemoCount("LoadDSPy", np.Name, len(demos), cfg); err != nil {
-		return nil, err
 	}
 	sig := np.Predictor.Signature()
 	fields := allFields(sig)
@@ -707,11 +707,30 @@ func dspySignatureOf(raw json.RawMessage) (dspySignature, error) {
 
 // readDSPyDemos decodes a saved "demos" array: each demo as Values with
 // numbers as json.Number, and as it was read (its keys in order and each
-// value's text). A demo that is not an object is an error.
-func readDSPyDemos(raw json.RawMessage) ([]Values, []dspyDemo, error) {
+// value's text). A demo that is not an object is an error, and so are more
+// demos than cfg allows, found before they are decoded.
+func readDSPyDemos(raw json.RawMessage, predictor string, cfg loadConfig) ([]Values, []dspyDemo, error) {
 	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, nil, err
+	}
+	if tok == nil {
+		return nil, nil, nil // null, as an empty list
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, nil, fmt.Errorf("want a JSON array, found %s", jsonTokenKind(tok))
+	}
+	for dec.More() {
+		if err := checkDemoCount("LoadDSPy", predictor, len(items)+1, cfg); err != nil {
+			return nil, nil, err
+		}
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			return nil, nil, err
+		}
+		items = append(items, item)
 	}
 	demos := make([]Values, 0, len(items))
 	kept := make([]dspyDemo, 0, len(items))
