@@ -58,9 +58,12 @@
 // Save and Load write and read a program's learned state (per predictor:
 // instructions, field prefixes and descriptions, demos) as JSON, and fail
 // with a *ShapeError when the program does not have the same shape.
-// SaveDSPy and LoadDSPy read and write the format of DSPy 3.x's
-// program.save("x.json"), so a program optimised in Python can be served
-// from Go and back. LMs, adapters and credentials are never saved.
+// SaveDSPy and LoadDSPy read and write the format of DSPy's
+// program.save("x.json") (DSPy 2.6 and 3.x; older files are refused with
+// ErrLegacyDSPyState, as DSPy 3.x refuses them), so a program optimised in
+// Python can be served from Go and back: what dspex does not use, and each
+// demo as DSPy wrote it, is written back unchanged. LMs, adapters and
+// credentials are never saved.
 //
 // # Traces
 //

@@ -16,10 +16,18 @@ import (
 )
 
 // ErrLegacyDSPyState is returned by LoadDSPy for state saved by DSPy 2.5 or
-// earlier, whose ChainOfThought predictors hold an "extended_signature";
-// DSPy 2.6+ refuses it too ("Loading extended_signature is no longer
-// supported in DSPy 2.6+").
+// earlier, which DSPy 2.6+ cannot load either: DSPy 2.5's ChainOfThought
+// predictors hold an "extended_signature" (DSPy refuses it: "Loading
+// extended_signature is no longer supported in DSPy 2.6+"), and DSPy 2.5.5
+// and earlier saved "signature_instructions" and "signature_prefix" in
+// place of a "signature" object (DSPy 3.x fails on the missing "signature"
+// key).
 var ErrLegacyDSPyState = errors.New("programs: loading extended_signature is no longer supported in DSPy 2.6+ (state saved by DSPy 2.5 or earlier)")
+
+// dspyLegacyKeys mark a predictor entry saved by DSPy 2.5.5 or earlier,
+// whose Predict.dump_state wrote the signature as flat keys (2.5.6 wrote a
+// "signature" object).
+var dspyLegacyKeys = []string{"signature_instructions", "signature_prefix", "extended_signature_instructions", "extended_signature_prefix"}
 
 // dspyMetadataKey is the top-level key DSPy's save writes besides the
 // predictors.
@@ -52,6 +60,18 @@ type dspyField struct {
 	Description string `json:"description"`
 }
 
+// dspySavedSignature is a saved signature as read: the members DSPy's
+// Signature.load_state indexes ("instructions", "fields", each field's
+// "prefix" and "description") are pointers, to tell a missing one, which
+// DSPy fails on, from an empty one.
+type dspySavedSignature struct {
+	Instructions *string `json:"instructions"`
+	Fields       *[]struct {
+		Prefix      *string `json:"prefix"`
+		Description *string `json:"description"`
+	} `json:"fields"`
+}
+
 // rawMember is one member of a JSON object, in file order.
 type rawMember struct {
 	Key   string
@@ -68,6 +88,83 @@ type rawMember struct {
 type dspyKept struct {
 	entry []rawMember
 	file  []rawMember
+	// demos are the predictor's demos as read, in file order; byValue
+	// maps a demo key and the encoding of a value dspex holds for it
+	// (dspyValue) to the text the file had for that value, the first one
+	// read.
+	demos   []dspyDemo
+	byValue map[string]json.RawMessage
+	// byDemo maps the fingerprint of a demo as dspex holds it
+	// (dspyFingerprint) to its index in demos, the first one read.
+	byDemo map[string]int
+}
+
+// dspyFingerprint identifies a demo by its keys and values as dspex holds
+// them (encs: each value encoded by dspyValue), whatever their order.
+func dspyFingerprint(encs map[string]json.RawMessage) string {
+	keys := make([]string, 0, len(encs))
+	for k := range encs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.Write(encs[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// readAs returns the demo LoadDSPy read that holds what d holds (encs:
+// d's values encoded by dspyValue): the one at d's own index i if it does,
+// else the first such one.
+func (k *dspyKept) readAs(i int, d Values, encs map[string]json.RawMessage) (*dspyDemo, bool) {
+	if k == nil {
+		return nil, false
+	}
+	if i < len(k.demos) && k.demos[i].unchanged(d, encs) {
+		return &k.demos[i], true
+	}
+	if j, ok := k.byDemo[dspyFingerprint(encs)]; ok {
+		return &k.demos[j], true
+	}
+	return nil, false
+}
+
+// dspyDemo is one demo as LoadDSPy read it.
+type dspyDemo struct {
+	keys []string                   // in file order
+	raw  map[string]json.RawMessage // each value's text in the file, compact
+	enc  map[string]json.RawMessage // each value as dspex holds it, encoded by dspyValue
+}
+
+// dspyValueKey is the byValue key of value encoding enc under demo key k.
+func dspyValueKey(k string, enc json.RawMessage) string { return k + "\x00" + string(enc) }
+
+// unchanged reports whether demo d holds what kd was read as: the same keys
+// with the same values (encs holds d's values encoded by dspyValue).
+func (kd *dspyDemo) unchanged(d Values, encs map[string]json.RawMessage) bool {
+	if len(d) != len(kd.keys) {
+		return false
+	}
+	for _, k := range kd.keys {
+		if e, ok := encs[k]; !ok || !bytes.Equal(e, kd.enc[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// rawValue returns the text the file had for a value of demo key k that
+// dspex holds encoded as enc, if LoadDSPy read one.
+func (k *dspyKept) rawValue(key string, enc json.RawMessage) (json.RawMessage, bool) {
+	if k == nil {
+		return nil, false
+	}
+	raw, ok := k.byValue[dspyValueKey(key, enc)]
+	return raw, ok
 }
 
 // value returns the kept member named key.
@@ -103,11 +200,18 @@ func dspyDefaultDesc(name string) string { return "${" + name + "}" }
 // compares with its own versions (empty when the program was not loaded
 // from DSPy's file).
 //
-// Each demo is written with "augmented" first when it has it (as DSPy's
-// optimizers build bootstrapped demos), then its signature's fields in
-// order, then its other keys sorted. Floats are written as Python writes
-// them (1.0, 1e+16), so that a float stays a float for DSPy and for
-// LoadDSPy, and an int stays an int.
+// A demo that holds what a demo LoadDSPy read held (wherever it now is
+// among the predictor's demos) is written back as the file had it: its keys in their order, each value's text
+// unchanged (a whole number in a float field stays 1 and a float 1.0, an
+// object's keys keep their order, strings their escapes), as DSPy, which
+// keeps whatever json.load produced, writes it back. A value equal to one
+// read under the same key elsewhere in the predictor's demos is written as
+// that one was. Other demos are written with "augmented" first when they
+// have it (as DSPy's optimizers build bootstrapped demos), then their
+// signature's fields in order, then their other keys sorted, and their
+// values as their fields' types call for: floats as Python writes them
+// (1.0, 1e+16), so that a float stays a float for DSPy and for LoadDSPy,
+// and ints as ints.
 //
 // What LoadDSPy read and dspex does not use is written back unchanged:
 // each predictor's "traces", "train", "lm" (without an "api_key", which
@@ -187,7 +291,7 @@ func dspyEntry(p *Predictor) (json.RawMessage, error) {
 	}
 	kept(dspyTracesKey, "[]")
 	kept(dspyTrainKey, "[]")
-	demos, err := dspyDemos(sig, p.demos)
+	demos, err := dspyDemos(sig, p.demos, p.dspy)
 	if err != nil {
 		return nil, err
 	}
@@ -208,15 +312,34 @@ func dspyEntry(p *Predictor) (json.RawMessage, error) {
 	return objectOf(members), nil
 }
 
-// dspyDemos returns demos as a JSON array, each demo's keys in DSPy's
-// order: "augmented", then the signature's fields, then the others sorted.
-func dspyDemos(sig signature.Signature, demos []Values) (json.RawMessage, error) {
+// dspyDemos returns demos as a JSON array: a demo that holds what one
+// LoadDSPy read held is written as that one was read; in the others each key is in DSPy's order
+// ("augmented", then the signature's fields, then the others sorted) and
+// each value as it was read when kept has it under that key, else as
+// dspyValue encodes it.
+func dspyDemos(sig signature.Signature, demos []Values, kept *dspyKept) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	buf.WriteByte('[')
 	fields := allFields(sig)
 	for i, d := range demos {
 		if i > 0 {
 			buf.WriteByte(',')
+		}
+		encs := make(map[string]json.RawMessage, len(d))
+		for k, v := range d {
+			b, err := dspyValue(v)
+			if err != nil {
+				return nil, fmt.Errorf("demo %d: %s: %w", i, k, err)
+			}
+			encs[k] = b
+		}
+		var members []rawMember
+		if kd, ok := kept.readAs(i, d, encs); ok {
+			for _, k := range kd.keys {
+				members = append(members, rawMember{k, kd.raw[k]})
+			}
+			buf.Write(objectOf(members))
+			continue
 		}
 		var keys []string
 		if _, ok := d[dspyAugmentedKey]; ok {
@@ -234,18 +357,23 @@ func dspyDemos(sig signature.Signature, demos []Values) (json.RawMessage, error)
 			}
 		}
 		slices.Sort(rest)
-		var members []rawMember
 		for _, k := range append(keys, rest...) {
-			b, err := marshalNoEscape(pythonNumbers(d[k]))
-			if err != nil {
-				return nil, fmt.Errorf("demo %d: %s: %w", i, k, err)
+			v := encs[k]
+			if raw, ok := kept.rawValue(k, v); ok {
+				v = raw
 			}
-			members = append(members, rawMember{k, b})
+			members = append(members, rawMember{k, v})
 		}
 		buf.Write(objectOf(members))
 	}
 	buf.WriteByte(']')
 	return buf.Bytes(), nil
+}
+
+// dspyValue encodes a demo value as SaveDSPy writes a value dspex produced:
+// compact JSON with floats as Python writes them (pythonNumbers).
+func dspyValue(v any) (json.RawMessage, error) {
+	return marshalNoEscape(pythonNumbers(v))
 }
 
 // objectOf returns members as a compact JSON object, in order.
@@ -359,20 +487,35 @@ func pythonFloat(f float64) any {
 // and 3.x) and returns a copy of prog with it, as Load does for Save's
 // format: each predictor gets the saved instructions, field prefixes and
 // descriptions ("${name}" meaning no description) and demos (their extra
-// keys, such as "augmented", are kept, numbers in them as json.Number). The LM stays the one prog's
-// predictors have; what dspex does not use ("traces", "train", "lm",
-// unknown keys, "metadata") is kept for SaveDSPy to write back.
+// keys, such as "augmented", are kept, numbers in them as json.Number). The
+// LM stays the one prog's predictors have; what dspex does not use
+// ("traces", "train", "lm", unknown keys, "metadata") is kept for SaveDSPy
+// to write back, and so is the text of each demo as read.
 //
-// As in DSPy's load_state (dspy/primitives/base_module.py and
-// dspy/signatures/signature.py at stanfordnlp/dspy 4ed377ee): every
-// predictor of prog must have a key in the file, else the error is a
-// *ShapeError naming the missing ones; keys prog does not have are ignored;
-// DSPy does not save field names, so fields are matched by position
-// (inputs, then outputs) as far as both lists go, the rest keeping what
-// they had. A predictor saved by DSPy 2.5 or earlier, with an
-// "extended_signature" key, is refused with ErrLegacyDSPyState, as DSPy
-// 2.6+ refuses it. Demo values are checked against their fields' types, and
-// the input's size and demo counts are capped, as Load does.
+// As in DSPy's load_state (dspy/primitives/base_module.py,
+// dspy/predict/predict.py and dspy/signatures/signature.py at
+// stanfordnlp/dspy 4ed377ee):
+//   - every predictor of prog must have a key in the file, else the error is
+//     a *ShapeError naming the missing ones; keys prog does not have are
+//     ignored;
+//   - DSPy does not save field names, so fields are matched by position
+//     (inputs, then outputs) as far as both lists go, the rest keeping what
+//     they had;
+//   - a predictor's entry must have a "signature" with "instructions" and
+//     "fields", each field a "prefix" and a "description"; an entry without
+//     "demos" keeps the demos the predictor had;
+//   - state saved by DSPy 2.5 or earlier is refused with ErrLegacyDSPyState:
+//     a predictor with an "extended_signature" key (2.5.6 to 2.5.x), or any
+//     entry with the flat "signature_instructions" keys of 2.5.5 and
+//     earlier and no "signature".
+//
+// Deliberate differences: a missing "lm" reads as null (DSPy fails on it;
+// dspex never loads an LM from the file), and a file without "metadata"
+// (saved before DSPy 2.6, or by hand) loads (DSPy's load reads
+// metadata.dependency_versions only to warn about version differences;
+// load_state does not need it). Demo values are checked against their
+// fields' types, and the input's size and demo counts are capped, as Load
+// does.
 func LoadDSPy[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
 	cfg := newLoadConfig(opts)
 	var raw json.RawMessage
@@ -389,6 +532,12 @@ func LoadDSPy[P any](r io.Reader, prog P, opts ...LoadOption) (P, error) {
 	}
 	if _, ok := byKey["dspex"]; ok {
 		return prog, fmt.Errorf("programs: LoadDSPy: this is a dspex state file; use Load")
+	}
+	for _, m := range top {
+		if legacy := dspyLegacyEntry(m.Value); legacy != "" {
+			return prog, fmt.Errorf("programs: LoadDSPy: entry %q has the %q of DSPy 2.5.5 and earlier and no \"signature\": %w",
+				m.Key, legacy, ErrLegacyDSPyState)
+		}
 	}
 	nps, err := NamedPredictors(prog)
 	if err != nil {
@@ -431,6 +580,7 @@ func loadDSPyPredictor(np NamedPredictor, raw json.RawMessage, file []rawMember,
 	}
 	kept := &dspyKept{file: file}
 	var sigRaw, demosRaw json.RawMessage
+	hasDemos := false
 	for _, m := range members {
 		switch m.Key {
 		case "extended_signature":
@@ -438,29 +588,29 @@ func loadDSPyPredictor(np NamedPredictor, raw json.RawMessage, file []rawMember,
 		case dspySignatureKey:
 			sigRaw = m.Value
 		case dspyDemosKey:
-			demosRaw = m.Value
+			demosRaw, hasDemos = m.Value, true
 		case dspyLMKey:
 			kept.entry = append(kept.entry, rawMember{m.Key, withoutAPIKey(m.Value)})
 		default:
 			kept.entry = append(kept.entry, m)
 		}
 	}
-	var ds dspySignature
-	if len(sigRaw) > 0 {
-		if err := json.Unmarshal(sigRaw, &ds); err != nil {
-			return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: signature: %w", np.Name, err)
-		}
+	if sigRaw == nil {
+		// DSPy's Predict.load_state indexes state["signature"].
+		return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: no %q key", np.Name, dspySignatureKey)
+	}
+	ds, err := dspySignatureOf(sigRaw)
+	if err != nil {
+		return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: signature: %w", np.Name, err)
 	}
 	var demos []Values
-	if len(demosRaw) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(demosRaw))
-		dec.UseNumber()
-		if err := dec.Decode(&demos); err != nil {
+	if hasDemos {
+		if demos, kept.demos, err = readDSPyDemos(demosRaw, np.Name, cfg); err != nil {
+			if errors.Is(err, ErrStateTooLarge) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: demos: %w", np.Name, err)
 		}
-	}
-	if err := checkDemoCount("LoadDSPy", np.Name, len(demos), cfg); err != nil {
-		return nil, err
 	}
 	sig := np.Predictor.Signature()
 	fields := allFields(sig)
@@ -478,9 +628,139 @@ func loadDSPyPredictor(np NamedPredictor, raw json.RawMessage, file []rawMember,
 	if err != nil {
 		return nil, err
 	}
+	if !hasDemos {
+		// As DSPy's load_state, which sets only the keys the state has.
+		q = q.WithDemos(np.Predictor.demos)
+	}
+	// restore converted the demo values to their fields' types; index
+	// them, as SaveDSPy will encode them, by the text the file had.
+	kept.byValue = make(map[string]json.RawMessage)
+	kept.byDemo = make(map[string]int, len(demos))
+	for i, d := range demos {
+		kd := &kept.demos[i]
+		kd.enc = make(map[string]json.RawMessage, len(d))
+		for k, v := range d {
+			enc, err := dspyValue(v)
+			if err != nil {
+				return nil, fmt.Errorf("programs: LoadDSPy: predictor %q: demo %d: %s: %w", np.Name, i, k, err)
+			}
+			kd.enc[k] = enc
+			if key := dspyValueKey(k, enc); kept.byValue[key] == nil {
+				kept.byValue[key] = kd.raw[k]
+			}
+		}
+		if fp := dspyFingerprint(kd.enc); !hasDemo(kept.byDemo, fp) {
+			kept.byDemo[fp] = i
+		}
+	}
 	c := *q
 	c.dspy = kept
 	return &c, nil
+}
+
+// dspyLegacyEntry returns the legacy key a top-level entry of a saved file
+// has, when it is a predictor saved by DSPy 2.5.5 or earlier (flat
+// signature keys and no "signature" object), or "".
+func dspyLegacyEntry(raw json.RawMessage) string {
+	members, err := objectMembers(raw)
+	if err != nil {
+		return ""
+	}
+	legacy := ""
+	for _, m := range members {
+		if m.Key == dspySignatureKey {
+			return ""
+		}
+		if legacy == "" && slices.Contains(dspyLegacyKeys, m.Key) {
+			legacy = m.Key
+		}
+	}
+	return legacy
+}
+
+// dspySignatureOf decodes a saved signature, refusing what DSPy's
+// Signature.load_state cannot read: a missing "instructions" or "fields",
+// or a field without "prefix" or "description".
+func dspySignatureOf(raw json.RawMessage) (dspySignature, error) {
+	var saved dspySavedSignature
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		return dspySignature{}, err
+	}
+	if saved.Instructions == nil {
+		return dspySignature{}, errors.New(`no "instructions" key`)
+	}
+	if saved.Fields == nil {
+		return dspySignature{}, errors.New(`no "fields" key`)
+	}
+	ds := dspySignature{Instructions: *saved.Instructions}
+	for i, f := range *saved.Fields {
+		switch {
+		case f.Prefix == nil:
+			return dspySignature{}, fmt.Errorf(`field %d: no "prefix" key`, i)
+		case f.Description == nil:
+			return dspySignature{}, fmt.Errorf(`field %d: no "description" key`, i)
+		}
+		ds.Fields = append(ds.Fields, dspyField{Prefix: *f.Prefix, Description: *f.Description})
+	}
+	return ds, nil
+}
+
+// readDSPyDemos decodes a saved "demos" array: each demo as Values with
+// numbers as json.Number, and as it was read (its keys in order and each
+// value's text). A demo that is not an object is an error, and so are more
+// demos than cfg allows, found before they are decoded.
+func readDSPyDemos(raw json.RawMessage, predictor string, cfg loadConfig) ([]Values, []dspyDemo, error) {
+	var items []json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok == nil {
+		return nil, nil, nil // null, as an empty list
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, nil, fmt.Errorf("want a JSON array, found %s", jsonTokenKind(tok))
+	}
+	for dec.More() {
+		if err := checkDemoCount("LoadDSPy", predictor, len(items)+1, cfg); err != nil {
+			return nil, nil, err
+		}
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			return nil, nil, err
+		}
+		items = append(items, item)
+	}
+	demos := make([]Values, 0, len(items))
+	kept := make([]dspyDemo, 0, len(items))
+	for i, item := range items {
+		members, err := objectMembers(item)
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo %d: %w", i, err)
+		}
+		d := make(Values, len(members))
+		kd := dspyDemo{raw: make(map[string]json.RawMessage, len(members))}
+		for _, m := range members {
+			var v any
+			dec := json.NewDecoder(bytes.NewReader(m.Value))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				return nil, nil, fmt.Errorf("demo %d: %s: %w", i, m.Key, err)
+			}
+			if _, dup := kd.raw[m.Key]; !dup {
+				kd.keys = append(kd.keys, m.Key)
+			}
+			var c bytes.Buffer
+			if err := json.Compact(&c, m.Value); err != nil {
+				return nil, nil, fmt.Errorf("demo %d: %s: %w", i, m.Key, err)
+			}
+			d[m.Key], kd.raw[m.Key] = v, c.Bytes()
+		}
+		demos = append(demos, d)
+		kept = append(kept, kd)
+	}
+	return demos, kept, nil
 }
 
 // objectMembers returns the members of the JSON object raw, in order.
@@ -548,4 +828,10 @@ func fromDSPyField(f signature.Field, d dspyField) fieldUpdate {
 		u.desc = ""
 	}
 	return u
+}
+
+// hasDemo reports whether byDemo holds fingerprint fp.
+func hasDemo(byDemo map[string]int, fp string) bool {
+	_, ok := byDemo[fp]
+	return ok
 }

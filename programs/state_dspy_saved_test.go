@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,29 +19,30 @@ import (
 	"github.com/dspex-go/dspex/signature"
 )
 
-// The files under testdata/dspy_saved were saved by DSPy (2.6.27, 3.0.0,
-// 3.0.3 and 3.1.3) and are kept verbatim; testdata/dspy_saved/README.md
-// names the repository, path, commit and licence of each. Each golden file
-// there holds the messages DSPy's ChatAdapter sends for one of their
-// predictors and one request, written by testdata/dspy_saved/transcribe.py
-// from DSPy's formatting rules.
+// The files under testdata/dspy_saved were saved by DSPy (2.6.25, 3.0.0
+// and a 3.3.0b1 development build; two more by DSPy 2.5.5 or earlier,
+// which LoadDSPy refuses) and are kept verbatim; testdata/dspy_saved/README.md names the
+// repository, path, commit and licence of each. Each golden file there
+// holds the messages DSPy's ChatAdapter sends for one of their predictors
+// and one request, written by testdata/dspy_saved/transcribe.py from DSPy's
+// formatting rules.
 
-// savedQuery is a module holding a Predict, as weaviate/retrieve-dspy's
-// BM25 query writer (predictor "write_search_query").
-type savedQuery struct {
-	WriteSearchQuery *programs.Predictor
+// savedCleaner is a module holding a ChainOfThought ("chain.predict"), as
+// knutole/dspy-demo's PIIRemover.
+type savedCleaner struct {
+	Chain *programs.ChainOfThought[programs.Values, programs.Values]
 }
 
-// savedQueryWriter is a module holding a ChainOfThought
-// ("query_writer.predict").
-type savedQueryWriter struct {
-	QueryWriter *programs.ChainOfThought[programs.Values, programs.Values]
+// savedJudge is a module holding a Predict ("judge"), as the SamePlaceModule
+// of DSPy's Flex demo.
+type savedJudge struct {
+	Judge *programs.Predictor
 }
 
-// savedClassifier is a module holding a ChainOfThought
-// ("predictor.predict").
-type savedClassifier struct {
-	Predictor *programs.ChainOfThought[programs.Values, programs.Values]
+// savedIntent is a module holding a ChainOfThought ("classify.predict"), as
+// the BANKING77 module of DSPy's Flex demo.
+type savedIntent struct {
+	Classify *programs.ChainOfThought[programs.Values, programs.Values]
 }
 
 type wikipediaArgs struct {
@@ -46,8 +50,8 @@ type wikipediaArgs struct {
 }
 
 // savedPrograms returns a dspex program of the same shape as the DSPy
-// program that saved each file.
-func savedPrograms(t *testing.T) map[string]func() any {
+// program that saved each file (the README quotes its source).
+func savedPrograms(t testing.TB) map[string]func() any {
 	t.Helper()
 	cot := func(sig string) *programs.ChainOfThought[programs.Values, programs.Values] {
 		c, err := programs.NewChainOfThoughtFrom(signature.MustParse(sig))
@@ -66,17 +70,15 @@ func savedPrograms(t *testing.T) map[string]func() any {
 			}
 			return r
 		},
-		"weaviate_predict_3.1.3.json": func() any {
-			return &savedQuery{WriteSearchQuery: programs.MustPredictFrom(signature.MustParse("question -> search_query"))}
+		"knutole_cot_bootstrapped_2.6.25.json": func() any {
+			return &savedCleaner{Chain: cot("text -> clean_text")}
 		},
-		"weaviate_cot_bootstrapped_2.6.27.json": func() any {
-			return &savedQueryWriter{QueryWriter: cot("question -> search_queries: list[str]")}
+		"dspy_flex_predict_3.3.0b1.json": func() any {
+			return &savedJudge{Judge: programs.MustPredictFrom(signature.MustParse(
+				"input_name: str, input_address: str, match_name: str, match_address: str, distance: float -> is_same: bool"))}
 		},
-		"playground_cot_3.0.3.json": func() any {
-			return &savedClassifier{Predictor: cot("claim_text -> is_advertisement, confidence")}
-		},
-		"playground_cot_bootstrapped_3.0.3.json": func() any {
-			return cot("transcript_chunk -> claims: list[str]")
+		"dspy_flex_cot_3.3.0b1.json": func() any {
+			return &savedIntent{Classify: cot("text -> intent")}
 		},
 	}
 }
@@ -106,7 +108,7 @@ func TestLoadDSPySavedFilesRenderAsDSPy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(goldens) < 6 {
+	if len(goldens) < 5 {
 		t.Fatalf("%d golden files, want one per case of transcribe.py", len(goldens))
 	}
 	covered := map[string]bool{}
@@ -185,24 +187,69 @@ func predictorNamed(t *testing.T, prog any, name string) *programs.Predictor {
 	return nil
 }
 
-// decodeNumbers decodes JSON keeping numbers as written (json.Number), so
-// that 1.0 and 1 compare different.
-func decodeNumbers(t *testing.T, b []byte) map[string]any {
+// member is one member of a JSON object, in order.
+type member struct {
+	Key   string
+	Value any
+}
+
+// decodeOrdered decodes JSON keeping object members in their order (as
+// []member) and numbers as written (json.Number), so that 1.0 and 1, or
+// the same keys in another order, compare different.
+func decodeOrdered(t *testing.T, b []byte) any {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	v, err := orderedValue(dec)
+	if err != nil {
 		t.Fatalf("%v in\n%s", err, b)
 	}
-	return m
+	return v
+}
+
+func orderedValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		obj := []member{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := orderedValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			obj = append(obj, member{k.(string), v})
+		}
+		_, err := dec.Token()
+		return obj, err
+	case json.Delim('['):
+		arr := []any{}
+		for dec.More() {
+			v, err := orderedValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		_, err := dec.Token()
+		return arr, err
+	}
+	return tok, nil
 }
 
 // TestLoadDSPySavedFilesRoundTrip loads each real file, saves it with
 // SaveDSPy and loads that again: the saved JSON is DSPy's file, member for
-// member (numbers as written, "metadata" with its dependency_versions, each
-// predictor's "lm", "traces" and "train", the demos' "augmented" flags and
-// other keys), and the program loaded back is the same.
+// member and in the same order (numbers as written, "metadata" with its
+// dependency_versions and other top-level keys, each predictor's "lm",
+// "traces" and "train", the demos' keys in order with their "augmented"
+// flags and other keys), the program loaded back is the same, and a second
+// save is byte for byte the first.
 func TestLoadDSPySavedFilesRoundTrip(t *testing.T) {
 	for name, mk := range savedPrograms(t) {
 		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
@@ -218,7 +265,7 @@ func TestLoadDSPySavedFilesRoundTrip(t *testing.T) {
 			if err := programs.SaveDSPy(&out, prog); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(decodeNumbers(t, raw), decodeNumbers(t, out.Bytes())); diff != "" {
+			if diff := cmp.Diff(decodeOrdered(t, raw), decodeOrdered(t, out.Bytes())); diff != "" {
 				t.Errorf("saved file differs from DSPy's (-dspy +dspex):\n%s", diff)
 			}
 			again, err := programs.LoadDSPy(bytes.NewReader(out.Bytes()), mk())
@@ -241,6 +288,81 @@ func TestLoadDSPySavedFilesRoundTrip(t *testing.T) {
 			}
 			if twice.String() != out.String() {
 				t.Errorf("second save differs from the first:\n%s\n%s", out.String(), twice.String())
+			}
+		})
+	}
+}
+
+// TestLoadDSPyRefusesLegacyFiles loads two real files saved by DSPy 2.5.5
+// or earlier (flat "signature_instructions" keys, no "signature"), which
+// DSPy 3.x cannot load either: both fail with ErrLegacyDSPyState naming the
+// entry.
+func TestLoadDSPyRefusesLegacyFiles(t *testing.T) {
+	type multihop struct {
+		GenerateAnswer *programs.ChainOfThought[programs.Values, programs.Values]
+	}
+	type game struct {
+		Predictor *programs.ChainOfThought[programs.Values, programs.Values]
+	}
+	cot := func(sig string) *programs.ChainOfThought[programs.Values, programs.Values] {
+		c, err := programs.NewChainOfThoughtFrom(signature.MustParse(sig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tests := []struct {
+		file, entry string
+		prog        any
+	}{
+		{"dspy_multihop_legacy_2.5.json", "generate_query[0]", &multihop{GenerateAnswer: cot("context, question -> answer")}},
+		{"sliwa_legacy_2.5.json", "predictor", &game{Predictor: cot("game_state, player_action -> updated_game_state")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", "dspy_saved", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = programs.LoadDSPy(bytes.NewReader(raw), tt.prog)
+			if !errors.Is(err, programs.ErrLegacyDSPyState) || !strings.Contains(err.Error(), strconv.Quote(tt.entry)) {
+				t.Errorf("err = %v, want ErrLegacyDSPyState naming %q", err, tt.entry)
+			}
+		})
+	}
+}
+
+// decodeNumbers decodes JSON keeping numbers as written (json.Number), so
+// that 1.0 and 1 compare different.
+func decodeNumbers(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("%v in\n%s", err, b)
+	}
+	return m
+}
+
+// BenchmarkDSPyRoundTrip loads and saves each real DSPy-saved file: the
+// cost of keeping each demo as read.
+func BenchmarkDSPyRoundTrip(b *testing.B) {
+	for name, mk := range savedPrograms(b) {
+		raw, err := os.ReadFile(filepath.Join("testdata", "dspy_saved", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strings.TrimSuffix(name, ".json"), func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				prog, err := programs.LoadDSPy(bytes.NewReader(raw), mk())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := programs.SaveDSPy(io.Discard, prog); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -84,6 +84,66 @@ func TestLoadDSPyAsDSPyDoes(t *testing.T) {
 			t.Errorf("keywords = %+v, want it unchanged", f)
 		}
 	})
+	// What DSPy's Predict.load_state and Signature.load_state index and fail
+	// without.
+	entry := func(m map[string]any) map[string]any { return m["extract.predict"].(map[string]any) }
+	refused := []struct {
+		name, want string
+		edit       func(map[string]any)
+	}{
+		{"no signature", `predictor "extract.predict": no "signature" key`,
+			func(m map[string]any) { delete(entry(m), "signature") }},
+		{"no instructions", `predictor "extract.predict": signature: no "instructions" key`,
+			func(m map[string]any) { delete(entry(m)["signature"].(map[string]any), "instructions") }},
+		{"no fields", `signature: no "fields" key`,
+			func(m map[string]any) { delete(entry(m)["signature"].(map[string]any), "fields") }},
+		{"field without prefix", `signature: field 1: no "prefix" key`,
+			func(m map[string]any) {
+				delete(entry(m)["signature"].(map[string]any)["fields"].([]any)[1].(map[string]any), "prefix")
+			}},
+		{"field without description", `signature: field 0: no "description" key`,
+			func(m map[string]any) {
+				delete(entry(m)["signature"].(map[string]any)["fields"].([]any)[0].(map[string]any), "description")
+			}},
+		{"demo not an object", `demos: demo 0: want a JSON object, found a string`,
+			func(m map[string]any) { entry(m)["demos"] = []any{"q"} }},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			m := dspyFile(t)
+			tt.edit(m)
+			_, err := programs.LoadDSPy(encode(t, m), newReActProgram(t))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("no demos keeps the predictor's", func(t *testing.T) {
+		m := dspyFile(t)
+		delete(entry(m), "demos")
+		prog := newReActProgram(t)
+		np := prog.NamedPredictors()[1]
+		mine := programs.Values{"question": "mine", "answer": "kept"}
+		prog, err := prog.WithPredictors(map[string]*programs.Predictor{np.Name: np.Predictor.WithDemos([]programs.Values{mine})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := programs.LoadDSPy(encode(t, m), prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]programs.Values{mine}, got.NamedPredictors()[1].Predictor.Demos()); diff != "" {
+			t.Errorf("demos (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("no lm and no metadata load", func(t *testing.T) {
+		m := dspyFile(t)
+		delete(entry(m), "lm")
+		delete(m, "metadata")
+		if _, err := programs.LoadDSPy(encode(t, m), newReActProgram(t)); err != nil {
+			t.Errorf("err = %v, want a file without lm and metadata loaded", err)
+		}
+	})
 }
 
 func newReActProgram(t *testing.T) *programs.ReAct[programs.Values, programs.Values] {
@@ -174,5 +234,113 @@ func TestSaveDSPyFreshProgram(t *testing.T) {
   "metadata": {"dependency_versions": {}}}`))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("saved (-want +got):\n%s", diff)
+	}
+}
+
+// TestSaveDSPyKeepsNumberTypes: a demo value read from DSPy's file is
+// written back as it was read, whatever its field's type (DSPy keeps what
+// json.load produced: 1 stays the int 1 in a float field, 1.0 the float
+// 1.0 in an int field), with its object keys in order; values dspex
+// produced follow their field's type.
+func TestSaveDSPyKeepsNumberTypes(t *testing.T) {
+	const sig = "question, weight: float, counts: list[float], extra: dict[str, Any] -> answer, score: float, votes: int"
+	file := func(demos string) string {
+		return `{"p": {"traces": [], "train": [], "demos": ` + demos + `,
+  "signature": {"instructions": "i", "fields": [
+    {"prefix": "Question:", "description": "${question}"}, {"prefix": "Weight:", "description": "${weight}"},
+    {"prefix": "Counts:", "description": "${counts}"}, {"prefix": "Extra:", "description": "${extra}"},
+    {"prefix": "Answer:", "description": "${answer}"}, {"prefix": "Score:", "description": "${score}"},
+    {"prefix": "Votes:", "description": "${votes}"}]}, "lm": null},
+ "metadata": {"dependency_versions": {"dspy": "3.3.1"}}}`
+	}
+	tests := []struct {
+		name  string
+		demos string                                    // the file's demos
+		edit  func([]programs.Values) []programs.Values // what dspex does to them, or nil
+		want  string                                    // the demos SaveDSPy writes
+	}{
+		{name: "whole number in a float field stays an int",
+			demos: `[{"question": "q", "score": 1, "weight": 2}]`,
+			want:  `[{"question": "q", "score": 1, "weight": 2}]`},
+		{name: "float in an int field stays a float",
+			demos: `[{"question": "q", "votes": 3.0}]`,
+			want:  `[{"question": "q", "votes": 3.0}]`},
+		{name: "floats keep their spelling",
+			demos: `[{"score": 1.0, "weight": 1e-05, "counts": [1, 2.0, 1E+16]}]`,
+			want:  `[{"score": 1.0, "weight": 1e-05, "counts": [1, 2.0, 1E+16]}]`},
+		{name: "object keys and extra keys keep their order",
+			demos: `[{"answer": "a", "extra": {"z": 1, "a": [2.0, {"y": 3, "b": 4.5}]}, "dspy_uuid": "u", "question": "q"}]`,
+			want:  `[{"answer": "a", "extra": {"z": 1, "a": [2.0, {"y": 3, "b": 4.5}]}, "dspy_uuid": "u", "question": "q"}]`},
+		{name: "a demo dspex made follows the field types",
+			demos: `[]`,
+			edit: func([]programs.Values) []programs.Values {
+				return []programs.Values{{"question": "q", "score": 1.0, "votes": int64(2), "weight": float32(0.5)}}
+			},
+			want: `[{"question": "q", "weight": 0.5, "score": 1.0, "votes": 2}]`},
+		{name: "a changed demo: changed values follow their types, others stay as read",
+			demos: `[{"augmented": true, "question": "q", "score": 1, "votes": 3.0}]`,
+			edit: func(d []programs.Values) []programs.Values {
+				d[0]["score"] = 2.0
+				return d
+			},
+			want: `[{"augmented": true, "question": "q", "score": 2.0, "votes": 3.0}]`},
+		{name: "a value read elsewhere under the same key is written as read",
+			demos: `[{"question": "q", "score": 1}]`,
+			edit: func(d []programs.Values) []programs.Values {
+				return []programs.Values{{"question": "new", "score": 1.0}, d[0]}
+			},
+			want: `[{"question": "new", "score": 1}, {"question": "q", "score": 1}]`},
+		{name: "reordered demos stay as read, key order too",
+			demos: `[{"score": 1, "question": "a", "rank": 2}, {"question": "b", "score": 2.0}, {"votes": 1.0, "question": "c"}]`,
+			edit: func(d []programs.Values) []programs.Values {
+				return []programs.Values{d[2], d[0]}
+			},
+			want: `[{"votes": 1.0, "question": "c"}, {"score": 1, "question": "a", "rank": 2}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prog := &struct{ P *programs.Predictor }{programs.MustPredictFrom(signature.MustParse(sig))}
+			loaded, err := programs.LoadDSPy(strings.NewReader(file(tt.demos)), prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.edit != nil {
+				loaded.P = loaded.P.WithDemos(tt.edit(loaded.P.Demos()))
+			}
+			var out bytes.Buffer
+			if err := programs.SaveDSPy(&out, loaded); err != nil {
+				t.Fatal(err)
+			}
+			got := decodeOrdered(t, out.Bytes()).([]member)[0].Value.([]member)
+			var demos any
+			for _, m := range got {
+				if m.Key == "demos" {
+					demos = m.Value
+				}
+			}
+			if diff := cmp.Diff(decodeOrdered(t, []byte(tt.want)), demos); diff != "" {
+				t.Errorf("saved demos (-want +got):\n%s\nfile:\n%s", diff, out.String())
+			}
+		})
+	}
+}
+
+// TestLoadDSPyDemoTypes: demo values read from DSPy's file hold their
+// fields' Go types (float64 for float, int64 for int), whatever number
+// spelling the file used.
+func TestLoadDSPyDemoTypes(t *testing.T) {
+	in := `{"p": {"traces": [], "train": [], "demos": [{"question": "q", "score": 1, "votes": 3.0, "counts": [1, 2.5]}],
+  "signature": {"instructions": "i", "fields": [
+    {"prefix": "Question:", "description": "${question}"}, {"prefix": "Counts:", "description": "${counts}"},
+    {"prefix": "Score:", "description": "${score}"}, {"prefix": "Votes:", "description": "${votes}"}]}, "lm": null}}`
+	prog := &struct{ P *programs.Predictor }{programs.MustPredictFrom(signature.MustParse(
+		"question, counts: list[float] -> score: float, votes: int"))}
+	loaded, err := programs.LoadDSPy(strings.NewReader(in), prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := programs.Values{"question": "q", "score": 1.0, "votes": int64(3), "counts": []any{1.0, 2.5}}
+	if diff := cmp.Diff(want, loaded.P.Demos()[0]); diff != "" {
+		t.Errorf("demo (-want +got):\n%s", diff)
 	}
 }

@@ -66,6 +66,7 @@ func FuzzLoadDSPy(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"predict":{"demos":[{"augmented":true}],"signature":{"fields":[]}}}`))
 	f.Add([]byte(`{"predict":{"demos":[{"augmented":true,"confidence":1.0,"x":1e400,"y":[1,1.0]}],"lm":{"api_key":"k","t":1.0}},"metadata":{"dependency_versions":{}}}`))
+	f.Add([]byte(`{"predict":{"demos":[{"b":{"z":1,"a":2.50},"a":"\u00e9\/","a":1E2},{"x":[1,1.0]}],"signature":{"instructions":"","fields":[{"prefix":"Q:","description":"d"}]},"lm":null}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := programs.LoadDSPy(bytes.NewReader(data), prog)
 		if err != nil {

@@ -48,48 +48,46 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 	return m
 }
 
-// TestLoadDSPy loads a file DSPy 3.0.3 saved for a module holding a
-// ChainOfThought (testdata/dspy_saved/README.md).
+// TestLoadDSPy loads a file DSPy 2.6.25 saved for a module holding a
+// ChainOfThought optimized by MIPROv2 (testdata/dspy_saved/README.md).
 func TestLoadDSPy(t *testing.T) {
-	f, err := os.Open("testdata/dspy_saved/playground_cot_3.0.3.json")
+	f, err := os.Open("testdata/dspy_saved/knutole_cot_bootstrapped_2.6.25.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	orig := savedPrograms(t)["playground_cot_3.0.3.json"]().(*savedClassifier)
+	orig := savedPrograms(t)["knutole_cot_bootstrapped_2.6.25.json"]().(*savedCleaner)
 	got, err := programs.LoadDSPy(f, orig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := got.Predictor.Predictor()
+	p := got.Chain.Predictor()
 	sig := p.Signature()
-	if !strings.HasPrefix(sig.Instructions(), "Determine if a claim is advertisement/promotional content.\n\nAdvertisement claims include:") {
+	if !strings.HasPrefix(sig.Instructions(), "You are handling sensitive customer feedback about delivery services") {
 		t.Errorf("instructions = %q", sig.Instructions())
 	}
-	claim, _, _ := sig.Field("claim_text")
-	if claim.Prefix != "" || claim.Desc != "The claim to classify" {
-		t.Errorf("claim_text field = %+v, want the saved description and the default prefix unset", claim)
+	text, _, _ := sig.Field("text")
+	if text.Prefix != "" || text.Desc != "The text to clean" {
+		t.Errorf("text field = %+v, want the saved description and the default prefix unset", text)
 	}
 	reasoning, _, _ := sig.Field("reasoning")
-	if reasoning.Desc != "" {
-		t.Errorf("reasoning field = %+v, want DSPy's ${reasoning} read as no description", reasoning)
-	}
-	conf, _, _ := sig.Field("confidence")
-	if conf.Desc != "Classification confidence as string decimal (0.0-1.0)" {
-		t.Errorf("confidence field = %+v", conf)
+	if reasoning.Desc != "" || reasoning.Prefix != "Reasoning: Let's think step by step in order to" {
+		t.Errorf("reasoning field = %+v, want DSPy's ${reasoning} read as no description and DSPy 2.6's prefix", reasoning)
 	}
 	demos := p.Demos()
-	if len(demos) != 4 {
-		t.Fatalf("%d demos, want 4", len(demos))
+	if len(demos) != 3 {
+		t.Fatalf("%d demos, want 3", len(demos))
 	}
-	want := programs.Values{"augmented": true, "claim_text": "Today's episode is brought to you by Ledger",
-		"reasoning":        "The claim mentions that today's episode is sponsored by Ledger, which indicates it is a promotional content.",
-		"is_advertisement": "True", "confidence": "0.95"}
-	if diff := cmp.Diff(want, demos[3]); diff != "" {
-		t.Errorf("demo 3 (-want +got):\n%s", diff)
+	for i, d := range demos {
+		if d["augmented"] != true {
+			t.Errorf("demo %d is not marked augmented: %v", i, d)
+		}
+	}
+	if !strings.HasPrefix(demos[2]["clean_text"].(string), "Ni levererade den, men chauffören levererade till porten") {
+		t.Errorf("demo 2 = %v", demos[2])
 	}
 	// The original is untouched.
-	if len(orig.Predictor.Predictor().Demos()) != 0 || orig.Predictor.Predictor().Signature().Instructions() == sig.Instructions() {
+	if len(orig.Chain.Predictor().Demos()) != 0 || orig.Chain.Predictor().Signature().Instructions() == sig.Instructions() {
 		t.Error("LoadDSPy modified the program it was given")
 	}
 }
@@ -195,7 +193,7 @@ func TestLoadShapeMismatch(t *testing.T) {
 	if err := programs.Save(&dspexState, newRAGProgram(t)); err != nil {
 		t.Fatal(err)
 	}
-	dspyState, err := os.ReadFile("testdata/dspy_saved/weaviate_predict_3.1.3.json")
+	dspyState, err := os.ReadFile("testdata/dspy_saved/dspy_flex_predict_3.3.0b1.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +240,7 @@ func TestLoadShapeMismatch(t *testing.T) {
 }
 
 func TestLoadWrongFormat(t *testing.T) {
-	dspyState, err := os.ReadFile("testdata/dspy_saved/weaviate_predict_3.1.3.json")
+	dspyState, err := os.ReadFile("testdata/dspy_saved/dspy_flex_predict_3.3.0b1.json")
 	if err != nil {
 		t.Fatal(err)
 	}
