@@ -17,7 +17,10 @@ import (
 // stays live on its answers to pings alone.
 func TestClusterStaticMembership(t *testing.T) {
 	bin := clBuild(t)
-	const latency = 400 * time.Millisecond
+	// FailureTimeout is half the latency: long enough that a ping
+	// answered late on a loaded machine is still in time (200 ms was
+	// not, under a load average of 14).
+	const latency = 1500 * time.Millisecond
 	sim := evSim(t, simlm.WithFaults(simlm.Faults{Latency: latency}))
 	addr := clFreeAddr(t)
 	c := clCoordinator(t, func(cfg *cluster.CoordinatorConfig) {
