@@ -35,7 +35,7 @@ func systemMessage(sig signature.Signature, structure string) string {
 func describeFields(fs []signature.Field) string {
 	lines := make([]string, len(fs))
 	for i, f := range fs {
-		lines[i] = strconv.Itoa(i+1) + ". `" + f.Name + "` (" + f.Type.String() + "): " + f.Desc
+		lines[i] = strconv.Itoa(i+1) + ". `" + f.Name + "` (" + f.Type.String() + "): " + f.Desc + typeDescription(f.Type)
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
@@ -148,6 +148,9 @@ func userMessage(sig signature.Signature, values Values, prefix, requirements st
 func typeInfo(f signature.Field) string {
 	if f.Type.Kind == signature.String && !f.Type.Optional {
 		return ""
+	}
+	if f.Type.Kind == signature.ToolCallsKind && !f.Type.Optional {
+		return toolCallsRequirement
 	}
 	return " (must be formatted as a valid Python " + f.Type.String() + ")"
 }

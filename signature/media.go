@@ -201,8 +201,9 @@ var (
 )
 
 // mediaPlacement reports why t cannot be the type of a field in the given
-// role: History only as a top-level input; Image as an input, alone or as
-// the element of a list, never inside a struct, a dict or as an output.
+// role: History only as a top-level input; Image and Tool as an input,
+// alone or as the element of a list; ToolCalls as a top-level output;
+// none of them inside a struct or a dict.
 // It returns "" when t is fine.
 func mediaPlacement(t Type, role Role) string {
 	top := t.NonOptional()
@@ -220,9 +221,19 @@ func mediaPlacement(t Type, role Role) string {
 			return "an Image field must be an input"
 		}
 		return ""
+	case top.Kind == ToolKind || top.Kind == List && top.elem().NonOptional().Kind == ToolKind:
+		if role != Input {
+			return "a Tool field must be an input"
+		}
+		return ""
+	case top.Kind == ToolCallsKind:
+		if role != Output {
+			return "a ToolCalls field must be an output"
+		}
+		return ""
 	}
 	if nestsMedia(t, 0) {
-		return "Image and History are supported only as an input field's type (or list[Image]), not nested in another type"
+		return "Image, History, Tool and ToolCalls are supported only as a field's own type (or list[Image], list[Tool]), not nested in another type"
 	}
 	return ""
 }
@@ -233,7 +244,7 @@ func nestsMedia(t Type, depth int) bool {
 		return false
 	}
 	switch t.Kind {
-	case ImageKind, HistoryKind:
+	case ImageKind, HistoryKind, ToolKind, ToolCallsKind:
 		return true
 	case List, Map:
 		return nestsMedia(t.elem(), depth+1)
