@@ -127,14 +127,7 @@ func planNative(native bool, sig signature.Signature) (nativePlan, bool, error) 
 	if p.toolsField == "" {
 		return nativePlan{}, false, fmt.Errorf("%w (output %q)", ErrNoToolsInput, p.callsField)
 	}
-	s, err := sig.Delete(p.callsField)
-	if err == nil {
-		s, err = s.Delete(p.toolsField)
-	}
-	if err != nil {
-		return nativePlan{}, false, err
-	}
-	p.sig = s
+	p.sig = sig.WithoutFields(p.callsField, p.toolsField)
 	return p, true, nil
 }
 
@@ -208,8 +201,11 @@ func parseMessage(a Adapter, sig signature.Signature, msg lm.Message) (Values, e
 	var out Values
 	switch {
 	case strings.TrimSpace(text) != "" && len(msg.ToolCalls) == 0:
-		if out, err = a.Parse(p.sig, text); err != nil {
-			return nil, err
+		out = Values{}
+		if len(p.sig.Outputs()) > 0 {
+			if out, err = a.Parse(p.sig, text); err != nil {
+				return nil, err
+			}
 		}
 	case len(msg.ToolCalls) > 0:
 		// Provider tool calls are authoritative: text that does not parse
