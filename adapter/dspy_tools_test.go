@@ -368,3 +368,94 @@ func TestDSPyFallbackPreservesNativeFunctionCalling(t *testing.T) {
 		t.Errorf("the JSON fallback used native function calling: tools %v", req.Tools)
 	}
 }
+
+// tests/adapters/test_tool.py at the same commit: the tests of dspy.Tool
+// and dspy.ToolCalls that concern what the adapters send and parse.
+func TestDSPyToolTypes(t *testing.T) {
+	// test_tool_str
+	add, err := signature.NewTool("add", "Add two integers.",
+		json.RawMessage(`{"properties": {"x": {"type": "integer"}, "y": {"type": "integer", "default": 0}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := toolText(add); got != "add, whose description is <desc>Add two integers.</desc>. It takes arguments {'x': {'type': 'integer'}, 'y': {'type': 'integer', 'default': 0}}." {
+		t.Errorf("str(tool) = %q", got)
+	}
+	// test_format_as_litellm_function_call_excludes_defaulted_args_from_required
+	// (dummy_function(x: int, y: str = "hello")).
+	dummy, err := signature.NewTool("dummy_function", "", json.RawMessage(
+		`{"properties": {"x": {"type": "integer"}, "y": {"type": "string", "default": "hello"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "string", "default": "hello"}}, "required": ["x"]}`
+	if got := dummy.Parameters(); !jsonEqual(t, json.RawMessage(want), got) {
+		t.Errorf("parameters = %s, want %s", got, want)
+	}
+
+	// test_tool_calls_format_basic (its four cases),
+	// test_tool_calls_format_from_dict_list and
+	// test_tool_calls_preserves_ids_from_dict_list_and_format_omits_ids.
+	for _, tc := range []struct {
+		calls []signature.ToolCall
+		want  string
+	}{
+		{nil, `{"tool_calls": []}`},
+		{[]signature.ToolCall{{Name: "search", Args: map[string]any{"query": "hello"}}},
+			`{"tool_calls": [{"name": "search", "args": {"query": "hello"}}]}`},
+		{[]signature.ToolCall{{ID: "call_1", Name: "search", Args: map[string]any{"query": "hello"}},
+			{Name: "translate", Args: map[string]any{"text": "world", "lang": "fr"}}},
+			`{"tool_calls": [{"name": "search", "args": {"query": "hello"}}, {"name": "translate", "args": {"lang": "fr", "text": "world"}}]}`},
+		{[]signature.ToolCall{{Name: "get_time"}}, `{"tool_calls": [{"name": "get_time", "args": {}}]}`},
+	} {
+		got, err := scalarText(signature.ToolCalls{Calls: tc.calls})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("format() = %s, want %s", got, tc.want)
+		}
+	}
+
+	// test_tool_calls_json_schema_omits_internal_id_field
+	want = `{"type": "object", "$defs": {"ToolCall": {"type": "object", "properties": {"args": {"type": "object", ` +
+		`"additionalProperties": true, "title": "Args"}, "name": {"type": "string", "title": "Name"}}, "required": ` +
+		`["name", "args"], "title": "ToolCall"}}, "properties": {"tool_calls": {"type": "array", "items": {"$ref": ` +
+		`"#/$defs/ToolCall"}, "title": "Tool Calls"}}, "required": ["tool_calls"], "title": "ToolCalls"}`
+	if got := JSONSchema(toolCallsModel); got != want {
+		t.Errorf("schema = %s\nwant     %s", got, want)
+	}
+
+	// test_toolcalls_vague_match
+	search := signature.ToolCall{Name: "search", Args: map[string]any{"query": "hello"}}
+	for _, tc := range []struct {
+		in   string
+		want []signature.ToolCall
+	}{
+		{`{"name": "search", "args": {"query": "hello"}}`, []signature.ToolCall{search}},
+		{`[{"name": "search", "args": {"query": "hello"}}, {"name": "translate", "args": {"text": "world", "lang": "fr"}}]`,
+			[]signature.ToolCall{search, {Name: "translate", Args: map[string]any{"text": "world", "lang": "fr"}}}},
+		{`{"tool_calls": [{"name": "search", "args": {"query": "hello"}}, {"name": "get_time", "args": {}}]}`,
+			[]signature.ToolCall{search, {Name: "get_time", Args: map[string]any{}}}},
+		{`{"name": "search", "arguments": {"query": "hello"}}`, []signature.ToolCall{search}},
+		{`[{"name": "search", "arguments": {"query": "hello"}}, {"name": "get_time", "arguments": {}}]`,
+			[]signature.ToolCall{search, {Name: "get_time", Args: map[string]any{}}}},
+		{`{"tool_calls": [{"name": "search", "arguments": {"query": "hello"}}]}`, []signature.ToolCall{search}},
+		{`{"type": "function", "function": {"name": "search", "arguments": {"query": "hello"}}}`, []signature.ToolCall{search}},
+		{`{"type": "function", "function": {"name": "search", "arguments": "{\"query\":\"hello\"}"}}`, []signature.ToolCall{search}},
+	} {
+		got, err := coerceText(signature.TypeToolCalls, tc.in)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if diff := cmp.Diff(signature.ToolCalls{Calls: tc.want}, got); diff != "" {
+			t.Errorf("%s (-dspy +dspex):\n%s", tc.in, diff)
+		}
+	}
+	for _, in := range []string{`{"foo": "bar"}`, `[{"foo": "bar"}]`, `[{"function": "bad"}]`} {
+		if _, err := coerceText(signature.TypeToolCalls, in); !errors.Is(err, ErrInvalidValue) {
+			t.Errorf("%s: err = %v, want ErrInvalidValue", in, err)
+		}
+	}
+}
