@@ -145,3 +145,64 @@ func TestDSPyFormatsConversationHistory(t *testing.T) {
 		}
 	})
 }
+
+// ImageWrapper stands for the pydantic model of DSPy's nested-image tests.
+type ImageWrapper struct {
+	Images []signature.Image `json:"images"`
+	Tag    []string          `json:"tag"`
+}
+
+// test_chat_adapter_formats_image_with_nested_images,
+// test_json_adapter_formats_image_with_nested_images,
+// test_chat_adapter_formats_image_with_few_shot_examples_with_nested_images and
+// test_json_adapter_formats_image_with_few_shot_examples_with_nested_images:
+// each Image inside a model becomes an image part. DSPy's tests check that
+// the parts are there; this test also pins the text around them, which is
+// the model's JSON cut where DSPy's marker strings stand
+// (dspy/adapters/_legacy_type_markers.py): quotes around each image.
+func TestDSPyFormatsNestedImages(t *testing.T) {
+	type in struct{ Image ImageWrapper }
+	type out struct{ Text string }
+	sig := signature.MustOf[in, out]()
+	wrapper := ImageWrapper{Images: []signature.Image{
+		mustImage(t, "https://example.com/image1.jpg"), mustImage(t, "https://example.com/image2.jpg"),
+		mustImage(t, "https://example.com/image3.jpg")}, Tag: []string{"test", "example"}}
+	wrapper2 := ImageWrapper{Images: []signature.Image{mustImage(t, "https://example.com/image4.jpg")}, Tag: []string{"test", "example"}}
+	adapters(t, func(t *testing.T, a Adapter) {
+		req, err := a.Format(sig, nil, Values{"image": wrapper})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := req.Messages[1].Parts
+		want := []lm.ContentPart{
+			lm.TextPart("[[ ## image ## ]]\n{\"images\": [\""), imagePart("https://example.com/image1.jpg"),
+			lm.TextPart(`", "`), imagePart("https://example.com/image2.jpg"),
+			lm.TextPart(`", "`), imagePart("https://example.com/image3.jpg"),
+		}
+		if len(parts) != len(want)+1 {
+			t.Fatalf("%d parts, want %d: %+v", len(parts), len(want)+1, parts)
+		}
+		if diff := cmp.Diff(want, parts[:len(want)]); diff != "" {
+			t.Errorf("parts (-want +got):\n%s", diff)
+		}
+		if last := parts[len(want)].Text; !strings.HasPrefix(last, `"], "tag": ["test", "example"]}`+"\n\nRespond with ") {
+			t.Errorf("last part = %q", last)
+		}
+
+		req, err = a.Format(sig, []Values{{"image": wrapper, "text": "This is a test image"}}, Values{"image": wrapper2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(req.Messages) != 4 {
+			t.Fatalf("%d messages, want 4", len(req.Messages))
+		}
+		for _, url := range []string{"https://example.com/image1.jpg", "https://example.com/image2.jpg", "https://example.com/image3.jpg"} {
+			if !containsPart(req.Messages[1].Parts, imagePart(url)) {
+				t.Errorf("demo message lacks %s", url)
+			}
+		}
+		if !containsPart(req.Messages[3].Parts, imagePart("https://example.com/image4.jpg")) {
+			t.Errorf("last message lacks image4: %+v", req.Messages[3].Parts)
+		}
+	})
+}

@@ -123,8 +123,12 @@ func userMessage(sig signature.Signature, values Values, prefix, requirements st
 			continue
 		}
 		msg.addText("\n\n" + header(f.Name) + "\n")
-		if isImageField(f) {
-			images, err := renderImages(f, v)
+		if isImageField(f) || signature.NestsImage(f.Type) {
+			render := renderImages
+			if !isImageField(f) {
+				render = renderNestedImages
+			}
+			images, err := render(f, v)
 			if err != nil {
 				return lm.Message{}, fmt.Errorf("adapter: input field %q: %w", f.Name, err)
 			}
