@@ -59,7 +59,7 @@ func (c Chat) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 		return lm.Request{}, err
 	}
 	return formatNative(c.opts.nativeOn(false), sig, inputs, func(sig signature.Signature) (lm.Request, error) {
-		msgs, err := messages(sig, demos, inputs, c.systemMessage(sig), c.reply, chatRequirements(sig))
+		msgs, err := messages(sig, demos, inputs, c.systemMessage(sig), c.reply, chatRequirements(sig), c.opts.nativeOn(false))
 		if err != nil {
 			return lm.Request{}, err
 		}
@@ -218,7 +218,7 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 // turns of a History input (see conversation), then the inputs with the
 // adapter's closing requirements.
 func messages(sig signature.Signature, demos []Values, inputs Values, system string,
-	reply func(signature.Signature, Values, *string) (string, error), requirements string) ([]lm.Message, error) {
+	reply func(signature.Signature, Values, *string) (string, error), requirements string, native bool) ([]lm.Message, error) {
 	msgs := []lm.Message{{Role: lm.RoleSystem, Content: system}}
 	incomplete, complete := splitDemos(sig, demos)
 	add := func(i int, prefix string, missing *string) error {
@@ -250,7 +250,7 @@ func messages(sig signature.Signature, demos []Values, inputs Values, system str
 		if current, err = sig.Delete(name); err != nil {
 			return nil, err
 		}
-		turns, err := conversation(current, inputs[name], reply)
+		turns, err := conversation(current, inputs[name], reply, native)
 		if err != nil {
 			return nil, fmt.Errorf("adapter: input field %q: %w", name, err)
 		}

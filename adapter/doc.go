@@ -162,10 +162,19 @@
 // hold are nil, as in DSPy's _call_postprocess. DSPy decides this in
 // Adapter.__call__ and its adapter.format() alone always writes the tools
 // as text; dspex's Format is what __call__ sends. DSPy's
-// parallel_tool_calls setting has no counterpart (lm.Request has none), and
-// earlier turns carrying tool results (dspy.ToolCallResults in a History)
-// are not rendered: INDEX.md in testdata/dspy lists every DSPy adapter
-// test and which of them dspex transcribes.
+// parallel_tool_calls setting has no counterpart (lm.Request has none).
+//
+// A History turn whose ToolCalls value holds Results (DSPy's
+// tool_call_results) is replayed as DSPy replays it: with native function
+// calling, an assistant message with the calls (lm.Message.ToolCalls) and
+// the turn's other outputs, then a tool message per result (lm.RoleTool;
+// DSPy's tool message also names the tool, which lm.Message cannot), the
+// calls kept only when the results answer exactly them, all with ids;
+// without, the assistant's text reply and then a user message
+// "[[ ## tool_call_results ## ]]" with the results as JSON.
+//
+// INDEX.md in testdata/dspy lists every DSPy adapter test and which of
+// them dspex transcribes.
 //
 // # Fidelity to DSPy
 //

@@ -262,6 +262,7 @@ func TestDSPyGolden(t *testing.T) {
 	cases := goldenCases(t)
 	maps.Copy(cases, mediaGoldenCases(t))
 	maps.Copy(cases, toolGoldenCases(t))
+	maps.Copy(cases, toolHistoryGoldenCases(t))
 	files, err := filepath.Glob(filepath.Join("testdata", "dspy", "*.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 		if err != nil {
 			return lm.Request{}, err
 		}
-		msgs, err := messages(sig, demos, inputs, system, j.reply, jsonRequirements(sig))
+		msgs, err := messages(sig, demos, inputs, system, j.reply, jsonRequirements(sig), j.opts.nativeOn(true))
 		if err != nil {
 			return lm.Request{}, err
 		}

@@ -152,7 +152,7 @@ func historyField(sig signature.Signature) (string, bool) {
 // DSPy's format_conversation_history does. A missing or nil History is no
 // turns.
 func conversation(sig signature.Signature, value any,
-	reply func(signature.Signature, Values, *string) (string, error)) ([]lm.Message, error) {
+	reply func(signature.Signature, Values, *string) (string, error), native bool) ([]lm.Message, error) {
 	if value == nil {
 		return nil, nil
 	}
@@ -168,6 +168,14 @@ func conversation(sig signature.Signature, value any,
 		}
 		if user.Content != "" || len(user.Parts) > 0 {
 			msgs = append(msgs, user)
+		}
+		if field, calls, ok := turnToolCalls(turn); ok {
+			replay, err := replayToolCalls(sig, turn, field, calls, reply, native)
+			if err != nil {
+				return nil, fmt.Errorf("history turn %d: %w", i, err)
+			}
+			msgs = append(msgs, replay...)
+			continue
 		}
 		// An output the turn lacks is rendered as None (null), as DSPy
 		// passes outputs.get(name) without a missing-field message.

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
 )
 
@@ -328,4 +330,170 @@ func toolCallOf(m map[string]any) (signature.ToolCall, error) {
 		}
 	}
 	return call, nil
+}
+
+// turnToolCalls finds the ToolCalls value of a History turn, as DSPy's
+// _tool_calls_from_message does: a ToolCalls, or an object holding
+// "tool_calls" (a ToolCalls saved as JSON, its "tool_call_results" too).
+// Keys are tried in sorted order.
+func turnToolCalls(turn map[string]any) (string, signature.ToolCalls, bool) {
+	keys := make([]string, 0, len(turn))
+	for k := range turn {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		switch x := turn[k].(type) {
+		case signature.ToolCalls:
+			return k, x, true
+		case *signature.ToolCalls:
+			if x != nil {
+				return k, *x, true
+			}
+		case map[string]any:
+			if _, ok := x["tool_calls"]; !ok {
+				continue
+			}
+			calls, err := coerceToolCalls(normalizeJSON(x))
+			if err != nil {
+				continue
+			}
+			if rs, ok := x["tool_call_results"]; ok && rs != nil {
+				calls.Results = toolCallResults(rs)
+			}
+			return k, calls, true
+		}
+	}
+	return "", signature.ToolCalls{}, false
+}
+
+// toolCallResults reads saved results: a list of results or an object
+// holding "tool_call_results", as DSPy's ToolCallResults.validate_input.
+func toolCallResults(v any) []signature.ToolCallResult {
+	if m, ok := v.(map[string]any); ok {
+		v = m["tool_call_results"]
+	}
+	items, _ := v.([]any)
+	out := make([]signature.ToolCallResult, 0, len(items))
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			continue
+		}
+		r := signature.ToolCallResult{Value: m["value"]}
+		r.CallID, _ = m["call_id"].(string)
+		r.Name, _ = m["name"].(string)
+		r.IsError, _ = m["is_error"].(bool)
+		out = append(out, r)
+	}
+	return out
+}
+
+// replayToolCalls renders the reply of a History turn holding tool calls
+// and their results, as DSPy's format_conversation_history does
+// (dspy/adapters/base.py at 4ed377ee). With native function calling: an
+// assistant message with the turn's other outputs (those it holds) as
+// content and the calls as lm.Message.ToolCalls, then one tool message per
+// result; the calls are replayed only when the results answer exactly
+// them, in order, all with ids, else the message carries only its content.
+// Without: the assistant message written by reply, then a user message
+// "[[ ## tool_call_results ## ]]" holding the results as JSON.
+func replayToolCalls(sig signature.Signature, turn Values, field string, calls signature.ToolCalls,
+	reply func(signature.Signature, Values, *string) (string, error), native bool) ([]lm.Message, error) {
+	var msgs []lm.Message
+	if native {
+		var drop []string
+		for _, f := range sig.Outputs() {
+			if f.Type.NonOptional().Kind == signature.ToolCallsKind || f.Name == field {
+				drop = append(drop, f.Name)
+			} else if v, ok := turn[f.Name]; !ok || v == nil {
+				drop = append(drop, f.Name)
+			}
+		}
+		content := ""
+		if cs := sig.WithoutFields(drop...); len(cs.Outputs()) > 0 {
+			var err error
+			if content, err = reply(cs, turn, nil); err != nil {
+				return nil, err
+			}
+		}
+		matched := calls.Results != nil && len(calls.Results) == len(calls.Calls)
+		for i := 0; matched && i < len(calls.Calls); i++ {
+			matched = calls.Calls[i].ID != "" && calls.Calls[i].ID == calls.Results[i].CallID
+		}
+		if content == "" && !matched {
+			return nil, nil
+		}
+		msg := lm.Message{Role: lm.RoleAssistant, Content: content}
+		if matched {
+			for _, c := range calls.Calls {
+				args, err := compactPython(c.Args)
+				if err != nil {
+					return nil, fmt.Errorf("tool call %s: %w", c.Name, err)
+				}
+				msg.ToolCalls = append(msg.ToolCalls, lm.ToolCall{ID: c.ID, Name: c.Name, Arguments: args})
+			}
+		}
+		msgs = append(msgs, msg)
+		if matched {
+			for _, r := range calls.Results {
+				content, err := toolResultContent(r.Value)
+				if err != nil {
+					return nil, fmt.Errorf("tool result %s: %w", r.Name, err)
+				}
+				msgs = append(msgs, lm.Message{Role: lm.RoleTool, ToolCallID: r.CallID, Content: content})
+			}
+		}
+		return msgs, nil
+	}
+	outs := make(Values, len(sig.Outputs()))
+	for _, f := range sig.Outputs() {
+		outs[f.Name] = turn[f.Name]
+	}
+	text, err := reply(sig, outs, nil)
+	if err != nil {
+		return nil, err
+	}
+	msgs = append(msgs, lm.Message{Role: lm.RoleAssistant, Content: text})
+	if calls.Results != nil {
+		type result struct {
+			CallID  *string `json:"call_id"`
+			Name    string  `json:"name"`
+			Value   any     `json:"value"`
+			IsError bool    `json:"is_error"`
+		}
+		rs := make([]result, len(calls.Results))
+		for i, r := range calls.Results {
+			rs[i] = result{Name: r.Name, Value: r.Value, IsError: r.IsError}
+			if r.CallID != "" {
+				rs[i].CallID = &r.CallID
+			}
+		}
+		text, err := compactPython(struct {
+			Results []result `json:"tool_call_results"`
+		}{rs})
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, lm.Message{Role: lm.RoleUser, Content: header("tool_call_results") + "\n" + text})
+	}
+	return msgs, nil
+}
+
+// toolResultContent is a tool message's content, as DSPy's
+// _tool_result_content: a string as it is, anything else as JSON.
+func toolResultContent(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return compactPython(v)
+}
+
+// compactPython is v as Python's json.dumps writes it.
+func compactPython(v any) (string, error) {
+	b, err := appendJSON(nil, v, 0)
+	if err != nil {
+		return "", err
+	}
+	return string(pythonSpacing(b)), nil
 }

@@ -144,8 +144,24 @@ func AsTool(v any) (Tool, error) {
 // dspy.ToolCalls): the calls the model asks for. With native function
 // calling they come from the provider's tool_calls; otherwise the model
 // writes them as {"tool_calls": [{"name": ..., "args": {...}}]}.
+//
+// In a History turn, Results may hold what the calls returned (DSPy's
+// tool_call_results); the adapters replay them after the turn's reply, as
+// tool messages with native function calling, else as a user message.
+// Results are never part of the calls' own JSON (MarshalJSON).
 type ToolCalls struct {
-	Calls []ToolCall `json:"tool_calls"`
+	Calls   []ToolCall       `json:"tool_calls"`
+	Results []ToolCallResult `json:"tool_call_results,omitempty"`
+}
+
+// ToolCallResult is what one tool call returned (DSPy's
+// ToolCallResults.ToolCallResult): the id and name of the call, its value,
+// and whether the value is an error.
+type ToolCallResult struct {
+	CallID  string `json:"call_id"`
+	Name    string `json:"name"`
+	Value   any    `json:"value"`
+	IsError bool   `json:"is_error"`
 }
 
 // ToolCall is one call of a ToolCalls value. ID is the provider's call id
@@ -157,7 +173,7 @@ type ToolCall struct {
 }
 
 // MarshalJSON writes c as DSPy's ToolCalls.format does: {"tool_calls":
-// [{"name": ..., "args": {...}}]}, without the call ids.
+// [{"name": ..., "args": {...}}]}, without the call ids and results.
 func (c ToolCalls) MarshalJSON() ([]byte, error) {
 	type call struct {
 		Name string         `json:"name"`

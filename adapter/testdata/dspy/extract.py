@@ -29,6 +29,7 @@ CASES = {
         "test_chat_adapter_format_exact_messages_preserves_passthrough_lm_kwargs",
         "test_chat_adapter_format_exact_messages_and_lm_kwargs_with_native_tool_calling",
         "test_chat_adapter_format_exact_messages_with_tool_input",
+        "test_chat_adapter_format_exact_messages_with_non_native_tool_history",
         "test_format_system_message",
     ],
     "tests/adapters/test_json_adapter.py": [

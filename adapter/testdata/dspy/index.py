@@ -19,7 +19,6 @@ G=lambda f: ("golden", f"`{f}`")
 T=lambda n: ("go", f"`{n}`")
 P=lambda n, why: ("partial", f"`{n}`; {why}")
 N=lambda why: ("no", why)
-TCR="history turns carrying dspy.ToolCallResults (tool results replayed as tool or user messages) are not built"
 S={
 # chat
 "test_chat_adapter_quotes_literals_as_expected": T("TestDSPyQuotesLiterals"),
@@ -45,12 +44,12 @@ S={
 "test_chat_adapter_format_exact_messages_and_lm_kwargs_with_native_tool_calling": G("chat_with_native_tool_calling.json"),
 "test_adapter_native_tool_calling_can_request_parallel_tool_calls": N("lm.Request has no parallel_tool_calls setting (lm/ is outside this task); parametrized over Chat, JSON and XML"),
 "test_adapter_native_tool_calling_respects_lm_kwargs_parallel_tool_call_override": N("lm.Request has no parallel_tool_calls setting"),
-"test_chat_adapter_native_tool_history_replay": N(TCR),
-"test_chat_adapter_native_tool_history_replays_parallel_tool_results": N(TCR),
-"test_chat_adapter_native_tool_history_skips_empty_user_message": N(TCR),
-"test_chat_adapter_native_tool_history_skips_unmatched_tool_calls": N(TCR),
-"test_chat_adapter_format_exact_messages_with_non_native_tool_history": N(TCR),
-"test_non_native_tool_history_remains_text_based": N(TCR),
+"test_chat_adapter_native_tool_history_replay": P("TestDSPyNativeToolHistoryReplay", "DSPy's tool message also carries the tool's name; lm.Message has no such field (the call id identifies it)"),
+"test_chat_adapter_native_tool_history_replays_parallel_tool_results": T("TestDSPyNativeToolHistoryParallelResults"),
+"test_chat_adapter_native_tool_history_skips_empty_user_message": T("TestDSPyNativeToolHistorySkipsEmptyUserMessage"),
+"test_chat_adapter_native_tool_history_skips_unmatched_tool_calls": T("TestDSPyNativeToolHistorySkipsUnmatchedToolCalls (its three parameters)"),
+"test_chat_adapter_format_exact_messages_with_non_native_tool_history": G("chat_with_non_native_tool_history.json"),
+"test_non_native_tool_history_remains_text_based": T("TestDSPyNonNativeToolHistory (both parameters)"),
 "test_chat_adapter_format_accepts_custom_history_formatter_returning_messages_only": N("overrides format_conversation_history in a Python subclass; dspex adapters are not extended by subclassing"),
 "test_chat_adapter_format_exact_messages_with_tool_input": G("chat_with_tool_input.json"),
 "test_chat_adapter_format_exact_messages_kitchen_sink": N("needs dspy.Audio, dspy.File, Document and a custom dspy.Type"),
@@ -99,7 +98,7 @@ S={
 "test_json_adapter_format_exact_messages_with_incomplete_demo": G("json_with_incomplete_demo.json"),
 "test_json_adapter_format_exact_messages_and_lm_kwargs_with_native_tool_calling": G("json_with_native_tool_calling.json"),
 "test_json_adapter_format_exact_messages_with_tool_calls_output_demo": G("json_with_tool_calls_output_demo.json"),
-"test_json_adapter_format_exact_non_native_tool_result_history_field": N(TCR),
+"test_json_adapter_format_exact_non_native_tool_result_history_field": T("TestDSPyNonNativeToolHistory"),
 "test_json_adapter_passes_structured_output_when_supported_by_model": T("TestDSPyJSONStructuredOutputSchema; test/structured_test.go TestStructuredPredictOverHTTP (json_schema sent)"),
 "test_json_adapter_not_using_structured_outputs_when_not_supported_by_model": N("DSPy sends no response_format to a provider without it; dspex's OpenAI client always asks for json_object at least (lm.OpenAIConfig.StructuredOutputs decides json_schema), and falls back on a 400"),
 "test_json_adapter_with_structured_outputs_does_not_mutate_original_signature": T("TestDSPyJSONStructuredOutputSchema"),
