@@ -5,7 +5,9 @@ Usage: python3 extract.py <dspy checkout> <commit>
 Reads tests/adapters/test_chat_adapter.py and test_json_adapter.py at the
 given commit of stanfordnlp/dspy (git show), evaluates the literal that each
 listed test compares the formatted messages with (ast.literal_eval: nothing
-from DSPy is executed), and writes one JSON file per test case. The Go test
+from DSPy is executed), and the keyword arguments it expects the LM to get
+(expected_lm_kwargs, when the test has it), and writes one JSON file per
+test case. The Go test
 (adapter/dspy_golden_test.go) rebuilds each case's signature, demos and
 inputs in Go and checks the messages byte for byte.
 """
