@@ -36,9 +36,14 @@ type Result struct {
 // request, calls model and parses every choice of the response.
 //
 // When a is the Chat adapter (a nil a means Chat) and a choice does not
-// parse, Call sends the request once more formatted by the JSON adapter, as
-// DSPy does, and returns that result with Fallback set and the usage of
-// both calls summed.
+// parse, Call sends the request once more formatted by the JSON adapter
+// (with the Chat adapter's native function calling setting), as DSPy does,
+// and returns that result with Fallback set and the usage of both calls
+// summed; WithoutJSONFallback turns this off.
+//
+// With native function calling (WithNativeFunctionCalling) and a ToolCalls
+// output, a choice's tool calls (lm.Message.ToolCalls) fill that output, as
+// signature.ToolCalls; outputs the reply does not hold are nil.
 //
 // Errors: a *MissingInputError before any LM call; the LM's error wrapped
 // with %w (errors.As finds a *lm.ProviderError); lm.ErrNoChoices for an
@@ -67,14 +72,15 @@ func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, 
 	}
 	res, err := attempt(ctx, model, a, sig, demos, inputs, base)
 	var pe *ParseError
-	if err == nil || !isChat(a) || !errors.As(err, &pe) {
+	fallback, ok := jsonFallbackOf(a)
+	if err == nil || !ok || !errors.As(err, &pe) {
 		return res, err
 	}
 	chatErr := err
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent(telemetry.EventFallback, trace.WithAttributes(telemetry.AttrErrorType.String("parse")))
 	}
-	res2, err := attempt(ctx, model, JSON{}, sig, demos, inputs, base)
+	res2, err := attempt(ctx, model, fallback, sig, demos, inputs, base)
 	res2.Usage = res.Usage.Add(res2.Usage)
 	res2.Fallback = true
 	if err != nil {
@@ -83,13 +89,19 @@ func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, 
 	return res2, nil
 }
 
-// isChat reports whether a is the Chat adapter.
-func isChat(a Adapter) bool {
-	switch a.(type) {
-	case Chat, *Chat:
-		return true
+// jsonFallbackOf returns the JSON adapter to retry with when a is the Chat
+// adapter and has its JSON fallback on.
+func jsonFallbackOf(a Adapter) (JSON, bool) {
+	switch c := a.(type) {
+	case Chat:
+		return c.jsonFallback()
+	case *Chat:
+		if c != nil {
+			return c.jsonFallback()
+		}
+		return Chat{}.jsonFallback()
 	}
-	return false
+	return JSON{}, false
 }
 
 // applyCallSettings copies the caller's settings from base onto req, a
@@ -155,7 +167,7 @@ func attempt(ctx context.Context, model lm.LM, a Adapter, sig signature.Signatur
 func parseChoices(a Adapter, sig signature.Signature, choices []lm.Choice) ([]Values, error) {
 	outs := make([]Values, len(choices))
 	for i, c := range choices {
-		v, err := a.Parse(sig, c.Message.Content)
+		v, err := parseMessage(a, sig, c.Message)
 		if err != nil {
 			if len(choices) > 1 {
 				err = fmt.Errorf("choice %d: %w", i, err)

@@ -15,12 +15,27 @@ import (
 // followed by "[[ ## completed ## ]]". See the package documentation for the
 // exact wire format.
 //
-// The zero value is ready to use; Chat is safe for concurrent use. Call falls
-// back once to the JSON adapter when a Chat reply does not parse.
-type Chat struct{}
+// The zero value is ready to use, with DSPy's ChatAdapter defaults (no
+// native function calling, JSON fallback on); Chat is safe for concurrent
+// use. Call falls back once to the JSON adapter when a Chat reply does not
+// parse, unless WithoutJSONFallback is given.
+type Chat struct {
+	opts options
+}
 
-// NewChat returns a Chat adapter.
-func NewChat() Chat { return Chat{} }
+// NewChat returns a Chat adapter with the given options
+// (WithNativeFunctionCalling, WithoutJSONFallback).
+func NewChat(opts ...Option) Chat { return Chat{opts: newOptions(opts)} }
+
+// jsonFallback is the JSON adapter Call retries with, which keeps c's
+// native function calling setting as DSPy's _make_json_adapter_fallback
+// does, or false when c has no fallback.
+func (c Chat) jsonFallback() (JSON, bool) {
+	if c.opts.noJSONFallback {
+		return JSON{}, false
+	}
+	return NewJSON(WithNativeFunctionCalling(c.opts.nativeOn(false))), true
+}
 
 // completedMarker ends every assistant reply in the Chat format.
 const completedMarker = "[[ ## completed ## ]]"
@@ -33,7 +48,9 @@ const completedMarker = "[[ ## completed ## ]]"
 // supplied and its reply saying "Not supplied for this particular example."
 // for each missing output; a demo with no input key or no output key is
 // left out. Every input field of sig must have a non-nil value in inputs,
-// else Format returns a *MissingInputError.
+// else Format returns a *MissingInputError. With native function calling
+// (WithNativeFunctionCalling) a ToolCalls output and the Tool input are
+// left out of the messages and the tools set as the request's Tools.
 func (c Chat) Format(sig signature.Signature, demos []Values, inputs Values) (lm.Request, error) {
 	if sig.IsZero() {
 		return lm.Request{}, errZeroSignature
@@ -41,11 +58,13 @@ func (c Chat) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 	if err := checkInputs(sig, inputs); err != nil {
 		return lm.Request{}, err
 	}
-	msgs, err := messages(sig, demos, inputs, c.systemMessage(sig), c.reply, chatRequirements(sig))
-	if err != nil {
-		return lm.Request{}, err
-	}
-	return lm.Request{Messages: msgs}, nil
+	return formatNative(c.opts.nativeOn(false), sig, inputs, func(sig signature.Signature) (lm.Request, error) {
+		msgs, err := messages(sig, demos, inputs, c.systemMessage(sig), c.reply, chatRequirements(sig), c.opts.nativeOn(false))
+		if err != nil {
+			return lm.Request{}, err
+		}
+		return lm.Request{Messages: msgs}, nil
+	})
 }
 
 func (Chat) systemMessage(sig signature.Signature) string {
@@ -199,7 +218,7 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 // turns of a History input (see conversation), then the inputs with the
 // adapter's closing requirements.
 func messages(sig signature.Signature, demos []Values, inputs Values, system string,
-	reply func(signature.Signature, Values, *string) (string, error), requirements string) ([]lm.Message, error) {
+	reply func(signature.Signature, Values, *string) (string, error), requirements string, native bool) ([]lm.Message, error) {
 	msgs := []lm.Message{{Role: lm.RoleSystem, Content: system}}
 	incomplete, complete := splitDemos(sig, demos)
 	add := func(i int, prefix string, missing *string) error {
@@ -231,7 +250,7 @@ func messages(sig signature.Signature, demos []Values, inputs Values, system str
 		if current, err = sig.Delete(name); err != nil {
 			return nil, err
 		}
-		turns, err := conversation(current, inputs[name], reply)
+		turns, err := conversation(current, inputs[name], reply, native)
 		if err != nil {
 			return nil, fmt.Errorf("adapter: input field %q: %w", name, err)
 		}

@@ -55,6 +55,12 @@ func coerceText(t signature.Type, text string) (any, error) {
 		return parseTime(text)
 	case signature.List, signature.Map, signature.Struct:
 		return parseStructured(t, text)
+	case signature.ToolCallsKind:
+		v, err := decodeLenient(stripFences(strings.TrimSpace(text)))
+		if err != nil {
+			return nil, invalid("%q is not a JSON object or list of tool calls", truncate(strings.TrimSpace(text), maxQuoted))
+		}
+		return coerceToolCalls(normalizeJSON(v))
 	default:
 		s := stripFences(strings.TrimSpace(text))
 		if v, err := decodeLenient(s); err == nil {
@@ -137,6 +143,8 @@ func coerceJSON(t signature.Type, v any) (any, error) {
 			return coerceStruct(t, m)
 		}
 	case signature.Time:
+	case signature.ToolCallsKind:
+		return coerceToolCalls(normalizeJSON(v))
 	default:
 		return normalizeJSON(v), nil
 	}

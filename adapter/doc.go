@@ -134,6 +134,48 @@
 // History field out, as DSPy's format_conversation_history does; an absent
 // History means no turns. See media.go for the DSPy sources followed.
 //
+// An input whose type holds Images below its top (a model with an Image
+// property, list[Model], dict[str, Image]) is written as its JSON with each
+// Image replaced by a quote, the image part and a quote, as DSPy's marker
+// strings split that JSON; where the Images are is read from the field's
+// type, never from the text of the value.
+//
+// # Tools and tool calls
+//
+// A Tool input (signature.Tool; list[Tool] too, DSPy's dspy.Tool) is
+// written as DSPy's str(tool): "search, whose description is <desc>Search
+// for documents.</desc>. It takes arguments {'query': {'type': 'string'}}."
+// (a list as the JSON list of those strings). A ToolCalls output
+// (signature.ToolCalls, dspy.ToolCalls) gets DSPy's type description and
+// JSON schema in the system message, is asked for as "a JSON object like
+// {"tool_calls": [...]}", and parses from a list of calls, one call, or an
+// object holding "tool_calls" (calls as {"name", "args"}, "arguments", or a
+// provider's {"function": {...}}); see tools.go.
+//
+// With native function calling (WithNativeFunctionCalling; on by default
+// for JSON, off for Chat, as DSPy's JSONAdapter and ChatAdapter) and a
+// ToolCalls output, Format leaves the Tool input and the ToolCalls output
+// out of the messages and sets the tools as the request's Tools (OpenAI
+// function tools, Anthropic custom tools), and Call fills the ToolCalls
+// output from the reply's tool calls, keeping the provider's call ids and
+// forgiving trailing commas in their arguments; outputs the reply does not
+// hold are nil, as in DSPy's _call_postprocess. DSPy decides this in
+// Adapter.__call__ and its adapter.format() alone always writes the tools
+// as text; dspex's Format is what __call__ sends. DSPy's
+// parallel_tool_calls setting has no counterpart (lm.Request has none).
+//
+// A History turn whose ToolCalls value holds Results (DSPy's
+// tool_call_results) is replayed as DSPy replays it: with native function
+// calling, an assistant message with the calls (lm.Message.ToolCalls) and
+// the turn's other outputs, then a tool message per result (lm.RoleTool;
+// DSPy's tool message also names the tool, which lm.Message cannot), the
+// calls kept only when the results answer exactly them, all with ids;
+// without, the assistant's text reply and then a user message
+// "[[ ## tool_call_results ## ]]" with the results as JSON.
+//
+// INDEX.md in testdata/dspy lists every DSPy adapter test and which of
+// them dspex transcribes.
+//
 // # Fidelity to DSPy
 //
 // The golden tests (testdata/dspy, transcribed from DSPy 3.3.1's own adapter
@@ -156,9 +198,11 @@
 //   - Images become content parts directly, not through DSPy's in-band
 //     <<CUSTOM-TYPE-START-IDENTIFIER>> markers, so text given by a user
 //     cannot turn itself into an image part; the parts are the same.
-//     An Image nested in a struct or dict field is refused by the
-//     signature (DSPy renders it as doubly-quoted JSON split around the
-//     image); an Image or History output is refused too.
+//     An Image, History, Tool or ToolCalls output other than a top-level
+//     ToolCalls is refused by the signature, and History, Tool and
+//     ToolCalls nested in another type too.
+//   - ToolCalls arguments are written with sorted keys (they are a Go
+//     map), and a call's id is never written into the prompt, as in DSPy.
 //   - The parsers are more lenient than DSPy's where it is safe: markers
 //     with any spacing and names equal up to case, fenced JSON, numbered
 //     lists for list fields. They are not a full json_repair: JSON with
@@ -168,8 +212,10 @@
 //
 // Call checks the inputs, formats the prompt, copies the sampling fields of
 // a base request, calls the LM and parses every choice. When the Chat
-// adapter's reply does not parse, Call asks once more with the JSON adapter,
-// as DSPy does, and sums the usage of both calls.
+// adapter's reply does not parse, Call asks once more with the JSON adapter
+// (keeping the Chat adapter's native function calling setting), as DSPy
+// does, and sums the usage of both calls; WithoutJSONFallback turns that
+// off.
 //
 // # Errors
 //

@@ -20,12 +20,92 @@ import (
 // dspex formats must equal DSPy's byte for byte.
 
 type goldenFile struct {
-	Repo     string       `json:"dspy_repo"`
-	Commit   string       `json:"dspy_commit"`
-	File     string       `json:"dspy_file"`
-	Test     string       `json:"dspy_test"`
-	Adapter  string       `json:"adapter"`
-	Messages []lm.Message `json:"messages"`
+	Repo     string          `json:"dspy_repo"`
+	Commit   string          `json:"dspy_commit"`
+	File     string          `json:"dspy_file"`
+	Test     string          `json:"dspy_test"`
+	Adapter  string          `json:"adapter"`
+	Messages []goldenMessage `json:"messages"`
+	// LMKwargs are the keyword arguments DSPy's test expects the LM to get,
+	// when it checks them.
+	LMKwargs map[string]json.RawMessage `json:"lm_kwargs"`
+}
+
+// goldenMessage is a message as DSPy writes it: content a string, or a
+// list of OpenAI content parts.
+type goldenMessage struct {
+	Role    lm.Role         `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// message converts m to the lm.Message dspex builds for it: a list of
+// parts becomes Parts (text and image_url parts), with Content their text
+// as lm.PartsText writes it.
+func (m goldenMessage) message(t *testing.T) lm.Message {
+	t.Helper()
+	var s string
+	if json.Unmarshal(m.Content, &s) == nil {
+		return lm.Message{Role: m.Role, Content: s}
+	}
+	var raw []struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		ImageURL struct {
+			URL string `json:"url"`
+		} `json:"image_url"`
+	}
+	if err := json.Unmarshal(m.Content, &raw); err != nil {
+		t.Fatalf("golden content: %v", err)
+	}
+	parts := make([]lm.ContentPart, len(raw))
+	for i, p := range raw {
+		switch p.Type {
+		case "text":
+			parts[i] = lm.TextPart(p.Text)
+		case "image_url":
+			parts[i] = lm.ImageURLPart(p.ImageURL.URL)
+		default:
+			t.Fatalf("golden content part of type %q", p.Type)
+		}
+	}
+	return lm.Message{Role: m.Role, Content: lm.PartsText(parts), Parts: parts}
+}
+
+// openAITools writes request tools as DSPy passes them to the LM (the
+// "tools" keyword argument, OpenAI's function tools).
+func openAITools(t *testing.T, defs []lm.ToolDef) json.RawMessage {
+	t.Helper()
+	type function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	}
+	type tool struct {
+		Type     string   `json:"type"`
+		Function function `json:"function"`
+	}
+	out := make([]tool, len(defs))
+	for i, d := range defs {
+		out[i] = tool{Type: "function", Function: function{d.Name, d.Description, d.Parameters}}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// jsonEqual reports whether a and b hold the same JSON value.
+func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	return cmp.Equal(x, y)
 }
 
 // Types standing for the pydantic models and enums of DSPy's tests.
@@ -84,6 +164,8 @@ type goldenCase struct {
 	demos      []Values
 	inputs     Values
 	systemOnly bool
+	// adapter, when set, formats the case instead of Chat{} or JSON{}.
+	adapter Adapter
 }
 
 func goldenCases(t *testing.T) map[string]goldenCase {
@@ -179,6 +261,8 @@ func goldenCases(t *testing.T) map[string]goldenCase {
 func TestDSPyGolden(t *testing.T) {
 	cases := goldenCases(t)
 	maps.Copy(cases, mediaGoldenCases(t))
+	maps.Copy(cases, toolGoldenCases(t))
+	maps.Copy(cases, toolHistoryGoldenCases(t))
 	files, err := filepath.Glob(filepath.Join("testdata", "dspy", "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -204,22 +288,44 @@ func TestDSPyGolden(t *testing.T) {
 			if !ok {
 				t.Fatalf("no Go case for %s", name)
 			}
-			var got []lm.Message
+			var (
+				got []lm.Message
+				req lm.Request
+			)
 			if tc.systemOnly {
 				got = []lm.Message{{Role: lm.RoleSystem, Content: systemFor(t, g.Adapter, tc.sig)}}
 			} else {
-				var a Adapter = Chat{}
-				if g.Adapter == "json" {
+				a := tc.adapter
+				switch {
+				case a != nil:
+				case g.Adapter == "json":
 					a = JSON{}
+				default:
+					a = Chat{}
 				}
-				req, err := a.Format(tc.sig, tc.demos, tc.inputs)
-				if err != nil {
+				var err error
+				if req, err = a.Format(tc.sig, tc.demos, tc.inputs); err != nil {
 					t.Fatal(err)
 				}
 				got = req.Messages
 			}
-			if diff := cmp.Diff(g.Messages, got); diff != "" {
+			want := make([]lm.Message, len(g.Messages))
+			for i, m := range g.Messages {
+				want[i] = m.message(t)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s (%s:%s) messages differ from DSPy's (-dspy +dspex):\n%s", g.Test, g.File, g.Commit[:12], diff)
+			}
+			// The tools DSPy passes to the LM are the request's Tools. Other
+			// keyword arguments are the caller's settings (Call copies them,
+			// see TestDSPyPassthroughLMKwargs) or DSPy's response_format,
+			// which these tests' DummyLM does not take.
+			if wantTools, ok := g.LMKwargs["tools"]; ok {
+				if gotTools := openAITools(t, req.Tools); !jsonEqual(t, wantTools, gotTools) {
+					t.Errorf("tools = %s, want DSPy's %s", gotTools, wantTools)
+				}
+			} else if len(req.Tools) > 0 {
+				t.Errorf("request has tools %+v; DSPy passes none", req.Tools)
 			}
 		})
 	}

@@ -146,111 +146,63 @@ func TestDSPyFormatsConversationHistory(t *testing.T) {
 	})
 }
 
-// Types standing for the pydantic models of
-// test_chat_adapter_format_exact_messages_with_history_demo_pydantic_tools_and_image.
-type (
-	mediaLocation struct {
-		City    string `json:"city"`
-		Country string `json:"country"`
-	}
-	mediaProfile struct {
-		Name      string        `json:"name"`
-		Location  mediaLocation `json:"location"`
-		Interests []string      `json:"interests"`
-	}
-	mediaAnswerCard struct {
-		Answer  string   `json:"answer"`
-		Sources []string `json:"sources"`
-	}
-	mediaIn struct {
-		History  signature.History
-		Image    signature.Image
-		Profile  mediaProfile
-		Question string
-	}
-	mediaOut struct{ Answer mediaAnswerCard }
-)
+// ImageWrapper stands for the pydantic model of DSPy's nested-image tests.
+type ImageWrapper struct {
+	Images []signature.Image `json:"images"`
+	Tag    []string          `json:"tag"`
+}
 
-// tests/adapters/test_chat_adapter.py:
-// test_chat_adapter_format_exact_messages_with_history_demo_pydantic_tools_and_image,
-// without its tools input (dspex has no list[dspy.Tool] input type): the
-// expected messages after the system message are DSPy's with the
-// "[[ ## tools ## ]]" block cut out, byte for byte otherwise. It checks
-// where images go (an incomplete demo's image, the current image), that
-// demos come before the history turns, and that a turn's user message has
-// only the inputs it holds. The signature is a typed Go struct pair.
-func TestDSPyHistoryDemoPydanticAndImage(t *testing.T) {
-	sig := signature.MustOf[mediaIn, mediaOut]()
-	ins, outs := sig.Inputs(), sig.Outputs()
-	ins[2].Type = renamed(ins[2].Type, "Profile")
-	outs[0].Type = renamed(outs[0].Type, "AnswerCard")
-	sig, err := signature.New("", "Answer using all supplied context.", ins, outs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ada := mediaProfile{Name: "Ada", Location: mediaLocation{City: "London", Country: "UK"}, Interests: []string{"math", "machines"}}
-	grace := mediaProfile{Name: "Grace", Location: mediaLocation{City: "Arlington", Country: "USA"}, Interests: []string{"compilers", "navy"}}
-	type turn struct {
-		Profile  mediaProfile
-		Question string
-		Answer   mediaAnswerCard
-	}
-	history, err := signature.HistoryOf(turn{Profile: ada, Question: "Who is Ada?",
-		Answer: mediaAnswerCard{Answer: "Ada is a mathematician.", Sources: []string{"memory"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo, err := signature.Encode(struct {
-		Image    signature.Image
-		Profile  mediaProfile
-		Question string
-		Answer   mediaAnswerCard
-	}{mustImage(t, "https://example.com/demo.png"), ada, "What should we mention?",
-		mediaAnswerCard{Answer: "Mention analytical engines.", Sources: []string{"demo"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inputs, err := signature.Encode(mediaIn{History: history, Image: mustImage(t, "https://example.com/current.png"),
-		Profile: grace, Question: "What should the answer include?"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := Chat{}.Format(sig, []Values{demo}, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := func(parts ...lm.ContentPart) lm.Message {
-		return lm.Message{Role: lm.RoleUser, Content: lm.PartsText(parts), Parts: parts}
-	}
-	want := []lm.Message{
-		user(lm.TextPart("This is an example of the task, though some input or output fields are not supplied.\n\n[[ ## image ## ]]\n"),
-			imagePart("https://example.com/demo.png"),
-			lm.TextPart("\n\n[[ ## profile ## ]]\n"+
-				`{"name": "Ada", "location": {"city": "London", "country": "UK"}, "interests": ["math", "machines"]}`+
-				"\n\n[[ ## question ## ]]\nWhat should we mention?")),
-		{Role: lm.RoleAssistant, Content: "[[ ## answer ## ]]\n" +
-			`{"answer": "Mention analytical engines.", "sources": ["demo"]}` + "\n\n[[ ## completed ## ]]\n"},
-		{Role: lm.RoleUser, Content: "[[ ## profile ## ]]\n" +
-			`{"name": "Ada", "location": {"city": "London", "country": "UK"}, "interests": ["math", "machines"]}` +
-			"\n\n[[ ## question ## ]]\nWho is Ada?"},
-		{Role: lm.RoleAssistant, Content: "[[ ## answer ## ]]\n" +
-			`{"answer": "Ada is a mathematician.", "sources": ["memory"]}` + "\n\n[[ ## completed ## ]]\n"},
-		user(lm.TextPart("[[ ## image ## ]]\n"),
-			imagePart("https://example.com/current.png"),
-			lm.TextPart("\n\n[[ ## profile ## ]]\n"+
-				`{"name": "Grace", "location": {"city": "Arlington", "country": "USA"}, "interests": ["compilers", "navy"]}`+
-				"\n\n[[ ## question ## ]]\nWhat should the answer include?\n\n"+
-				"Respond with the corresponding output fields, starting with the field `[[ ## answer ## ]]` "+
-				"(must be formatted as a valid Python AnswerCard), and then ending with the marker for `[[ ## completed ## ]]`.")),
-	}
-	if diff := cmp.Diff(want, req.Messages[1:]); diff != "" {
-		t.Errorf("messages differ from DSPy's (-dspy +dspex):\n%s", diff)
-	}
-	sys := req.Messages[0].Content
-	for _, s := range []string{"1. `history` (History): \n2. `image` (Image): \n3. `profile` (Profile): \n4. `question` (str):\n",
-		"[[ ## history ## ]]\n{history}\n\n[[ ## image ## ]]\n{image}\n\n"} {
-		if !strings.Contains(sys, s) {
-			t.Errorf("system message lacks %q:\n%s", s, sys)
+// test_chat_adapter_formats_image_with_nested_images,
+// test_json_adapter_formats_image_with_nested_images,
+// test_chat_adapter_formats_image_with_few_shot_examples_with_nested_images and
+// test_json_adapter_formats_image_with_few_shot_examples_with_nested_images:
+// each Image inside a model becomes an image part. DSPy's tests check that
+// the parts are there; this test also pins the text around them, which is
+// the model's JSON cut where DSPy's marker strings stand
+// (dspy/adapters/_legacy_type_markers.py): quotes around each image.
+func TestDSPyFormatsNestedImages(t *testing.T) {
+	type in struct{ Image ImageWrapper }
+	type out struct{ Text string }
+	sig := signature.MustOf[in, out]()
+	wrapper := ImageWrapper{Images: []signature.Image{
+		mustImage(t, "https://example.com/image1.jpg"), mustImage(t, "https://example.com/image2.jpg"),
+		mustImage(t, "https://example.com/image3.jpg")}, Tag: []string{"test", "example"}}
+	wrapper2 := ImageWrapper{Images: []signature.Image{mustImage(t, "https://example.com/image4.jpg")}, Tag: []string{"test", "example"}}
+	adapters(t, func(t *testing.T, a Adapter) {
+		req, err := a.Format(sig, nil, Values{"image": wrapper})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		parts := req.Messages[1].Parts
+		want := []lm.ContentPart{
+			lm.TextPart("[[ ## image ## ]]\n{\"images\": [\""), imagePart("https://example.com/image1.jpg"),
+			lm.TextPart(`", "`), imagePart("https://example.com/image2.jpg"),
+			lm.TextPart(`", "`), imagePart("https://example.com/image3.jpg"),
+		}
+		if len(parts) != len(want)+1 {
+			t.Fatalf("%d parts, want %d: %+v", len(parts), len(want)+1, parts)
+		}
+		if diff := cmp.Diff(want, parts[:len(want)]); diff != "" {
+			t.Errorf("parts (-want +got):\n%s", diff)
+		}
+		if last := parts[len(want)].Text; !strings.HasPrefix(last, `"], "tag": ["test", "example"]}`+"\n\nRespond with ") {
+			t.Errorf("last part = %q", last)
+		}
+
+		req, err = a.Format(sig, []Values{{"image": wrapper, "text": "This is a test image"}}, Values{"image": wrapper2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(req.Messages) != 4 {
+			t.Fatalf("%d messages, want 4", len(req.Messages))
+		}
+		for _, url := range []string{"https://example.com/image1.jpg", "https://example.com/image2.jpg", "https://example.com/image3.jpg"} {
+			if !containsPart(req.Messages[1].Parts, imagePart(url)) {
+				t.Errorf("demo message lacks %s", url)
+			}
+		}
+		if !containsPart(req.Messages[3].Parts, imagePart("https://example.com/image4.jpg")) {
+			t.Errorf("last message lacks image4: %+v", req.Messages[3].Parts)
+		}
+	})
 }

@@ -35,7 +35,7 @@ func systemMessage(sig signature.Signature, structure string) string {
 func describeFields(fs []signature.Field) string {
 	lines := make([]string, len(fs))
 	for i, f := range fs {
-		lines[i] = strconv.Itoa(i+1) + ". `" + f.Name + "` (" + f.Type.String() + "): " + f.Desc
+		lines[i] = strconv.Itoa(i+1) + ". `" + f.Name + "` (" + f.Type.String() + "): " + f.Desc + typeDescription(f.Type)
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
@@ -123,8 +123,12 @@ func userMessage(sig signature.Signature, values Values, prefix, requirements st
 			continue
 		}
 		msg.addText("\n\n" + header(f.Name) + "\n")
-		if isImageField(f) {
-			images, err := renderImages(f, v)
+		if isImageField(f) || signature.NestsImage(f.Type) {
+			render := renderImages
+			if !isImageField(f) {
+				render = renderNestedImages
+			}
+			images, err := render(f, v)
 			if err != nil {
 				return lm.Message{}, fmt.Errorf("adapter: input field %q: %w", f.Name, err)
 			}
@@ -148,6 +152,9 @@ func userMessage(sig signature.Signature, values Values, prefix, requirements st
 func typeInfo(f signature.Field) string {
 	if f.Type.Kind == signature.String && !f.Type.Optional {
 		return ""
+	}
+	if f.Type.Kind == signature.ToolCallsKind && !f.Type.Optional {
+		return toolCallsRequirement
 	}
 	return " (must be formatted as a valid Python " + f.Type.String() + ")"
 }

@@ -20,11 +20,16 @@ import (
 // object it contains. See the package documentation for the exact wire
 // format.
 //
-// The zero value is ready to use; JSON is safe for concurrent use.
-type JSON struct{}
+// The zero value is ready to use, with DSPy's JSONAdapter defaults (native
+// function calling on, see WithNativeFunctionCalling); JSON is safe for
+// concurrent use.
+type JSON struct {
+	opts options
+}
 
-// NewJSON returns a JSON adapter.
-func NewJSON() JSON { return JSON{} }
+// NewJSON returns a JSON adapter with the given options
+// (WithNativeFunctionCalling).
+func NewJSON(opts ...Option) JSON { return JSON{opts: newOptions(opts)} }
 
 // maxCandidates bounds how many opening braces Parse tries before giving up,
 // so that replies full of stray braces cost linear time.
@@ -44,15 +49,17 @@ func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 	if err := checkInputs(sig, inputs); err != nil {
 		return lm.Request{}, err
 	}
-	system, err := j.systemMessage(sig)
-	if err != nil {
-		return lm.Request{}, err
-	}
-	msgs, err := messages(sig, demos, inputs, system, j.reply, jsonRequirements(sig))
-	if err != nil {
-		return lm.Request{}, err
-	}
-	return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON, Schema: responseSchema(sig)}, nil
+	return formatNative(j.opts.nativeOn(true), sig, inputs, func(sig signature.Signature) (lm.Request, error) {
+		system, err := j.systemMessage(sig)
+		if err != nil {
+			return lm.Request{}, err
+		}
+		msgs, err := messages(sig, demos, inputs, system, j.reply, jsonRequirements(sig), j.opts.nativeOn(true))
+		if err != nil {
+			return lm.Request{}, err
+		}
+		return lm.Request{Messages: msgs, ResponseFormat: lm.FormatJSON, Schema: responseSchema(sig)}, nil
+	})
 }
 
 // responseSchema is the strict schema of sig's outputs for providers that
@@ -61,6 +68,13 @@ func (j JSON) Format(sig signature.Signature, demos []Values, inputs Values) (lm
 // describe: the provider is then asked for a plain JSON object, as DSPy's
 // JSONAdapter does.
 func responseSchema(sig signature.Signature) *lm.ResponseSchema {
+	for _, f := range sig.Outputs() {
+		// DSPy's JSONAdapter asks for a plain JSON object when the calls
+		// are written as text: structured outputs did not serve them well.
+		if f.Type.NonOptional().Kind == signature.ToolCallsKind {
+			return nil
+		}
+	}
 	s, err := schema.Strict(sig.Outputs())
 	if err != nil {
 		return nil

@@ -1,7 +1,11 @@
 package adapter
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -148,7 +152,7 @@ func historyField(sig signature.Signature) (string, bool) {
 // DSPy's format_conversation_history does. A missing or nil History is no
 // turns.
 func conversation(sig signature.Signature, value any,
-	reply func(signature.Signature, Values, *string) (string, error)) ([]lm.Message, error) {
+	reply func(signature.Signature, Values, *string) (string, error), native bool) ([]lm.Message, error) {
 	if value == nil {
 		return nil, nil
 	}
@@ -165,6 +169,14 @@ func conversation(sig signature.Signature, value any,
 		if user.Content != "" || len(user.Parts) > 0 {
 			msgs = append(msgs, user)
 		}
+		if field, calls, ok := turnToolCalls(turn); ok {
+			replay, err := replayToolCalls(sig, turn, field, calls, reply, native)
+			if err != nil {
+				return nil, fmt.Errorf("history turn %d: %w", i, err)
+			}
+			msgs = append(msgs, replay...)
+			continue
+		}
 		// An output the turn lacks is rendered as None (null), as DSPy
 		// passes outputs.get(name) without a missing-field message.
 		outs := make(Values, len(sig.Outputs()))
@@ -178,4 +190,119 @@ func conversation(sig signature.Signature, value any,
 		msgs = append(msgs, lm.Message{Role: lm.RoleAssistant, Content: text})
 	}
 	return msgs, nil
+}
+
+// renderNestedImages renders the value of an input field whose type holds
+// Images below its top (list[Model], a model with an Image property, a
+// dict of Images) as DSPy does: the value's JSON with Python's separators,
+// each Image written where its JSON would be as a quote, the image part
+// and a quote (DSPy puts the Image's marker string there and splits the
+// message at it). The places of Images come from the field's type, never
+// from the value's text.
+func renderNestedImages(f signature.Field, v any) (pieces, error) {
+	compact, err := appendJSON(nil, v, 0)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(compact))
+	dec.UseNumber()
+	var out pieces
+	if err := walkImages(dec, f.Type, &out, 0); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// walkImages writes the next JSON value of dec, of type t, into out.
+func walkImages(dec *json.Decoder, t signature.Type, out *pieces, depth int) error {
+	if depth > maxDepth {
+		return errors.New("value nested too deeply")
+	}
+	t = t.NonOptional()
+	if t.Kind == signature.ImageKind {
+		var raw any
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if raw == nil {
+			out.addText("null")
+			return nil
+		}
+		img, err := signature.AsImage(normalizeJSON(raw))
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		}
+		out.addText(`"`)
+		out.addImage(img.URL)
+		out.addText(`"`)
+		return nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch x := tok.(type) {
+	case json.Delim:
+		if x == '[' {
+			out.addText("[")
+			for i := 0; dec.More(); i++ {
+				if i > 0 {
+					out.addText(", ")
+				}
+				elem := signature.TypeObject
+				if t.Kind == signature.List {
+					elem = t.ElemType()
+				}
+				if err := walkImages(dec, elem, out, depth+1); err != nil {
+					return err
+				}
+			}
+			_, err := dec.Token()
+			out.addText("]")
+			return err
+		}
+		out.addText("{")
+		for i := 0; dec.More(); i++ {
+			if i > 0 {
+				out.addText(", ")
+			}
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := k.(string)
+			out.addText(string(appendJSONString(nil, key)) + ": ")
+			if err := walkImages(dec, propType(t, key), out, depth+1); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token()
+		out.addText("}")
+		return err
+	case string:
+		out.addText(string(appendJSONString(nil, x)))
+	case json.Number:
+		out.addText(string(x))
+	case bool:
+		out.addText(strconv.FormatBool(x))
+	case nil:
+		out.addText("null")
+	}
+	return nil
+}
+
+// propType is the type of the value under key in an object of type t: a
+// model's property, a dict's value type, Any otherwise.
+func propType(t signature.Type, key string) signature.Type {
+	switch t.Kind {
+	case signature.Map:
+		return t.ElemType()
+	case signature.Struct:
+		for _, p := range t.Props {
+			if p.Name == key {
+				return p.Type
+			}
+		}
+	}
+	return signature.TypeObject
 }

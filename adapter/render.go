@@ -38,6 +38,9 @@ var (
 // that the text parses back to the same value (DSPy writes a string
 // verbatim).
 func renderText(f signature.Field, v any) (string, error) {
+	if isToolField(f) {
+		return renderTools(f, v)
+	}
 	if f.Type.Kind == signature.Object {
 		b, err := appendJSON(nil, v, 0)
 		if err != nil {

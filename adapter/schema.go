@@ -30,6 +30,8 @@ func typeNote(t signature.Type) string {
 	switch t.Kind {
 	case signature.String:
 		return ""
+	case signature.ToolCallsKind:
+		return "must adhere to the JSON schema: " + JSONSchema(toolCallsModel)
 	case signature.Bool:
 		return "must be True or False"
 	case signature.Int, signature.Float:

@@ -77,10 +77,11 @@ func StreamCall(ctx context.Context, model lm.LM, a Adapter, sig signature.Signa
 		return res, nil
 	}
 	var pe *ParseError
-	if !isChat(a) || !errors.As(err, &pe) {
+	fallback, ok := jsonFallbackOf(a)
+	if !ok || !errors.As(err, &pe) {
 		return res, err
 	}
-	res2, err2 := attempt(ctx, model, JSON{}, sig, demos, inputs, base)
+	res2, err2 := attempt(ctx, model, fallback, sig, demos, inputs, base)
 	res2.Usage = res.Usage.Add(res2.Usage)
 	res2.Fallback = true
 	if err2 != nil {

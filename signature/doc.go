@@ -27,6 +27,12 @@
 // variables. Signature.String writes the syntax back, with every type
 // spelled out, and Parse reads it again into the same fields.
 //
+// DSPy's special types are spelled as in DSPy: dspy.Image (Image), an
+// input, also inside lists, dicts and models; dspy.History (History), a
+// top-level input; dspy.Tool (Tool), an input, alone or as list[Tool];
+// dspy.ToolCalls (ToolCalls), a top-level output. Their Go values are
+// Image, History, Tool and ToolCalls.
+//
 // # Struct signatures
 //
 // Typed programs declare their fields as Go structs, one for the inputs and

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -201,8 +202,10 @@ var (
 )
 
 // mediaPlacement reports why t cannot be the type of a field in the given
-// role: History only as a top-level input; Image as an input, alone or as
-// the element of a list, never inside a struct, a dict or as an output.
+// role: History only as a top-level input; Tool as an input, alone or as
+// the element of a list; ToolCalls as a top-level output; Image in inputs
+// only, at any level (inside a model, a dict or a list too, as DSPy
+// splits the JSON of such a value around its images).
 // It returns "" when t is fine.
 func mediaPlacement(t Type, role Role) string {
 	top := t.NonOptional()
@@ -220,26 +223,45 @@ func mediaPlacement(t Type, role Role) string {
 			return "an Image field must be an input"
 		}
 		return ""
+	case top.Kind == ToolKind || top.Kind == List && top.elem().NonOptional().Kind == ToolKind:
+		if role != Input {
+			return "a Tool field must be an input"
+		}
+		return ""
+	case top.Kind == ToolCallsKind:
+		if role != Output {
+			return "a ToolCalls field must be an output"
+		}
+		return ""
 	}
-	if nestsMedia(t, 0) {
-		return "Image and History are supported only as an input field's type (or list[Image]), not nested in another type"
+	if nestsMedia(t, 0, HistoryKind, ToolKind, ToolCallsKind) {
+		return "History, Tool and ToolCalls are supported only as a field's own type (or list[Tool]), not nested in another type"
+	}
+	if role != Input && nestsMedia(t, 0, ImageKind) {
+		return "an Image nested in a type is supported only in an input field"
 	}
 	return ""
 }
 
-// nestsMedia reports whether t holds an Image or History at any level.
-func nestsMedia(t Type, depth int) bool {
+// NestsImage reports whether t holds an Image anywhere below its top
+// (a model's property, a dict's value, a list's element), as DSPy allows
+// in input fields.
+func NestsImage(t Type) bool { return nestsMedia(t, 0, ImageKind) }
+
+// nestsMedia reports whether t holds a value of one of kinds at any level.
+func nestsMedia(t Type, depth int, kinds ...Kind) bool {
 	if depth > maxTypeDepth {
 		return false
 	}
-	switch t.Kind {
-	case ImageKind, HistoryKind:
+	if slices.Contains(kinds, t.Kind) {
 		return true
+	}
+	switch t.Kind {
 	case List, Map:
-		return nestsMedia(t.elem(), depth+1)
+		return nestsMedia(t.elem(), depth+1, kinds...)
 	case Struct:
 		for _, p := range t.Props {
-			if nestsMedia(p.Type, depth+1) {
+			if nestsMedia(p.Type, depth+1, kinds...) {
 				return true
 			}
 		}

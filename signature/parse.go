@@ -399,6 +399,10 @@ func (p *parser) single(depth int, where string) (Type, error) {
 		return TypeImage, nil
 	case "History", "dspy.History", "signature.History":
 		return TypeHistory, nil
+	case "Tool", "dspy.Tool", "signature.Tool":
+		return TypeTool, nil
+	case "ToolCalls", "dspy.ToolCalls", "signature.ToolCalls":
+		return TypeToolCalls, nil
 	case "Literal":
 		return p.literal(t)
 	case "Optional":

@@ -286,6 +286,20 @@ func (s Signature) Delete(name string) (Signature, error) {
 	return out, nil
 }
 
+// WithoutFields returns a copy of s without the named fields (names it does
+// not have are ignored), keeping the instructions, as DSPy's
+// Signature.delete does for each name. Unlike Delete it may leave no output
+// field: an adapter formats such a signature when the provider produces the
+// outputs natively (tool calls). IsZero reports true for it, and Parse,
+// Call and programs refuse it; it is meant for formatting only.
+func (s Signature) WithoutFields(names ...string) Signature {
+	out := s.WithInstructions(s.instructions)
+	drop := func(f Field) bool { return slices.Contains(names, f.Name) }
+	out.inputs = slices.DeleteFunc(out.inputs, drop)
+	out.outputs = slices.DeleteFunc(out.outputs, drop)
+	return out
+}
+
 // WithField returns a copy of s in which the field named f.Name is replaced
 // by f, keeping its role and position. Optimizers use it to change a field's
 // prefix or description.

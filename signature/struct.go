@@ -199,7 +199,7 @@ func (p *structPlan) collect(root, t reflect.Type, index []int, goPrefix string,
 		path := append(append([]int(nil), index...), i)
 		if sf.Anonymous && tag == "" {
 			ft := sf.Type
-			if ft.Kind() == reflect.Struct && ft != timeType && ft != imageType && ft != historyType {
+			if ft.Kind() == reflect.Struct && ft != timeType && ft != imageType && ft != historyType && ft != toolType && ft != toolCallsType {
 				if err := p.collect(root, ft, path, goName+".", used); err != nil {
 					return err
 				}
@@ -281,6 +281,10 @@ func (g goTypes) of(t reflect.Type, depth int) (Type, error) {
 		return TypeImage, nil
 	case historyType:
 		return TypeHistory, nil
+	case toolType:
+		return TypeTool, nil
+	case toolCallsType:
+		return TypeToolCalls, nil
 	}
 	if t.Kind() == reflect.String && t.Implements(enumeratorType) {
 		values := reflect.Zero(t).Interface().(Enumerator).EnumValues()
@@ -362,7 +366,7 @@ func (g goTypes) structType(t reflect.Type, depth int) (Type, error) {
 			if name == "-" && opts == "" {
 				continue
 			}
-			if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct && sf.Type != timeType && sf.Type != imageType && sf.Type != historyType {
+			if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct && sf.Type != timeType && sf.Type != imageType && sf.Type != historyType && sf.Type != toolType && sf.Type != toolCallsType {
 				if err := collect(sf.Type); err != nil {
 					return err
 				}

@@ -35,6 +35,12 @@ const (
 	// HistoryKind is the earlier turns of a conversation (DSPy's
 	// dspy.History), given as a History value.
 	HistoryKind
+	// ToolKind is a function the model may call (DSPy's dspy.Tool), given
+	// as a Tool value; an input only, alone or as a list's element.
+	ToolKind
+	// ToolCallsKind is the calls the model asks for (DSPy's
+	// dspy.ToolCalls), parsed into a ToolCalls value; an output only.
+	ToolCallsKind
 )
 
 var kindNames = [...]string{
@@ -51,6 +57,9 @@ var kindNames = [...]string{
 
 	ImageKind:   "Image",
 	HistoryKind: "History",
+
+	ToolKind:      "Tool",
+	ToolCallsKind: "ToolCalls",
 }
 
 // String returns the DSPy spelling of k ("str", "int", "list", "Any", ...).

@@ -5,7 +5,9 @@ Usage: python3 extract.py <dspy checkout> <commit>
 Reads tests/adapters/test_chat_adapter.py and test_json_adapter.py at the
 given commit of stanfordnlp/dspy (git show), evaluates the literal that each
 listed test compares the formatted messages with (ast.literal_eval: nothing
-from DSPy is executed), and writes one JSON file per test case. The Go test
+from DSPy is executed), and the keyword arguments it expects the LM to get
+(expected_lm_kwargs, when the test has it), and writes one JSON file per
+test case. The Go test
 (adapter/dspy_golden_test.go) rebuilds each case's signature, demos and
 inputs in Go and checks the messages byte for byte.
 """
@@ -25,6 +27,11 @@ CASES = {
         "test_chat_adapter_format_exact_messages_with_list_value_for_string_input",
         "test_chat_adapter_format_exact_messages_with_literal_output",
         "test_chat_adapter_format_exact_messages_with_history",
+        "test_chat_adapter_format_exact_messages_with_history_demo_pydantic_tools_and_image",
+        "test_chat_adapter_format_exact_messages_preserves_passthrough_lm_kwargs",
+        "test_chat_adapter_format_exact_messages_and_lm_kwargs_with_native_tool_calling",
+        "test_chat_adapter_format_exact_messages_with_tool_input",
+        "test_chat_adapter_format_exact_messages_with_non_native_tool_history",
         "test_format_system_message",
     ],
     "tests/adapters/test_json_adapter.py": [
@@ -35,9 +42,22 @@ CASES = {
         "test_json_adapter_format_exact_messages_with_literal_and_enum_outputs",
         "test_json_adapter_format_exact_messages_with_nested_pydantic_output",
         "test_json_adapter_format_exact_messages_with_incomplete_demo",
+        "test_json_adapter_format_exact_messages_with_history_demo_pydantic_tools_and_image",
+        "test_json_adapter_format_exact_messages_and_lm_kwargs_with_native_tool_calling",
+        "test_json_adapter_format_exact_messages_with_tool_calls_output_demo",
         "test_format_system_message",
     ],
 }
+
+
+def lm_kwargs(fn):
+    """The LM keyword arguments the test expects (`expected_lm_kwargs =
+    {...}`), or None when it checks none."""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id == "expected_lm_kwargs":
+                return ast.literal_eval(node.value)
+    return None
 
 
 def expected(fn):
@@ -72,7 +92,12 @@ for path, names in CASES.items():
             "adapter": adapter,
             "messages": want,
         }
-        fname = f"{adapter}_{name.removeprefix('test_').removeprefix(adapter + '_adapter_').removeprefix('format_exact_messages_')}.json"
+        kwargs = lm_kwargs(funcs[name])
+        if kwargs is not None:
+            out["lm_kwargs"] = kwargs
+        short = name.removeprefix('test_').removeprefix(adapter + '_adapter_').removeprefix('format_exact_messages_')
+        short = short.removeprefix('and_lm_kwargs_').removeprefix('format_exact_')
+        fname = f"{adapter}_{short}.json"
         with open(fname, "w", encoding="utf-8") as f:
             json.dump(out, f, indent=2, ensure_ascii=False)
             f.write("\n")
