@@ -1,11 +1,15 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/dspex-go/dspex/cache"
@@ -28,6 +32,63 @@ type responseCache struct {
 	ttl   time.Duration
 	now   func() time.Time
 	owned bool // closed with the client
+	// decoded remembers the latest responses decoded from the front
+	// tier, so that a hit on the same bytes is not decoded again.
+	decoded decodedMemo
+}
+
+// decodedSlots is the number of responses decodedMemo remembers (at
+// most; two keys may share a slot, and the latest wins).
+const decodedSlots = 1024
+
+// decodedMemo remembers decoded responses by cache key, in a fixed table
+// of slots read and written without locks. It never answers by itself:
+// the store is still asked for every lookup, and a remembered response
+// serves only when the bytes the store returns are the very bytes it was
+// decoded from. Expiry, eviction, Clear and rewrites of the store are
+// therefore seen as they happen; the memo only saves the JSON decoding.
+type decodedMemo struct {
+	seed  maphash.Seed
+	slots [decodedSlots]atomic.Pointer[decodedResponse]
+}
+
+// decodedResponse is a response decoded from raw, stored under key.
+type decodedResponse struct {
+	key  string
+	raw  []byte
+	resp lm.Response
+}
+
+// decode returns the response raw (the value under key) decodes to,
+// from the memo when it decoded the same bytes under key before.
+func (m *decodedMemo) decode(key string, raw []byte) (lm.Response, bool) {
+	slot := &m.slots[maphash.String(m.seed, key)%decodedSlots]
+	if d := slot.Load(); d != nil && d.key == key && bytes.Equal(d.raw, raw) {
+		return cloneResponse(d.resp), true
+	}
+	resp, ok := decodeValue(raw)
+	if !ok {
+		return lm.Response{}, false
+	}
+	// The store handed over raw (a copy), and nothing else holds resp.
+	slot.Store(&decodedResponse{key: key, raw: raw, resp: resp})
+	return cloneResponse(resp), true
+}
+
+// cloneResponse copies what a caller could change in place in a response
+// the memo keeps: its slices (strings are immutable).
+func cloneResponse(r lm.Response) lm.Response {
+	r.Choices = slices.Clone(r.Choices)
+	for i := range r.Choices {
+		m := &r.Choices[i].Message
+		if m.Parts != nil {
+			m.Parts = slices.Clone(m.Parts)
+		}
+		if m.ToolCalls != nil {
+			m.ToolCalls = slices.Clone(m.ToolCalls)
+		}
+	}
+	return r
 }
 
 // newResponseCache returns a cache over shared, or over a memory store of
@@ -38,6 +99,7 @@ func newResponseCache(s config.Cache, shared cache.Store) (*responseCache, error
 		return nil, nil
 	}
 	rc := &responseCache{all: shared, ttl: ttl, now: time.Now}
+	rc.decoded.seed = maphash.MakeSeed()
 	if shared == nil {
 		m, err := cache.NewMemory(cache.MemoryConfig{TTL: ttl, MaxEntries: s.MaxEntries, MaxSizeMB: s.MaxSizeMB})
 		if err != nil {
@@ -61,7 +123,11 @@ func (rc *responseCache) getFront(key string) (lm.Response, bool) {
 	if rc == nil || rc.front == nil {
 		return lm.Response{}, false
 	}
-	return decodeResponse(rc.front.Get(context.Background(), key))
+	e, ok, err := rc.front.Get(context.Background(), key)
+	if !ok || err != nil {
+		return lm.Response{}, false
+	}
+	return rc.decoded.decode(key, e.Value)
 }
 
 // getBack returns the response cached in the back tier, if any, copying
@@ -84,8 +150,14 @@ func decodeResponse(e cache.Entry, ok bool, err error) (lm.Response, bool) {
 	if !ok || err != nil {
 		return lm.Response{}, false
 	}
+	return decodeValue(e.Value)
+}
+
+// decodeValue decodes a cached value; one that does not decode, or
+// holds no choice, is a miss.
+func decodeValue(b []byte) (lm.Response, bool) {
 	var resp lm.Response
-	if err := json.Unmarshal(e.Value, &resp); err != nil || len(resp.Choices) == 0 {
+	if err := json.Unmarshal(b, &resp); err != nil || len(resp.Choices) == 0 {
 		return lm.Response{}, false
 	}
 	resp.Cached = true
