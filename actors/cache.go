@@ -3,8 +3,6 @@ package actors
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
@@ -193,47 +191,4 @@ func (rc *responseCache) close() error {
 		return nil
 	}
 	return rc.all.Close()
-}
-
-// cacheKeyInput is what a cache key is computed from. It names the provider,
-// the model and every field that changes the reply. It never holds
-// credentials.
-type cacheKeyInput struct {
-	Provider    string        `json:"p"`
-	Model       string        `json:"m"`
-	Messages    []lm.Message  `json:"msgs"`
-	Temperature *float64      `json:"t,omitempty"`
-	MaxTokens   int           `json:"mt,omitempty"`
-	N           int           `json:"n,omitempty"`
-	Stop        []string      `json:"stop,omitempty"`
-	Seed        *int          `json:"seed,omitempty"`
-	Format      lm.Format     `json:"fmt,omitempty"`
-	RolloutID   int           `json:"r,omitempty"`
-	Tools       []lm.ToolDef  `json:"tools,omitempty"`
-	ToolChoice  lm.ToolChoice `json:"tc,omitempty"`
-}
-
-// cacheKey returns the hex SHA-256 of the request's identity for provider
-// and model. It reports false for a request that cannot be keyed (a NaN
-// temperature), which then bypasses the cache.
-func cacheKey(provider, model string, req lm.Request) (string, bool) {
-	b, err := json.Marshal(cacheKeyInput{
-		Provider:    provider,
-		Model:       model,
-		Messages:    req.Messages,
-		Temperature: req.Temperature,
-		MaxTokens:   req.MaxTokens,
-		N:           req.N,
-		Stop:        req.Stop,
-		Seed:        req.Seed,
-		Format:      req.ResponseFormat,
-		RolloutID:   req.RolloutID,
-		Tools:       req.Tools,
-		ToolChoice:  req.ToolChoice,
-	})
-	if err != nil {
-		return "", false
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), true
 }
