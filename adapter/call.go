@@ -85,7 +85,7 @@ func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, 
 
 // isChat reports whether a is the Chat adapter.
 func isChat(a Adapter) bool {
-	switch a.(type) {
+	switch unwrap(a).(type) {
 	case Chat, *Chat:
 		return true
 	}
@@ -170,6 +170,7 @@ func parseChoices(a Adapter, sig signature.Signature, choices []lm.Choice) ([]Va
 // adapterName names an adapter on spans: "chat", "json", or its Go type
 // as %T prints it (reflect's name, which costs no allocation).
 func adapterName(a Adapter) string {
+	a = unwrap(a)
 	switch a.(type) {
 	case Chat, *Chat:
 		return "chat"

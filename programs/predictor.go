@@ -174,7 +174,7 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 	}
 	var res adapter.Result
 	if onDelta == nil {
-		res, err = adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
+		res, err = adapter.Call(ctx, model, p.formatter(), p.sig, p.demos, inputs, call.request())
 	} else {
 		res, err = adapter.StreamCall(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request(), onDelta)
 	}

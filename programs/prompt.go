@@ -2,6 +2,8 @@ package programs
 
 import (
 	"sync"
+
+	"github.com/dspex-go/dspex/adapter"
 )
 
 // promptCache holds what a Predictor computes once for its signature,
@@ -13,6 +15,9 @@ import (
 type promptCache struct {
 	sigOnce sync.Once
 	sigText string // the signature's String, for the Predict span
+
+	adapterOnce sync.Once
+	adapter     adapter.Adapter // adapter.Prepare of the predictor's
 }
 
 // newPrompt returns an empty cache.
@@ -26,4 +31,16 @@ func (p *Predictor) signatureText() string {
 	}
 	c.sigOnce.Do(func() { c.sigText = p.sig.String() })
 	return c.sigText
+}
+
+// formatter returns the adapter p's calls format and parse with: p's
+// adapter prepared for its signature and demos (adapter.Prepare), which
+// renders what the inputs do not change once.
+func (p *Predictor) formatter() adapter.Adapter {
+	c := p.prompt
+	if c == nil {
+		return p.adapter
+	}
+	c.adapterOnce.Do(func() { c.adapter = adapter.Prepare(p.adapter, p.sig, p.demos) })
+	return c.adapter
 }
