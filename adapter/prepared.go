@@ -100,7 +100,7 @@ func (p *Prepared) learn(req lm.Request, inputs Values) {
 		p.rejected.Store(true)
 		return
 	}
-	t := &chatTemplate{prefix: req.Messages[:n-1:n-1], requirements: chatRequirements(p.sig)}
+	t := &chatTemplate{prefix: req.Messages[: n-1 : n-1], requirements: chatRequirements(p.sig)}
 	final, err := userMessage(p.sig, inputs, "", t.requirements)
 	if err != nil || !reflect.DeepEqual(final, req.Messages[n-1]) {
 		p.rejected.Store(true)
