@@ -363,7 +363,7 @@ func (c *lmCall) spanAttrs(resp lm.Response, err error) []attribute.KeyValue {
 	if resp.ID != "" {
 		kvs = append(kvs, telemetry.AttrGenAIResponseID.String(resp.ID))
 	}
-	kvs = append(kvs, c.costAttrs(resp)...)
+	kvs = c.appendCostAttrs(kvs, resp)
 	if c.ins.content {
 		msgs := make([]lm.Message, len(resp.Choices))
 		for i, ch := range resp.Choices {
