@@ -37,7 +37,12 @@ type responseCache struct {
 
 // decodedSlots is the number of responses decodedMemo remembers (at
 // most; two keys may share a slot, and the latest wins).
-const decodedSlots = 1024
+const decodedSlots = 512
+
+// maxDecoded is the largest cached value whose decoding decodedMemo
+// remembers: with the decoded copy, a memo holds at most about
+// 2 × decodedSlots × maxDecoded bytes (8 MiB) per client.
+const maxDecoded = 8 << 10
 
 // decodedMemo remembers decoded responses by cache key, in a fixed table
 // of slots read and written without locks. It never answers by itself:
@@ -67,6 +72,9 @@ func (m *decodedMemo) decode(key string, raw []byte) (lm.Response, bool) {
 	resp, ok := decodeValue(raw)
 	if !ok {
 		return lm.Response{}, false
+	}
+	if len(raw) > maxDecoded {
+		return resp, true // nothing else holds resp: no copy
 	}
 	// The store handed over raw (a copy), and nothing else holds resp.
 	slot.Store(&decodedResponse{key: key, raw: raw, resp: resp})

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"context"
+	"hash/maphash"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +83,27 @@ func TestCacheFrontMissesUndecodable(t *testing.T) {
 				t.Fatal("decoded the second time")
 			}
 		})
+	}
+}
+
+// TestCacheFrontLargeValues: a value too large for the memo is decoded
+// at every hit, and answers all the same.
+func TestCacheFrontLargeValues(t *testing.T) {
+	rc, err := newResponseCache(config.Cache{Enabled: true, TTL: config.Duration(time.Hour)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.close()
+	big := reply(strings.Repeat("x", maxDecoded))
+	rc.put(context.Background(), "big", big)
+	for i := range 2 {
+		got, ok := rc.getFront("big")
+		if !ok || got.Choices[0].Message.Content != big.Choices[0].Message.Content || !got.Cached {
+			t.Fatalf("lookup %d: %v, %v", i, ok, got.Cached)
+		}
+	}
+	slot := rc.decoded.slots[maphash.String(rc.decoded.seed, "big")%decodedSlots].Load()
+	if slot != nil && slot.key == "big" {
+		t.Error("a value larger than maxDecoded was remembered")
 	}
 }
