@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/dspex-go/dspex/cache"
@@ -28,6 +30,71 @@ type responseCache struct {
 	ttl   time.Duration
 	now   func() time.Time
 	owned bool // closed with the client
+	// decoded remembers the latest responses decoded from the front
+	// tier, so that a hit on the same bytes is not decoded again.
+	decoded decodedMemo
+}
+
+// decodedSlots is the number of responses decodedMemo remembers (at
+// most; two keys may share a slot, and the latest wins).
+const decodedSlots = 512
+
+// maxDecoded is the largest cached value whose decoding decodedMemo
+// remembers: with the decoded copy, a memo holds at most about
+// 2 × decodedSlots × maxDecoded bytes (8 MiB) per client.
+const maxDecoded = 8 << 10
+
+// decodedMemo remembers decoded responses by cache key, in a fixed table
+// of slots read and written without locks. It never answers by itself:
+// the store is still asked for every lookup, and a remembered response
+// serves only when the bytes the store returns are the very bytes it was
+// decoded from. Expiry, eviction, Clear and rewrites of the store are
+// therefore seen as they happen; the memo only saves the JSON decoding.
+type decodedMemo struct {
+	seed  maphash.Seed
+	slots [decodedSlots]atomic.Pointer[decodedResponse]
+}
+
+// decodedResponse is a response decoded from raw, stored under key.
+type decodedResponse struct {
+	key  string
+	raw  []byte
+	resp lm.Response
+}
+
+// decode returns the response raw (the value under key) decodes to,
+// from the memo when it decoded the same bytes under key before.
+func (m *decodedMemo) decode(key string, raw []byte) (lm.Response, bool) {
+	slot := &m.slots[maphash.String(m.seed, key)%decodedSlots]
+	if d := slot.Load(); d != nil && d.key == key && bytes.Equal(d.raw, raw) {
+		return cloneResponse(d.resp), true
+	}
+	resp, ok := decodeValue(raw)
+	if !ok {
+		return lm.Response{}, false
+	}
+	if len(raw) > maxDecoded {
+		return resp, true // nothing else holds resp: no copy
+	}
+	// The store handed over raw (a copy), and nothing else holds resp.
+	slot.Store(&decodedResponse{key: key, raw: raw, resp: resp})
+	return cloneResponse(resp), true
+}
+
+// cloneResponse copies what a caller could change in place in a response
+// the memo keeps: its slices (strings are immutable).
+func cloneResponse(r lm.Response) lm.Response {
+	r.Choices = slices.Clone(r.Choices)
+	for i := range r.Choices {
+		m := &r.Choices[i].Message
+		if m.Parts != nil {
+			m.Parts = slices.Clone(m.Parts)
+		}
+		if m.ToolCalls != nil {
+			m.ToolCalls = slices.Clone(m.ToolCalls)
+		}
+	}
+	return r
 }
 
 // newResponseCache returns a cache over shared, or over a memory store of
@@ -38,6 +105,7 @@ func newResponseCache(s config.Cache, shared cache.Store) (*responseCache, error
 		return nil, nil
 	}
 	rc := &responseCache{all: shared, ttl: ttl, now: time.Now}
+	rc.decoded.seed = maphash.MakeSeed()
 	if shared == nil {
 		m, err := cache.NewMemory(cache.MemoryConfig{TTL: ttl, MaxEntries: s.MaxEntries, MaxSizeMB: s.MaxSizeMB})
 		if err != nil {
@@ -61,7 +129,11 @@ func (rc *responseCache) getFront(key string) (lm.Response, bool) {
 	if rc == nil || rc.front == nil {
 		return lm.Response{}, false
 	}
-	return decodeResponse(rc.front.Get(context.Background(), key))
+	e, ok, err := rc.front.Get(context.Background(), key)
+	if !ok || err != nil {
+		return lm.Response{}, false
+	}
+	return rc.decoded.decode(key, e.Value)
 }
 
 // getBack returns the response cached in the back tier, if any, copying
@@ -84,8 +156,14 @@ func decodeResponse(e cache.Entry, ok bool, err error) (lm.Response, bool) {
 	if !ok || err != nil {
 		return lm.Response{}, false
 	}
+	return decodeValue(e.Value)
+}
+
+// decodeValue decodes a cached value; one that does not decode, or
+// holds no choice, is a miss.
+func decodeValue(b []byte) (lm.Response, bool) {
 	var resp lm.Response
-	if err := json.Unmarshal(e.Value, &resp); err != nil || len(resp.Choices) == 0 {
+	if err := json.Unmarshal(b, &resp); err != nil || len(resp.Choices) == 0 {
 		return lm.Response{}, false
 	}
 	resp.Cached = true
@@ -121,47 +199,4 @@ func (rc *responseCache) close() error {
 		return nil
 	}
 	return rc.all.Close()
-}
-
-// cacheKeyInput is what a cache key is computed from. It names the provider,
-// the model and every field that changes the reply. It never holds
-// credentials.
-type cacheKeyInput struct {
-	Provider    string        `json:"p"`
-	Model       string        `json:"m"`
-	Messages    []lm.Message  `json:"msgs"`
-	Temperature *float64      `json:"t,omitempty"`
-	MaxTokens   int           `json:"mt,omitempty"`
-	N           int           `json:"n,omitempty"`
-	Stop        []string      `json:"stop,omitempty"`
-	Seed        *int          `json:"seed,omitempty"`
-	Format      lm.Format     `json:"fmt,omitempty"`
-	RolloutID   int           `json:"r,omitempty"`
-	Tools       []lm.ToolDef  `json:"tools,omitempty"`
-	ToolChoice  lm.ToolChoice `json:"tc,omitempty"`
-}
-
-// cacheKey returns the hex SHA-256 of the request's identity for provider
-// and model. It reports false for a request that cannot be keyed (a NaN
-// temperature), which then bypasses the cache.
-func cacheKey(provider, model string, req lm.Request) (string, bool) {
-	b, err := json.Marshal(cacheKeyInput{
-		Provider:    provider,
-		Model:       model,
-		Messages:    req.Messages,
-		Temperature: req.Temperature,
-		MaxTokens:   req.MaxTokens,
-		N:           req.N,
-		Stop:        req.Stop,
-		Seed:        req.Seed,
-		Format:      req.ResponseFormat,
-		RolloutID:   req.RolloutID,
-		Tools:       req.Tools,
-		ToolChoice:  req.ToolChoice,
-	})
-	if err != nil {
-		return "", false
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), true
 }

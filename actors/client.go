@@ -473,11 +473,7 @@ func (cs *clientShared) prepare(msg *chatRequest, req lm.Request) (lm.Response, 
 	}
 	cs.requests.Add(1)
 	cs.hits.Add(1)
-	var received time.Time
-	if cs.tel.on() {
-		received = time.Now()
-	}
-	call := cs.tel.startCall(msg.span, req, received)
+	call := cs.tel.startCall(msg.span, req, time.Time{}) // dated now
 	call.lookedUp(true)
 	resp.Attempts = 0
 	call.end(telemetryView(msg, resp), nil)

@@ -7,12 +7,12 @@ import (
 	"github.com/dspex-go/dspex/telemetry"
 )
 
-// costAttrs returns the cost attributes of a successful call's span: the
-// amount and currency when the model has a price (0 for a cache hit),
-// nothing when it has none (unknown is not zero).
-func (c *lmCall) costAttrs(resp lm.Response) []attribute.KeyValue {
+// appendCostAttrs appends the cost attributes of a successful call's span
+// to kvs: the amount and currency when the model has a price (0 for a
+// cache hit), nothing when it has none (unknown is not zero).
+func (c *lmCall) appendCostAttrs(kvs []attribute.KeyValue, resp lm.Response) []attribute.KeyValue {
 	if c.prices == nil {
-		return nil
+		return kvs
 	}
 	model := resp.Model
 	if model == "" {
@@ -20,7 +20,7 @@ func (c *lmCall) costAttrs(resp lm.Response) []attribute.KeyValue {
 	}
 	cost := c.prices.Cost(c.provider, model, resp.Usage, resp.Cached)
 	if !cost.Known() {
-		return nil
+		return kvs
 	}
-	return []attribute.KeyValue{telemetry.AttrCost.Float64(cost.Amount), telemetry.AttrCurrency.String(cost.Currency)}
+	return append(kvs, telemetry.AttrCost.Float64(cost.Amount), telemetry.AttrCurrency.String(cost.Currency))
 }

@@ -243,7 +243,8 @@ func (t *clientTelemetry) startCall(parent trace.SpanContext, req lm.Request, st
 	if ins == nil {
 		return nil
 	}
-	if start.IsZero() {
+	dated := !start.IsZero()
+	if !dated {
 		start = time.Now()
 	}
 	c := &lmCall{ins: ins, attrs: t.attrsFor(req.Model), start: start, req: req, provider: t.provider, prices: t.prices}
@@ -255,9 +256,16 @@ func (t *clientTelemetry) startCall(parent trace.SpanContext, req lm.Request, st
 		// The caller's span, in this process: not a remote parent.
 		ctx = trace.ContextWithSpanContext(ctx, parent)
 	}
-	_, c.span = ins.tracer.Start(ctx, c.attrs.spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start))
+	if dated {
+		_, c.span = ins.tracer.Start(ctx, c.attrs.spanName, clientKind, trace.WithTimestamp(start))
+	} else {
+		_, c.span = ins.tracer.Start(ctx, c.attrs.spanName, clientKind)
+	}
 	return c
 }
+
+// clientKind is the span kind of LM calls and attempts, built once.
+var clientKind = trace.WithSpanKind(trace.SpanKindClient)
 
 // context returns ctx carrying the call's span, for the provider request.
 func (c *lmCall) context(ctx context.Context) context.Context {
@@ -355,7 +363,7 @@ func (c *lmCall) spanAttrs(resp lm.Response, err error) []attribute.KeyValue {
 	if resp.ID != "" {
 		kvs = append(kvs, telemetry.AttrGenAIResponseID.String(resp.ID))
 	}
-	kvs = append(kvs, c.costAttrs(resp)...)
+	kvs = c.appendCostAttrs(kvs, resp)
 	if c.ins.content {
 		msgs := make([]lm.Message, len(resp.Choices))
 		for i, ch := range resp.Choices {
@@ -426,7 +434,7 @@ func (c *lmCall) startAttempt(ctx context.Context) (context.Context, *attempt) {
 		if a.n < len(attemptNames) {
 			name = attemptNames[a.n]
 		}
-		ctx, a.span = c.ins.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient))
+		ctx, a.span = c.ins.tracer.Start(ctx, name, clientKind)
 	}
 	return ctx, a
 }

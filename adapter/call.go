@@ -90,9 +90,10 @@ func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, 
 }
 
 // jsonFallbackOf returns the JSON adapter to retry with when a is the Chat
-// adapter and has its JSON fallback on.
+// adapter (or a Chat prepared for one predictor) and has its JSON fallback
+// on.
 func jsonFallbackOf(a Adapter) (JSON, bool) {
-	switch c := a.(type) {
+	switch c := unwrap(a).(type) {
 	case Chat:
 		return c.jsonFallback()
 	case *Chat:
@@ -102,6 +103,15 @@ func jsonFallbackOf(a Adapter) (JSON, bool) {
 		return Chat{}.jsonFallback()
 	}
 	return JSON{}, false
+}
+
+// isChat reports whether a is the Chat adapter, prepared or not.
+func isChat(a Adapter) bool {
+	switch unwrap(a).(type) {
+	case Chat, *Chat:
+		return true
+	}
+	return false
 }
 
 // applyCallSettings copies the caller's settings from base onto req, a
@@ -182,6 +192,7 @@ func parseChoices(a Adapter, sig signature.Signature, choices []lm.Choice) ([]Va
 // adapterName names an adapter on spans: "chat", "json", or its Go type
 // as %T prints it (reflect's name, which costs no allocation).
 func adapterName(a Adapter) string {
+	a = unwrap(a)
 	switch a.(type) {
 	case Chat, *Chat:
 		return "chat"

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
 
@@ -162,12 +163,30 @@ type Table struct {
 	currency string
 	read     string
 	prices   map[string]Price
+	looked   *lookups // nil: every Lookup matches anew
+}
+
+// maxLookups bounds the answers a Table remembers.
+const maxLookups = 1024
+
+// lookups remembers a Table's answers to Lookup: matching a model no key
+// names walks every key, and every LM call looks its model up.
+type lookups struct {
+	m sync.Map // lookupKey -> lookupAnswer
+	n atomic.Int64
+}
+
+type lookupKey struct{ provider, model string }
+
+type lookupAnswer struct {
+	price Price
+	ok    bool
 }
 
 // NewTable returns a table of prices in currency, read on the given date.
 // Each price's empty Currency and Read are filled from the table's.
 func NewTable(currency, read string, prices map[string]Price) (*Table, error) {
-	t := &Table{currency: currency, read: read, prices: make(map[string]Price, len(prices))}
+	t := &Table{currency: currency, read: read, prices: make(map[string]Price, len(prices)), looked: new(lookups)}
 	for k, p := range prices {
 		if err := p.Validate(); err != nil {
 			return nil, fmt.Errorf("pricing: %s: %w", k, err)
@@ -200,7 +219,7 @@ func (t *Table) With(prices map[string]Price) (*Table, error) {
 	if t != nil {
 		base = t
 	}
-	out := &Table{currency: base.currency, read: base.read, prices: maps.Clone(base.prices)}
+	out := &Table{currency: base.currency, read: base.read, prices: maps.Clone(base.prices), looked: new(lookups)}
 	if out.prices == nil {
 		out.prices = map[string]Price{}
 	}
@@ -224,6 +243,25 @@ func (t *Table) Lookup(provider, model string) (Price, bool) {
 	if t == nil || model == "" {
 		return Price{}, false
 	}
+	if t.looked == nil {
+		return t.lookup(provider, model)
+	}
+	key := lookupKey{provider, model}
+	if a, ok := t.looked.m.Load(key); ok {
+		a := a.(lookupAnswer)
+		return a.price, a.ok
+	}
+	p, ok := t.lookup(provider, model)
+	if t.looked.n.Load() < maxLookups {
+		if _, loaded := t.looked.m.LoadOrStore(key, lookupAnswer{p, ok}); !loaded {
+			t.looked.n.Add(1)
+		}
+	}
+	return p, ok
+}
+
+// lookup is Lookup, without the remembered answers.
+func (t *Table) lookup(provider, model string) (Price, bool) {
 	if provider != "" {
 		if p, ok := t.match(provider + "/" + model); ok {
 			return p, true

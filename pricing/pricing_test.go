@@ -137,3 +137,42 @@ func TestDefaultTable(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupRemembers: a Table answers a repeated Lookup as it answered
+// the first, matched or not, and a table derived With other prices does
+// not answer with its parent's memory.
+func TestLookupRemembers(t *testing.T) {
+	base, err := NewTable("USD", "2025-01-01", map[string]Price{"gpt-x": {Input: 1, Output: 2}, "acme/gpt-x": {Input: 3, Output: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		provider, model string
+		want            float64
+		ok              bool
+	}{
+		{"", "gpt-x", 1, true},
+		{"other", "gpt-x-2024-07-18", 1, true},
+		{"acme", "gpt-x", 3, true},
+		{"acme", "gpt-y", 0, false},
+		{"", "", 0, false},
+	}
+	for _, tt := range tests {
+		for i := range 3 {
+			p, ok := base.Lookup(tt.provider, tt.model)
+			if ok != tt.ok || p.Input != tt.want {
+				t.Errorf("lookup %d of %s/%s = %v, %v; want input %v, %v", i, tt.provider, tt.model, p.Input, ok, tt.want, tt.ok)
+			}
+		}
+	}
+	derived, err := base.With(map[string]Price{"gpt-y": {Input: 5, Output: 6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := derived.Lookup("acme", "gpt-y"); !ok || p.Input != 5 {
+		t.Errorf("derived table: %v, %v; want its own price", p.Input, ok)
+	}
+	if _, ok := base.Lookup("acme", "gpt-y"); ok {
+		t.Error("the base table learned the derived table's price")
+	}
+}

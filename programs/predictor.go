@@ -26,6 +26,9 @@ type Predictor struct {
 	call    callConfig
 	// dspy is what LoadDSPy read that dspex does not use, for SaveDSPy.
 	dspy *dspyKept
+	// prompt is what is computed once for sig, demos and adapter; every
+	// copy that changes one of them gets a new one.
+	prompt *promptCache
 }
 
 // NewPredictFrom returns a predictor for sig.
@@ -42,7 +45,7 @@ func NewPredictFrom(sig signature.Signature, opts ...Option) (*Predictor, error)
 	if cfg.adapter == nil {
 		cfg.adapter = adapter.Chat{}
 	}
-	return &Predictor{name: cfg.name, sig: sig, demos: cfg.demos, adapter: cfg.adapter, call: cfg.call}, nil
+	return &Predictor{name: cfg.name, sig: sig, demos: cfg.demos, adapter: cfg.adapter, call: cfg.call, prompt: newPrompt()}, nil
 }
 
 // MustPredictFrom is like NewPredictFrom but panics on error. It is meant for
@@ -78,7 +81,7 @@ func (p *Predictor) LM() lm.LM { return p.call.model }
 // WithSignature returns a copy of p with another signature.
 func (p *Predictor) WithSignature(sig signature.Signature) *Predictor {
 	c := *p
-	c.sig = sig
+	c.sig, c.prompt = sig, newPrompt()
 	return &c
 }
 
@@ -90,7 +93,7 @@ func (p *Predictor) WithInstructions(instructions string) *Predictor {
 // WithDemos returns a copy of p with demos replacing its own.
 func (p *Predictor) WithDemos(demos []Values) *Predictor {
 	c := *p
-	c.demos = cloneDemos(demos)
+	c.demos, c.prompt = cloneDemos(demos), newPrompt()
 	return &c
 }
 
@@ -112,6 +115,7 @@ func (p *Predictor) WithOptions(opts ...Option) (*Predictor, error) {
 	}
 	c := *p
 	c.adapter, c.demos, c.name, c.call = cfg.adapter, cfg.demos, cfg.name, cfg.call
+	c.prompt = newPrompt()
 	return &c, nil
 }
 
@@ -164,10 +168,13 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 	ctx = withPredictorName(ctx, p)
 	ctx, meter := history.WithMeter(ctx)
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
-	describeCall(span, "Predict", p.displayName(), &p.sig)
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.AttrProgramType.String("Predict"), telemetry.AttrProgram.String(p.displayName()),
+			telemetry.AttrSignature.String(p.signatureText()))
+	}
 	var res adapter.Result
 	if onDelta == nil {
-		res, err = adapter.Call(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request())
+		res, err = adapter.Call(ctx, model, p.formatter(), p.sig, p.demos, inputs, call.request())
 	} else {
 		res, err = adapter.StreamCall(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request(), onDelta)
 	}

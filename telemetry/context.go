@@ -2,10 +2,12 @@ package telemetry
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
@@ -138,7 +140,33 @@ func Start(ctx context.Context, op, target string) (context.Context, trace.Span)
 	if target != "" {
 		name += " " + target
 	}
-	return tp.Tracer(InstrumentationName).Start(ctx, name)
+	return tracerOf(tp).Start(ctx, name)
+}
+
+// sdkTracer is the dspex tracer of one SDK tracer provider.
+type sdkTracer struct {
+	tp     *sdktrace.TracerProvider
+	tracer trace.Tracer
+}
+
+// lastTracer is the dspex tracer of the SDK tracer provider Start used
+// last: the SDK's Tracer takes the provider's lock at every call, which
+// every span of every concurrent call would wait on. It keeps that one
+// provider reachable until another replaces it.
+var lastTracer atomic.Pointer[sdkTracer]
+
+// tracerOf returns the dspex tracer of tp.
+func tracerOf(tp trace.TracerProvider) trace.Tracer {
+	sdk, ok := tp.(*sdktrace.TracerProvider)
+	if !ok {
+		return tp.Tracer(InstrumentationName)
+	}
+	if c := lastTracer.Load(); c != nil && c.tp == sdk {
+		return c.tracer
+	}
+	t := sdk.Tracer(InstrumentationName)
+	lastTracer.Store(&sdkTracer{tp: sdk, tracer: t})
+	return t
 }
 
 // End ends span; when err is not nil it first marks the span failed, with

@@ -1,0 +1,212 @@
+package actors
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/dspex-go/dspex/lm"
+)
+
+// cacheKey returns the hex SHA-256 of the request's identity for provider
+// and model: of the JSON encoding of its cacheKeyInput. It reports false
+// for a request that cannot be keyed (a NaN temperature), which then
+// bypasses the cache.
+//
+// Plain chat requests — messages of text only, no tools — are encoded by
+// appendPlainKey straight into a pooled buffer, byte for byte what
+// encoding/json writes (FuzzCacheKeyPlain checks it), so that keys stay
+// those of earlier versions (a disk cache keeps serving) at a fraction of
+// the cost; any other request goes through encoding/json.
+func cacheKey(provider, model string, req lm.Request) (string, bool) {
+	bp := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(bp)
+	b, ok := appendPlainKey((*bp)[:0], provider, model, &req)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(newCacheKeyInput(provider, model, &req)); err != nil {
+			return "", false
+		}
+	} else if cap(b) <= maxKeyBuffer {
+		*bp = b
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), true
+}
+
+// maxKeyBuffer is the largest buffer keyBuffers keeps: a rare huge
+// prompt does not stay pinned in the pool.
+const maxKeyBuffer = 64 << 10
+
+// keyBuffers are the buffers cache keys are encoded into.
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// cacheKeyInput is what a cache key is computed from. It names the provider,
+// the model and every field that changes the reply. It never holds
+// credentials.
+type cacheKeyInput struct {
+	Provider    string        `json:"p"`
+	Model       string        `json:"m"`
+	Messages    []lm.Message  `json:"msgs"`
+	Temperature *float64      `json:"t,omitempty"`
+	MaxTokens   int           `json:"mt,omitempty"`
+	N           int           `json:"n,omitempty"`
+	Stop        []string      `json:"stop,omitempty"`
+	Seed        *int          `json:"seed,omitempty"`
+	Format      lm.Format     `json:"fmt,omitempty"`
+	RolloutID   int           `json:"r,omitempty"`
+	Tools       []lm.ToolDef  `json:"tools,omitempty"`
+	ToolChoice  lm.ToolChoice `json:"tc,omitempty"`
+}
+
+// newCacheKeyInput returns what the key of req for provider and model is
+// computed from.
+func newCacheKeyInput(provider, model string, req *lm.Request) cacheKeyInput {
+	return cacheKeyInput{
+		Provider:    provider,
+		Model:       model,
+		Messages:    req.Messages,
+		Temperature: req.Temperature,
+		MaxTokens:   req.MaxTokens,
+		N:           req.N,
+		Stop:        req.Stop,
+		Seed:        req.Seed,
+		Format:      req.ResponseFormat,
+		RolloutID:   req.RolloutID,
+		Tools:       req.Tools,
+		ToolChoice:  req.ToolChoice,
+	}
+}
+
+// appendPlainKey appends the JSON encoding of req's cacheKeyInput to b,
+// as json.Marshal writes it, when req is a plain chat request: no tools,
+// no tool choice, messages without parts, tool calls or tool call ids,
+// and a temperature json.Marshal writes without an exponent. Else it
+// reports false, and b is garbage.
+func appendPlainKey(b []byte, provider, model string, req *lm.Request) ([]byte, bool) {
+	if len(req.Tools) > 0 || req.ToolChoice != "" {
+		return b, false
+	}
+	b = append(b, `{"p":`...)
+	b = appendJSONString(b, provider)
+	b = append(b, `,"m":`...)
+	b = appendJSONString(b, model)
+	b = append(b, `,"msgs":`...)
+	if req.Messages == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range req.Messages {
+			m := &req.Messages[i]
+			if len(m.Parts) > 0 || len(m.ToolCalls) > 0 || m.ToolCallID != "" {
+				return b, false
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"role":`...)
+			b = appendJSONString(b, string(m.Role))
+			b = append(b, `,"content":`...)
+			b = appendJSONString(b, m.Content)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if t := req.Temperature; t != nil {
+		if abs := math.Abs(*t); abs != 0 && (abs < 1e-6 || abs >= 1e21) || math.IsNaN(*t) {
+			return b, false // exponents, and NaN (an error): encoding/json decides
+		}
+		b = append(b, `,"t":`...)
+		b = strconv.AppendFloat(b, *t, 'f', -1, 64)
+	}
+	if req.MaxTokens != 0 {
+		b = append(b, `,"mt":`...)
+		b = strconv.AppendInt(b, int64(req.MaxTokens), 10)
+	}
+	if req.N != 0 {
+		b = append(b, `,"n":`...)
+		b = strconv.AppendInt(b, int64(req.N), 10)
+	}
+	if len(req.Stop) > 0 {
+		b = append(b, `,"stop":[`...)
+		for i, s := range req.Stop {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if req.Seed != nil {
+		b = append(b, `,"seed":`...)
+		b = strconv.AppendInt(b, int64(*req.Seed), 10)
+	}
+	if req.ResponseFormat != "" {
+		b = append(b, `,"fmt":`...)
+		b = appendJSONString(b, string(req.ResponseFormat))
+	}
+	if req.RolloutID != 0 {
+		b = append(b, `,"r":`...)
+		b = strconv.AppendInt(b, int64(req.RolloutID), 10)
+	}
+	return append(b, '}'), true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as encoding/json writes a string by default:
+// quoted, with HTML characters, control characters, U+2028 and U+2029
+// escaped, and invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
