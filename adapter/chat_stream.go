@@ -29,9 +29,10 @@ type FieldStream interface {
 
 // NewFieldStream returns the incremental parser of adapter a for sig: a
 // ChatStream for Chat, a JSONStream for JSON, and nil for other adapters,
-// whose replies are parsed only once complete.
+// whose replies are parsed only once complete. A Prepared gets the parser
+// of the adapter it wraps.
 func NewFieldStream(a Adapter, sig signature.Signature) FieldStream {
-	switch a.(type) {
+	switch unwrap(a).(type) {
 	case Chat, *Chat:
 		return NewChatStream(sig)
 	case JSON, *JSON:

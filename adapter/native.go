@@ -171,9 +171,10 @@ func formatNative(native bool, sig signature.Signature, inputs Values,
 	return req, nil
 }
 
-// nativeOf reports whether a uses native function calling.
+// nativeOf reports whether a (or the adapter a Prepared wraps) uses
+// native function calling.
 func nativeOf(a Adapter) bool {
-	switch x := a.(type) {
+	switch x := unwrap(a).(type) {
 	case Chat:
 		return x.opts.nativeOn(false)
 	case *Chat:

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"testing"
@@ -119,5 +120,28 @@ func TestPreparedRejectsAMismatch(t *testing.T) {
 	want, _ := Chat{}.Format(sig, nil, qaInputs)
 	if got, err := q.Format(sig, nil, qaInputs); err != nil || !cmp.Equal(want, got) {
 		t.Errorf("after a rejection: %v\n%s", err, cmp.Diff(want, got))
+	}
+}
+
+// A Chat prepared for one predictor keeps the adapter's native function
+// calling: the provider's tool calls fill the ToolCalls output, and the
+// incremental parser is Chat's.
+func TestPreparedKeepsNativeFunctionCalling(t *testing.T) {
+	sig := signature.MustParse("question: str, tools: list[dspy.Tool] -> answer: str, tool_calls: dspy.ToolCalls")
+	inputs := Values{"question": "What is the weather in Paris?", "tools": weatherTools(t)[:1]}
+	model := &scriptedLM{replies: []func(lm.Request) (lm.Response, error){
+		toolCallReply("", lm.ToolCall{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}),
+	}}
+	a := Prepare(NewChat(WithNativeFunctionCalling(true)), sig, nil)
+	res, err := Call(context.Background(), model, a, sig, nil, inputs, lm.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, ok := res.Outputs[0]["tool_calls"].(signature.ToolCalls)
+	if !ok || len(calls.Calls) != 1 || calls.Calls[0].Name != "get_weather" {
+		t.Errorf("tool_calls = %#v, want the provider's get_weather call", res.Outputs[0]["tool_calls"])
+	}
+	if _, ok := NewFieldStream(a, sig).(*ChatStream); !ok {
+		t.Errorf("NewFieldStream(prepared chat) = %T, want *ChatStream", NewFieldStream(a, sig))
 	}
 }
