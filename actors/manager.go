@@ -145,13 +145,13 @@ func (c *Clients) deadLetter(ev any) {
 		return
 	}
 	msg, ok := dl.Message.(*chatRequest)
-	if !ok || msg.reply == nil {
+	if !ok {
 		return
 	}
 	c.forget(dl.PID)
 	root, manager := c.root.Load(), c.manager.Load()
 	if msg.rerouted || root == nil || manager == nil || manager.Equal(dl.PID) {
-		msg.respond(nil, nil, &chatReply{err: errors.New("actors: ClientManager not running")})
+		msg.respond(&chatReply{err: errors.New("actors: ClientManager not running")})
 		return
 	}
 	msg.rerouted = true
@@ -332,7 +332,7 @@ func (m *clientManager) Receive(ctx actor.Context) {
 	case *chatRequest:
 		pid, err := m.route(ctx, msg.client)
 		if err != nil {
-			msg.respond(ctx.ActorSystem().Root, ctx.Sender(), &chatReply{err: err})
+			msg.respond(&chatReply{err: err})
 			return
 		}
 		ctx.Forward(pid)
@@ -422,13 +422,15 @@ func alive(ctx actor.Context, pid *actor.PID) bool {
 // or "provider" for its default model) and waits for the reply. The ctx
 // deadline bounds the wait; without one, defaultTimeout does (0 means the
 // configured request timeout times the attempts, plus backoffs). When ctx
-// ends first, Chat stops waiting and tells the client actor to cancel the
-// provider request.
+// ends first, the provider request is cancelled and Chat returns its
+// cause.
 //
 // After the first request for an id, Chat sends straight to its client
 // actor, not through the ClientManager, and looks the request up in the
-// cache's memory tier itself: a hit never queues in a mailbox. The client
-// actor still writes the cache.
+// cache's memory tier itself: a hit never queues in a mailbox. A miss goes
+// to the client actor, which admits it and hands it back: Chat then runs
+// the provider request on the calling goroutine (see the package
+// documentation) and writes the cache.
 func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) (lm.Response, error) {
 	if c.closed.Load() {
 		return lm.Response{}, ErrClosed
@@ -489,6 +491,9 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 	}
 	select {
 	case r := <-msg.reply:
+		if r.work != nil {
+			return c.serve(ctx, r.work, msg, hasDeadline)
+		}
 		return r.resp, r.err
 	case <-ctx.Done():
 		root.Send(pid, &cancelRequest{id: msg.id, client: id})
@@ -499,6 +504,27 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		}
 		return lm.Response{}, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
 	}
+}
+
+// serve runs the work the client actor handed back for msg on the
+// caller's goroutine, and reports its outcome as waiting for a reply
+// would: the cause of ctx when ctx ended, and the missed default deadline
+// (or ErrClosed) when the request ran out of it.
+func (c *Clients) serve(ctx context.Context, w *work, msg *chatRequest, hasDeadline bool) (lm.Response, error) {
+	resp, err := w.serve(ctx, msg)
+	if err == nil {
+		return resp, nil
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return lm.Response{}, cause
+	}
+	if !hasDeadline && !time.Now().Before(msg.deadline) {
+		if c.closed.Load() {
+			return lm.Response{}, ErrClosed
+		}
+		return lm.Response{}, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
+	}
+	return resp, err
 }
 
 // requestBudget is the longest a request may take under the current

@@ -214,23 +214,9 @@ var errStreamAbandoned = errors.New("actors: stream abandoned by its consumer")
 // the provider fails the request and crashes the actor.
 func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Response, err error) {
 	cs := x.shared
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	if !msg.deadline.IsZero() {
-		var stop context.CancelFunc
-		ctx, stop = context.WithDeadline(ctx, msg.deadline)
-		defer stop()
-	}
-	if x.call != nil {
-		ctx = x.call.context(ctx)
-	} else if msg.span.IsValid() {
-		ctx = trace.ContextWithRemoteSpanContext(ctx, msg.span)
-	}
-	cs.register(msg.id, cancel)
-	defer cs.unregister(msg.id)
-	if cs.base.Err() != nil {
-		cancel(ErrClosed) // closed while registering
-	}
+	sc := x.open(context.Background(), msg.id, msg.deadline, msg.span)
+	defer sc.close()
+	ctx, cancel := sc.ctx, sc.cancel
 	// The consumer's going away cancels the provider request.
 	watch := make(chan struct{})
 	defer close(watch)
