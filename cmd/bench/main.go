@@ -548,22 +548,26 @@ func (b *bench) memoryInFlight(ctx context.Context, ps *paths) error {
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
-	fmt.Printf("  runtime (off):  %s  (%.2fx raw bytes)\n", rtMem, rtMem.bytes/rawMem.bytes)
+	fmt.Printf("  runtime (off):  %s  (%.2fx raw bytes, %.2fx raw goroutines)\n", rtMem, rtMem.bytes()/rawMem.bytes(), rtMem.goroutines/rawMem.goroutines)
 	return nil
 }
 
 // inFlight is what one request in flight holds.
-type inFlight struct{ bytes, goroutines float64 }
+type inFlight struct{ heap, stack, goroutines float64 }
+
+func (m inFlight) bytes() float64 { return m.heap + m.stack }
 
 func (m inFlight) String() string {
-	return fmt.Sprintf("%6.1f KiB (live heap + stacks), %.2f goroutines per request", m.bytes/1024, m.goroutines)
+	return fmt.Sprintf("%6.1f KiB (live heap %.1f + stacks %.1f), %.2f goroutines per request",
+		m.bytes()/1024, m.heap/1024, m.stack/1024, m.goroutines)
 }
 
 // holdInFlight starts n calls at once, waits until the process stops
 // growing (every call waits on the simulator), measures, and waits for the
 // calls to end.
 func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error) (inFlight, error) {
-	base, g0 := liveBytes(), runtime.NumGoroutine()
+	heap0, stack0 := liveBytes()
+	g0 := runtime.NumGoroutine()
 	var (
 		wg       sync.WaitGroup
 		firstErr error
@@ -586,18 +590,23 @@ func holdInFlight(ctx context.Context, n int, call func(context.Context, int) er
 			still++
 		}
 	}
-	m := inFlight{bytes: float64(liveBytes()-base) / float64(n), goroutines: float64(runtime.NumGoroutine()-g0) / float64(n)}
+	heap, stack := liveBytes()
+	m := inFlight{
+		heap:       float64(heap-heap0) / float64(n),
+		stack:      float64(stack-stack0) / float64(n),
+		goroutines: float64(runtime.NumGoroutine()-g0) / float64(n),
+	}
 	wg.Wait()
 	return m, firstErr
 }
 
 // liveBytes returns the live heap and the goroutine stacks after a
 // collection.
-func liveBytes() int64 {
+func liveBytes() (heap, stack int64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc + ms.StackInuse)
+	return int64(ms.HeapAlloc), int64(ms.StackInuse)
 }
 
 // median returns the median of xs (not empty).
