@@ -100,7 +100,6 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	warnFileLimit(cfg, logger)
 	getenv := o.getenv // resolves config.Provider.APIKeyEnv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -143,7 +142,13 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	r.tel.cache = r.cache
 	r.clientPolicy = supervision.NewPolicy(clientSpec(cfg), supOpts...)
 	r.configs = actors.NewConfigs(cfg, nil)
+	perRequest := 1
+	if r.sim != nil {
+		perRequest = 2 // client and server sockets in this process
+	}
+	limit, known := fileLimit()
 	r.clients = actors.NewClients(actors.ClientsOptions{
+		FileCap:         checkFileLimit(cfg, limit, known, perRequest, logger),
 		Config:          cfg,
 		Factory:         r.factory(o.httpClient, getenv),
 		Custom:          maps.Clone(o.providers),

@@ -74,6 +74,7 @@ type clientShared struct {
 	provCfg             config.Provider // guarded by the Clients' mutex
 	cache               *responseCache
 	gate                gate
+	uncapped            *gate // shared by the clients without a cap; nil: none
 	limits              *limits
 	tel                 *clientTelemetry
 
@@ -418,15 +419,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		}
 	}
 	msg.respond(&chatReply{work: &work{
-		exchange: exchange{
-			shared:   cs,
-			provider: a.provider,
-			breaker:  a.breaker,
-			retry:    a.settings.Retry,
-			timeout:  a.settings.RequestTimeout,
-			self:     ctx.Self(),
-			root:     ctx.ActorSystem().Root,
-		},
+		exchange: a.newExchange(ctx.Self(), ctx.ActorSystem().Root),
 		req:      req,
 		key:      key,
 		keyed:    keyed,
@@ -583,9 +576,54 @@ type exchange struct {
 	breaker  *breaker
 	retry    config.Retry
 	timeout  time.Duration
+	// uncapped is the clients' shared gate when this client has no
+	// cap of its own; nil otherwise.
+	uncapped *gate
 	self     *actor.PID
 	root     *actor.RootContext
 	call     *lmCall // nil when telemetry is off
+}
+
+// newExchange takes the actor's snapshot for one request; self and root
+// are where a provider's panic crashes it.
+func (a *clientActor) newExchange(self *actor.PID, root *actor.RootContext) exchange {
+	x := exchange{
+		shared:   a.shared,
+		provider: a.provider,
+		breaker:  a.breaker,
+		retry:    a.settings.Retry,
+		timeout:  a.settings.RequestTimeout,
+		self:     self,
+		root:     root,
+	}
+	if a.settings.MaxInFlight <= 0 {
+		x.uncapped = a.shared.uncapped
+	}
+	return x
+}
+
+// admit takes a slot of the client's in-flight cap, waiting within ctx,
+// and for a client without a cap one of the gate it shares with the
+// others; release them with leave.
+func (x *exchange) admit(ctx context.Context) error {
+	if err := x.shared.gate.acquire(ctx); err != nil {
+		return err
+	}
+	if x.uncapped != nil {
+		if err := x.uncapped.acquire(ctx); err != nil {
+			x.shared.gate.release()
+			return err
+		}
+	}
+	return nil
+}
+
+// leave releases the slots admit took.
+func (x *exchange) leave() {
+	if x.uncapped != nil {
+		x.uncapped.release()
+	}
+	x.shared.gate.release()
 }
 
 // requestScope is the context one request runs in, registered so that
@@ -672,10 +710,10 @@ func (x exchange) run(parent context.Context, msg *chatRequest, req lm.Request) 
 	if x.provider == nil {
 		return lm.Response{}, &lm.ProviderError{Provider: cs.provider, Model: req.Model, Err: lm.ErrNoLM}
 	}
-	if err := cs.gate.acquire(ctx); err != nil {
+	if err := x.admit(ctx); err != nil {
 		return lm.Response{}, err
 	}
-	defer cs.gate.release()
+	defer x.leave()
 	x.call.inFlight(1)
 	defer x.call.inFlight(-1)
 

@@ -52,6 +52,11 @@ type ClientsOptions struct {
 	// Clients. When nil, each client caches in a memory store of its own.
 	// Either way the configuration's cache.enabled and cache.ttl apply.
 	Cache cache.Store
+	// FileCap, when positive, caps the requests in flight across every
+	// client that has no concurrency cap of its own (concurrency 0):
+	// past it they queue, as under a cap, instead of failing with "too
+	// many open files". The runtime derives it from the open-file limit.
+	FileCap int
 }
 
 // Clients is the durable side of the ClientManager and its callers' typed
@@ -84,6 +89,9 @@ type Clients struct {
 	// unsubscribe ends deadLetter's subscription to the actor system's
 	// event stream.
 	unsubscribe atomic.Pointer[func()]
+	// uncapped is the gate of every client without a concurrency cap of
+	// its own (ClientsOptions.FileCap); nil: none.
+	uncapped *gate
 
 	mu      sync.Mutex
 	cfg     config.Config
@@ -92,6 +100,11 @@ type Clients struct {
 
 // NewClients returns the durable state for a ClientManager.
 func NewClients(o ClientsOptions) *Clients {
+	var uncapped *gate
+	if o.FileCap > 0 {
+		uncapped = new(gate)
+		uncapped.setLimit(o.FileCap)
+	}
 	return &Clients{
 		factory:  o.Factory,
 		custom:   o.Custom,
@@ -102,6 +115,7 @@ func NewClients(o ClientsOptions) *Clients {
 		ready:    make(chan struct{}),
 		cfg:      o.Config.Clone(),
 		clients:  make(map[string]*clientShared),
+		uncapped: uncapped,
 	}
 }
 
@@ -216,6 +230,7 @@ func (c *Clients) client(clientID string, p config.Provider, model string, custo
 	}
 	cs.tel.prices = c.prices
 	cs.provCfg = p
+	cs.uncapped = c.uncapped
 	cs.tel.ins, cs.tel.provCfg = &c.ins, p
 	c.clients[clientID] = cs
 	return cs, nil

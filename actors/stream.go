@@ -167,15 +167,7 @@ func (a *clientActor) stream(ctx actor.Context, msg *streamRequest) {
 			return
 		}
 	}
-	x := exchange{
-		shared:   cs,
-		provider: a.provider,
-		breaker:  a.breaker,
-		retry:    a.settings.Retry,
-		timeout:  a.settings.RequestTimeout,
-		self:     ctx.Self(),
-		root:     ctx.ActorSystem().Root,
-	}
+	x := a.newExchange(ctx.Self(), ctx.ActorSystem().Root)
 	cs.spawn(func() {
 		x.call = cs.tel.startCall(msg.span, req, received)
 		if keyed {
@@ -240,10 +232,10 @@ func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Respons
 	if x.provider == nil {
 		return lm.Response{}, &lm.ProviderError{Provider: cs.provider, Model: req.Model, Err: lm.ErrNoLM}
 	}
-	if err := cs.gate.acquire(ctx); err != nil {
+	if err := x.admit(ctx); err != nil {
 		return lm.Response{}, err
 	}
-	defer cs.gate.release()
+	defer x.leave()
 	x.call.inFlight(1)
 	defer x.call.inFlight(-1)
 
