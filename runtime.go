@@ -64,6 +64,10 @@ type Runtime struct {
 	telemetry    *actors.Telemetry
 	tel          runtimeTelemetry
 	transports   *transports
+	// fileCap caps the requests in flight of clients without a
+	// concurrency cap (0: none); concurrency is the configured cap at
+	// start. Both size the HTTP connection pools.
+	fileCap, concurrency int
 	sim          *simlm.Server // the embedded simulator, when it serves
 	recorder     *history.Recorder
 	cache        cache.Store // the clients' shared response cache; nil: none
@@ -147,8 +151,10 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 		perRequest = 2 // client and server sockets in this process
 	}
 	limit, known := fileLimit()
+	r.fileCap = checkFileLimit(cfg, limit, known, perRequest, logger)
+	r.concurrency = cfg.Concurrency
 	r.clients = actors.NewClients(actors.ClientsOptions{
-		FileCap:         checkFileLimit(cfg, limit, known, perRequest, logger),
+		FileCap:         r.fileCap,
 		Config:          cfg,
 		Factory:         r.factory(o.httpClient, getenv),
 		Custom:          maps.Clone(o.providers),
@@ -418,7 +424,7 @@ func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.Pr
 	return func(p config.Provider, model string) (lm.LM, error) {
 		client := hc
 		if client == nil {
-			client = r.transports.newClient()
+			client = r.transports.newClient(r.poolSize(p))
 		}
 		headers := make(map[string]string, len(p.Headers))
 		for k, v := range p.Headers {
@@ -458,13 +464,38 @@ type transports struct {
 	all []*http.Transport
 }
 
-// newClient returns an HTTP client with a transport sized for many
-// concurrent requests to one host.
-func (t *transports) newClient() *http.Client {
+// defaultPoolSize is the idle-connection pool of a client whose
+// concurrency has no bound the runtime knows of.
+const defaultPoolSize = 2048
+
+// poolSize returns how many idle connections p's client keeps: as many as
+// requests it may have in flight, so that a steady load at the cap never
+// reconnects.
+func (r *Runtime) poolSize(p config.Provider) int {
+	n := r.concurrency
+	if p.Concurrency != nil {
+		n = *p.Concurrency
+	}
+	if n <= 0 {
+		n = r.fileCap
+	}
+	if n <= 0 {
+		n = defaultPoolSize
+	}
+	return n
+}
+
+// newClient returns an HTTP client for one provider's model with a
+// transport for many concurrent requests to one host: it keeps up to idle
+// connections open between requests (HTTP/1.1 holds one per request in
+// flight) and speaks HTTP/2 where the server offers it over TLS, which
+// multiplexes requests over few connections.
+func (t *transports) newClient(idle int) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 0
-	tr.MaxIdleConnsPerHost = 2048
-	tr.MaxConnsPerHost = 0
+	tr.ForceAttemptHTTP2 = true
+	tr.MaxIdleConns = 0 // no bound across hosts: MaxIdleConnsPerHost bounds
+	tr.MaxIdleConnsPerHost = idle
+	tr.MaxConnsPerHost = 0 // the client's concurrency cap bounds
 	tr.IdleConnTimeout = 90 * time.Second
 	t.mu.Lock()
 	t.all = append(t.all, tr)
