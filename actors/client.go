@@ -442,35 +442,58 @@ type work struct {
 
 // serve runs w for msg within parent (the caller's context): the cache's
 // back tier, then the exchange, then the cache write. Close waits for it,
-// and fails it with ErrClosed when it comes first.
+// and fails it with ErrClosed when it comes first. It and the functions
+// it calls keep their frames small: the caller's stack holds them while
+// the provider answers.
 func (w *work) serve(parent context.Context, msg *chatRequest) (lm.Response, error) {
 	cs := w.shared
 	if !cs.enter() {
-		call := cs.tel.startCall(msg.span, w.req, w.received)
-		call.end(telemetryView(msg, lm.Response{}), ErrClosed)
+		w.end(msg, nil, ErrClosed)
 		return lm.Response{}, ErrClosed
 	}
 	defer cs.leave()
 	w.call = cs.tel.startCall(msg.span, w.req, w.received)
 	if w.keyed {
-		// The back tier (disk) is looked up here, off the mailbox,
-		// without a cancellable context: a lookup is short, and
-		// watching a context would cost more than it.
-		if resp, ok := cs.cache.getBack(context.Background(), w.key); ok {
-			cs.hits.Add(1)
-			w.call.lookedUp(true)
-			w.call.end(telemetryView(msg, resp), nil)
+		if resp, ok := w.lookBack(msg); ok {
 			return resp, nil
 		}
-		cs.misses.Add(1)
-		w.call.lookedUp(false)
 	}
-	resp, err := w.run(parent, msg, w.req)
+	resp, err := w.run(parent, msg, &w.req)
 	if err == nil && w.keyed {
 		cs.cache.put(cs.base, w.key, resp)
 	}
-	w.call.end(telemetryView(msg, resp), err)
+	w.end(msg, &resp, err)
 	return resp, err
+}
+
+// lookBack looks w up in the back tier (disk) of the cache, off the
+// mailbox, without a cancellable context: a lookup is short, and watching
+// a context would cost more than it.
+func (w *work) lookBack(msg *chatRequest) (lm.Response, bool) {
+	cs := w.shared
+	resp, ok := cs.cache.getBack(context.Background(), w.key)
+	if !ok {
+		cs.misses.Add(1)
+		w.call.lookedUp(false)
+		return lm.Response{}, false
+	}
+	cs.hits.Add(1)
+	w.call.lookedUp(true)
+	w.end(msg, &resp, nil)
+	return resp, true
+}
+
+// end records the outcome of w's call (resp nil: none), starting the
+// call when the request never started.
+func (w *work) end(msg *chatRequest, resp *lm.Response, err error) {
+	if w.call == nil {
+		w.call = w.shared.tel.startCall(msg.span, w.req, w.received)
+	}
+	var r lm.Response
+	if resp != nil {
+		r = telemetryView(msg, *resp)
+	}
+	w.call.end(r, err)
 }
 
 // crash makes the client actor pid crash for reason.
@@ -689,7 +712,7 @@ func (c withoutEmbed) Value(key any) any {
 // run serves one request within parent: admission, rate limits, breaker,
 // retries. A panic in the provider fails the request and crashes the
 // actor.
-func (x exchange) run(parent context.Context, msg *chatRequest, req lm.Request) (resp lm.Response, err error) {
+func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request) (resp lm.Response, err error) {
 	cs := x.shared
 	if msg.embed != nil {
 		parent = withoutEmbed{parent}
@@ -717,7 +740,7 @@ func (x exchange) run(parent context.Context, msg *chatRequest, req lm.Request) 
 	x.call.inFlight(1)
 	defer x.call.inFlight(-1)
 
-	tokens := estimateTokens(req)
+	tokens := estimateTokens(*req)
 	attempts := 0
 	defer func() { resp.Attempts = attempts }()
 	attempt := func(ctx context.Context) (resp lm.Response, err error) {
@@ -747,7 +770,7 @@ func (x exchange) run(parent context.Context, msg *chatRequest, req lm.Request) 
 		if msg.embed != nil {
 			return embed(attemptCtx, x.provider, cs.provider, req.Model, msg.embed.Inputs)
 		}
-		return x.provider.Chat(attemptCtx, req)
+		return x.provider.Chat(attemptCtx, *req)
 	}
 	// The breaker counts the request once, after its retries.
 	resp, err = throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {
