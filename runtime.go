@@ -64,14 +64,15 @@ type Runtime struct {
 	telemetry    *actors.Telemetry
 	tel          runtimeTelemetry
 	transports   *transports
-	// fileCap caps the requests in flight of clients without a
-	// concurrency cap (0: none); concurrency is the configured cap at
-	// start. Both size the HTTP connection pools.
-	fileCap, concurrency int
 	sim          *simlm.Server // the embedded simulator, when it serves
 	recorder     *history.Recorder
 	cache        cache.Store // the clients' shared response cache; nil: none
 	ownCache     bool        // closed by Close
+
+	// fileCap caps the requests in flight of clients without a
+	// concurrency cap (0: none); concurrency is the configured cap at
+	// start. Both size the HTTP connection pools.
+	fileCap, concurrency int
 
 	closeOnce sync.Once
 	closeDone chan struct{}
