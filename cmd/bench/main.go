@@ -553,13 +553,17 @@ func (b *bench) memoryInFlight(ctx context.Context, ps *paths) error {
 }
 
 // inFlight is what one request in flight holds.
-type inFlight struct{ heap, stack, goroutines float64 }
+type inFlight struct{ heap, stack, goroutines, fds float64 }
 
 func (m inFlight) bytes() float64 { return m.heap + m.stack }
 
 func (m inFlight) String() string {
-	return fmt.Sprintf("%6.1f KiB (live heap %.1f + stacks %.1f), %.2f goroutines per request",
-		m.bytes()/1024, m.heap/1024, m.stack/1024, m.goroutines)
+	fds := "unknown"
+	if m.fds >= 0 {
+		fds = fmt.Sprintf("%.2f", m.fds)
+	}
+	return fmt.Sprintf("%6.1f KiB (live heap %.1f + stacks %.1f), %.2f goroutines, %s open files per request",
+		m.bytes()/1024, m.heap/1024, m.stack/1024, m.goroutines, fds)
 }
 
 // holdInFlight starts n calls at once, waits until the process stops
@@ -567,7 +571,7 @@ func (m inFlight) String() string {
 // calls to end.
 func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error) (inFlight, error) {
 	heap0, stack0 := liveBytes()
-	g0 := runtime.NumGoroutine()
+	g0, fd0 := runtime.NumGoroutine(), openFiles()
 	var (
 		wg       sync.WaitGroup
 		firstErr error
@@ -595,6 +599,10 @@ func holdInFlight(ctx context.Context, n int, call func(context.Context, int) er
 		heap:       float64(heap-heap0) / float64(n),
 		stack:      float64(stack-stack0) / float64(n),
 		goroutines: float64(runtime.NumGoroutine()-g0) / float64(n),
+		fds:        -1,
+	}
+	if fd := openFiles(); fd >= 0 && fd0 >= 0 {
+		m.fds = float64(fd-fd0) / float64(n)
 	}
 	wg.Wait()
 	return m, firstErr
@@ -607,6 +615,16 @@ func liveBytes() (heap, stack int64) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc), int64(ms.StackInuse)
+}
+
+// openFiles returns the number of files the process has open, or -1
+// where /proc does not tell.
+func openFiles() int {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(fds)
 }
 
 // median returns the median of xs (not empty).
