@@ -428,7 +428,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 }
 
 // work is a request the client actor admitted, handed back to the caller
-// waiting in Clients.Chat, which runs it on its own goroutine: the actor
+// waiting in Clients.Chat, which runs it on the caller's goroutine: the actor
 // took its snapshot of provider, breaker and settings, in mailbox order,
 // and the caller's goroutine, idle until the reply anyway, does the
 // provider call. No goroutine is started per request.
