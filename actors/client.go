@@ -153,13 +153,6 @@ func (cs *clientShared) register(id uint64, cancel context.CancelCauseFunc) {
 // unregister forgets a request.
 func (cs *clientShared) unregister(id uint64) { cs.cancels.Delete(id) }
 
-// cancel cancels a running request, if it is still running.
-func (cs *clientShared) cancel(id uint64, cause error) {
-	if c, ok := cs.cancels.Load(id); ok {
-		c.(context.CancelCauseFunc)(cause)
-	}
-}
-
 // status returns a snapshot.
 func (cs *clientShared) status() ClientStatus {
 	st := ClientStatus{
@@ -258,11 +251,6 @@ type (
 		err  error
 		work *work
 	}
-	// cancelRequest asks to cancel the running request id.
-	cancelRequest struct {
-		id     uint64
-		client string
-	}
 	// settingsChanged tells a client to reload its settings.
 	settingsChanged struct{}
 	// crash makes the receiving actor panic, so its supervisor handles it.
@@ -307,8 +295,6 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.chat(ctx, msg)
 	case *streamRequest:
 		a.stream(ctx, msg)
-	case *cancelRequest:
-		a.shared.cancel(msg.id, context.Canceled)
 	case *settingsChanged:
 		a.load(ctx, false)
 	case *breakerChanged:
@@ -650,7 +636,7 @@ func (x *exchange) leave() {
 }
 
 // requestScope is the context one request runs in, registered so that
-// close and cancelRequest cancel it.
+// close cancels it.
 type requestScope struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc

@@ -38,9 +38,10 @@
 // settings and breaker of the actor incarnation that received it, after
 // every configuration change and restart queued before it. The request's
 // context derives from the caller's: cancelling it cancels the provider
-// request. Each running request is registered under its id, so Close (and
-// a cancelRequest) cancels it, and Close waits until every request that
-// was handed back has ended. A panic in the provider is recovered where
+// request; a caller that gives up before the hand-off leaves the request
+// unrun. Each running request is registered under its id, so Close
+// cancels it, and Close waits until every request that was handed back
+// has ended. A panic in the provider is recovered where
 // the request runs: the caller gets an error wrapping ErrProviderPanic,
 // and the actor is then made to crash so that its supervisor restarts it
 // (and, past the restart intensity, escalates as its supervision spec

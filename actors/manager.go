@@ -358,12 +358,6 @@ func (m *clientManager) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(pid)
-	case *cancelRequest:
-		if clientID, _, _, _, err := m.c.resolve(msg.client); err == nil {
-			if pid, ok := m.children[clientID]; ok {
-				ctx.Forward(pid)
-			}
-		}
 	case *statusQuery:
 		ctx.Respond(m.c.status())
 	case *syncQuery:
@@ -511,7 +505,6 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		}
 		return r.resp, r.err
 	case <-ctx.Done():
-		root.Send(pid, &cancelRequest{id: msg.id, client: id})
 		return lm.Response{}, context.Cause(ctx)
 	case <-expired:
 		if c.closed.Load() {
