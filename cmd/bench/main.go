@@ -294,15 +294,15 @@ func rawClient(url string) (*openai.Client, *http.Transport) {
 
 // paths builds the calls the bench compares.
 type paths struct {
-	sig  signature.Signature
-	chat adapter.Chat
-	raw  *openai.Client
-	seq  atomic.Int64 // rollout ids
+	sig       signature.Signature
+	chat      adapter.Chat
+	raw       *openai.Client
+	questions []string     // of dataset.QA, built once: not per call, on either path
+	seq       atomic.Int64 // rollout ids
 }
 
 func (p *paths) question(tag string, i int) string {
-	items := dataset.QA()
-	return fmt.Sprintf("%s (%s request %d)", items[i%len(items)].Question, tag, i)
+	return fmt.Sprintf("%s (%s request %d)", p.questions[i%len(p.questions)], tag, i)
 }
 
 // rawCall is a call of raw go-openai with the very messages the Chat
@@ -369,6 +369,9 @@ func (b *bench) run() error {
 		return err
 	}
 	ps := &paths{sig: sig, chat: adapter.NewChat(), raw: raw}
+	for _, it := range dataset.QA() {
+		ps.questions = append(ps.questions, it.Question)
+	}
 
 	// Runtime path: typed Predict on the runtime's LM, one runtime per
 	// telemetry mode.
