@@ -492,25 +492,48 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		}
 	}
 	root.Send(pid, msg)
+	r, err := c.wait(ctx, msg, timeout, hasDeadline)
+	switch {
+	case err != nil:
+		return lm.Response{}, err
+	case r.work != nil:
+		return c.serve(ctx, r.work, msg, hasDeadline)
+	}
+	return r.resp, r.err
+}
+
+// waitTimers holds stopped timers for wait: a request without a deadline
+// of its own takes one instead of allocating it. Since Go 1.23 a stopped
+// timer's channel holds no stale value.
+var waitTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// wait waits for msg's reply within ctx, and for at most timeout when ctx
+// has no deadline.
+func (c *Clients) wait(ctx context.Context, msg *chatRequest, timeout time.Duration, hasDeadline bool) (*chatReply, error) {
 	var expired <-chan time.Time
 	if !hasDeadline {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
+		t := waitTimers.Get().(*time.Timer)
+		t.Reset(timeout)
+		defer func() {
+			t.Stop()
+			waitTimers.Put(t)
+		}()
 		expired = t.C
 	}
 	select {
 	case r := <-msg.reply:
-		if r.work != nil {
-			return c.serve(ctx, r.work, msg, hasDeadline)
-		}
-		return r.resp, r.err
+		return r, nil
 	case <-ctx.Done():
-		return lm.Response{}, context.Cause(ctx)
+		return nil, context.Cause(ctx)
 	case <-expired:
 		if c.closed.Load() {
-			return lm.Response{}, ErrClosed
+			return nil, ErrClosed
 		}
-		return lm.Response{}, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
+		return nil, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
 	}
 }
 
