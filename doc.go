@@ -48,8 +48,9 @@
 // lm.ErrCircuitOpen and wraps the failure that opened it) and retries with exponential
 // backoff and jitter that wait at least the provider's Retry-After. A
 // request that needed several attempts fails with a *RetryError that
-// unwraps to the last *lm.ProviderError. Calls are never serialised: each
-// provider request runs in its own goroutine.
+// unwraps to the last *lm.ProviderError. Calls are never serialised: the
+// client actor admits each request and hands it back to the caller, whose
+// goroutine makes the provider request.
 //
 // # Response cache
 //

@@ -69,6 +69,11 @@ type Runtime struct {
 	cache        cache.Store // the clients' shared response cache; nil: none
 	ownCache     bool        // closed by Close
 
+	// fileCap caps the requests in flight of clients without a
+	// concurrency cap (0: none); concurrency is the configured cap at
+	// start. Both size the HTTP connection pools.
+	fileCap, concurrency int
+
 	closeOnce sync.Once
 	closeDone chan struct{}
 	closeErr  error
@@ -100,7 +105,6 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	warnFileLimit(cfg, logger)
 	getenv := o.getenv // resolves config.Provider.APIKeyEnv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -143,7 +147,15 @@ func Start(ctx context.Context, opts ...Option) (*Runtime, error) {
 	r.tel.cache = r.cache
 	r.clientPolicy = supervision.NewPolicy(clientSpec(cfg), supOpts...)
 	r.configs = actors.NewConfigs(cfg, nil)
+	perRequest := 1
+	if r.sim != nil {
+		perRequest = 2 // client and server sockets in this process
+	}
+	limit, known := fileLimit()
+	r.fileCap = checkFileLimit(cfg, limit, known, perRequest, logger)
+	r.concurrency = cfg.Concurrency
 	r.clients = actors.NewClients(actors.ClientsOptions{
+		FileCap:         r.fileCap,
 		Config:          cfg,
 		Factory:         r.factory(o.httpClient, getenv),
 		Custom:          maps.Clone(o.providers),
@@ -413,7 +425,7 @@ func (r *Runtime) factory(hc *http.Client, getenv func(string) string) actors.Pr
 	return func(p config.Provider, model string) (lm.LM, error) {
 		client := hc
 		if client == nil {
-			client = r.transports.newClient()
+			client = r.transports.newClient(r.poolSize(p))
 		}
 		headers := make(map[string]string, len(p.Headers))
 		for k, v := range p.Headers {
@@ -453,13 +465,38 @@ type transports struct {
 	all []*http.Transport
 }
 
-// newClient returns an HTTP client with a transport sized for many
-// concurrent requests to one host.
-func (t *transports) newClient() *http.Client {
+// defaultPoolSize is the idle-connection pool of a client whose
+// concurrency has no bound the runtime knows of.
+const defaultPoolSize = 2048
+
+// poolSize returns how many idle connections p's client keeps: as many as
+// requests it may have in flight, so that a steady load at the cap never
+// reconnects.
+func (r *Runtime) poolSize(p config.Provider) int {
+	n := r.concurrency
+	if p.Concurrency != nil {
+		n = *p.Concurrency
+	}
+	if n <= 0 {
+		n = r.fileCap
+	}
+	if n <= 0 {
+		n = defaultPoolSize
+	}
+	return n
+}
+
+// newClient returns an HTTP client for one provider's model with a
+// transport for many concurrent requests to one host: it keeps up to idle
+// connections open between requests (HTTP/1.1 holds one per request in
+// flight) and speaks HTTP/2 where the server offers it over TLS, which
+// multiplexes requests over few connections.
+func (t *transports) newClient(idle int) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 0
-	tr.MaxIdleConnsPerHost = 2048
-	tr.MaxConnsPerHost = 0
+	tr.ForceAttemptHTTP2 = true
+	tr.MaxIdleConns = 0 // no bound across hosts: MaxIdleConnsPerHost bounds
+	tr.MaxIdleConnsPerHost = idle
+	tr.MaxConnsPerHost = 0 // the client's concurrency cap bounds
 	tr.IdleConnTimeout = 90 * time.Second
 	t.mu.Lock()
 	t.all = append(t.all, tr)

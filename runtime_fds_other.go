@@ -2,11 +2,5 @@
 
 package dspex
 
-import (
-	"log/slog"
-
-	"github.com/dspex-go/dspex/config"
-)
-
-// warnFileLimit does nothing where the open-file limit cannot be read.
-func warnFileLimit(config.Config, *slog.Logger) {}
+// fileLimit reports that the open-file limit cannot be read here.
+func fileLimit() (uint64, bool) { return 0, false }

@@ -74,6 +74,7 @@ type clientShared struct {
 	provCfg             config.Provider // guarded by the Clients' mutex
 	cache               *responseCache
 	gate                gate
+	uncapped            *gate // shared by the clients without a cap; nil: none
 	limits              *limits
 	tel                 *clientTelemetry
 
@@ -84,11 +85,17 @@ type clientShared struct {
 	crashing atomic.Int64
 	breaker  atomic.Pointer[breaker]
 
-	base       context.Context // canceled with ErrClosed on close
-	closeAll   context.CancelCauseFunc
-	cancels    sync.Map       // request id -> context.CancelCauseFunc
-	running    sync.WaitGroup // request goroutines
-	tasks      chan func()    // to idle request goroutines
+	base     context.Context // canceled with ErrClosed on close
+	closeAll context.CancelCauseFunc
+	cancels  sync.Map // request id -> context.CancelCauseFunc
+	// active counts the requests being served on their callers'
+	// goroutines (see serve), with closedBit set once the client closes;
+	// idle is closed when it is closed and none is left.
+	active     atomic.Int64
+	idle       chan struct{}
+	idleOnce   sync.Once
+	running    sync.WaitGroup // stream goroutines
+	tasks      chan func()    // to idle stream goroutines
 	closeCache sync.Once
 
 	mu       sync.Mutex
@@ -111,6 +118,7 @@ func newClientShared(id, provider, model string, s ClientSettings, m lm.LM, stor
 		settings: s,
 		lm:       m,
 		tasks:    make(chan func()),
+		idle:     make(chan struct{}),
 		tel:      &clientTelemetry{ins: new(atomicInstruments), provider: provider, model: model},
 	}
 	cs.gate.setLimit(s.MaxInFlight)
@@ -145,13 +153,6 @@ func (cs *clientShared) register(id uint64, cancel context.CancelCauseFunc) {
 // unregister forgets a request.
 func (cs *clientShared) unregister(id uint64) { cs.cancels.Delete(id) }
 
-// cancel cancels a running request, if it is still running.
-func (cs *clientShared) cancel(id uint64, cause error) {
-	if c, ok := cs.cancels.Load(id); ok {
-		c.(context.CancelCauseFunc)(cause)
-	}
-}
-
 // status returns a snapshot.
 func (cs *clientShared) status() ClientStatus {
 	st := ClientStatus{
@@ -174,6 +175,9 @@ func (cs *clientShared) status() ClientStatus {
 // reply, or for ctx to end; then it closes the cache.
 func (cs *clientShared) close(ctx context.Context) error {
 	cs.closeAll(ErrClosed)
+	if cs.active.Or(closedBit)&^closedBit == 0 {
+		cs.idleOnce.Do(func() { close(cs.idle) })
+	}
 	cs.cancels.Range(func(_, c any) bool {
 		c.(context.CancelCauseFunc)(ErrClosed)
 		return true
@@ -181,6 +185,7 @@ func (cs *clientShared) close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		cs.running.Wait()
+		<-cs.idle
 		close(done)
 	}()
 	select {
@@ -193,10 +198,30 @@ func (cs *clientShared) close(ctx context.Context) error {
 	}
 }
 
+// closedBit marks clientShared.active once the client closed.
+const closedBit = 1 << 62
+
+// enter counts a request served on its caller's goroutine; it reports
+// false, counting nothing, once the client has closed.
+func (cs *clientShared) enter() bool {
+	if cs.active.Add(1)&closedBit != 0 {
+		cs.leave()
+		return false
+	}
+	return true
+}
+
+// leave ends a request that entered.
+func (cs *clientShared) leave() {
+	if cs.active.Add(-1) == closedBit {
+		cs.idleOnce.Do(func() { close(cs.idle) })
+	}
+}
+
 // Messages of the client actor. They never leave this package.
 type (
-	// chatRequest asks for one completion. The reply (a *chatReply) goes
-	// to the sender, usually a future.
+	// chatRequest asks for one completion. The reply goes to the reply
+	// channel: Clients.Chat sends every chatRequest and waits on it.
 	chatRequest struct {
 		id       uint64
 		client   string // "provider/model"
@@ -207,8 +232,8 @@ type (
 		// embed.go); req then describes it to the rate limiter and
 		// telemetry.
 		embed *lm.EmbedRequest
-		// reply, when set, receives the one reply in place of the
-		// sender (Clients.Chat waits on it: no future to register).
+		// reply receives the one reply (buffered: the actor never
+		// blocks on it). No future to register.
 		reply chan *chatReply
 		// keyed tells the cache key was computed by the caller: key,
 		// or no key when key is empty. The caller has looked the key
@@ -219,15 +244,12 @@ type (
 		// ClientManager.
 		rerouted bool
 	}
-	// chatReply answers a chatRequest.
+	// chatReply answers a chatRequest: with the response or error, or
+	// with the admitted work for the caller to run.
 	chatReply struct {
 		resp lm.Response
 		err  error
-	}
-	// cancelRequest asks to cancel the running request id.
-	cancelRequest struct {
-		id     uint64
-		client string
+		work *work
 	}
 	// settingsChanged tells a client to reload its settings.
 	settingsChanged struct{}
@@ -245,9 +267,9 @@ type (
 )
 
 // clientActor serves one provider's model. Its mailbox does only cheap
-// work — cache lookups and starting requests — and each provider request
-// runs in its own goroutine that replies to the caller directly, so calls
-// are never serialised.
+// work — cache lookups and admitting requests — and each provider request
+// runs on its caller's goroutine (a stream on a goroutine of its own), so
+// calls are never serialised.
 type clientActor struct {
 	shared   *clientShared
 	observer func(BreakerEvent)
@@ -273,8 +295,6 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.chat(ctx, msg)
 	case *streamRequest:
 		a.stream(ctx, msg)
-	case *cancelRequest:
-		a.shared.cancel(msg.id, context.Canceled)
 	case *settingsChanged:
 		a.load(ctx, false)
 	case *breakerChanged:
@@ -335,32 +355,32 @@ func (a *clientActor) breakerChanged(ctx actor.Context, msg *breakerChanged) {
 	}
 }
 
-// chat answers from the cache or starts the request in a goroutine.
+// chat answers from the cache, or admits the request and hands it back
+// to its caller to run (see work).
 func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	cs := a.shared
 	cs.requests.Add(1)
-	sender := ctx.Sender()
-	root := ctx.ActorSystem().Root
 	req := msg.req
 	if req.Model == "" {
 		req.Model = cs.model
 	}
-	// The call's span starts on the request goroutine, whose stack has
-	// grown already, not in the mailbox; it is dated from now.
+	// The call's span starts on the caller's goroutine, not in the
+	// mailbox; it is dated from now.
 	var received time.Time
 	if cs.tel.on() {
 		received = time.Now()
 	}
-	reply := func(call *lmCall, r *chatReply) {
-		call.end(telemetryView(msg, r.resp), r.err)
-		msg.respond(root, sender, r)
+	fail := func(err error) {
+		call := cs.tel.startCall(msg.span, req, received)
+		call.end(telemetryView(msg, lm.Response{}), err)
+		msg.respond(&chatReply{err: err})
 	}
 	if err := cs.base.Err(); err != nil {
-		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: context.Cause(cs.base)})
+		fail(context.Cause(cs.base))
 		return
 	}
 	if err := embedUnsupported(msg, a.provider, cs.provider, req.Model); err != nil {
-		reply(cs.tel.startCall(msg.span, req, received), &chatReply{err: err})
+		fail(err)
 		return
 	}
 	key, keyed, looked := "", false, false
@@ -379,41 +399,87 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 			call := cs.tel.startCall(msg.span, req, received)
 			call.lookedUp(true)
 			resp.Attempts = 0
-			reply(call, &chatReply{resp: resp})
+			call.end(telemetryView(msg, resp), nil)
+			msg.respond(&chatReply{resp: resp})
 			return
 		}
 	}
+	msg.respond(&chatReply{work: &work{
+		exchange: a.newExchange(ctx.Self(), ctx.ActorSystem().Root),
+		req:      req,
+		key:      key,
+		keyed:    keyed,
+		received: received,
+	}})
+}
 
-	x := exchange{
-		shared:   cs,
-		provider: a.provider,
-		breaker:  a.breaker,
-		retry:    a.settings.Retry,
-		timeout:  a.settings.RequestTimeout,
-		self:     ctx.Self(),
-		root:     root,
+// work is a request the client actor admitted, handed back to the caller
+// waiting in Clients.Chat, which runs it on the caller's goroutine: the actor
+// took its snapshot of provider, breaker and settings, in mailbox order,
+// and the caller's goroutine, idle until the reply anyway, does the
+// provider call. No goroutine is started per request.
+type work struct {
+	exchange
+	req      lm.Request // with its model set
+	key      string     // the cache key, when keyed
+	keyed    bool
+	received time.Time // zero when telemetry is off
+}
+
+// serve runs w for msg within parent (the caller's context): the cache's
+// back tier, then the exchange, then the cache write. Close waits for it,
+// and fails it with ErrClosed when it comes first. It and the functions
+// it calls keep their frames small: the caller's stack holds them while
+// the provider answers.
+func (w *work) serve(parent context.Context, msg *chatRequest) (lm.Response, error) {
+	cs := w.shared
+	if !cs.enter() {
+		w.end(msg, nil, ErrClosed)
+		return lm.Response{}, ErrClosed
 	}
-	cs.spawn(func() {
-		x.call = cs.tel.startCall(msg.span, req, received)
-		if keyed {
-			// The back tier (disk) is looked up here, off the mailbox,
-			// without a cancellable context: a lookup is short, and
-			// watching a context would cost more than it.
-			if resp, ok := cs.cache.getBack(context.Background(), key); ok {
-				cs.hits.Add(1)
-				x.call.lookedUp(true)
-				reply(x.call, &chatReply{resp: resp})
-				return
-			}
-			cs.misses.Add(1)
-			x.call.lookedUp(false)
+	defer cs.leave()
+	w.call = cs.tel.startCall(msg.span, w.req, w.received)
+	if w.keyed {
+		if resp, ok := w.lookBack(msg); ok {
+			return resp, nil
 		}
-		resp, err := x.run(msg, req)
-		if err == nil && keyed {
-			cs.cache.put(cs.base, key, resp)
-		}
-		reply(x.call, &chatReply{resp: resp, err: err})
-	})
+	}
+	resp, err := w.run(parent, msg, &w.req)
+	if err == nil && w.keyed {
+		cs.cache.put(cs.base, w.key, resp)
+	}
+	w.end(msg, &resp, err)
+	return resp, err
+}
+
+// lookBack looks w up in the back tier (disk) of the cache, off the
+// mailbox, without a cancellable context: a lookup is short, and watching
+// a context would cost more than it.
+func (w *work) lookBack(msg *chatRequest) (lm.Response, bool) {
+	cs := w.shared
+	resp, ok := cs.cache.getBack(context.Background(), w.key)
+	if !ok {
+		cs.misses.Add(1)
+		w.call.lookedUp(false)
+		return lm.Response{}, false
+	}
+	cs.hits.Add(1)
+	w.call.lookedUp(true)
+	w.end(msg, &resp, nil)
+	return resp, true
+}
+
+// end records the outcome of w's call (resp nil: none), starting the
+// call when the request never started.
+func (w *work) end(msg *chatRequest, resp *lm.Response, err error) {
+	if w.call == nil {
+		w.call = w.shared.tel.startCall(msg.span, w.req, w.received)
+	}
+	var r lm.Response
+	if resp != nil {
+		r = telemetryView(msg, *resp)
+	}
+	w.call.end(r, err)
 }
 
 // crash makes the client actor pid crash for reason.
@@ -434,18 +500,11 @@ func (cs *clientShared) crashed() {
 	}
 }
 
-// respond sends r to whoever waits for the request: its reply channel, or
-// its sender.
-func (msg *chatRequest) respond(root *actor.RootContext, sender *actor.PID, r *chatReply) {
-	if msg.reply != nil {
-		select {
-		case msg.reply <- r:
-		default: // Answered already; there is one reply per request.
-		}
-		return
-	}
-	if sender != nil {
-		root.Send(sender, r)
+// respond sends r to the caller waiting for the request.
+func (msg *chatRequest) respond(r *chatReply) {
+	select {
+	case msg.reply <- r:
+	default: // Answered already; there is one reply per request.
 	}
 }
 
@@ -480,7 +539,7 @@ func (cs *clientShared) prepare(msg *chatRequest, req lm.Request) (lm.Response, 
 	return resp, true
 }
 
-// workerIdle is how long a request goroutine waits for another request
+// workerIdle is how long a stream goroutine waits for another stream
 // before it exits.
 const workerIdle = 2 * time.Second
 
@@ -514,7 +573,7 @@ func (cs *clientShared) spawn(task func()) {
 	}()
 }
 
-// exchange is what one request's goroutine needs: a snapshot taken by the
+// exchange is what running one request needs: a snapshot taken by the
 // actor when the request arrived.
 type exchange struct {
 	shared   *clientShared
@@ -522,34 +581,127 @@ type exchange struct {
 	breaker  *breaker
 	retry    config.Retry
 	timeout  time.Duration
+	// uncapped is the clients' shared gate when this client has no
+	// cap of its own; nil otherwise.
+	uncapped *gate
 	self     *actor.PID
 	root     *actor.RootContext
 	call     *lmCall // nil when telemetry is off
 }
 
-// run serves one request: admission, rate limits, breaker, retries. A
-// panic in the provider fails the request and crashes the actor.
-func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err error) {
+// newExchange takes the actor's snapshot for one request; self and root
+// are where a provider's panic crashes it.
+func (a *clientActor) newExchange(self *actor.PID, root *actor.RootContext) exchange {
+	x := exchange{
+		shared:   a.shared,
+		provider: a.provider,
+		breaker:  a.breaker,
+		retry:    a.settings.Retry,
+		timeout:  a.settings.RequestTimeout,
+		self:     self,
+		root:     root,
+	}
+	if a.settings.MaxInFlight <= 0 {
+		x.uncapped = a.shared.uncapped
+	}
+	return x
+}
+
+// admit takes a slot of the client's in-flight cap, waiting within ctx,
+// and for a client without a cap one of the gate it shares with the
+// others; release them with leave.
+func (x *exchange) admit(ctx context.Context) error {
+	if err := x.shared.gate.acquire(ctx); err != nil {
+		return err
+	}
+	if x.uncapped != nil {
+		if err := x.uncapped.acquire(ctx); err != nil {
+			x.shared.gate.release()
+			return err
+		}
+	}
+	return nil
+}
+
+// leave releases the slots admit took.
+func (x *exchange) leave() {
+	if x.uncapped != nil {
+		x.uncapped.release()
+	}
+	x.shared.gate.release()
+}
+
+// requestScope is the context one request runs in, registered so that
+// close cancels it.
+type requestScope struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	stop   context.CancelFunc // of the deadline; nil without one
+	cs     *clientShared
+	id     uint64
+}
+
+// open returns the scope of request id: parent (the caller's context for
+// a blocking call, context.Background for a stream) bounded by deadline
+// (zero: none) and carrying the call's span. Close it when the request
+// ends.
+//
+// It is never derived from cs.base: a context shared by every request
+// would serialise them on its lock; close cancels registered requests
+// itself. A caller's context shared by many concurrent calls is such a
+// parent too, but only for the calls made with it.
+func (x *exchange) open(parent context.Context, id uint64, deadline time.Time, span trace.SpanContext) requestScope {
 	cs := x.shared
-	// Not derived from cs.base: a shared parent context would serialise
-	// every request on its lock. close cancels registered requests itself.
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	if !msg.deadline.IsZero() {
-		var stop context.CancelFunc
-		ctx, stop = context.WithDeadline(ctx, msg.deadline)
-		defer stop()
+	sc := requestScope{cs: cs, id: id}
+	sc.ctx, sc.cancel = context.WithCancelCause(parent)
+	if !deadline.IsZero() {
+		if dl, ok := parent.Deadline(); !ok || deadline.Before(dl) {
+			sc.ctx, sc.stop = context.WithDeadline(sc.ctx, deadline)
+		}
 	}
 	if x.call != nil {
-		ctx = x.call.context(ctx)
-	} else if msg.span.IsValid() {
-		ctx = trace.ContextWithRemoteSpanContext(ctx, msg.span)
+		sc.ctx = x.call.context(sc.ctx)
+	} else if span.IsValid() {
+		sc.ctx = trace.ContextWithRemoteSpanContext(sc.ctx, span)
 	}
-	cs.register(msg.id, cancel)
-	defer cs.unregister(msg.id)
+	cs.register(id, sc.cancel)
 	if cs.base.Err() != nil {
-		cancel(ErrClosed) // closed while registering
+		sc.cancel(ErrClosed) // closed while registering
 	}
+	return sc
+}
+
+// close forgets the request and releases its context.
+func (sc requestScope) close() {
+	sc.cs.unregister(sc.id)
+	if sc.stop != nil {
+		sc.stop()
+	}
+	sc.cancel(nil)
+}
+
+// withoutEmbed hides an embedding request's embedKey from the provider,
+// which might call the runtime in turn: a chat it makes must stay a chat.
+type withoutEmbed struct{ context.Context }
+
+func (c withoutEmbed) Value(key any) any {
+	if _, ok := key.(embedKey); ok {
+		return nil
+	}
+	return c.Context.Value(key)
+}
+
+// run serves one request within parent: admission, rate limits, breaker,
+// retries. A panic in the provider fails the request and crashes the
+// actor.
+func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request) (resp lm.Response, err error) {
+	cs := x.shared
+	if msg.embed != nil {
+		parent = withoutEmbed{parent}
+	}
+	sc := x.open(parent, msg.id, msg.deadline, msg.span)
+	defer sc.close()
+	ctx := sc.ctx
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -563,14 +715,14 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 	if x.provider == nil {
 		return lm.Response{}, &lm.ProviderError{Provider: cs.provider, Model: req.Model, Err: lm.ErrNoLM}
 	}
-	if err := cs.gate.acquire(ctx); err != nil {
+	if err := x.admit(ctx); err != nil {
 		return lm.Response{}, err
 	}
-	defer cs.gate.release()
+	defer x.leave()
 	x.call.inFlight(1)
 	defer x.call.inFlight(-1)
 
-	tokens := estimateTokens(req)
+	tokens := estimateTokens(*req)
 	attempts := 0
 	defer func() { resp.Attempts = attempts }()
 	attempt := func(ctx context.Context) (resp lm.Response, err error) {
@@ -600,7 +752,7 @@ func (x exchange) run(msg *chatRequest, req lm.Request) (resp lm.Response, err e
 		if msg.embed != nil {
 			return embed(attemptCtx, x.provider, cs.provider, req.Model, msg.embed.Inputs)
 		}
-		return x.provider.Chat(attemptCtx, req)
+		return x.provider.Chat(attemptCtx, *req)
 	}
 	// The breaker counts the request once, after its retries.
 	resp, err = throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {

@@ -24,12 +24,32 @@
 // # Concurrency
 //
 // A client actor never serialises calls. Its mailbox does only cheap work
-// — a cache lookup and starting the request — and every provider request
-// runs in a goroutine of its own (reused when idle) that replies straight
-// to the caller's future. A panic in the provider is recovered in that
-// goroutine: the caller gets an error wrapping ErrProviderPanic, and the
-// actor is then made to crash so that its supervisor restarts it (and, past
-// the restart intensity, escalates as its supervision spec declares).
+// — counting the request, refusing it when closed, a cache lookup, and a
+// snapshot of the provider, circuit breaker and settings — and then hands
+// the admitted request back over the reply channel to the caller waiting
+// in (*Clients).Chat, whose goroutine runs it: rate limits, in-flight cap,
+// breaker, retries, the provider call and the cache write. The caller's
+// goroutine would only block on the reply otherwise; running the request
+// there costs no goroutine and no second stack per request, so a request
+// in flight holds about what a bare go-openai call holds.
+//
+// Every request the cache does not answer still passes through the
+// mailbox, so it is served with the
+// settings and breaker of the actor incarnation that received it, after
+// every configuration change and restart queued before it. The request's
+// context derives from the caller's: cancelling it cancels the provider
+// request; a caller that gives up before the hand-off leaves the request
+// unrun. Each running request is registered under its id, so Close
+// cancels it, and Close waits until every request that was handed back
+// has ended. A panic in the provider is recovered where
+// the request runs: the caller gets an error wrapping ErrProviderPanic,
+// and the actor is then made to crash so that its supervisor restarts it
+// (and, past the restart intensity, escalates as its supervision spec
+// declares).
+//
+// Streams keep a goroutine per request (reused when idle): their producer
+// runs ahead of the consumer by a buffer of chunks, and the consumer's
+// iterator is the caller's goroutine.
 //
 // # State that outlives restarts
 //
@@ -41,8 +61,9 @@
 //
 // # Calling the actors
 //
-// (*Clients).Chat sends a request to the ClientManager with RequestFuture:
-// the caller's context deadline becomes the future's timeout; cancelling
-// the context stops the wait and cancels the provider request. Messages,
+// (*Clients).Chat sends a request to its client actor (through the
+// ClientManager the first time) with a reply channel, not a future: the
+// caller's context deadline bounds the wait and the request; cancelling
+// the context cancels the provider request. Messages,
 // PIDs and props stay unexported or inside this package and supervision.
 package actors

@@ -52,6 +52,11 @@ type ClientsOptions struct {
 	// Clients. When nil, each client caches in a memory store of its own.
 	// Either way the configuration's cache.enabled and cache.ttl apply.
 	Cache cache.Store
+	// FileCap, when positive, caps the requests in flight across every
+	// client that has no concurrency cap of its own (concurrency 0):
+	// past it they queue, as under a cap, instead of failing with "too
+	// many open files". The runtime derives it from the open-file limit.
+	FileCap int
 }
 
 // Clients is the durable side of the ClientManager and its callers' typed
@@ -84,6 +89,9 @@ type Clients struct {
 	// unsubscribe ends deadLetter's subscription to the actor system's
 	// event stream.
 	unsubscribe atomic.Pointer[func()]
+	// uncapped is the gate of every client without a concurrency cap of
+	// its own (ClientsOptions.FileCap); nil: none.
+	uncapped *gate
 
 	mu      sync.Mutex
 	cfg     config.Config
@@ -92,6 +100,11 @@ type Clients struct {
 
 // NewClients returns the durable state for a ClientManager.
 func NewClients(o ClientsOptions) *Clients {
+	var uncapped *gate
+	if o.FileCap > 0 {
+		uncapped = new(gate)
+		uncapped.setLimit(o.FileCap)
+	}
 	return &Clients{
 		factory:  o.Factory,
 		custom:   o.Custom,
@@ -102,6 +115,7 @@ func NewClients(o ClientsOptions) *Clients {
 		ready:    make(chan struct{}),
 		cfg:      o.Config.Clone(),
 		clients:  make(map[string]*clientShared),
+		uncapped: uncapped,
 	}
 }
 
@@ -145,13 +159,13 @@ func (c *Clients) deadLetter(ev any) {
 		return
 	}
 	msg, ok := dl.Message.(*chatRequest)
-	if !ok || msg.reply == nil {
+	if !ok {
 		return
 	}
 	c.forget(dl.PID)
 	root, manager := c.root.Load(), c.manager.Load()
 	if msg.rerouted || root == nil || manager == nil || manager.Equal(dl.PID) {
-		msg.respond(nil, nil, &chatReply{err: errors.New("actors: ClientManager not running")})
+		msg.respond(&chatReply{err: errors.New("actors: ClientManager not running")})
 		return
 	}
 	msg.rerouted = true
@@ -216,6 +230,7 @@ func (c *Clients) client(clientID string, p config.Provider, model string, custo
 	}
 	cs.tel.prices = c.prices
 	cs.provCfg = p
+	cs.uncapped = c.uncapped
 	cs.tel.ins, cs.tel.provCfg = &c.ins, p
 	c.clients[clientID] = cs
 	return cs, nil
@@ -332,7 +347,7 @@ func (m *clientManager) Receive(ctx actor.Context) {
 	case *chatRequest:
 		pid, err := m.route(ctx, msg.client)
 		if err != nil {
-			msg.respond(ctx.ActorSystem().Root, ctx.Sender(), &chatReply{err: err})
+			msg.respond(&chatReply{err: err})
 			return
 		}
 		ctx.Forward(pid)
@@ -343,12 +358,6 @@ func (m *clientManager) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(pid)
-	case *cancelRequest:
-		if clientID, _, _, _, err := m.c.resolve(msg.client); err == nil {
-			if pid, ok := m.children[clientID]; ok {
-				ctx.Forward(pid)
-			}
-		}
 	case *statusQuery:
 		ctx.Respond(m.c.status())
 	case *syncQuery:
@@ -422,13 +431,15 @@ func alive(ctx actor.Context, pid *actor.PID) bool {
 // or "provider" for its default model) and waits for the reply. The ctx
 // deadline bounds the wait; without one, defaultTimeout does (0 means the
 // configured request timeout times the attempts, plus backoffs). When ctx
-// ends first, Chat stops waiting and tells the client actor to cancel the
-// provider request.
+// ends first, the provider request is cancelled and Chat returns its
+// cause.
 //
 // After the first request for an id, Chat sends straight to its client
 // actor, not through the ClientManager, and looks the request up in the
-// cache's memory tier itself: a hit never queues in a mailbox. The client
-// actor still writes the cache.
+// cache's memory tier itself: a hit never queues in a mailbox. A miss goes
+// to the client actor, which admits it and hands it back: Chat then runs
+// the provider request on the calling goroutine (see the package
+// documentation) and writes the cache.
 func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) (lm.Response, error) {
 	if c.closed.Load() {
 		return lm.Response{}, ErrClosed
@@ -481,24 +492,70 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		}
 	}
 	root.Send(pid, msg)
+	r, err := c.wait(ctx, msg, timeout, hasDeadline)
+	switch {
+	case err != nil:
+		return lm.Response{}, err
+	case r.work != nil:
+		return c.serve(ctx, r.work, msg, hasDeadline)
+	}
+	return r.resp, r.err
+}
+
+// waitTimers holds stopped timers for wait: a request without a deadline
+// of its own takes one instead of allocating it. Since Go 1.23 a stopped
+// timer's channel holds no stale value.
+var waitTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// wait waits for msg's reply within ctx, and for at most timeout when ctx
+// has no deadline.
+func (c *Clients) wait(ctx context.Context, msg *chatRequest, timeout time.Duration, hasDeadline bool) (*chatReply, error) {
 	var expired <-chan time.Time
 	if !hasDeadline {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
+		t := waitTimers.Get().(*time.Timer)
+		t.Reset(timeout)
+		defer func() {
+			t.Stop()
+			waitTimers.Put(t)
+		}()
 		expired = t.C
 	}
 	select {
 	case r := <-msg.reply:
-		return r.resp, r.err
+		return r, nil
 	case <-ctx.Done():
-		root.Send(pid, &cancelRequest{id: msg.id, client: id})
-		return lm.Response{}, context.Cause(ctx)
+		return nil, context.Cause(ctx)
 	case <-expired:
+		if c.closed.Load() {
+			return nil, ErrClosed
+		}
+		return nil, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
+	}
+}
+
+// serve runs the work the client actor handed back for msg on the
+// caller's goroutine, and reports its outcome as waiting for a reply
+// would: the cause of ctx when ctx ended, and the missed default deadline
+// (or ErrClosed) when the request ran out of it.
+func (c *Clients) serve(ctx context.Context, w *work, msg *chatRequest, hasDeadline bool) (lm.Response, error) {
+	resp, err := w.serve(ctx, msg)
+	if err == nil {
+		return resp, nil
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return lm.Response{}, cause
+	}
+	if !hasDeadline && !time.Now().Before(msg.deadline) {
 		if c.closed.Load() {
 			return lm.Response{}, ErrClosed
 		}
 		return lm.Response{}, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
 	}
+	return resp, err
 }
 
 // requestBudget is the longest a request may take under the current

@@ -167,15 +167,7 @@ func (a *clientActor) stream(ctx actor.Context, msg *streamRequest) {
 			return
 		}
 	}
-	x := exchange{
-		shared:   cs,
-		provider: a.provider,
-		breaker:  a.breaker,
-		retry:    a.settings.Retry,
-		timeout:  a.settings.RequestTimeout,
-		self:     ctx.Self(),
-		root:     ctx.ActorSystem().Root,
-	}
+	x := a.newExchange(ctx.Self(), ctx.ActorSystem().Root)
 	cs.spawn(func() {
 		x.call = cs.tel.startCall(msg.span, req, received)
 		if keyed {
@@ -214,23 +206,9 @@ var errStreamAbandoned = errors.New("actors: stream abandoned by its consumer")
 // the provider fails the request and crashes the actor.
 func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Response, err error) {
 	cs := x.shared
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	if !msg.deadline.IsZero() {
-		var stop context.CancelFunc
-		ctx, stop = context.WithDeadline(ctx, msg.deadline)
-		defer stop()
-	}
-	if x.call != nil {
-		ctx = x.call.context(ctx)
-	} else if msg.span.IsValid() {
-		ctx = trace.ContextWithRemoteSpanContext(ctx, msg.span)
-	}
-	cs.register(msg.id, cancel)
-	defer cs.unregister(msg.id)
-	if cs.base.Err() != nil {
-		cancel(ErrClosed) // closed while registering
-	}
+	sc := x.open(context.Background(), msg.id, msg.deadline, msg.span)
+	defer sc.close()
+	ctx, cancel := sc.ctx, sc.cancel
 	// The consumer's going away cancels the provider request.
 	watch := make(chan struct{})
 	defer close(watch)
@@ -254,10 +232,10 @@ func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Respons
 	if x.provider == nil {
 		return lm.Response{}, &lm.ProviderError{Provider: cs.provider, Model: req.Model, Err: lm.ErrNoLM}
 	}
-	if err := cs.gate.acquire(ctx); err != nil {
+	if err := x.admit(ctx); err != nil {
 		return lm.Response{}, err
 	}
-	defer cs.gate.release()
+	defer x.leave()
 	x.call.inFlight(1)
 	defer x.call.inFlight(-1)
 

@@ -294,15 +294,15 @@ func rawClient(url string) (*openai.Client, *http.Transport) {
 
 // paths builds the calls the bench compares.
 type paths struct {
-	sig  signature.Signature
-	chat adapter.Chat
-	raw  *openai.Client
-	seq  atomic.Int64 // rollout ids
+	sig       signature.Signature
+	chat      adapter.Chat
+	raw       *openai.Client
+	questions []string     // of dataset.QA, built once: not per call, on either path
+	seq       atomic.Int64 // rollout ids
 }
 
 func (p *paths) question(tag string, i int) string {
-	items := dataset.QA()
-	return fmt.Sprintf("%s (%s request %d)", items[i%len(items)].Question, tag, i)
+	return fmt.Sprintf("%s (%s request %d)", p.questions[i%len(p.questions)], tag, i)
 }
 
 // rawCall is a call of raw go-openai with the very messages the Chat
@@ -369,6 +369,9 @@ func (b *bench) run() error {
 		return err
 	}
 	ps := &paths{sig: sig, chat: adapter.NewChat(), raw: raw}
+	for _, it := range dataset.QA() {
+		ps.questions = append(ps.questions, it.Question)
+	}
 
 	// Runtime path: typed Predict on the runtime's LM, one runtime per
 	// telemetry mode.
@@ -548,22 +551,30 @@ func (b *bench) memoryInFlight(ctx context.Context, ps *paths) error {
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
-	fmt.Printf("  runtime (off):  %s  (%.2fx raw bytes)\n", rtMem, rtMem.bytes/rawMem.bytes)
+	fmt.Printf("  runtime (off):  %s  (%.2fx raw bytes, %.2fx raw goroutines)\n", rtMem, rtMem.bytes()/rawMem.bytes(), rtMem.goroutines/rawMem.goroutines)
 	return nil
 }
 
 // inFlight is what one request in flight holds.
-type inFlight struct{ bytes, goroutines float64 }
+type inFlight struct{ heap, stack, goroutines, fds float64 }
+
+func (m inFlight) bytes() float64 { return m.heap + m.stack }
 
 func (m inFlight) String() string {
-	return fmt.Sprintf("%6.1f KiB (live heap + stacks), %.2f goroutines per request", m.bytes/1024, m.goroutines)
+	fds := "unknown"
+	if m.fds >= 0 {
+		fds = fmt.Sprintf("%.2f", m.fds)
+	}
+	return fmt.Sprintf("%6.1f KiB (live heap %.1f + stacks %.1f), %.2f goroutines, %s open files per request",
+		m.bytes()/1024, m.heap/1024, m.stack/1024, m.goroutines, fds)
 }
 
 // holdInFlight starts n calls at once, waits until the process stops
 // growing (every call waits on the simulator), measures, and waits for the
 // calls to end.
 func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error) (inFlight, error) {
-	base, g0 := liveBytes(), runtime.NumGoroutine()
+	heap0, stack0 := liveBytes()
+	g0, fd0 := runtime.NumGoroutine(), openFiles()
 	var (
 		wg       sync.WaitGroup
 		firstErr error
@@ -586,18 +597,37 @@ func holdInFlight(ctx context.Context, n int, call func(context.Context, int) er
 			still++
 		}
 	}
-	m := inFlight{bytes: float64(liveBytes()-base) / float64(n), goroutines: float64(runtime.NumGoroutine()-g0) / float64(n)}
+	heap, stack := liveBytes()
+	m := inFlight{
+		heap:       float64(heap-heap0) / float64(n),
+		stack:      float64(stack-stack0) / float64(n),
+		goroutines: float64(runtime.NumGoroutine()-g0) / float64(n),
+		fds:        -1,
+	}
+	if fd := openFiles(); fd >= 0 && fd0 >= 0 {
+		m.fds = float64(fd-fd0) / float64(n)
+	}
 	wg.Wait()
 	return m, firstErr
 }
 
 // liveBytes returns the live heap and the goroutine stacks after a
 // collection.
-func liveBytes() int64 {
+func liveBytes() (heap, stack int64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc + ms.StackInuse)
+	return int64(ms.HeapAlloc), int64(ms.StackInuse)
+}
+
+// openFiles returns the number of files the process has open, or -1
+// where /proc does not tell.
+func openFiles() int {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(fds)
 }
 
 // median returns the median of xs (not empty).
