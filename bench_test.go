@@ -9,11 +9,10 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/internal/benchkit"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/telemetry"
@@ -28,25 +27,6 @@ type benchQuestion struct {
 type benchAnswer struct {
 	Answer string `dspy:"answer"`
 }
-
-// discardSpans is a span exporter that drops what it is given.
-type discardSpans struct{}
-
-func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discardSpans) Shutdown(context.Context) error                             { return nil }
-
-// discardMetrics is a metric exporter that drops what it is given.
-type discardMetrics struct{}
-
-func (discardMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
-	return sdkmetric.DefaultTemporalitySelector(k)
-}
-func (discardMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
-	return sdkmetric.DefaultAggregationSelector(k)
-}
-func (discardMetrics) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
-func (discardMetrics) ForceFlush(context.Context) error                          { return nil }
-func (discardMetrics) Shutdown(context.Context) error                            { return nil }
 
 // benchRuntime starts a runtime with the in-memory response cache,
 // telemetry "off" (no exporter: no-op providers) or "noop" (the
@@ -63,8 +43,8 @@ func benchRuntime(b *testing.B, mode string, opts ...dspex.Option) *dspex.Runtim
 	opts = append([]dspex.Option{dspex.WithConfig(cfg)}, opts...)
 	if mode == "noop" {
 		opts = append(opts, dspex.WithTelemetry(
-			telemetry.WithSpanExporter(discardSpans{}),
-			telemetry.WithMetricReader(sdkmetric.NewPeriodicReader(discardMetrics{}, sdkmetric.WithInterval(time.Second)))))
+			telemetry.WithSpanExporter(benchkit.DiscardSpans{}),
+			telemetry.WithMetricReader(sdkmetric.NewPeriodicReader(benchkit.DiscardMetrics{}, sdkmetric.WithInterval(time.Second)))))
 	}
 	rt, err := dspex.Start(context.Background(), opts...)
 	if err != nil {
@@ -145,7 +125,7 @@ func BenchmarkPredictTelemetryCost(b *testing.B) {
 			in := benchQuestion{Question: "What is the capital of France?"}
 			b.ReportAllocs()
 			b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
-			cpu := cpuTime()
+			cpu := benchkit.CPUTime()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
 				for pb.Next() {
@@ -156,7 +136,7 @@ func BenchmarkPredictTelemetryCost(b *testing.B) {
 					}
 				}
 			})
-			if cpu := cpuTime() - cpu; cpu > 0 {
+			if cpu := benchkit.CPUTime() - cpu; cpu > 0 {
 				b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 			}
 		})

@@ -46,13 +46,12 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/dataset"
+	"github.com/dspex-go/dspex/internal/benchkit"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/signature"
 	"github.com/dspex-go/dspex/simlm"
@@ -174,39 +173,20 @@ func parseModes(s string) ([]string, error) {
 	return out, nil
 }
 
-// discardSpans is a span exporter that drops what it is given.
-type discardSpans struct{}
-
-func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discardSpans) Shutdown(context.Context) error                             { return nil }
-
-// discardMetrics is a metric exporter that drops what it is given.
-type discardMetrics struct{}
-
-func (discardMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
-	return sdkmetric.DefaultTemporalitySelector(k)
-}
-func (discardMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
-	return sdkmetric.DefaultAggregationSelector(k)
-}
-func (discardMetrics) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
-func (discardMetrics) ForceFlush(context.Context) error                          { return nil }
-func (discardMetrics) Shutdown(context.Context) error                            { return nil }
-
 // startRuntime starts a runtime on cfg with the telemetry of mode.
 func startRuntime(ctx context.Context, cfg config.Config, mode string, out io.Writer) (*dspex.Runtime, error) {
 	opts := []dspex.Option{}
 	switch mode {
 	case modeNoop:
 		opts = append(opts, dspex.WithTelemetry(
-			telemetry.WithSpanExporter(discardSpans{}),
-			telemetry.WithMetricReader(sdkmetric.NewPeriodicReader(discardMetrics{}, sdkmetric.WithInterval(time.Second))),
+			telemetry.WithSpanExporter(benchkit.DiscardSpans{}),
+			telemetry.WithMetricReader(sdkmetric.NewPeriodicReader(benchkit.DiscardMetrics{}, sdkmetric.WithInterval(time.Second))),
 		))
 	case modeTraces:
-		opts = append(opts, dspex.WithTelemetry(telemetry.WithSpanExporter(discardSpans{})))
+		opts = append(opts, dspex.WithTelemetry(telemetry.WithSpanExporter(benchkit.DiscardSpans{})))
 	case modeMetrics:
 		opts = append(opts, dspex.WithTelemetry(
-			telemetry.WithMetricReader(sdkmetric.NewPeriodicReader(discardMetrics{}, sdkmetric.WithInterval(time.Second)))))
+			telemetry.WithMetricReader(sdkmetric.NewPeriodicReader(benchkit.DiscardMetrics{}, sdkmetric.WithInterval(time.Second)))))
 	case modeStdout:
 		cfg.Telemetry.Exporter = config.ExporterStdout
 		opts = append(opts, dspex.WithTelemetry(telemetry.WithWriter(out), telemetry.WithMetricInterval(time.Second)))
@@ -270,7 +250,7 @@ func (b *bench) simulator(latency time.Duration) (url string, stop func(), err e
 // serveSim is the child process of simulator: it serves the simulator on
 // 127.0.0.1, prints its URL and serves until its input ends.
 func serveSim(latency time.Duration) error {
-	raiseFileLimit()
+	benchkit.RaiseFileLimit()
 	srv, err := simlm.Start(simlm.WithLatency(latency), simlm.WithAddr("127.0.0.1:0"))
 	if err != nil {
 		return err
@@ -356,7 +336,7 @@ func (b *bench) runtimeFor(ctx context.Context, url, mode string) (*dspex.Runtim
 }
 
 func (b *bench) run() error {
-	raiseFileLimit()
+	benchkit.RaiseFileLimit()
 	url, stop, err := b.simulator(b.latency)
 	if err != nil {
 		return err
@@ -479,9 +459,9 @@ func measure(ctx context.Context, n, conc int, call func(context.Context, int) e
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
-	cpu := cpuTime()
+	cpu := benchkit.CPUTime()
 	d, err := drive(ctx, n, conc, call)
-	cpu = cpuTime() - cpu
+	cpu = benchkit.CPUTime() - cpu
 	var fe failedError
 	if errors.As(err, &fe) && fe.failed*100 < n {
 		// A connection the loaded server closed under a call, say: note

@@ -1,14 +1,14 @@
 //go:build unix
 
-package main
+package benchkit
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime returns the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
+// CPUTime returns the CPU time (user and system) the process has used.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -16,9 +16,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// raiseFileLimit raises the soft limit on open files to the hard limit:
+// RaiseFileLimit raises the soft limit on open files to the hard limit:
 // every request in flight holds a connection.
-func raiseFileLimit() {
+func RaiseFileLimit() {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
 		l.Cur = l.Max
