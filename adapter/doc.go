@@ -185,6 +185,10 @@
 //   - Map values (Go maps, map[string]any) are written with sorted keys;
 //     Python dicts keep insertion order, which Go maps do not have. Struct
 //     values keep their declaration order, as pydantic models do.
+//   - A float field's whole-number value is written as Python writes a
+//     float, 1.0: values are typed in Go, so a demo loaded from a DSPy
+//     file where the value was the int 1 renders as 1.0 where DSPy, which
+//     keeps the int, writes 1 (programs.SaveDSPy still writes back 1).
 //   - A field declared Any (json) is always written as JSON, a string
 //     value quoted, so that a demo's output parses back to what it was;
 //     DSPy writes a string verbatim.

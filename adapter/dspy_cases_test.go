@@ -251,3 +251,16 @@ func TestDSPyOptionalOutputs(t *testing.T) {
 		}
 	}
 }
+
+// A whole number in a float field is rendered as Python renders a float,
+// where DSPy renders a demo's int value as it was loaded (see doc.go).
+func TestWholeFloatRendersAsPythonFloat(t *testing.T) {
+	sig := signature.MustParse("question: str -> score: float")
+	req, err := Chat{}.Format(sig, []Values{{"question": "Q1", "score": 1.0}}, Values{"question": "Q2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Messages[2].Content; got != "[[ ## score ## ]]\n1.0\n\n[[ ## completed ## ]]\n" {
+		t.Errorf("demo reply = %q, want the score written 1.0", got)
+	}
+}
