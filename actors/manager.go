@@ -478,7 +478,6 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		req:      req,
 		deadline: deadline,
 		span:     trace.SpanContextFromContext(ctx),
-		reply:    make(chan *chatReply, 1),
 	}
 	if e, ok := ctx.Value(embedKey{}).(*lm.EmbedRequest); ok {
 		msg.embed = e
@@ -491,6 +490,8 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 			return resp, nil
 		}
 	}
+	// Made after prepare: a cache hit needs no reply channel.
+	msg.reply = make(chan *chatReply, 1)
 	root.Send(pid, msg)
 	r, err := c.wait(ctx, msg, timeout, hasDeadline)
 	switch {

@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/dspex-go/dspex/lm"
@@ -125,8 +124,61 @@ func (Chat) reply(sig signature.Signature, outputs Values, missing *string) (str
 	return strings.TrimSpace(strings.Join(blocks, "\n\n")) + "\n\n" + completedMarker + "\n", nil
 }
 
-// headerLine matches a field marker at the start of a trimmed line.
-var headerLine = regexp.MustCompile(`^\[\[\s*##\s*(\w+)\s*##\s*\]\]`)
+// matchHeader matches a field marker at the start of a trimmed line, as
+// the regular expression ^\[\[\s*##\s*(\w+)\s*##\s*\]\] does (\s and \w
+// in RE2's ASCII sense), without the regexp machinery: every reply line
+// that starts with "[[" goes through it. It returns the marker's name and
+// the index just past the marker.
+func matchHeader(line string) (name string, end int, ok bool) {
+	i := 0
+	expect := func(lit string) bool {
+		if !strings.HasPrefix(line[i:], lit) {
+			return false
+		}
+		i += len(lit)
+		return true
+	}
+	spaces := func() {
+		for i < len(line) && isRE2Space(line[i]) {
+			i++
+		}
+	}
+	if !expect("[[") {
+		return "", 0, false
+	}
+	spaces()
+	if !expect("##") {
+		return "", 0, false
+	}
+	spaces()
+	start := i
+	for i < len(line) && isRE2Word(line[i]) {
+		i++
+	}
+	if i == start {
+		return "", 0, false
+	}
+	name = line[start:i]
+	spaces()
+	if !expect("##") {
+		return "", 0, false
+	}
+	spaces()
+	if !expect("]]") {
+		return "", 0, false
+	}
+	return name, i, true
+}
+
+// isRE2Space is RE2's \s: [\t\n\f\r ].
+func isRE2Space(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// isRE2Word is RE2's \w: [0-9A-Za-z_].
+func isRE2Word(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 // section is the text that follows one marker in a reply.
 type section struct {
@@ -152,10 +204,10 @@ func sections(completion string) []section {
 	for _, line := range strings.Split(completion, "\n") {
 		trimmed := strings.TrimSpace(line)
 		if strings.HasPrefix(trimmed, "[[") {
-			if m := headerLine.FindStringSubmatchIndex(trimmed); m != nil {
+			if n, end, ok := matchHeader(trimmed); ok {
 				flush()
-				name, lines, open = trimmed[m[2]:m[3]], lines[:0], true
-				if rest := strings.TrimSpace(trimmed[m[1]:]); rest != "" {
+				name, lines, open = n, lines[:0], true
+				if rest := strings.TrimSpace(trimmed[end:]); rest != "" {
 					lines = append(lines, rest)
 				}
 				continue

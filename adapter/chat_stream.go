@@ -137,10 +137,10 @@ func (s *ChatStream) partial(text string, out []Delta) []Delta {
 		if !strings.Contains(trimmed, "]]") {
 			return out // undecided until the marker would close
 		}
-		if m := headerLine.FindStringSubmatchIndex(trimmed); m != nil {
+		if name, end, ok := matchHeader(trimmed); ok {
 			s.line, s.inLine, s.markerLine = "", true, true
-			s.open(trimmed[m[2]:m[3]])
-			return s.take(trimmed[m[1]:], out)
+			s.open(name)
+			return s.take(trimmed[end:], out)
 		}
 	}
 	line := s.line
@@ -155,7 +155,7 @@ func (s *ChatStream) endLine(out []Delta) []Delta {
 		// and is not one: whitespace, "[", or "[[..." without "]]".
 		line := s.line
 		s.line = ""
-		if m := headerLine.FindStringSubmatchIndex(strings.TrimSpace(line)); m == nil {
+		if _, _, ok := matchHeader(strings.TrimSpace(line)); !ok {
 			out = s.take(line, out)
 		}
 	}

@@ -221,7 +221,7 @@ func FuzzRoundTrip(f *testing.F) {
 
 		chatOK := s == strings.TrimSpace(s) && utf8.ValidString(t1) && utf8.ValidString(t2) && utf8.ValidString(key) && utf8.ValidString(ms)
 		for _, line := range strings.Split(s, "\n") {
-			if headerLine.MatchString(strings.TrimSpace(line)) {
+			if isHeader(strings.TrimSpace(line)) {
 				chatOK = false
 			}
 		}
