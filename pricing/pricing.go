@@ -8,7 +8,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
 
@@ -163,30 +162,12 @@ type Table struct {
 	currency string
 	read     string
 	prices   map[string]Price
-	looked   *lookups // nil: every Lookup matches anew
-}
-
-// maxLookups bounds the answers a Table remembers.
-const maxLookups = 1024
-
-// lookups remembers a Table's answers to Lookup: matching a model no key
-// names walks every key, and every LM call looks its model up.
-type lookups struct {
-	m sync.Map // lookupKey -> lookupAnswer
-	n atomic.Int64
-}
-
-type lookupKey struct{ provider, model string }
-
-type lookupAnswer struct {
-	price Price
-	ok    bool
 }
 
 // NewTable returns a table of prices in currency, read on the given date.
 // Each price's empty Currency and Read are filled from the table's.
 func NewTable(currency, read string, prices map[string]Price) (*Table, error) {
-	t := &Table{currency: currency, read: read, prices: make(map[string]Price, len(prices)), looked: new(lookups)}
+	t := &Table{currency: currency, read: read, prices: make(map[string]Price, len(prices))}
 	for k, p := range prices {
 		if err := p.Validate(); err != nil {
 			return nil, fmt.Errorf("pricing: %s: %w", k, err)
@@ -219,7 +200,7 @@ func (t *Table) With(prices map[string]Price) (*Table, error) {
 	if t != nil {
 		base = t
 	}
-	out := &Table{currency: base.currency, read: base.read, prices: maps.Clone(base.prices), looked: new(lookups)}
+	out := &Table{currency: base.currency, read: base.read, prices: maps.Clone(base.prices)}
 	if out.prices == nil {
 		out.prices = map[string]Price{}
 	}
@@ -243,25 +224,6 @@ func (t *Table) Lookup(provider, model string) (Price, bool) {
 	if t == nil || model == "" {
 		return Price{}, false
 	}
-	if t.looked == nil {
-		return t.lookup(provider, model)
-	}
-	key := lookupKey{provider, model}
-	if a, ok := t.looked.m.Load(key); ok {
-		a := a.(lookupAnswer)
-		return a.price, a.ok
-	}
-	p, ok := t.lookup(provider, model)
-	if t.looked.n.Load() < maxLookups {
-		if _, loaded := t.looked.m.LoadOrStore(key, lookupAnswer{p, ok}); !loaded {
-			t.looked.n.Add(1)
-		}
-	}
-	return p, ok
-}
-
-// lookup is Lookup, without the remembered answers.
-func (t *Table) lookup(provider, model string) (Price, bool) {
 	if provider != "" {
 		if p, ok := t.match(provider + "/" + model); ok {
 			return p, true
@@ -270,18 +232,23 @@ func (t *Table) lookup(provider, model string) (Price, bool) {
 	return t.match(model)
 }
 
+// match returns the price of name, or of the longest key that name is a
+// snapshot of (the key, then a snapshotSuffix). Such a key ends where a
+// '-' of name starts the suffix, so the dashes of name, right to left, are
+// the candidates: a few map lookups, whatever the table's size.
 func (t *Table) match(name string) (Price, bool) {
 	if p, ok := t.prices[name]; ok {
 		return p, true
 	}
-	best, found := "", false
-	var price Price
-	for k, p := range t.prices {
-		if len(k) > len(best) && strings.HasPrefix(name, k) && snapshotSuffix(name[len(k):]) {
-			best, price, found = k, p, true
+	for i := strings.LastIndexByte(name, '-'); i > 0; i = strings.LastIndexByte(name[:i], '-') {
+		if !snapshotSuffix(name[i:]) {
+			continue
+		}
+		if p, ok := t.prices[name[:i]]; ok {
+			return p, true
 		}
 	}
-	return price, found
+	return Price{}, false
 }
 
 // snapshotSuffix reports whether s names a snapshot of a model: "-latest",

@@ -142,7 +142,8 @@ func TestDefaultTable(t *testing.T) {
 // the first, matched or not, and a table derived With other prices does
 // not answer with its parent's memory.
 func TestLookupRemembers(t *testing.T) {
-	base, err := NewTable("USD", "2025-01-01", map[string]Price{"gpt-x": {Input: 1, Output: 2}, "acme/gpt-x": {Input: 3, Output: 4}})
+	base, err := NewTable("USD", "2025-01-01", map[string]Price{"gpt-x": {Input: 1, Output: 2}, "acme/gpt-x": {Input: 3, Output: 4},
+		"m": {Input: 7, Output: 7}, "m-001": {Input: 8, Output: 8}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +157,10 @@ func TestLookupRemembers(t *testing.T) {
 		{"acme", "gpt-x", 3, true},
 		{"acme", "gpt-y", 0, false},
 		{"", "", 0, false},
+		{"", "m-001-002", 8, true}, // the longest key the name is a snapshot of
+		{"", "m-latest", 7, true},
+		{"", "m-01", 0, false},       // "-01" is not a snapshot suffix
+		{"", "gpt-x-mini", 0, false}, // nor "-mini"
 	}
 	for _, tt := range tests {
 		for i := range 3 {
