@@ -156,17 +156,24 @@ func newReAct[In, Out any](sig signature.Signature, tools []Tool, opts []Option)
 	return r, nil
 }
 
+// writeAgentIntro writes the opening of a step predictor's instructions,
+// in text and native mode alike: the user's instructions, then who the
+// agent is and what it is given and must produce.
+func writeAgentIntro(b *strings.Builder, sig signature.Signature) {
+	if instr := sig.Instructions(); instr != "" {
+		b.WriteString(instr)
+		b.WriteString("\n\n")
+	}
+	fmt.Fprintf(b, "You are an agent. You are given %s and must finish with %s.\n",
+		backquoted(sig.Inputs()), backquoted(sig.Outputs()))
+}
+
 // reactSignature builds the signature of the step predictor: the user's
 // inputs and the trajectory so far, to the next thought, tool and
 // arguments. The instructions list the tools with their argument schemas.
 func reactSignature(sig signature.Signature, tools []Tool) (signature.Signature, error) {
 	var b strings.Builder
-	if instr := sig.Instructions(); instr != "" {
-		b.WriteString(instr)
-		b.WriteString("\n\n")
-	}
-	fmt.Fprintf(&b, "You are an agent. You are given %s and must finish with %s.\n",
-		backquoted(sig.Inputs()), backquoted(sig.Outputs()))
+	writeAgentIntro(&b, sig)
 	b.WriteString("Work in steps: in each, write your next thought, then pick the next tool and its arguments; " +
 		"you will see the tool's observation in the trajectory.\n")
 	b.WriteString("The tools are:\n")

@@ -55,12 +55,7 @@ type nativeTools struct {
 // newNativeTools builds the step signature and the tool definitions.
 func newNativeTools(sig signature.Signature, tools []Tool) (*nativeTools, error) {
 	var b strings.Builder
-	if instr := sig.Instructions(); instr != "" {
-		b.WriteString(instr)
-		b.WriteString("\n\n")
-	}
-	fmt.Fprintf(&b, "You are an agent. You are given %s and must finish with %s.\n",
-		backquoted(sig.Inputs()), backquoted(sig.Outputs()))
+	writeAgentIntro(&b, sig)
 	b.WriteString("Work in steps: in each, write your next thought, then call the next tool; " +
 		"you will see each tool's result. Call the " + finishTool + " tool once the outputs are known.")
 	step, err := signature.New(sig.Name()+"ReAct", b.String(), sig.Inputs(),
