@@ -83,27 +83,28 @@ func (c *counters) enter() {
 	}
 }
 
+// leave records a finished request, then counts it out of flight: one who
+// sees the request out of flight (WaitIdle) finds it in the log and the
+// status counts.
 func (c *counters) leave(entry RequestLog) {
-	n := c.inFlight.Add(-1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n == 0 {
+	if c.byStatus == nil {
+		c.byStatus = map[int]int64{}
+	}
+	c.byStatus[entry.Status]++
+	if c.maxLog > 0 {
+		if len(c.log) >= 2*c.maxLog {
+			c.log = append(c.log[:0], c.log[len(c.log)-c.maxLog+1:]...)
+		}
+		c.log = append(c.log, entry)
+	}
+	if c.inFlight.Add(-1) == 0 {
 		for _, ch := range c.idle {
 			close(ch)
 		}
 		c.idle = nil
 	}
-	if c.byStatus == nil {
-		c.byStatus = map[int]int64{}
-	}
-	c.byStatus[entry.Status]++
-	if c.maxLog <= 0 {
-		return
-	}
-	if len(c.log) >= 2*c.maxLog {
-		c.log = append(c.log[:0], c.log[len(c.log)-c.maxLog+1:]...)
-	}
-	c.log = append(c.log, entry)
 }
 
 // Stats returns a snapshot of the counters.

@@ -124,6 +124,13 @@ func TestStreamCut(t *testing.T) {
 	if text.Len() == 0 {
 		t.Errorf("no text before the cut")
 	}
+	// The client can see the cut before the handler has returned and
+	// logged the request.
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := srv.WaitIdle(wctx); err != nil {
+		t.Fatal(err)
+	}
 	log := srv.Requests()
 	if len(log) != 1 || log[0].Fault != "cut" {
 		t.Errorf("log %+v, want one cut request", log)
