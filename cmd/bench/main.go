@@ -80,7 +80,16 @@ func main() {
 	hits := flag.Int("hits", 20000, "cache hits to time through a typed Predict; 0: skip")
 	inproc := flag.Bool("inproc", false, "serve the simulator in this process (default: a child process, so CPU, allocations and memory are the client's alone)")
 	serve := flag.Duration("serve-sim", -1, "internal: serve the simulator at this latency and print its URL")
+	child := flag.String("inflight-child", "", "internal: hold -inflight requests of this path (raw or rt) in flight against -inflight-url and print what they hold")
+	childURL := flag.String("inflight-url", "", "internal: the simulator of -inflight-child")
 	flag.Parse()
+	if *child != "" {
+		if err := inFlightMain(*child, *childURL, *inflight); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *serve >= 0 {
 		if err := serveSim(*serve); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -272,11 +281,23 @@ func rawClient(url string) (*openai.Client, *http.Transport) {
 	return openai.NewClientWithConfig(occ), tr
 }
 
+// newPaths builds the calls the bench compares.
+func newPaths() (*paths, error) {
+	sig, err := signature.Of[question, answer]()
+	if err != nil {
+		return nil, err
+	}
+	ps := &paths{sig: sig, chat: adapter.NewChat()}
+	for _, it := range dataset.QA() {
+		ps.questions = append(ps.questions, it.Question)
+	}
+	return ps, nil
+}
+
 // paths builds the calls the bench compares.
 type paths struct {
 	sig       signature.Signature
 	chat      adapter.Chat
-	raw       *openai.Client
 	questions []string     // of dataset.QA, built once: not per call, on either path
 	seq       atomic.Int64 // rollout ids
 }
@@ -344,13 +365,9 @@ func (b *bench) run() error {
 	defer stop()
 	raw, tr := rawClient(url)
 	defer tr.CloseIdleConnections()
-	sig, err := signature.Of[question, answer]()
+	ps, err := newPaths()
 	if err != nil {
 		return err
-	}
-	ps := &paths{sig: sig, chat: adapter.NewChat(), raw: raw}
-	for _, it := range dataset.QA() {
-		ps.questions = append(ps.questions, it.Question)
 	}
 
 	// Runtime path: typed Predict on the runtime's LM, one runtime per
@@ -444,7 +461,7 @@ func (b *bench) run() error {
 		}
 	}
 	if b.inflight > 0 {
-		return b.memoryInFlight(ctx, ps)
+		return b.memoryInFlight(ctx)
 	}
 	return nil
 }
@@ -507,31 +524,83 @@ func cacheHits(ctx context.Context, p *programs.Predict[question, answer], n int
 
 // memoryInFlight holds b.inflight requests in flight against a simulator
 // answering after b.inflightLatency, on each path in turn, and reports the
-// live heap, goroutine stacks and goroutines per request in flight.
-func (b *bench) memoryInFlight(ctx context.Context, ps *paths) error {
+// live heap, goroutine stacks and goroutines per request in flight. Each
+// path is measured in a fresh child process (-inflight-child): the Go
+// runtime sizes new goroutine stacks from the average stack it last saw,
+// so a path measured after the throughput runs, or after the other path,
+// would carry their history.
+func (b *bench) memoryInFlight(ctx context.Context) error {
 	url, stop, err := b.simulator(b.inflightLatency)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	fmt.Printf("memory per request in flight: %d in flight, simulator latency %v\n", b.inflight, b.inflightLatency)
-	raw, tr := rawClient(url)
-	rawMem, err := holdInFlight(ctx, b.inflight, ps.rawCall(raw, "inflight-raw"))
-	tr.CloseIdleConnections()
+	fmt.Printf("memory per request in flight: %d in flight, simulator latency %v, each path in a fresh process\n", b.inflight, b.inflightLatency)
+	rawMem, err := inFlightChild(ctx, "raw", url, b.inflight)
 	if err != nil {
 		return fmt.Errorf("raw: %w", err)
 	}
 	fmt.Printf("  raw go-openai:  %s\n", rawMem)
-	rt, p, err := b.runtimeFor(ctx, url, modeOff)
-	if err != nil {
-		return err
-	}
-	defer rt.Close(ctx)
-	rtMem, err := holdInFlight(ctx, b.inflight, ps.predictCall(p, "inflight-rt"))
+	rtMem, err := inFlightChild(ctx, "rt", url, b.inflight)
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
 	fmt.Printf("  runtime (off):  %s  (%.2fx raw bytes, %.2fx raw goroutines)\n", rtMem, rtMem.bytes()/rawMem.bytes(), rtMem.goroutines/rawMem.goroutines)
+	return nil
+}
+
+// inFlightChild runs this command with -inflight-child path against the
+// simulator at url and reads the figures it prints.
+func inFlightChild(ctx context.Context, path, url string, n int) (inFlight, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return inFlight{}, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "-inflight-child", path, "-inflight-url", url, "-inflight", strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return inFlight{}, fmt.Errorf("child process: %w", err)
+	}
+	var m inFlight
+	if _, err := fmt.Sscan(string(out), &m.heap, &m.stack, &m.goroutines, &m.fds); err != nil {
+		return inFlight{}, fmt.Errorf("child process printed %q: %w", out, err)
+	}
+	return m, nil
+}
+
+// inFlightMain is the child process of inFlightChild: it holds n requests
+// of path ("raw" or "rt") in flight against the simulator at url and
+// prints heap, stack, goroutines and open files per request.
+func inFlightMain(path, url string, n int) error {
+	benchkit.RaiseFileLimit()
+	ps, err := newPaths()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	var call func(context.Context, int) error
+	switch path {
+	case "raw":
+		raw, tr := rawClient(url)
+		defer tr.CloseIdleConnections()
+		call = ps.rawCall(raw, "inflight-raw")
+	case "rt":
+		b := bench{}
+		rt, p, err := b.runtimeFor(ctx, url, modeOff)
+		if err != nil {
+			return err
+		}
+		defer rt.Close(ctx)
+		call = ps.predictCall(p, "inflight-rt")
+	default:
+		return fmt.Errorf("-inflight-child %q: want raw or rt", path)
+	}
+	m, err := holdInFlight(ctx, n, call)
+	if err != nil {
+		return err
+	}
+	fmt.Println(m.heap, m.stack, m.goroutines, m.fds)
 	return nil
 }
 
