@@ -270,17 +270,18 @@ func restartBackoff(s config.Supervision) backoff.Policy {
 // The id is resolved at each call, so an LM stays valid across
 // configuration updates. It fails with ErrClosed after Close.
 func (r *Runtime) LM(id string) lm.LM {
-	return runtimeLM{r: r, id: id}
+	return runtimeLM{&lmTarget{r: r, id: id}}
 }
 
-type runtimeLM struct {
+// runtimeLM is the runtime's lm.LM. It holds one pointer, so an lm.LM
+// holding it calls its methods directly, with no wrapper frame on the
+// caller's stack.
+type runtimeLM struct{ *lmTarget }
+
+// lmTarget is what a runtimeLM calls: the runtime and the LM id.
+type lmTarget struct {
 	r  *Runtime
 	id string
-}
-
-// Chat implements lm.LM.
-func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
-	return m.r.chat(ctx, m.id, req)
 }
 
 // String names the LM.

@@ -47,26 +47,26 @@ func newRecorder(cfg config.Config, onCall func(context.Context, *history.Record
 	return history.NewRecorder(history.New(cfg.History.Size, opts...), history.WithPrices(prices), history.WithObserver(onCall)), nil
 }
 
-// chat makes one call through the client actors, recorded, priced and
-// budgeted.
-func (r *Runtime) chat(ctx context.Context, id string, req lm.Request) (lm.Response, error) {
-	provider, model, err := r.clients.Resolve(id)
+// Chat implements lm.LM: one call through the client actors, recorded,
+// priced and budgeted. The caller's stack holds this frame while the
+// provider answers, so it holds little: the record is built by End, after
+// the call.
+func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
+	r := m.r
+	provider, model, err := r.clients.Resolve(m.id)
 	if err != nil {
-		return r.clients.Chat(ctx, id, req, 0) // fails the way the runtime reports a bad id
+		return r.clients.Chat(ctx, m.id, req, 0) // fails the way the runtime reports a bad id
 	}
 	if req.Model == "" {
 		req.Model = model
 	}
-	return r.recorder.Chat(ctx, provider, clientsLM{r: r, id: id}, req)
-}
-
-type clientsLM struct {
-	r  *Runtime
-	id string
-}
-
-func (c clientsLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
-	return c.r.clients.Chat(ctx, c.id, req, 0)
+	call, err := r.recorder.Begin(ctx)
+	if err != nil {
+		return lm.Response{}, err
+	}
+	resp, err := r.clients.Chat(ctx, m.id, req, 0)
+	call.End(ctx, provider, &req, &resp, err)
+	return resp, err
 }
 
 // Price returns the model the LM calls ("provider/model") and its price

@@ -137,10 +137,15 @@ type Reservation struct {
 // with an *ExceededError when one of them has no room. Tokens and cost are
 // known only when a call returns, so the calls in flight together may go
 // over MaxTokens or MaxCost by what they use; MaxCalls is exact. Without a
-// budget in ctx it returns a no-op reservation.
+// budget in ctx it returns a no-op reservation (nil, which allocates
+// nothing).
 func Reserve(ctx context.Context) (*Reservation, error) {
+	a, _ := ctx.Value(ctxKey{}).(*account)
+	if a == nil {
+		return nil, nil
+	}
 	var r Reservation
-	for a, _ := ctx.Value(ctxKey{}).(*account); a != nil; a = a.parent {
+	for ; a != nil; a = a.parent {
 		a.mu.Lock()
 		if err := a.check(); err != nil {
 			a.mu.Unlock()

@@ -223,3 +223,36 @@ func TestBudgetRefusesBeforeSending(t *testing.T) {
 		t.Fatalf("sent %d, recorded %d", sent, h.Len())
 	}
 }
+
+// TestBeginEndRecordsAsChat checks that a call made by its caller between
+// Begin and End is recorded, priced and budgeted as Chat records it.
+func TestBeginEndRecordsAsChat(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := history.WithClock(func() time.Time { return at })
+	fake := lm.Func(func(context.Context, lm.Request) (lm.Response, error) { return reply("x"), nil })
+	ctx := budget.With(context.Background(), budget.Budget{MaxCalls: 2})
+	req := lm.Request{Model: "gpt-4o-mini", Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}}, RolloutID: 7}
+
+	viaChat := history.New(10)
+	if _, err := history.NewRecorder(viaChat, clock).Chat(ctx, "openai", fake, req); err != nil {
+		t.Fatal(err)
+	}
+	viaBegin := history.New(10)
+	rec := history.NewRecorder(viaBegin, clock)
+	call, err := rec.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := fake.Chat(ctx, req)
+	call.End(ctx, "openai", &req, &resp, err)
+	if diff := cmp.Diff(viaChat.Records(), viaBegin.Records()); diff != "" {
+		t.Fatalf("Begin/End record differs from Chat's (-chat +begin):\n%s", diff)
+	}
+	// Both calls counted against the budget of two: a third is refused.
+	if _, err := rec.Begin(ctx); !errors.Is(err, budget.ErrExceeded) {
+		t.Fatalf("third Begin: err = %v, want budget.ErrExceeded", err)
+	}
+	if viaBegin.Len() != 1 {
+		t.Fatalf("a refused Begin recorded: %d records", viaBegin.Len())
+	}
+}

@@ -73,17 +73,48 @@ func (r *Recorder) Prices() *pricing.Table { return r.prices }
 // would go over a budget of ctx is refused before it is sent with an error
 // matching budget.ErrExceeded, and is not recorded.
 func (r *Recorder) Chat(ctx context.Context, provider string, m lm.LM, req lm.Request) (lm.Response, error) {
-	res, err := budget.Reserve(ctx)
+	call, err := r.Begin(ctx)
 	if err != nil {
 		return lm.Response{}, err
 	}
-	start := r.now()
 	resp, err := m.Chat(ctx, req)
+	call.End(ctx, provider, &req, &resp, err)
+	return resp, err
+}
+
+// Call is a call begun with Recorder.Begin: the caller makes the call
+// itself, then reports its outcome with End. Callers whose stack holds
+// the call while the provider answers use it instead of Chat, which adds
+// a frame and an lm.LM of its own.
+type Call struct {
+	r     *Recorder
+	res   *budget.Reservation
+	start time.Time
+}
+
+// Begin admits a call under the budgets of ctx: it fails with an error
+// matching budget.ErrExceeded when the call would go over one, and then
+// the call must not be made (and is not recorded). Otherwise the caller
+// makes the call and ends it with End, once.
+func (r *Recorder) Begin(ctx context.Context) (Call, error) {
+	res, err := budget.Reserve(ctx)
+	if err != nil {
+		return Call{}, err
+	}
+	return Call{r: r, res: res, start: r.now()}, nil
+}
+
+// End records the call c made with req to provider, which answered resp
+// or failed with err: it prices it, settles its budget reservations,
+// tells the observer, and adds it to the history. req and resp are read,
+// not kept.
+func (c Call) End(ctx context.Context, provider string, req *lm.Request, resp *lm.Response, err error) {
+	r := c.r
 	rec := Record{
-		Time:      start,
+		Time:      c.start,
 		Provider:  provider,
 		Model:     req.Model,
-		Latency:   r.since(start),
+		Latency:   r.since(c.start),
 		Rollout:   req.RolloutID,
 		Predictor: PredictorFrom(ctx),
 	}
@@ -96,13 +127,13 @@ func (r *Recorder) Chat(ctx context.Context, provider string, m lm.LM, req lm.Re
 		}
 		rec.Replies = make([]string, len(resp.Choices))
 		rec.FinishReasons = make([]string, len(resp.Choices))
-		for i, c := range resp.Choices {
-			rec.Replies[i], rec.FinishReasons[i] = c.Message.Content, c.FinishReason
-			if len(c.Message.ToolCalls) > 0 {
+		for i, ch := range resp.Choices {
+			rec.Replies[i], rec.FinishReasons[i] = ch.Message.Content, ch.FinishReason
+			if len(ch.Message.ToolCalls) > 0 {
 				if rec.ToolCalls == nil {
 					rec.ToolCalls = make([][]lm.ToolCall, len(resp.Choices))
 				}
-				rec.ToolCalls[i] = append([]lm.ToolCall(nil), c.Message.ToolCalls...)
+				rec.ToolCalls[i] = append([]lm.ToolCall(nil), ch.Message.ToolCalls...)
 			}
 		}
 		rec.Usage, rec.CacheHit, rec.Attempts = resp.Usage, resp.Cached, resp.Attempts
@@ -117,7 +148,7 @@ func (r *Recorder) Chat(ctx context.Context, provider string, m lm.LM, req lm.Re
 	}
 	// A failure may have reached the provider; only a cache hit surely
 	// did not.
-	res.Finish(!rec.CacheHit, rec.Usage, rec.Cost)
+	c.res.Finish(!rec.CacheHit, rec.Usage, rec.Cost)
 	addToMeters(ctx, &rec)
 	if r.onCall != nil {
 		r.onCall(ctx, &rec)
@@ -129,7 +160,6 @@ func (r *Recorder) Chat(ctx context.Context, provider string, m lm.LM, req lm.Re
 		}
 		r.h.Add(rec)
 	}
-	return resp, err
 }
 
 // Wrap returns an LM that makes its calls through m and records them in
