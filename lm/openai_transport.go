@@ -40,10 +40,11 @@ type doer struct {
 	maxBody int64
 }
 
-// Do implements openai.HTTPDoer.
+// Do implements openai.HTTPDoer. It edits req in place: go-openai builds
+// a request for each call and does not use it after Do (a clone would
+// hold another copy of every header for as long as the call waits).
 func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	ex, _ := req.Context().Value(exchangeKey{}).(*exchange)
-	req = req.Clone(req.Context())
 	for name, value := range d.headers {
 		req.Header.Set(name, value)
 	}

@@ -82,9 +82,10 @@ func main() {
 	serve := flag.Duration("serve-sim", -1, "internal: serve the simulator at this latency and print its URL")
 	child := flag.String("inflight-child", "", "internal: hold -inflight requests of this path (raw or rt) in flight against -inflight-url and print what they hold")
 	childURL := flag.String("inflight-url", "", "internal: the simulator of -inflight-child")
+	memProfile := flag.String("inflight-memprofile", "", "write a heap profile of the requests in flight to this file, suffixed .raw and .rt, one per path")
 	flag.Parse()
 	if *child != "" {
-		if err := inFlightMain(*child, *childURL, *inflight); err != nil {
+		if err := inFlightMain(*child, *childURL, *inflight, *memProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -135,7 +136,7 @@ func main() {
 		out = f
 	}
 	b := bench{n: *n, latency: *latency, concs: concs, modes: modes, rounds: *rounds, telOut: out,
-		inflight: *inflight, inflightLatency: *inflightLatency, hits: *hits, inproc: *inproc}
+		inflight: *inflight, inflightLatency: *inflightLatency, memProfile: *memProfile, hits: *hits, inproc: *inproc}
 	if err := b.run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
@@ -213,6 +214,7 @@ type bench struct {
 	telOut          io.Writer
 	inflight        int
 	inflightLatency time.Duration
+	memProfile      string // -inflight-memprofile
 	hits            int
 	inproc          bool
 }
@@ -536,12 +538,12 @@ func (b *bench) memoryInFlight(ctx context.Context) error {
 	}
 	defer stop()
 	fmt.Printf("memory per request in flight: %d in flight, simulator latency %v, each path in a fresh process\n", b.inflight, b.inflightLatency)
-	rawMem, err := inFlightChild(ctx, "raw", url, b.inflight)
+	rawMem, err := inFlightChild(ctx, "raw", url, b.inflight, b.memProfile)
 	if err != nil {
 		return fmt.Errorf("raw: %w", err)
 	}
 	fmt.Printf("  raw go-openai:  %s\n", rawMem)
-	rtMem, err := inFlightChild(ctx, "rt", url, b.inflight)
+	rtMem, err := inFlightChild(ctx, "rt", url, b.inflight, b.memProfile)
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
@@ -551,12 +553,16 @@ func (b *bench) memoryInFlight(ctx context.Context) error {
 
 // inFlightChild runs this command with -inflight-child path against the
 // simulator at url and reads the figures it prints.
-func inFlightChild(ctx context.Context, path, url string, n int) (inFlight, error) {
+func inFlightChild(ctx context.Context, path, url string, n int, memProfile string) (inFlight, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return inFlight{}, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "-inflight-child", path, "-inflight-url", url, "-inflight", strconv.Itoa(n))
+	args := []string{"-inflight-child", path, "-inflight-url", url, "-inflight", strconv.Itoa(n)}
+	if memProfile != "" {
+		args = append(args, "-inflight-memprofile", memProfile+"."+path)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -571,8 +577,9 @@ func inFlightChild(ctx context.Context, path, url string, n int) (inFlight, erro
 
 // inFlightMain is the child process of inFlightChild: it holds n requests
 // of path ("raw" or "rt") in flight against the simulator at url and
-// prints heap, stack, goroutines and open files per request.
-func inFlightMain(path, url string, n int) error {
+// prints heap, stack, goroutines and open files per request. With
+// memProfile it writes a heap profile there while they are in flight.
+func inFlightMain(path, url string, n int, memProfile string) error {
 	benchkit.RaiseFileLimit()
 	ps, err := newPaths()
 	if err != nil {
@@ -596,7 +603,7 @@ func inFlightMain(path, url string, n int) error {
 	default:
 		return fmt.Errorf("-inflight-child %q: want raw or rt", path)
 	}
-	m, err := holdInFlight(ctx, n, call)
+	m, err := holdInFlight(ctx, n, call, memProfile)
 	if err != nil {
 		return err
 	}
@@ -621,7 +628,7 @@ func (m inFlight) String() string {
 // holdInFlight starts n calls at once, waits until the process stops
 // growing (every call waits on the simulator), measures, and waits for the
 // calls to end.
-func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error) (inFlight, error) {
+func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error, memProfile string) (inFlight, error) {
 	heap0, stack0 := liveBytes()
 	g0, fd0 := runtime.NumGoroutine(), openFiles()
 	var (
@@ -656,8 +663,26 @@ func holdInFlight(ctx context.Context, n int, call func(context.Context, int) er
 	if fd := openFiles(); fd >= 0 && fd0 >= 0 {
 		m.fds = float64(fd-fd0) / float64(n)
 	}
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			return m, err
+		}
+	}
 	wg.Wait()
 	return m, firstErr
+}
+
+// writeHeapProfile writes the heap profile to file.
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // liveBytes returns the live heap and the goroutine stacks after a
