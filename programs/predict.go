@@ -45,7 +45,8 @@ func MustPredict[In, Out any](opts ...Option) *Predict[In, Out] {
 // Call runs the predictor on in and returns the typed output of the first
 // completion.
 func (p *Predict[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, error) {
-	outs, _, err := p.run(ctx, in, opts)
+	var pred Prediction
+	outs, err := p.complete(ctx, in, opts, &pred)
 	if err != nil {
 		var zero Out
 		return zero, err
@@ -57,25 +58,53 @@ func (p *Predict[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) 
 // WithN to ask for several) together with the untyped prediction, which
 // carries token usage.
 func (p *Predict[In, Out]) Completions(ctx context.Context, in In, opts ...CallOption) ([]Out, Prediction, error) {
-	return p.run(ctx, in, opts)
-}
-
-func (p *Predict[In, Out]) run(ctx context.Context, in In, opts []CallOption) ([]Out, Prediction, error) {
-	values, err := signature.Encode(in)
-	if err != nil {
-		return nil, Prediction{}, p.p.wrap(err)
-	}
-	pred, err := p.p.Call(ctx, values, opts...)
+	var pred Prediction
+	outs, err := p.complete(ctx, in, opts, &pred)
 	if err != nil {
 		return nil, Prediction{}, err
 	}
-	outs := make([]Out, len(pred.Completions))
-	for i, c := range pred.Completions {
+	return outs, pred, nil
+}
+
+// complete runs the predictor on in, writes the untyped prediction into
+// *pred and returns the typed completions. Encoding and decoding are
+// helpers, out of the frame that is on the stack while the provider
+// answers.
+func (p *Predict[In, Out]) complete(ctx context.Context, in In, opts []CallOption, pred *Prediction) ([]Out, error) {
+	values, err := encodeInput(p.p, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.p.into(ctx, values, opts, nil, pred); err != nil {
+		return nil, err
+	}
+	return decodeCompletions[Out](p.p, pred.Completions)
+}
+
+// encodeInput is signature.Encode, its error naming p.
+//
+//go:noinline
+func encodeInput[In any](p *Predictor, in In) (Values, error) {
+	values, err := signature.Encode(in)
+	if err != nil {
+		return nil, p.wrap(err)
+	}
+	return values, nil
+}
+
+// decodeCompletions decodes every completion into an Out, its error naming
+// p.
+//
+//go:noinline
+func decodeCompletions[Out any](p *Predictor, completions []Values) ([]Out, error) {
+	outs := make([]Out, len(completions))
+	for i, c := range completions {
+		var err error
 		if outs[i], err = signature.Decode[Out](c); err != nil {
-			return nil, Prediction{}, p.p.wrap(fmt.Errorf("completion %d: %w", i, err))
+			return nil, p.wrap(fmt.Errorf("completion %d: %w", i, err))
 		}
 	}
-	return outs, pred, nil
+	return outs, nil
 }
 
 // Forward runs the predictor on map inputs; it makes Predict a Program.

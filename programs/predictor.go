@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
@@ -161,41 +163,98 @@ func (p *Predictor) settings(ctx context.Context, opts []CallOption) (callConfig
 
 // run is Call, with the reply streamed to onDelta when it is not nil.
 func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool) (Prediction, error) {
+	var pred Prediction
+	err := p.into(ctx, inputs, opts, onDelta, &pred)
+	return pred, err
+}
+
+// callState is what a predictor call carries from its start to its end.
+type callState struct {
+	ctx   context.Context // the call's: predictor name, meter, span
+	model lm.LM
+	span  trace.Span
+	meter *history.Meter
+}
+
+// into is run writing the prediction into *pred, which it leaves alone on
+// error.
+//
+// Its frame is on the caller's stack while the provider answers: it holds
+// the adapter's Result and little else, the call's start and end being
+// helpers that return before and after the LM call.
+func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool, pred *Prediction) error {
+	var (
+		res adapter.Result
+		st  callState
+	)
+	// The base request is built in res.Request, which adapter.CallInto
+	// reads before replacing it.
+	if err := p.begin(ctx, opts, &st, &res.Request); err != nil {
+		return err
+	}
+	var err error
+	if onDelta == nil {
+		err = adapter.CallInto(st.ctx, &res, st.model, p.formatter(), p.sig, p.demos, inputs, &res.Request)
+	} else {
+		err = p.stream(&st, inputs, &res, onDelta)
+	}
+	return p.finish(&st, inputs, &res, err, pred)
+}
+
+// begin starts a call with opts: it picks the LM, sets up the call's
+// context and span in st, and writes the base request into base.
+//
+//go:noinline
+func (p *Predictor) begin(ctx context.Context, opts []CallOption, st *callState, base *lm.Request) error {
 	call, model, err := p.settings(ctx, opts)
 	if err != nil {
-		return Prediction{}, err
+		return err
 	}
 	ctx = withPredictorName(ctx, p)
-	ctx, meter := history.WithMeter(ctx)
+	ctx, st.meter = history.WithMeter(ctx)
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrProgramType.String("Predict"), telemetry.AttrProgram.String(p.displayName()),
 			telemetry.AttrSignature.String(p.signatureText()))
 	}
-	var res adapter.Result
-	if onDelta == nil {
-		res, err = adapter.Call(ctx, model, p.formatter(), p.sig, p.demos, inputs, call.request())
-	} else {
-		res, err = adapter.StreamCall(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request(), onDelta)
-	}
+	st.ctx, st.model, st.span = ctx, model, span
+	*base = call.request()
+	return nil
+}
+
+// stream is the adapter call of a streamed run: res.Request holds the base
+// request.
+//
+//go:noinline
+func (p *Predictor) stream(st *callState, inputs Values, res *adapter.Result, onDelta func(adapter.Delta) bool) error {
+	var err error
+	*res, err = adapter.StreamCall(st.ctx, st.model, p.adapter, p.sig, p.demos, inputs, res.Request, onDelta)
+	return err
+}
+
+// finish ends the call st with the adapter's outcome: the error wrapped,
+// or the prediction written into *pred and the call traced.
+//
+//go:noinline
+func (p *Predictor) finish(st *callState, inputs Values, res *adapter.Result, err error, pred *Prediction) error {
 	if err != nil {
 		err = p.wrap(err)
-		telemetry.End(span, err)
-		return Prediction{}, err
+		telemetry.End(st.span, err)
+		return err
 	}
-	telemetry.End(span, nil)
-	pred := Prediction{
+	telemetry.End(st.span, nil)
+	*pred = Prediction{
 		Values:      res.Outputs[0],
 		Completions: res.Outputs,
 		Usage:       res.Usage,
 		Model:       res.Response.Model,
 		Cached:      res.Response.Cached,
-		LMUsage:     meter.ByModel(),
+		LMUsage:     st.meter.ByModel(),
 	}
-	if t := traceFrom(ctx); t != nil {
+	if t := traceFrom(st.ctx); t != nil {
 		t.record(TraceEntry{Predictor: p, Inputs: inputs, Outputs: pred.Values})
 	}
-	return pred, nil
+	return nil
 }
 
 func (p *Predictor) wrap(err error) error {
