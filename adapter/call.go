@@ -58,31 +58,48 @@ type Result struct {
 // recorded under the providers ctx carries (the caller's span, or
 // telemetry.NewContext); a program's call puts its LM's there.
 func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base lm.Request) (res Result, err error) {
-	err = CallInto(ctx, &res, model, a, sig, demos, inputs, &base)
+	err = CallInto(ctx, &res, model, a, &sig, demos, inputs, &base)
 	return res, err
 }
 
 // CallInto is Call writing its result into *res instead of returning it,
-// with the base request passed by pointer: base may point at res.Request
-// (it is read before res is written), so a caller can build its settings
-// in place. Whatever res held before is replaced, as Call's result would
-// be; its outcome and errors are Call's.
+// with the signature and the base request passed by pointer; neither is
+// kept or changed, and base may point at res.Request (it is read before
+// res is written), so a caller can build its settings in place. Whatever
+// res held before is replaced, as Call's result would be; its outcome and
+// errors are Call's.
 //
 // It exists for callers that run deep on their goroutine's stack (a
-// program's Predict does): the frames between the caller and the LM stay
-// small while the provider answers, since no Result or Request is copied
-// into them.
-func CallInto(ctx context.Context, res *Result, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base *lm.Request) error {
-	if err := checkCall(model, &sig, inputs); err != nil {
+// program's Predict does): its caller's frame holds no copy of the
+// Result, the signature or the request while the provider answers.
+func CallInto(ctx context.Context, res *Result, model lm.LM, a Adapter, sig *signature.Signature, demos []Values, inputs Values, base *lm.Request) error {
+	// This frame is on the caller's stack while the provider answers, so
+	// it holds little besides the request it passes: formatting, parsing
+	// and the error paths are helpers that return before or after the LM
+	// call.
+	if err := checkCall(model, sig, inputs); err != nil {
 		*res = Result{}
 		return err
 	}
 	if a == nil {
 		a = Chat{}
 	}
-	err := attempt(ctx, res, model, a, &sig, demos, inputs, base)
+	if err := format(ctx, res, a, sig, demos, inputs, base); err != nil {
+		return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
+	}
+	resp, err := model.Chat(ctx, res.Request)
 	if err != nil {
-		return jsonFallback(ctx, res, model, a, &sig, demos, inputs, base, err)
+		if err := chatFailed(ctx, model, res, err); err != nil {
+			return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
+		}
+	} else {
+		res.Response, res.Usage = resp, resp.Usage
+	}
+	if len(res.Response.Choices) == 0 {
+		return noChoices()
+	}
+	if err := parse(ctx, res, a, sig); err != nil {
+		return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
 	}
 	return nil
 }
@@ -98,9 +115,9 @@ func checkCall(model lm.LM, sig *signature.Signature, inputs Values) error {
 	return checkInputs(*sig, inputs)
 }
 
-// jsonFallback handles the error err of a's attempt, whose outcome res
+// jsonFallback handles the error err of a's call, whose outcome res
 // holds: when a is the Chat adapter with its JSON fallback on and err is a
-// parse error, it makes the JSON attempt into res (usage of both summed);
+// parse error, it makes the JSON call into res (usage of both summed);
 // else it returns err. Kept out of line: the caller's frame is on the
 // stack while the provider answers, and this one's locals need not be.
 //
@@ -119,7 +136,7 @@ func jsonFallback(ctx context.Context, res *Result, model lm.LM, a Adapter, sig 
 	// settings are the ones the Chat attempt copied from base.
 	b := *base
 	first := res.Usage
-	err2 := attempt(ctx, res, model, fallback, sig, demos, inputs, &b)
+	err2 := CallInto(ctx, res, model, fallback, sig, demos, inputs, &b) // JSON has no fallback of its own
 	res.Usage = first.Add(res.Usage)
 	res.Fallback = true
 	if err2 != nil {
@@ -166,27 +183,6 @@ func applyCallSettings(req *lm.Request, base *lm.Request) {
 	req.NoCache = base.NoCache
 }
 
-// attempt makes one formatted call and parses its choices, into res (which
-// it replaces; base may point at res.Request). Its format and parse spans
-// take their providers from ctx (telemetry.Start).
-//
-// Its frame is on the caller's stack while the provider answers, so it
-// holds little besides the request it passes: formatting, parsing and the
-// error paths are helpers that return before or after the LM call.
-func attempt(ctx context.Context, res *Result, model lm.LM, a Adapter, sig *signature.Signature, demos []Values, inputs Values,
-	base *lm.Request) error {
-	if err := format(ctx, res, a, sig, demos, inputs, base); err != nil {
-		return err
-	}
-	if err := chat(ctx, model, res); err != nil {
-		return chatFailed(ctx, model, res, err)
-	}
-	if len(res.Response.Choices) == 0 {
-		return noChoices()
-	}
-	return parse(ctx, res, a, sig)
-}
-
 // format replaces res with the request a formats, with the settings of
 // base, or with the zero Result when a fails; it records the format span.
 //
@@ -208,17 +204,6 @@ func format(ctx context.Context, res *Result, a Adapter, sig *signature.Signatur
 	return nil
 }
 
-// chat sends res.Request to model and, on success, keeps the response
-// and its usage in res.
-func chat(ctx context.Context, model lm.LM, res *Result) error {
-	resp, err := model.Chat(ctx, res.Request)
-	if err != nil {
-		return err
-	}
-	res.Response, res.Usage = resp, resp.Usage
-	return nil
-}
-
 // chatFailed handles the LM error err of res.Request: a provider that
 // refuses the response format asked for gets the next weaker one
 // (structured outputs, then a JSON object, then text). It returns nil when
@@ -231,7 +216,10 @@ func chatFailed(ctx context.Context, model lm.LM, res *Result, err error) error 
 			span.AddEvent(telemetry.EventFallback, trace.WithAttributes(telemetry.AttrErrorType.String("response_format")))
 		}
 		res.Request = next
-		err = chat(ctx, model, res)
+		var resp lm.Response
+		if resp, err = model.Chat(ctx, res.Request); err == nil {
+			res.Response, res.Usage = resp, resp.Usage
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("adapter: LM call: %w", err)

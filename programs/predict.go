@@ -45,8 +45,7 @@ func MustPredict[In, Out any](opts ...Option) *Predict[In, Out] {
 // Call runs the predictor on in and returns the typed output of the first
 // completion.
 func (p *Predict[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, error) {
-	var pred Prediction
-	outs, err := p.complete(ctx, in, opts, &pred)
+	outs, err := p.complete(ctx, in, opts, nil)
 	if err != nil {
 		var zero Out
 		return zero, err
@@ -66,8 +65,8 @@ func (p *Predict[In, Out]) Completions(ctx context.Context, in In, opts ...CallO
 	return outs, pred, nil
 }
 
-// complete runs the predictor on in, writes the untyped prediction into
-// *pred and returns the typed completions. Encoding and decoding are
+// complete runs the predictor on in and returns the typed completions;
+// when pred is not nil, it writes the untyped prediction into *pred. Encoding and decoding are
 // helpers, out of the frame that is on the stack while the provider
 // answers.
 func (p *Predict[In, Out]) complete(ctx context.Context, in In, opts []CallOption, pred *Prediction) ([]Out, error) {
@@ -75,10 +74,11 @@ func (p *Predict[In, Out]) complete(ctx context.Context, in In, opts []CallOptio
 	if err != nil {
 		return nil, err
 	}
-	if err := p.p.into(ctx, values, opts, nil, pred); err != nil {
+	completions, err := p.p.into(ctx, values, opts, nil, pred)
+	if err != nil {
 		return nil, err
 	}
-	return decodeCompletions[Out](p.p, pred.Completions)
+	return decodeCompletions[Out](p.p, completions)
 }
 
 // encodeInput is signature.Encode, its error naming p.

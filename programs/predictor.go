@@ -164,48 +164,54 @@ func (p *Predictor) settings(ctx context.Context, opts []CallOption) (callConfig
 // run is Call, with the reply streamed to onDelta when it is not nil.
 func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool) (Prediction, error) {
 	var pred Prediction
-	err := p.into(ctx, inputs, opts, onDelta, &pred)
+	_, err := p.into(ctx, inputs, opts, onDelta, &pred)
 	return pred, err
 }
 
 // callState is what a predictor call carries from its start to its end.
 type callState struct {
-	ctx   context.Context // the call's: predictor name, meter, span
-	model lm.LM
-	span  trace.Span
-	meter *history.Meter
+	ctx     context.Context // the call's: predictor name, meter, span
+	model   lm.LM
+	adapter adapter.Adapter // the call formats and parses with
+	span    trace.Span
+	meter   *history.Meter
 }
 
-// into is run writing the prediction into *pred, which it leaves alone on
-// error.
+// into is run returning the output values of every completion and, when
+// pred is not nil, writing the prediction into *pred (left alone on
+// error).
 //
 // Its frame is on the caller's stack while the provider answers: it holds
 // the adapter's Result and little else, the call's start and end being
 // helpers that return before and after the LM call.
-func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool, pred *Prediction) error {
+func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool, pred *Prediction) ([]Values, error) {
 	var (
 		res adapter.Result
 		st  callState
 	)
 	// The base request is built in res.Request, which adapter.CallInto
 	// reads before replacing it.
-	if err := p.begin(ctx, opts, &st, &res.Request); err != nil {
-		return err
+	if err := p.begin(ctx, opts, onDelta != nil, &st, &res.Request); err != nil {
+		return nil, err
 	}
 	var err error
 	if onDelta == nil {
-		err = adapter.CallInto(st.ctx, &res, st.model, p.formatter(), p.sig, p.demos, inputs, &res.Request)
+		err = adapter.CallInto(st.ctx, &res, st.model, st.adapter, &p.sig, p.demos, inputs, &res.Request)
 	} else {
 		err = p.stream(&st, inputs, &res, onDelta)
 	}
-	return p.finish(&st, inputs, &res, err, pred)
+	if err = p.finish(&st, inputs, &res, err, pred); err != nil {
+		return nil, err
+	}
+	return res.Outputs, nil
 }
 
-// begin starts a call with opts: it picks the LM, sets up the call's
-// context and span in st, and writes the base request into base.
+// begin starts a call with opts, streamed or not: it picks the LM and the
+// adapter, sets up the call's context and span in st, and writes the base
+// request into base.
 //
 //go:noinline
-func (p *Predictor) begin(ctx context.Context, opts []CallOption, st *callState, base *lm.Request) error {
+func (p *Predictor) begin(ctx context.Context, opts []CallOption, streamed bool, st *callState, base *lm.Request) error {
 	call, model, err := p.settings(ctx, opts)
 	if err != nil {
 		return err
@@ -218,6 +224,11 @@ func (p *Predictor) begin(ctx context.Context, opts []CallOption, st *callState,
 			telemetry.AttrSignature.String(p.signatureText()))
 	}
 	st.ctx, st.model, st.span = ctx, model, span
+	if streamed {
+		st.adapter = p.adapter
+	} else {
+		st.adapter = p.formatter()
+	}
 	*base = call.request()
 	return nil
 }
@@ -228,12 +239,13 @@ func (p *Predictor) begin(ctx context.Context, opts []CallOption, st *callState,
 //go:noinline
 func (p *Predictor) stream(st *callState, inputs Values, res *adapter.Result, onDelta func(adapter.Delta) bool) error {
 	var err error
-	*res, err = adapter.StreamCall(st.ctx, st.model, p.adapter, p.sig, p.demos, inputs, res.Request, onDelta)
+	*res, err = adapter.StreamCall(st.ctx, st.model, st.adapter, p.sig, p.demos, inputs, res.Request, onDelta)
 	return err
 }
 
 // finish ends the call st with the adapter's outcome: the error wrapped,
-// or the prediction written into *pred and the call traced.
+// or the call traced and, when pred is not nil, the prediction written
+// into *pred.
 //
 //go:noinline
 func (p *Predictor) finish(st *callState, inputs Values, res *adapter.Result, err error, pred *Prediction) error {
@@ -243,16 +255,18 @@ func (p *Predictor) finish(st *callState, inputs Values, res *adapter.Result, er
 		return err
 	}
 	telemetry.End(st.span, nil)
-	*pred = Prediction{
-		Values:      res.Outputs[0],
-		Completions: res.Outputs,
-		Usage:       res.Usage,
-		Model:       res.Response.Model,
-		Cached:      res.Response.Cached,
-		LMUsage:     st.meter.ByModel(),
+	if pred != nil {
+		*pred = Prediction{
+			Values:      res.Outputs[0],
+			Completions: res.Outputs,
+			Usage:       res.Usage,
+			Model:       res.Response.Model,
+			Cached:      res.Response.Cached,
+			LMUsage:     st.meter.ByModel(),
+		}
 	}
 	if t := traceFrom(st.ctx); t != nil {
-		t.record(TraceEntry{Predictor: p, Inputs: inputs, Outputs: pred.Values})
+		t.record(TraceEntry{Predictor: p, Inputs: inputs, Outputs: res.Outputs[0]})
 	}
 	return nil
 }
