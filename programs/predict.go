@@ -45,40 +45,39 @@ func MustPredict[In, Out any](opts ...Option) *Predict[In, Out] {
 // Call runs the predictor on in and returns the typed output of the first
 // completion.
 func (p *Predict[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, error) {
-	outs, err := p.complete(ctx, in, opts, nil)
-	if err != nil {
-		var zero Out
-		return zero, err
+	// Encoding and decoding are helpers, out of this frame, which is on
+	// the stack while the provider answers.
+	values, err := encodeInput(p.p, in)
+	if err == nil {
+		var completions []Values
+		if completions, err = p.p.into(ctx, values, opts, nil, nil); err == nil {
+			var outs []Out
+			if outs, err = decodeCompletions[Out](p.p, completions); err == nil {
+				return outs[0], nil
+			}
+		}
 	}
-	return outs[0], nil
+	var zero Out
+	return zero, err
 }
 
 // Completions runs the predictor on in and returns every completion (use
 // WithN to ask for several) together with the untyped prediction, which
 // carries token usage.
 func (p *Predict[In, Out]) Completions(ctx context.Context, in In, opts ...CallOption) ([]Out, Prediction, error) {
+	values, err := encodeInput(p.p, in)
+	if err != nil {
+		return nil, Prediction{}, err
+	}
 	var pred Prediction
-	outs, err := p.complete(ctx, in, opts, &pred)
+	if _, err := p.p.into(ctx, values, opts, nil, &pred); err != nil {
+		return nil, Prediction{}, err
+	}
+	outs, err := decodeCompletions[Out](p.p, pred.Completions)
 	if err != nil {
 		return nil, Prediction{}, err
 	}
 	return outs, pred, nil
-}
-
-// complete runs the predictor on in and returns the typed completions;
-// when pred is not nil, it writes the untyped prediction into *pred. Encoding and decoding are
-// helpers, out of the frame that is on the stack while the provider
-// answers.
-func (p *Predict[In, Out]) complete(ctx context.Context, in In, opts []CallOption, pred *Prediction) ([]Out, error) {
-	values, err := encodeInput(p.p, in)
-	if err != nil {
-		return nil, err
-	}
-	completions, err := p.p.into(ctx, values, opts, nil, pred)
-	if err != nil {
-		return nil, err
-	}
-	return decodeCompletions[Out](p.p, completions)
 }
 
 // encodeInput is signature.Encode, its error naming p.

@@ -170,11 +170,10 @@ func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, o
 
 // callState is what a predictor call carries from its start to its end.
 type callState struct {
-	ctx     context.Context // the call's: predictor name, meter, span
-	model   lm.LM
-	adapter adapter.Adapter // the call formats and parses with
-	span    trace.Span
-	meter   *history.Meter
+	ctx   context.Context // the call's: predictor name, meter, span
+	model lm.LM
+	span  trace.Span
+	meter *history.Meter
 }
 
 // into is run returning the output values of every completion and, when
@@ -191,12 +190,12 @@ func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, 
 	)
 	// The base request is built in res.Request, which adapter.CallInto
 	// reads before replacing it.
-	if err := p.begin(ctx, opts, onDelta != nil, &st, &res.Request); err != nil {
+	if err := p.begin(ctx, opts, &st, &res.Request); err != nil {
 		return nil, err
 	}
 	var err error
 	if onDelta == nil {
-		err = adapter.CallInto(st.ctx, &res, st.model, st.adapter, &p.sig, p.demos, inputs, &res.Request)
+		err = adapter.CallInto(st.ctx, &res, st.model, p.formatter(), &p.sig, p.demos, inputs, &res.Request)
 	} else {
 		err = p.stream(&st, inputs, &res, onDelta)
 	}
@@ -206,12 +205,11 @@ func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, 
 	return res.Outputs, nil
 }
 
-// begin starts a call with opts, streamed or not: it picks the LM and the
-// adapter, sets up the call's context and span in st, and writes the base
-// request into base.
+// begin starts a call with opts: it picks the LM, sets up the call's
+// context and span in st, and writes the base request into base.
 //
 //go:noinline
-func (p *Predictor) begin(ctx context.Context, opts []CallOption, streamed bool, st *callState, base *lm.Request) error {
+func (p *Predictor) begin(ctx context.Context, opts []CallOption, st *callState, base *lm.Request) error {
 	call, model, err := p.settings(ctx, opts)
 	if err != nil {
 		return err
@@ -224,11 +222,6 @@ func (p *Predictor) begin(ctx context.Context, opts []CallOption, streamed bool,
 			telemetry.AttrSignature.String(p.signatureText()))
 	}
 	st.ctx, st.model, st.span = ctx, model, span
-	if streamed {
-		st.adapter = p.adapter
-	} else {
-		st.adapter = p.formatter()
-	}
 	*base = call.request()
 	return nil
 }
@@ -239,7 +232,7 @@ func (p *Predictor) begin(ctx context.Context, opts []CallOption, streamed bool,
 //go:noinline
 func (p *Predictor) stream(st *callState, inputs Values, res *adapter.Result, onDelta func(adapter.Delta) bool) error {
 	var err error
-	*res, err = adapter.StreamCall(st.ctx, st.model, st.adapter, p.sig, p.demos, inputs, res.Request, onDelta)
+	*res, err = adapter.StreamCall(st.ctx, st.model, p.adapter, p.sig, p.demos, inputs, res.Request, onDelta)
 	return err
 }
 
