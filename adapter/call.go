@@ -132,11 +132,11 @@ func jsonFallback(ctx context.Context, res *Result, model lm.LM, a Adapter, sig 
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent(telemetry.EventFallback, trace.WithAttributes(telemetry.AttrErrorType.String("parse")))
 	}
-	// base may be &res.Request, which the JSON attempt overwrites: its
-	// settings are the ones the Chat attempt copied from base.
-	b := *base
+	// base may be &res.Request, the Chat call's request: its settings are
+	// the ones that call copied from base, and the JSON call reads them
+	// before it writes res.
 	first := res.Usage
-	err2 := CallInto(ctx, res, model, fallback, sig, demos, inputs, &b) // JSON has no fallback of its own
+	err2 := CallInto(ctx, res, model, fallback, sig, demos, inputs, base) // JSON has no fallback of its own
 	res.Usage = first.Add(res.Usage)
 	res.Fallback = true
 	if err2 != nil {
