@@ -185,6 +185,7 @@ func applyCallSettings(req *lm.Request, base *lm.Request) {
 
 // format replaces res with the request a formats, with the settings of
 // base, or with the zero Result when a fails; it records the format span.
+// The caller has checked the inputs (checkCall).
 //
 //go:noinline
 func format(ctx context.Context, res *Result, a Adapter, sig *signature.Signature, demos []Values, inputs Values, base *lm.Request) error {
@@ -193,7 +194,13 @@ func format(ctx context.Context, res *Result, a Adapter, sig *signature.Signatur
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrAdapter.String(name))
 	}
-	req, err := a.Format(*sig, demos, inputs)
+	var req lm.Request
+	var err error
+	if p, ok := a.(*Prepared); ok {
+		req, err = p.format(*sig, demos, inputs, true) // CallInto checked the inputs
+	} else {
+		req, err = a.Format(*sig, demos, inputs)
+	}
 	telemetry.End(span, err)
 	if err != nil {
 		*res = Result{}

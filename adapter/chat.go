@@ -238,8 +238,9 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 		return nil, &ParseError{Adapter: "chat", Raw: completion, Err: ErrEmptyCompletion}
 	}
 	secs := sections(completion)
-	out := make(Values, len(sig.Outputs()))
-	for _, f := range sig.Outputs() {
+	outs := sig.Outputs()
+	out := make(Values, len(outs))
+	for _, f := range outs {
 		text, ok := lookup(sig, f.Name, func(match func(string) bool) (string, bool) {
 			for _, s := range secs {
 				if match(s.name) {
