@@ -253,9 +253,9 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 	outs := sig.Outputs()
 	out := make(Values, len(outs))
 	for _, f := range outs {
-		text, ok := lookup(sig, f.Name, func(match func(string) bool) (string, bool) {
+		text, ok := lookup(sig, f.Name, func(match nameMatch) (string, bool) {
 			for _, s := range secs {
-				if match(s.name) {
+				if match.ok(s.name) {
 					return s.text, true
 				}
 			}

@@ -238,9 +238,9 @@ func splitDemos(sig signature.Signature, demos []Values) (incomplete, complete [
 
 // lookup finds the value recorded for an output field: under its exact name,
 // else under a name equal to it up to case, provided no other output field
-// also matches that name.
-func lookup[V any](sig signature.Signature, name string, find func(match func(string) bool) (V, bool)) (V, bool) {
-	if v, ok := find(func(k string) bool { return k == name }); ok {
+// also matches that name. find looks for a key that match accepts.
+func lookup[V any](sig signature.Signature, name string, find func(match nameMatch) (V, bool)) (V, bool) {
+	if v, ok := find(nameMatch{name: name}); ok {
 		return v, true
 	}
 	for _, f := range sig.Outputs() {
@@ -249,5 +249,20 @@ func lookup[V any](sig signature.Signature, name string, find func(match func(st
 			return zero, false
 		}
 	}
-	return find(func(k string) bool { return strings.EqualFold(k, name) })
+	return find(nameMatch{name: name, fold: true})
+}
+
+// nameMatch accepts the keys equal to name, or equal up to case with fold
+// (a value, not a closure: lookup calls find once or twice per field).
+type nameMatch struct {
+	name string
+	fold bool
+}
+
+// ok reports whether key is accepted.
+func (m nameMatch) ok(key string) bool {
+	if m.fold {
+		return strings.EqualFold(key, m.name)
+	}
+	return key == m.name
 }
