@@ -173,7 +173,7 @@ type callState struct {
 	ctx   context.Context // the call's: predictor name, meter, span
 	model lm.LM
 	span  trace.Span
-	meter *history.Meter
+	meter *history.Meter // nil when the caller wants no Prediction
 }
 
 // into is run returning the output values of every completion and, when
@@ -190,7 +190,7 @@ func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, 
 	)
 	// The base request is built in res.Request, which adapter.CallInto
 	// reads before replacing it.
-	if err := p.begin(ctx, opts, &st, &res.Request); err != nil {
+	if err := p.begin(ctx, opts, pred != nil, &st, &res.Request); err != nil {
 		return nil, err
 	}
 	var err error
@@ -206,16 +206,20 @@ func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, 
 }
 
 // begin starts a call with opts: it picks the LM, sets up the call's
-// context and span in st, and writes the base request into base.
+// context and span in st, and writes the base request into base. With
+// metered, the call gets its own usage meter, for the prediction's
+// LMUsage (without, the meters ctx carries still count its LM calls).
 //
 //go:noinline
-func (p *Predictor) begin(ctx context.Context, opts []CallOption, st *callState, base *lm.Request) error {
+func (p *Predictor) begin(ctx context.Context, opts []CallOption, metered bool, st *callState, base *lm.Request) error {
 	call, model, err := p.settings(ctx, opts)
 	if err != nil {
 		return err
 	}
 	ctx = withPredictorName(ctx, p)
-	ctx, st.meter = history.WithMeter(ctx)
+	if metered {
+		ctx, st.meter = history.WithMeter(ctx)
+	}
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrProgramType.String("Predict"), telemetry.AttrProgram.String(p.displayName()),
