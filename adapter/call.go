@@ -57,36 +57,92 @@ type Result struct {
 // Telemetry: the format and parse spans, and the fallback event, are
 // recorded under the providers ctx carries (the caller's span, or
 // telemetry.NewContext); a program's call puts its LM's there.
-func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base lm.Request) (Result, error) {
-	if model == nil {
-		return Result{}, lm.ErrNoLM
-	}
-	if sig.IsZero() {
-		return Result{}, errZeroSignature
+func Call(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base lm.Request) (res Result, err error) {
+	err = CallInto(ctx, &res, model, a, &sig, demos, inputs, &base)
+	return res, err
+}
+
+// CallInto is Call writing its result into *res instead of returning it,
+// with the signature and the base request passed by pointer; neither is
+// kept or changed, and base may point at res.Request (it is read before
+// res is written), so a caller can build its settings in place. Whatever
+// res held before is replaced, as Call's result would be; its outcome and
+// errors are Call's.
+//
+// It exists for callers that run deep on their goroutine's stack (a
+// program's Predict does): its caller's frame holds no copy of the
+// Result, the signature or the request while the provider answers.
+func CallInto(ctx context.Context, res *Result, model lm.LM, a Adapter, sig *signature.Signature, demos []Values, inputs Values, base *lm.Request) error {
+	// This frame is on the caller's stack while the provider answers, so
+	// it holds little besides the request it passes: formatting, parsing
+	// and the error paths are helpers that return before or after the LM
+	// call.
+	if err := checkCall(model, sig, inputs); err != nil {
+		*res = Result{}
+		return err
 	}
 	if a == nil {
 		a = Chat{}
 	}
-	if err := checkInputs(sig, inputs); err != nil {
-		return Result{}, err
+	if err := format(ctx, res, a, sig, demos, inputs, base); err != nil {
+		return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
 	}
-	res, err := attempt(ctx, model, a, sig, demos, inputs, base)
+	resp, err := model.Chat(ctx, res.Request)
+	if err != nil {
+		if err := chatFailed(ctx, model, res, err); err != nil {
+			return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
+		}
+	} else {
+		res.Response, res.Usage = resp, resp.Usage
+	}
+	if len(res.Response.Choices) == 0 {
+		return noChoices()
+	}
+	if err := parse(ctx, res, a, sig); err != nil {
+		return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
+	}
+	return nil
+}
+
+// checkCall returns the error Call gives before any LM call, if any.
+func checkCall(model lm.LM, sig *signature.Signature, inputs Values) error {
+	if model == nil {
+		return lm.ErrNoLM
+	}
+	if sig.IsZero() {
+		return errZeroSignature
+	}
+	return checkInputs(*sig, inputs)
+}
+
+// jsonFallback handles the error err of a's call, whose outcome res
+// holds: when a is the Chat adapter with its JSON fallback on and err is a
+// parse error, it makes the JSON call into res (usage of both summed);
+// else it returns err. Kept out of line: the caller's frame is on the
+// stack while the provider answers, and this one's locals need not be.
+//
+//go:noinline
+func jsonFallback(ctx context.Context, res *Result, model lm.LM, a Adapter, sig *signature.Signature, demos []Values, inputs Values,
+	base *lm.Request, err error) error {
 	var pe *ParseError
 	fallback, ok := jsonFallbackOf(a)
-	if err == nil || !ok || !errors.As(err, &pe) {
-		return res, err
+	if !ok || !errors.As(err, &pe) {
+		return err
 	}
-	chatErr := err
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent(telemetry.EventFallback, trace.WithAttributes(telemetry.AttrErrorType.String("parse")))
 	}
-	res2, err := attempt(ctx, model, fallback, sig, demos, inputs, base)
-	res2.Usage = res.Usage.Add(res2.Usage)
-	res2.Fallback = true
-	if err != nil {
-		return res2, fmt.Errorf("adapter: JSON fallback failed after the chat reply did not parse (%w): %w", chatErr, err)
+	// base may be &res.Request, the Chat call's request: its settings are
+	// the ones that call copied from base, and the JSON call reads them
+	// before it writes res.
+	first := res.Usage
+	err2 := CallInto(ctx, res, model, fallback, sig, demos, inputs, base) // JSON has no fallback of its own
+	res.Usage = first.Add(res.Usage)
+	res.Fallback = true
+	if err2 != nil {
+		return fmt.Errorf("adapter: JSON fallback failed after the chat reply did not parse (%w): %w", err, err2)
 	}
-	return res2, nil
+	return nil
 }
 
 // jsonFallbackOf returns the JSON adapter to retry with when a is the Chat
@@ -116,7 +172,7 @@ func isChat(a Adapter) bool {
 
 // applyCallSettings copies the caller's settings from base onto req, a
 // request the adapter formatted.
-func applyCallSettings(req *lm.Request, base lm.Request) {
+func applyCallSettings(req *lm.Request, base *lm.Request) {
 	req.Model = base.Model
 	req.Temperature = base.Temperature
 	req.MaxTokens = base.MaxTokens
@@ -127,50 +183,81 @@ func applyCallSettings(req *lm.Request, base lm.Request) {
 	req.NoCache = base.NoCache
 }
 
-// attempt makes one formatted call and parses its choices. Its format and
-// parse spans take their providers from ctx (telemetry.Start).
-func attempt(ctx context.Context, model lm.LM, a Adapter, sig signature.Signature, demos []Values, inputs Values, base lm.Request) (Result, error) {
+// format replaces res with the request a formats, with the settings of
+// base, or with the zero Result when a fails; it records the format span.
+// The caller has checked the inputs (checkCall).
+//
+//go:noinline
+func format(ctx context.Context, res *Result, a Adapter, sig *signature.Signature, demos []Values, inputs Values, base *lm.Request) error {
 	name := adapterName(a)
 	_, span := telemetry.Start(ctx, "format", name)
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrAdapter.String(name))
 	}
-	req, err := a.Format(sig, demos, inputs)
+	var req lm.Request
+	var err error
+	if p, ok := a.(*Prepared); ok {
+		req, err = p.format(*sig, demos, inputs, true) // CallInto checked the inputs
+	} else {
+		req, err = a.Format(*sig, demos, inputs)
+	}
 	telemetry.End(span, err)
 	if err != nil {
-		return Result{}, err
+		*res = Result{}
+		return err
 	}
-	applyCallSettings(&req, base)
-	res := Result{Request: req}
-	resp, err := model.Chat(ctx, req)
-	// A provider that refuses the response format asked for gets the next
-	// weaker one (structured outputs, then a JSON object, then text).
-	for next, ok := responseFormatFallback(req, err); ok; next, ok = responseFormatFallback(req, err) {
+	applyCallSettings(&req, base) // before res is written: base may be &res.Request
+	*res = Result{Request: req}
+	return nil
+}
+
+// chatFailed handles the LM error err of res.Request: a provider that
+// refuses the response format asked for gets the next weaker one
+// (structured outputs, then a JSON object, then text). It returns nil when
+// a retry succeeds, else the last error wrapped.
+//
+//go:noinline
+func chatFailed(ctx context.Context, model lm.LM, res *Result, err error) error {
+	for next, ok := responseFormatFallback(res.Request, err); ok; next, ok = responseFormatFallback(res.Request, err) {
 		if span := trace.SpanFromContext(ctx); span.IsRecording() {
 			span.AddEvent(telemetry.EventFallback, trace.WithAttributes(telemetry.AttrErrorType.String("response_format")))
 		}
-		req = next
-		res.Request = req
-		resp, err = model.Chat(ctx, req)
+		res.Request = next
+		var resp lm.Response
+		if resp, err = model.Chat(ctx, res.Request); err == nil {
+			res.Response, res.Usage = resp, resp.Usage
+		}
 	}
 	if err != nil {
-		return res, fmt.Errorf("adapter: LM call: %w", err)
+		return fmt.Errorf("adapter: LM call: %w", err)
 	}
-	res.Response, res.Usage = resp, resp.Usage
-	if len(resp.Choices) == 0 {
-		return res, fmt.Errorf("adapter: %w", lm.ErrNoChoices)
-	}
-	_, span = telemetry.Start(ctx, "parse", name)
+	return nil
+}
+
+// noChoices is the error of a response without choices.
+//
+//go:noinline
+func noChoices() error {
+	return fmt.Errorf("adapter: %w", lm.ErrNoChoices)
+}
+
+// parse parses every choice of res.Response into res.Outputs, recording
+// the parse span.
+//
+//go:noinline
+func parse(ctx context.Context, res *Result, a Adapter, sig *signature.Signature) error {
+	name := adapterName(a)
+	_, span := telemetry.Start(ctx, "parse", name)
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrAdapter.String(name))
 	}
-	outs, err := parseChoices(a, sig, resp.Choices)
+	outs, err := parseChoices(a, *sig, res.Response.Choices)
 	telemetry.End(span, err)
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.Outputs = outs
-	return res, nil
+	return nil
 }
 
 // parseChoices parses every choice.

@@ -188,36 +188,48 @@ type section struct {
 
 // sections splits a reply at its marker lines. Text after a marker on the
 // same line belongs to its section; text before the first marker is
-// dropped.
+// dropped. A section's text is the reply's own text between its marker
+// line and the next one (lines are found in place, not split and joined
+// again), trimmed.
 func sections(completion string) []section {
 	var (
-		out   []section
-		name  string
-		lines []string
-		open  bool
+		out       []section
+		name      string
+		rest      string // the text after the open section's marker, on its line
+		bodyStart int    // where the lines after that marker start
+		open      bool
 	)
-	flush := func() {
-		if open {
-			out = append(out, section{name: name, text: strings.TrimSpace(strings.Join(lines, "\n"))})
+	// flush closes the open section, whose lines end at bodyEnd.
+	flush := func(bodyEnd int) {
+		if !open {
+			return
 		}
+		body := ""
+		if bodyStart < bodyEnd {
+			body = completion[bodyStart:bodyEnd]
+		}
+		if rest != "" {
+			body = rest + "\n" + body
+		}
+		out = append(out, section{name: name, text: strings.TrimSpace(body)})
 	}
-	for _, line := range strings.Split(completion, "\n") {
-		trimmed := strings.TrimSpace(line)
+	for pos := 0; pos <= len(completion); {
+		end := strings.IndexByte(completion[pos:], '\n')
+		if end < 0 {
+			end = len(completion)
+		} else {
+			end += pos
+		}
+		trimmed := strings.TrimSpace(completion[pos:end])
 		if strings.HasPrefix(trimmed, "[[") {
-			if n, end, ok := matchHeader(trimmed); ok {
-				flush()
-				name, lines, open = n, lines[:0], true
-				if rest := strings.TrimSpace(trimmed[end:]); rest != "" {
-					lines = append(lines, rest)
-				}
-				continue
+			if n, e, ok := matchHeader(trimmed); ok {
+				flush(pos - 1) // the open section ends before this line's newline
+				name, rest, bodyStart, open = n, strings.TrimSpace(trimmed[e:]), end+1, true
 			}
 		}
-		if open {
-			lines = append(lines, line)
-		}
+		pos = end + 1
 	}
-	flush()
+	flush(len(completion))
 	return out
 }
 
@@ -238,11 +250,12 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 		return nil, &ParseError{Adapter: "chat", Raw: completion, Err: ErrEmptyCompletion}
 	}
 	secs := sections(completion)
-	out := make(Values, len(sig.Outputs()))
-	for _, f := range sig.Outputs() {
-		text, ok := lookup(sig, f.Name, func(match func(string) bool) (string, bool) {
+	outs := sig.Outputs()
+	out := make(Values, len(outs))
+	for _, f := range outs {
+		text, ok := lookup(sig, f.Name, func(match nameMatch) (string, bool) {
 			for _, s := range secs {
-				if match(s.name) {
+				if match.ok(s.name) {
 					return s.text, true
 				}
 			}

@@ -219,7 +219,8 @@
 // adapter's reply does not parse, Call asks once more with the JSON adapter
 // (keeping the Chat adapter's native function calling setting), as DSPy
 // does, and sums the usage of both calls; WithoutJSONFallback turns that
-// off.
+// off. CallInto is Call filling a caller's *Result, for callers that keep
+// the stack of their goroutine small while the provider answers.
 //
 // # Errors
 //

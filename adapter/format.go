@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/signature"
@@ -115,14 +116,22 @@ func header(name string) string { return "[[ ## " + name + " ## ]]" }
 // requirements (if any), as DSPy's format_user_message_content. Image
 // fields make it a message with content parts (see media.go).
 func userMessage(sig signature.Signature, values Values, prefix, requirements string) (lm.Message, error) {
-	var msg pieces
-	msg.addText(prefix)
+	// The text since the last image grows in text; msg holds the parts
+	// before it, and stays nil for a message without images (most are).
+	var (
+		text strings.Builder
+		msg  pieces
+	)
+	text.Grow(len(prefix) + len(requirements) + 256)
+	text.WriteString(prefix)
 	for _, f := range sig.Inputs() {
 		v, ok := values[f.Name]
 		if !ok {
 			continue
 		}
-		msg.addText("\n\n" + header(f.Name) + "\n")
+		text.WriteString("\n\n[[ ## ")
+		text.WriteString(f.Name)
+		text.WriteString(" ## ]]\n")
 		if isImageField(f) || signature.NestsImage(f.Type) {
 			render := renderImages
 			if !isImageField(f) {
@@ -132,17 +141,27 @@ func userMessage(sig signature.Signature, values Values, prefix, requirements st
 			if err != nil {
 				return lm.Message{}, fmt.Errorf("adapter: input field %q: %w", f.Name, err)
 			}
+			msg.addText(text.String())
+			text.Reset()
 			msg.add(images)
 			continue
 		}
-		text, err := renderText(f, v)
+		s, err := renderText(f, v)
 		if err != nil {
 			return lm.Message{}, fmt.Errorf("adapter: input field %q: %w", f.Name, err)
 		}
-		msg.addText(text)
+		text.WriteString(s)
 	}
 	if requirements != "" {
-		msg.addText("\n\n" + requirements)
+		text.WriteString("\n\n")
+		text.WriteString(requirements)
+	}
+	if msg == nil {
+		// What pieces.message gives for one text piece.
+		return lm.Message{Role: lm.RoleUser, Content: strings.TrimFunc(text.String(), unicode.IsSpace)}, nil
+	}
+	if text.Len() > 0 {
+		msg.addText(text.String())
 	}
 	return msg.message(), nil
 }
@@ -219,9 +238,9 @@ func splitDemos(sig signature.Signature, demos []Values) (incomplete, complete [
 
 // lookup finds the value recorded for an output field: under its exact name,
 // else under a name equal to it up to case, provided no other output field
-// also matches that name.
-func lookup[V any](sig signature.Signature, name string, find func(match func(string) bool) (V, bool)) (V, bool) {
-	if v, ok := find(func(k string) bool { return k == name }); ok {
+// also matches that name. find looks for a key that match accepts.
+func lookup[V any](sig signature.Signature, name string, find func(match nameMatch) (V, bool)) (V, bool) {
+	if v, ok := find(nameMatch{name: name}); ok {
 		return v, true
 	}
 	for _, f := range sig.Outputs() {
@@ -230,5 +249,20 @@ func lookup[V any](sig signature.Signature, name string, find func(match func(st
 			return zero, false
 		}
 	}
-	return find(func(k string) bool { return strings.EqualFold(k, name) })
+	return find(nameMatch{name: name, fold: true})
+}
+
+// nameMatch accepts the keys equal to name, or equal up to case with fold
+// (a value, not a closure: lookup calls find once or twice per field).
+type nameMatch struct {
+	name string
+	fold bool
+}
+
+// ok reports whether key is accepted.
+func (m nameMatch) ok(key string) bool {
+	if m.fold {
+		return strings.EqualFold(key, m.name)
+	}
+	return key == m.name
 }

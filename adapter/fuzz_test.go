@@ -334,3 +334,57 @@ func FuzzRichCoerce(f *testing.F) {
 		}
 	})
 }
+
+// sectionsByLines is how sections split a reply before it found lines in
+// place: split at every newline, the lines of a section joined again. The
+// two must agree on every reply.
+func sectionsByLines(completion string) []section {
+	var (
+		out   []section
+		name  string
+		lines []string
+		open  bool
+	)
+	flush := func() {
+		if open {
+			out = append(out, section{name: name, text: strings.TrimSpace(strings.Join(lines, "\n"))})
+		}
+	}
+	for _, line := range strings.Split(completion, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "[[") {
+			if n, end, ok := matchHeader(trimmed); ok {
+				flush()
+				name, lines, open = n, lines[:0], true
+				if rest := strings.TrimSpace(trimmed[end:]); rest != "" {
+					lines = append(lines, rest)
+				}
+				continue
+			}
+		}
+		if open {
+			lines = append(lines, line)
+		}
+	}
+	flush()
+	return out
+}
+
+// FuzzSections: sections agrees with splitting the reply into lines and
+// joining each section's lines again.
+func FuzzSections(f *testing.F) {
+	for _, s := range []string{
+		"", "\n", "[[ ## answer ## ]]", "[[ ## answer ## ]]\n", "[[ ## answer ## ]] Paris \n",
+		"intro\n[[ ## answer ## ]]\nParis\n\n[[ ## year ## ]]\n1600\n\n[[ ## completed ## ]]",
+		"[[ ## a ## ]] x  \n  y \r\n[[ ## b ## ]]\n[[ ## c ## ]]  z\n\n",
+		"[[ ## a ## ]]\n\n\n[[ ## a ## ]]\nsecond\n", "[[ ## a ## ]]\nx", "[[ ## a ## ]]\ny\n[[ ## b ## ]]\nz", "  [[ ## a ## ]]\t1\n\t[[ ## b ## ]]2",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, completion string) {
+		got, want := sections(completion), sectionsByLines(completion)
+		if !slices.Equal(got, want) {
+			t.Fatalf("sections(%q) = %q, by lines %q", completion, got, want)
+		}
+	})
+}

@@ -232,13 +232,13 @@ func (JSON) Parse(sig signature.Signature, completion string) (Values, error) {
 	obj := found.(map[string]any)
 	out := make(Values, len(sig.Outputs()))
 	for _, f := range sig.Outputs() {
-		raw, ok := lookup(sig, f.Name, func(match func(string) bool) (any, bool) {
+		raw, ok := lookup(sig, f.Name, func(match nameMatch) (any, bool) {
 			// Take the keys in a fixed order so that the choice between
 			// keys equal up to case does not depend on map iteration.
 			var best string
 			found := false
 			for k := range obj {
-				if match(k) && (!found || k < best) {
+				if match.ok(k) && (!found || k < best) {
 					best, found = k, true
 				}
 			}

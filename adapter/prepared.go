@@ -63,6 +63,12 @@ func (p *Prepared) Unwrap() Adapter { return p.inner }
 
 // Format builds the request of one call, as the wrapped adapter does.
 func (p *Prepared) Format(sig signature.Signature, demos []Values, inputs Values) (lm.Request, error) {
+	return p.format(sig, demos, inputs, false)
+}
+
+// format is Format; checked tells that inputs hold every input of sig
+// (checkInputs passed), as in a Call, which checks before it formats.
+func (p *Prepared) format(sig signature.Signature, demos []Values, inputs Values, checked bool) (lm.Request, error) {
 	if !p.sig.Same(sig) || !sameDemos(p.demos, demos) {
 		return p.inner.Format(sig, demos, inputs)
 	}
@@ -79,8 +85,10 @@ func (p *Prepared) Format(sig signature.Signature, demos []Values, inputs Values
 		}
 		return req, err
 	}
-	if err := checkInputs(sig, inputs); err != nil {
-		return lm.Request{}, err
+	if !checked {
+		if err := checkInputs(sig, inputs); err != nil {
+			return lm.Request{}, err
+		}
 	}
 	final, err := userMessage(sig, inputs, "", t.requirements)
 	if err != nil {

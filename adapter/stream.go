@@ -44,7 +44,7 @@ func StreamCall(ctx context.Context, model lm.LM, a Adapter, sig signature.Signa
 	if err != nil {
 		return Result{}, err
 	}
-	applyCallSettings(&req, base)
+	applyCallSettings(&req, &base)
 	res := Result{Request: req}
 
 	fs := NewFieldStream(a, sig)
@@ -76,16 +76,6 @@ func StreamCall(ctx context.Context, model lm.LM, a Adapter, sig signature.Signa
 		res.Outputs = outs
 		return res, nil
 	}
-	var pe *ParseError
-	fallback, ok := jsonFallbackOf(a)
-	if !ok || !errors.As(err, &pe) {
-		return res, err
-	}
-	res2, err2 := attempt(ctx, model, fallback, sig, demos, inputs, base)
-	res2.Usage = res.Usage.Add(res2.Usage)
-	res2.Fallback = true
-	if err2 != nil {
-		return res2, fmt.Errorf("adapter: JSON fallback failed after the chat reply did not parse (%w): %w", err, err2)
-	}
-	return res2, nil
+	err = jsonFallback(ctx, &res, model, a, &sig, demos, inputs, &base, err)
+	return res, err
 }

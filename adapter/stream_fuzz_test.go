@@ -49,9 +49,9 @@ func chatFields(sig signature.Signature, reply string) map[string]string {
 	secs := sections(reply)
 	want := map[string]string{}
 	for _, f := range sig.Outputs() {
-		text, ok := lookup(sig, f.Name, func(match func(string) bool) (string, bool) {
+		text, ok := lookup(sig, f.Name, func(match nameMatch) (string, bool) {
 			for _, s := range secs {
-				if match(s.name) {
+				if match.ok(s.name) {
 					return s.text, true
 				}
 			}

@@ -45,37 +45,65 @@ func MustPredict[In, Out any](opts ...Option) *Predict[In, Out] {
 // Call runs the predictor on in and returns the typed output of the first
 // completion.
 func (p *Predict[In, Out]) Call(ctx context.Context, in In, opts ...CallOption) (Out, error) {
-	outs, _, err := p.run(ctx, in, opts)
-	if err != nil {
-		var zero Out
-		return zero, err
+	// Encoding and decoding are helpers, out of this frame, which is on
+	// the stack while the provider answers.
+	values, err := encodeInput(p.p, in)
+	if err == nil {
+		var completions []Values
+		if completions, err = p.p.into(ctx, values, opts, nil, nil); err == nil {
+			var outs []Out
+			if outs, err = decodeCompletions[Out](p.p, completions); err == nil {
+				return outs[0], nil
+			}
+		}
 	}
-	return outs[0], nil
+	var zero Out
+	return zero, err
 }
 
 // Completions runs the predictor on in and returns every completion (use
 // WithN to ask for several) together with the untyped prediction, which
 // carries token usage.
 func (p *Predict[In, Out]) Completions(ctx context.Context, in In, opts ...CallOption) ([]Out, Prediction, error) {
-	return p.run(ctx, in, opts)
-}
-
-func (p *Predict[In, Out]) run(ctx context.Context, in In, opts []CallOption) ([]Out, Prediction, error) {
-	values, err := signature.Encode(in)
-	if err != nil {
-		return nil, Prediction{}, p.p.wrap(err)
-	}
-	pred, err := p.p.Call(ctx, values, opts...)
+	values, err := encodeInput(p.p, in)
 	if err != nil {
 		return nil, Prediction{}, err
 	}
-	outs := make([]Out, len(pred.Completions))
-	for i, c := range pred.Completions {
-		if outs[i], err = signature.Decode[Out](c); err != nil {
-			return nil, Prediction{}, p.p.wrap(fmt.Errorf("completion %d: %w", i, err))
-		}
+	var pred Prediction
+	if _, err := p.p.into(ctx, values, opts, nil, &pred); err != nil {
+		return nil, Prediction{}, err
+	}
+	outs, err := decodeCompletions[Out](p.p, pred.Completions)
+	if err != nil {
+		return nil, Prediction{}, err
 	}
 	return outs, pred, nil
+}
+
+// encodeInput is signature.Encode, its error naming p.
+//
+//go:noinline
+func encodeInput[In any](p *Predictor, in In) (Values, error) {
+	values, err := signature.Encode(in)
+	if err != nil {
+		return nil, p.wrap(err)
+	}
+	return values, nil
+}
+
+// decodeCompletions decodes every completion into an Out, its error naming
+// p.
+//
+//go:noinline
+func decodeCompletions[Out any](p *Predictor, completions []Values) ([]Out, error) {
+	outs := make([]Out, len(completions))
+	for i, c := range completions {
+		var err error
+		if outs[i], err = signature.Decode[Out](c); err != nil {
+			return nil, p.wrap(fmt.Errorf("completion %d: %w", i, err))
+		}
+	}
+	return outs, nil
 }
 
 // Forward runs the predictor on map inputs; it makes Predict a Program.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/history"
 	"github.com/dspex-go/dspex/lm"
@@ -161,41 +163,109 @@ func (p *Predictor) settings(ctx context.Context, opts []CallOption) (callConfig
 
 // run is Call, with the reply streamed to onDelta when it is not nil.
 func (p *Predictor) run(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool) (Prediction, error) {
+	var pred Prediction
+	_, err := p.into(ctx, inputs, opts, onDelta, &pred)
+	return pred, err
+}
+
+// callState is what a predictor call carries from its start to its end.
+type callState struct {
+	ctx   context.Context // the call's: predictor name, meter, span
+	model lm.LM
+	span  trace.Span
+	meter *history.Meter // nil when the caller wants no Prediction
+}
+
+// into is run returning the output values of every completion and, when
+// pred is not nil, writing the prediction into *pred (left alone on
+// error).
+//
+// Its frame is on the caller's stack while the provider answers: it holds
+// the adapter's Result and little else, the call's start and end being
+// helpers that return before and after the LM call.
+func (p *Predictor) into(ctx context.Context, inputs Values, opts []CallOption, onDelta func(adapter.Delta) bool, pred *Prediction) ([]Values, error) {
+	var (
+		res adapter.Result
+		st  callState
+	)
+	// The base request is built in res.Request, which adapter.CallInto
+	// reads before replacing it.
+	if err := p.begin(ctx, opts, pred != nil, &st, &res.Request); err != nil {
+		return nil, err
+	}
+	var err error
+	if onDelta == nil {
+		err = adapter.CallInto(st.ctx, &res, st.model, p.formatter(), &p.sig, p.demos, inputs, &res.Request)
+	} else {
+		err = p.stream(&st, inputs, &res, onDelta)
+	}
+	if err = p.finish(&st, inputs, &res, err, pred); err != nil {
+		return nil, err
+	}
+	return res.Outputs, nil
+}
+
+// begin starts a call with opts: it picks the LM, sets up the call's
+// context and span in st, and writes the base request into base. With
+// metered, the call gets its own usage meter, for the prediction's
+// LMUsage (without, the meters ctx carries still count its LM calls).
+//
+//go:noinline
+func (p *Predictor) begin(ctx context.Context, opts []CallOption, metered bool, st *callState, base *lm.Request) error {
 	call, model, err := p.settings(ctx, opts)
 	if err != nil {
-		return Prediction{}, err
+		return err
 	}
 	ctx = withPredictorName(ctx, p)
-	ctx, meter := history.WithMeter(ctx)
+	if metered {
+		ctx, st.meter = history.WithMeter(ctx)
+	}
 	ctx, span := telemetry.Start(withTelemetry(ctx, model), "Predict", p.displayName())
 	if span.IsRecording() {
 		span.SetAttributes(telemetry.AttrProgramType.String("Predict"), telemetry.AttrProgram.String(p.displayName()),
 			telemetry.AttrSignature.String(p.signatureText()))
 	}
-	var res adapter.Result
-	if onDelta == nil {
-		res, err = adapter.Call(ctx, model, p.formatter(), p.sig, p.demos, inputs, call.request())
-	} else {
-		res, err = adapter.StreamCall(ctx, model, p.adapter, p.sig, p.demos, inputs, call.request(), onDelta)
-	}
+	st.ctx, st.model, st.span = ctx, model, span
+	*base = call.request()
+	return nil
+}
+
+// stream is the adapter call of a streamed run: res.Request holds the base
+// request.
+//
+//go:noinline
+func (p *Predictor) stream(st *callState, inputs Values, res *adapter.Result, onDelta func(adapter.Delta) bool) error {
+	var err error
+	*res, err = adapter.StreamCall(st.ctx, st.model, p.adapter, p.sig, p.demos, inputs, res.Request, onDelta)
+	return err
+}
+
+// finish ends the call st with the adapter's outcome: the error wrapped,
+// or the call traced and, when pred is not nil, the prediction written
+// into *pred.
+//
+//go:noinline
+func (p *Predictor) finish(st *callState, inputs Values, res *adapter.Result, err error, pred *Prediction) error {
 	if err != nil {
 		err = p.wrap(err)
-		telemetry.End(span, err)
-		return Prediction{}, err
+		telemetry.End(st.span, err)
+		return err
 	}
-	telemetry.End(span, nil)
-	pred := Prediction{
-		Values:      res.Outputs[0],
-		Completions: res.Outputs,
-		Usage:       res.Usage,
-		Model:       res.Response.Model,
-		Cached:      res.Response.Cached,
-		LMUsage:     meter.ByModel(),
+	telemetry.End(st.span, nil)
+	if pred != nil {
+		*pred = Prediction{
+			Values:      res.Outputs[0],
+			Completions: res.Outputs,
+			Usage:       res.Usage,
+			Model:       res.Response.Model,
+			Cached:      res.Response.Cached,
+			LMUsage:     st.meter.ByModel(),
+		}
 	}
-	if t := traceFrom(ctx); t != nil {
-		t.record(TraceEntry{Predictor: p, Inputs: inputs, Outputs: pred.Values})
+	if t := traceFrom(st.ctx); t != nil {
+		t.record(TraceEntry{Predictor: p, Inputs: inputs, Outputs: res.Outputs[0]})
 	}
-	return pred, nil
+	return nil
 }
 
 func (p *Predictor) wrap(err error) error {
