@@ -250,9 +250,9 @@ func (Chat) Parse(sig signature.Signature, completion string) (Values, error) {
 		return nil, &ParseError{Adapter: "chat", Raw: completion, Err: ErrEmptyCompletion}
 	}
 	secs := sections(completion)
-	outs := sig.Outputs()
-	out := make(Values, len(outs))
-	for _, f := range outs {
+	out := make(Values, sig.NumOutputs())
+	for i := range sig.NumOutputs() {
+		f := sig.Output(i)
 		text, ok := lookup(sig, f.Name, func(match nameMatch) (string, bool) {
 			for _, s := range secs {
 				if match.ok(s.name) {

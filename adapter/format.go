@@ -124,7 +124,8 @@ func userMessage(sig signature.Signature, values Values, prefix, requirements st
 	)
 	text.Grow(len(prefix) + len(requirements) + 256)
 	text.WriteString(prefix)
-	for _, f := range sig.Inputs() {
+	for i := range sig.NumInputs() {
+		f := sig.Input(i)
 		v, ok := values[f.Name]
 		if !ok {
 			continue
@@ -187,7 +188,8 @@ func present(values Values, name string) (any, bool) {
 // checkInputs returns a *MissingInputError for the first input field of sig
 // that inputs lack.
 func checkInputs(sig signature.Signature, inputs Values) error {
-	for _, f := range sig.Inputs() {
+	for i := range sig.NumInputs() {
+		f := sig.Input(i)
 		if f.Type.Kind == signature.HistoryKind {
 			continue // no History means no earlier turns
 		}

@@ -167,6 +167,21 @@ func (s Signature) Inputs() []Field { return slices.Clone(s.inputs) }
 // Outputs returns a copy of the output fields, in order.
 func (s Signature) Outputs() []Field { return slices.Clone(s.outputs) }
 
+// NumInputs returns the number of input fields.
+func (s Signature) NumInputs() int { return len(s.inputs) }
+
+// Input returns the i-th input field (0 <= i < NumInputs). With NumInputs
+// it walks the inputs without the copy Inputs makes, for code that runs
+// at every LM call.
+func (s Signature) Input(i int) Field { return s.inputs[i] }
+
+// NumOutputs returns the number of output fields.
+func (s Signature) NumOutputs() int { return len(s.outputs) }
+
+// Output returns the i-th output field (0 <= i < NumOutputs), without the
+// copy Outputs makes.
+func (s Signature) Output(i int) Field { return s.outputs[i] }
+
 // Fields returns a copy of the fields of the given role.
 func (s Signature) Fields(role Role) []Field {
 	if role == Output {

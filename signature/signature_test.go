@@ -194,3 +194,28 @@ func TestNewDefaults(t *testing.T) {
 		t.Error("New without outputs succeeded")
 	}
 }
+
+// TestIndexedFields checks that NumInputs/Input and NumOutputs/Output walk
+// the same fields, in the same order, as the copies Inputs and Outputs.
+func TestIndexedFields(t *testing.T) {
+	sig, err := Parse("context: list[str], question -> reasoning, answer: int")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins, outs []Field
+	for i := range sig.NumInputs() {
+		ins = append(ins, sig.Input(i))
+	}
+	for i := range sig.NumOutputs() {
+		outs = append(outs, sig.Output(i))
+	}
+	if diff := cmp.Diff(sig.Inputs(), ins); diff != "" {
+		t.Errorf("inputs (-Inputs +Input(i)):\n%s", diff)
+	}
+	if diff := cmp.Diff(sig.Outputs(), outs); diff != "" {
+		t.Errorf("outputs (-Outputs +Output(i)):\n%s", diff)
+	}
+	if len(ins) != 2 || len(outs) != 2 {
+		t.Errorf("got %d inputs and %d outputs, want 2 and 2", len(ins), len(outs))
+	}
+}

@@ -580,6 +580,9 @@ func inFlightChild(ctx context.Context, path, url string, n int, memProfile stri
 // prints heap, stack, goroutines and open files per request. With
 // memProfile it writes a heap profile there while they are in flight.
 func inFlightMain(path, url string, n int, memProfile string) error {
+	if memProfile != "" {
+		runtime.MemProfileRate = 4096 // fine enough to tell a request's allocations apart
+	}
 	benchkit.RaiseFileLimit()
 	ps, err := newPaths()
 	if err != nil {
