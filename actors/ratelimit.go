@@ -41,15 +41,17 @@ func setPerMinute(lim *rate.Limiter, perMinute int) {
 
 // estimateTokens guesses the tokens a request uses: about four characters
 // a token for the prompt, plus the completion cap when one is set.
-func estimateTokens(req lm.Request) int {
+func estimateTokens(req *lm.Request) int {
 	chars := 0
-	for _, m := range req.Messages {
+	for i := range req.Messages {
+		m := &req.Messages[i]
 		chars += len(m.Content)
-		for _, c := range m.ToolCalls {
-			chars += len(c.Name) + len(c.Arguments)
+		for j := range m.ToolCalls {
+			chars += len(m.ToolCalls[j].Name) + len(m.ToolCalls[j].Arguments)
 		}
 	}
-	for _, t := range req.Tools {
+	for i := range req.Tools {
+		t := &req.Tools[i]
 		chars += len(t.Name) + len(t.Description) + len(t.Parameters)
 	}
 	return chars/4 + 1 + req.MaxTokens

@@ -251,7 +251,7 @@ func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Respons
 		}
 		stopAttempt()
 	}()
-	tokens := estimateTokens(req)
+	tokens := estimateTokens(&req)
 	_, err = retry(ctx, x.retry, backoff.System(), rand.Float64, func(ctx context.Context) (_ lm.Response, err error) {
 		attemptCtx, at := x.call.startAttempt(ctx)
 		sent := false
