@@ -441,13 +441,15 @@ func alive(ctx actor.Context, pid *actor.PID) bool {
 // the provider request on the calling goroutine (see the package
 // documentation) and writes the cache.
 func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) (lm.Response, error) {
-	// Split for the caller's stack: dispatch, which routes the request
-	// and answers cache hits, returns before the provider call starts,
-	// so only this frame and serve's sit above the wait.
+	// Split for the caller's stack, which holds this frame while the
+	// provider answers: dispatch, which routes the request and answers
+	// cache hits, returns before the provider call starts.
 	var resp lm.Response
 	w, msg, err := c.dispatch(ctx, id, &req, defaultTimeout, &resp)
 	if w != nil {
-		err = c.serve(ctx, w, msg, &resp)
+		if err = w.serve(ctx, msg, &resp); err != nil {
+			err = c.failed(ctx, msg, &resp, err)
+		}
 	}
 	return resp, err
 }
@@ -556,18 +558,6 @@ func (c *Clients) wait(ctx context.Context, msg *chatRequest, timeout time.Durat
 		}
 		return nil, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
 	}
-}
-
-// serve runs the work the client actor handed back for msg on the
-// caller's goroutine, writing the response to out, and reports its
-// outcome as waiting for a reply would (see failed).
-//
-//go:noinline
-func (c *Clients) serve(ctx context.Context, w *work, msg *chatRequest, out *lm.Response) error {
-	if err := w.serve(ctx, msg, out); err != nil {
-		return c.failed(ctx, msg, out, err)
-	}
-	return nil
 }
 
 // failed is the outcome of work that failed with err: the cause of ctx
