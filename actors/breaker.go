@@ -195,7 +195,7 @@ func throughBreaker(ctx context.Context, b *breaker, provider, model string, req
 		}
 	}()
 	resp, err := request()
-	if err = b.settle(ctx, done, err); err != nil {
+	if err = b.settle(err != nil && ctx.Err() != nil, done, err); err != nil {
 		return lm.Response{}, err
 	}
 	return resp, nil
@@ -203,10 +203,10 @@ func throughBreaker(ctx context.Context, b *breaker, provider, model string, req
 
 // settle reports the outcome err of a request the breaker let through
 // (done is its ticket from Allow) and returns the error the request ends
-// with: err itself. The caller's own cancellation (ctx ending) is kept
-// out of the counts.
-func (b *breaker) settle(ctx context.Context, done func(error), err error) error {
-	if err != nil && ctx.Err() != nil {
+// with: err itself. A failure because the caller gave up (gone: the
+// request's context ended) is kept out of the counts.
+func (b *breaker) settle(gone bool, done func(error), err error) error {
+	if gone {
 		done(callerGone{err})
 		return err
 	}

@@ -618,6 +618,10 @@ type exchange struct {
 	self     *actor.PID
 	root     *actor.RootContext
 	call     *lmCall // nil when telemetry is off
+	// scope is the running request's (see run), here rather than in
+	// run's frame, which the caller's stack holds while the provider
+	// answers.
+	scope requestScope
 }
 
 // newExchange takes the actor's snapshot for one request; self and root
@@ -642,11 +646,17 @@ func (a *clientActor) newExchange(self *actor.PID, root *actor.RootContext) exch
 // and for a client without a cap one of the gate it shares with the
 // others; release them with leave.
 func (x *exchange) admit(ctx context.Context) error {
-	if err := x.shared.gate.acquire(ctx); err != nil {
+	return x.admitWithin(func() context.Context { return ctx })
+}
+
+// admitWithin is admit within the context within returns, asked for only
+// when there is a wait.
+func (x *exchange) admitWithin(within func() context.Context) error {
+	if err := x.shared.gate.acquireWithin(within); err != nil {
 		return err
 	}
 	if x.uncapped != nil {
-		if err := x.uncapped.acquire(ctx); err != nil {
+		if err := x.uncapped.acquireWithin(within); err != nil {
 			x.shared.gate.release()
 			return err
 		}
@@ -670,6 +680,9 @@ type requestScope struct {
 	stop   context.CancelFunc // of the deadline; nil without one
 	cs     *clientShared
 	id     uint64
+	// deadline, in a lazy scope, bounds the request beyond ctx (zero:
+	// nothing does) until bound puts it in ctx.
+	deadline time.Time
 }
 
 // open returns the scope of request id: parent (the caller's context for
@@ -681,13 +694,22 @@ type requestScope struct {
 // would serialise them on its lock; close cancels registered requests
 // itself. A caller's context shared by many concurrent calls is such a
 // parent too, but only for the calls made with it.
-func (x *exchange) open(parent context.Context, id uint64, deadline time.Time, span trace.SpanContext) requestScope {
+//
+// A lazy scope leaves the deadline out of ctx: its users ask bound for
+// the bounded context when they wait, and attempt bounds each attempt's,
+// so that a request that waits for nothing but the provider makes one
+// deadline context instead of two.
+func (x *exchange) open(parent context.Context, id uint64, deadline time.Time, span trace.SpanContext, lazy bool) requestScope {
 	cs := x.shared
 	sc := requestScope{cs: cs, id: id}
 	sc.ctx, sc.cancel = context.WithCancelCause(parent)
 	if !deadline.IsZero() {
 		if dl, ok := parent.Deadline(); !ok || deadline.Before(dl) {
-			sc.ctx, sc.stop = context.WithDeadline(sc.ctx, deadline)
+			if lazy {
+				sc.deadline = deadline
+			} else {
+				sc.ctx, sc.stop = context.WithDeadline(sc.ctx, deadline)
+			}
 		}
 	}
 	if x.call != nil {
@@ -700,6 +722,43 @@ func (x *exchange) open(parent context.Context, id uint64, deadline time.Time, s
 		sc.cancel(ErrClosed) // closed while registering
 	}
 	return sc
+}
+
+// bound returns the request's context with its deadline, made on first
+// use: most requests wait for nothing but the provider.
+//
+//go:noinline
+func (sc *requestScope) bound() context.Context {
+	if !sc.deadline.IsZero() && sc.stop == nil {
+		sc.ctx, sc.stop = context.WithDeadline(sc.ctx, sc.deadline)
+	}
+	return sc.ctx
+}
+
+// ended reports whether the request's context has ended: cancelled, or
+// past its deadline.
+//
+//go:noinline
+func (sc *requestScope) ended() bool {
+	return sc.ctx.Err() != nil || !sc.deadline.IsZero() && !time.Now().Before(sc.deadline)
+}
+
+// attempt returns the context of one attempt, derived from actx (the
+// scope's context with the attempt's span): bounded by timeout (0: none)
+// and by the request's deadline. cancel is nil when it has no bound.
+//
+//go:noinline
+func (sc *requestScope) attempt(actx context.Context, timeout time.Duration) (ctx context.Context, cancel context.CancelFunc) {
+	dl := sc.deadline
+	if timeout > 0 {
+		if at := time.Now().Add(timeout); dl.IsZero() || at.Before(dl) {
+			dl = at
+		}
+	}
+	if dl.IsZero() {
+		return actx, nil
+	}
+	return context.WithDeadline(actx, dl)
 }
 
 // close forgets the request and releases its context.
@@ -734,14 +793,16 @@ func (c withoutEmbed) Value(key any) any {
 // is a helper of its own.
 func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request, out *lm.Response) (err error) {
 	var st runState
-	x.openRun(&st, parent, msg)
+	x.openRun(parent, msg)
 	defer x.finish(&st, req, out, &err)
 
 	if x.provider == nil {
 		return x.noProvider(req, out)
 	}
-	ctx := st.scope.ctx
-	if err := x.admit(ctx); err != nil {
+	// ctx has no deadline of its own: x.scope.bound adds it when the
+	// request waits, x.scope.attempt to each attempt.
+	ctx := x.scope.ctx
+	if err := x.admitScope(); err != nil {
 		*out = lm.Response{}
 		return err
 	}
@@ -763,13 +824,11 @@ func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request
 			// The breaker opened while this request waited to retry:
 			// stop sending to a provider that is failing.
 			err = x.openedMeanwhile(at, req)
-		case x.limit(ctx, at, tokens, req, &err):
+		case x.limit(at, tokens, req, &err):
 			at.end(err, false)
 		default:
 			var cancel context.CancelFunc
-			if x.timeout > 0 {
-				actx, cancel = context.WithTimeout(actx, x.timeout)
-			}
+			actx, cancel = x.scope.attempt(actx, x.timeout)
 			st.at = at
 			if msg.embed != nil {
 				err = x.embed(actx, msg, req, out)
@@ -785,14 +844,14 @@ func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request
 		if err == nil {
 			break
 		}
-		if err = afterFailure(ctx, &x.retry, backoff.System(), rand.Float64, st.n, err); err != nil {
+		if err = afterFailure(x.scope.bound(), &x.retry, backoff.System(), rand.Float64, st.n, err); err != nil {
 			break
 		}
 	}
 	if st.done != nil {
 		done := st.done
 		st.done = nil
-		err = x.breaker.settle(ctx, done, err)
+		err = x.breaker.settle(err != nil && x.scope.ended(), done, err)
 	}
 	if err != nil {
 		*out = lm.Response{}
@@ -803,22 +862,21 @@ func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request
 
 // runState is what run's deferred finish needs to know of the request.
 type runState struct {
-	scope    requestScope
 	admitted bool        // admit took slots, and the call is in flight
 	n        int         // attempts started
 	done     func(error) // the breaker's ticket, until the outcome is reported
 	at       *attempt    // the attempt waiting for the provider, if any
 }
 
-// openRun opens the scope of msg's request within parent (kept out of
+// openRun opens x.scope for msg's request within parent (kept out of
 // run's frame).
 //
 //go:noinline
-func (x *exchange) openRun(st *runState, parent context.Context, msg *chatRequest) {
+func (x *exchange) openRun(parent context.Context, msg *chatRequest) {
 	if msg.embed != nil {
 		parent = withoutEmbed{parent}
 	}
-	st.scope = x.open(parent, msg.id, msg.deadline, msg.span)
+	x.scope = x.open(parent, msg.id, msg.deadline, msg.span, true)
 }
 
 // finish, deferred by run, ends the request: it releases what admit took,
@@ -835,7 +893,7 @@ func (x *exchange) finish(st *runState, req *lm.Request, out *lm.Response, err *
 	if v != nil {
 		x.panicked(v, st, req, out, err)
 	}
-	st.scope.close()
+	x.scope.close()
 }
 
 // panicked fails the request whose provider panicked with v.
@@ -887,13 +945,20 @@ func (x *exchange) refused(ctx context.Context, err error, req *lm.Request, out 
 	return err
 }
 
-// limit waits for the rate limiters to let an attempt of tokens go,
-// recording the wait on at. It reports true when the attempt may not go,
-// with the reason in *err.
+// admitScope is admit within x.scope.
 //
 //go:noinline
-func (x *exchange) limit(ctx context.Context, at *attempt, tokens int, req *lm.Request, err *error) bool {
-	waited, e := x.shared.limits.wait(ctx, tokens)
+func (x *exchange) admitScope() error {
+	return x.admitWithin(x.scope.bound)
+}
+
+// limit waits within x.scope for the rate limiters to let an attempt of tokens
+// go, recording the wait on at. It reports true when the attempt may not
+// go, with the reason in *err.
+//
+//go:noinline
+func (x *exchange) limit(at *attempt, tokens int, req *lm.Request, err *error) bool {
+	waited, e := x.shared.limits.waitWithin(x.scope.bound, tokens)
 	at.rateLimited(waited, e)
 	if e == nil {
 		return false

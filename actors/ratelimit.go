@@ -62,6 +62,12 @@ func estimateTokens(req *lm.Request) int {
 // the wait would outlast ctx's deadline, and with ctx's cause when ctx ends
 // first.
 func (l *limits) wait(ctx context.Context, tokens int) (time.Duration, error) {
+	return l.waitWithin(func() context.Context { return ctx }, tokens)
+}
+
+// waitWithin is wait within the context within returns, asked for only
+// when there is a wait (see requestScope.bound).
+func (l *limits) waitWithin(within func() context.Context, tokens int) (time.Duration, error) {
 	now := time.Now()
 	if b := l.tokens.Burst(); l.tokens.Limit() != rate.Inf && tokens > b {
 		tokens = b
@@ -80,6 +86,7 @@ func (l *limits) wait(ctx context.Context, tokens int) (time.Duration, error) {
 	if delay <= 0 {
 		return 0, nil
 	}
+	ctx := within()
 	if dl, ok := ctx.Deadline(); ok && now.Add(delay).After(dl) {
 		cancel()
 		return 0, lm.ErrRateLimited
