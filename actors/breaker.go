@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -76,7 +77,11 @@ type BreakerEvent struct {
 // breaker is a client's circuit breaker, which remembers the failure that
 // last opened it.
 type breaker struct {
-	*gobreaker.CircuitBreaker[lm.Response]
+	// Two-step: a request takes a ticket with Allow and reports its
+	// outcome with the ticket's done, so no closure of the request's
+	// stands between the breaker and the provider call (see
+	// exchange.run).
+	*gobreaker.TwoStepCircuitBreaker[lm.Response]
 	// lastFailure is the latest request counted as a failure; it is
 	// written and read only under gobreaker's lock (in its IsSuccessful and
 	// OnStateChange callbacks).
@@ -133,7 +138,7 @@ func newBreaker(name string, s config.Breaker, onChange func(from, to gobreaker.
 	if interval > 0 {
 		st.BucketPeriod = max(interval/breakerBuckets, time.Millisecond)
 	}
-	b.CircuitBreaker = gobreaker.NewCircuitBreaker[lm.Response](st)
+	b.TwoStepCircuitBreaker = gobreaker.NewTwoStepCircuitBreaker[lm.Response](st)
 	return b
 }
 
@@ -173,27 +178,54 @@ func (b *breaker) refusal(provider, model string) error {
 
 // throughBreaker runs request through b (when not nil): one whole request,
 // its retries included, counts once. A refusal is an *lm.CircuitOpenError;
-// the caller's own cancellation (ctx ending) is kept out of the counts.
+// the caller's own cancellation (ctx ending) is kept out of the counts. A
+// panic in request counts as a failure and goes on.
 func throughBreaker(ctx context.Context, b *breaker, provider, model string, request func() (lm.Response, error)) (lm.Response, error) {
 	if b == nil {
 		return request()
 	}
-	resp, err := b.Execute(func() (lm.Response, error) {
-		resp, err := request()
-		if err != nil && ctx.Err() != nil {
-			err = callerGone{err}
+	done, err := b.Allow()
+	if err != nil {
+		return lm.Response{}, b.refused(err, provider, model)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			done(panicFailure(v))
+			panic(v)
 		}
-		return resp, err
-	})
-	switch {
-	case err == nil:
-		return resp, nil
-	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-		return lm.Response{}, b.refusal(provider, model)
+	}()
+	resp, err := request()
+	if err = b.settle(err != nil && ctx.Err() != nil, done, err); err != nil {
+		return lm.Response{}, err
 	}
-	var gone callerGone
-	if errors.As(err, &gone) {
-		err = gone.err
-	}
-	return lm.Response{}, err
+	return resp, nil
 }
+
+// settle reports the outcome err of a request the breaker let through
+// (done is its ticket from Allow) and returns the error the request ends
+// with: err itself. A failure because the caller gave up (gone: the
+// request's context ended) is kept out of the counts.
+func (b *breaker) settle(gone bool, done func(error), err error) error {
+	if gone {
+		done(callerGone{err})
+		return err
+	}
+	done(err)
+	return err
+}
+
+// refused turns the error of Allow into the request's: a refusal (the
+// breaker is open, or half-open with its probes taken) is an
+// *lm.CircuitOpenError.
+//
+//go:noinline
+func (b *breaker) refused(err error, provider, model string) error {
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return b.refusal(provider, model)
+	}
+	return err
+}
+
+// panicFailure is what the breaker counts for a request that panicked: a
+// failure, as gobreaker's Execute counts it.
+func panicFailure(v any) error { return fmt.Errorf("%v", v) }

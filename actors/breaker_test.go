@@ -187,3 +187,56 @@ func TestBreakerRefusalWrapsCause(t *testing.T) {
 		t.Fatalf("provider called %d times, %d before opening; want %d, none while open", n, sent, 3*defaultMinRequests)
 	}
 }
+
+// TestBreakerCountsPanicOnce: a request whose provider panics, on its
+// first attempt or on a retry after a 500, counts once as a failure of
+// the breaker it went through, and fails with ErrProviderPanic; a request
+// that fails after its retries reports the attempts it made.
+func TestBreakerCountsPanicOnce(t *testing.T) {
+	var attempts sync.Map // request text -> *atomic.Int64
+	provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+		text := req.Messages[0].Content
+		v, _ := attempts.LoadOrStore(text, new(atomic.Int64))
+		n := v.(*atomic.Int64).Add(1)
+		switch {
+		case text == "ok":
+			return reply("ok"), nil
+		case text == "down":
+			return lm.Response{}, status(503)
+		case text == "panic now" || n > 1:
+			panic("provider bug")
+		}
+		return lm.Response{}, status(500)
+	})
+	for _, tc := range []struct {
+		name, text string
+	}{
+		{"first attempt", "panic now"},
+		{"after a retry", "panic later"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, breakerConfig(), map[string]lm.LM{"fake": provider})
+			ctx := context.Background()
+			if _, err := h.clients.Chat(ctx, "fake", hello("ok"), 5*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			b := clientBreaker(t, h, "fake")
+			resp, err := h.clients.Chat(ctx, "fake", hello(tc.text), 5*time.Second)
+			if !errors.Is(err, ErrProviderPanic) || resp.Attempts != 0 {
+				t.Fatalf("panicking request = %+v, %v; want ErrProviderPanic and no attempts", resp, err)
+			}
+			if c := b.Counts(); c.TotalSuccesses != 1 || c.TotalFailures != 1 || c.TotalExclusions != 0 {
+				t.Fatalf("breaker counts %+v, want 1 success and 1 failure", c)
+			}
+			attempts.Delete(tc.text)
+		})
+	}
+	t.Run("attempts of a failed request", func(t *testing.T) {
+		h := newHarness(t, breakerConfig(), map[string]lm.LM{"fake": provider})
+		resp, err := h.clients.Chat(context.Background(), "fake", hello("down"), 5*time.Second)
+		var re *RetryError
+		if !errors.As(err, &re) || re.Attempts != 3 || resp.Attempts != 3 {
+			t.Fatalf("failed request = %+v, %v; want 3 attempts", resp, err)
+		}
+	})
+}

@@ -227,7 +227,10 @@ type (
 		client   string // "provider/model"
 		req      lm.Request
 		deadline time.Time // zero: none
-		span     trace.SpanContext
+		// hasDeadline tells the deadline is the caller's (its context's),
+		// not the default one.
+		hasDeadline bool
+		span        trace.SpanContext
 		// embed, when set, makes this an embedding request (see
 		// embed.go); req then describes it to the rate limiter and
 		// telemetry.
@@ -426,51 +429,78 @@ type work struct {
 	received time.Time // zero when telemetry is off
 }
 
-// serve runs w for msg within parent (the caller's context): the cache's
-// back tier, then the exchange, then the cache write. Close waits for it,
-// and fails it with ErrClosed when it comes first. It and the functions
-// it calls keep their frames small: the caller's stack holds them while
-// the provider answers.
-func (w *work) serve(parent context.Context, msg *chatRequest) (lm.Response, error) {
+// serve runs w for msg within parent (the caller's context), writing the
+// response to out: the cache's back tier, then the exchange, then the
+// cache write. Close waits for it, and fails it with ErrClosed when it
+// comes first. It and the functions it calls keep their frames small: the
+// caller's stack holds them while the provider answers, so everything
+// cold or large is done in helpers of its own.
+func (w *work) serve(parent context.Context, msg *chatRequest, out *lm.Response) error {
 	cs := w.shared
 	if !cs.enter() {
-		w.end(msg, nil, ErrClosed)
-		return lm.Response{}, ErrClosed
+		return w.closed(msg, out)
 	}
 	defer cs.leave()
-	w.call = cs.tel.startCall(msg.span, w.req, w.received)
-	if w.keyed {
-		if resp, ok := w.lookBack(msg); ok {
-			return resp, nil
-		}
+	w.start(msg)
+	if w.keyed && w.lookBack(msg, out) {
+		return nil
 	}
-	resp, err := w.run(parent, msg, &w.req)
+	err := w.run(parent, msg, &w.req, out)
 	if err == nil && w.keyed {
-		cs.cache.put(cs.base, w.key, resp)
+		w.store(out)
 	}
-	w.end(msg, &resp, err)
-	return resp, err
+	w.end(msg, out, err)
+	return err
+}
+
+// closed fails w, which came after its client closed.
+//
+//go:noinline
+func (w *work) closed(msg *chatRequest, out *lm.Response) error {
+	w.end(msg, nil, ErrClosed)
+	*out = lm.Response{}
+	return ErrClosed
+}
+
+// start starts measuring w's call (kept out of serve's frame).
+//
+//go:noinline
+func (w *work) start(msg *chatRequest) {
+	w.call = w.shared.tel.startCall(msg.span, w.req, w.received)
+}
+
+// store writes resp to the cache under w's key.
+//
+//go:noinline
+func (w *work) store(resp *lm.Response) {
+	w.shared.cache.put(w.shared.base, w.key, *resp)
 }
 
 // lookBack looks w up in the back tier (disk) of the cache, off the
 // mailbox, without a cancellable context: a lookup is short, and watching
-// a context would cost more than it.
-func (w *work) lookBack(msg *chatRequest) (lm.Response, bool) {
+// a context would cost more than it. On a hit it writes the response to
+// out and reports true.
+//
+//go:noinline
+func (w *work) lookBack(msg *chatRequest, out *lm.Response) bool {
 	cs := w.shared
 	resp, ok := cs.cache.getBack(context.Background(), w.key)
 	if !ok {
 		cs.misses.Add(1)
 		w.call.lookedUp(false)
-		return lm.Response{}, false
+		return false
 	}
 	cs.hits.Add(1)
 	w.call.lookedUp(true)
 	w.end(msg, &resp, nil)
-	return resp, true
+	*out = resp
+	return true
 }
 
 // end records the outcome of w's call (resp nil: none), starting the
 // call when the request never started.
+//
+//go:noinline
 func (w *work) end(msg *chatRequest, resp *lm.Response, err error) {
 	if w.call == nil {
 		w.call = w.shared.tel.startCall(msg.span, w.req, w.received)
@@ -510,33 +540,34 @@ func (msg *chatRequest) respond(r *chatReply) {
 
 // prepare computes msg's cache key on the caller's goroutine, so the
 // client actor's mailbox never hashes a prompt, and answers it from the
-// front tier of the cache when it can: a hit costs no mailbox round trip.
-// req is msg.req with its model set. It reports false when the request
-// must go to the client actor.
-func (cs *clientShared) prepare(msg *chatRequest, req lm.Request) (lm.Response, bool) {
+// front tier of the cache when it can, writing the response to out: a hit
+// costs no mailbox round trip. req is msg.req with its model set. It
+// reports false when the request must go to the client actor.
+func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Response) bool {
 	if msg.embed != nil || cs.base.Err() != nil || cs.crashing.Load() > 0 {
-		return lm.Response{}, false // the actor keys embeddings and reports a close
+		return false // the actor keys embeddings and reports a close
 	}
 	if cs.cache == nil || req.NoCache {
 		msg.keyed = true
-		return lm.Response{}, false
+		return false
 	}
-	key, ok := cacheKey(cs.provider, req.Model, req)
+	key, ok := cacheKey(cs.provider, req.Model, *req)
 	msg.key, msg.keyed = key, true
 	if !ok {
-		return lm.Response{}, false
+		return false
 	}
 	resp, ok := cs.cache.getFront(key)
 	if !ok {
-		return lm.Response{}, false
+		return false
 	}
 	cs.requests.Add(1)
 	cs.hits.Add(1)
-	call := cs.tel.startCall(msg.span, req, time.Time{}) // dated now
+	call := cs.tel.startCall(msg.span, *req, time.Time{}) // dated now
 	call.lookedUp(true)
 	resp.Attempts = 0
 	call.end(telemetryView(msg, resp), nil)
-	return resp, true
+	*out = resp
+	return true
 }
 
 // workerIdle is how long a stream goroutine waits for another stream
@@ -587,6 +618,10 @@ type exchange struct {
 	self     *actor.PID
 	root     *actor.RootContext
 	call     *lmCall // nil when telemetry is off
+	// scope is the running request's (see run), here rather than in
+	// run's frame, which the caller's stack holds while the provider
+	// answers.
+	scope requestScope
 }
 
 // newExchange takes the actor's snapshot for one request; self and root
@@ -611,11 +646,17 @@ func (a *clientActor) newExchange(self *actor.PID, root *actor.RootContext) exch
 // and for a client without a cap one of the gate it shares with the
 // others; release them with leave.
 func (x *exchange) admit(ctx context.Context) error {
-	if err := x.shared.gate.acquire(ctx); err != nil {
+	return x.admitWithin(func() context.Context { return ctx })
+}
+
+// admitWithin is admit within the context within returns, asked for only
+// when there is a wait.
+func (x *exchange) admitWithin(within func() context.Context) error {
+	if err := x.shared.gate.acquireWithin(within); err != nil {
 		return err
 	}
 	if x.uncapped != nil {
-		if err := x.uncapped.acquire(ctx); err != nil {
+		if err := x.uncapped.acquireWithin(within); err != nil {
 			x.shared.gate.release()
 			return err
 		}
@@ -639,6 +680,9 @@ type requestScope struct {
 	stop   context.CancelFunc // of the deadline; nil without one
 	cs     *clientShared
 	id     uint64
+	// deadline, in a lazy scope, bounds the request beyond ctx (zero:
+	// nothing does) until bound puts it in ctx.
+	deadline time.Time
 }
 
 // open returns the scope of request id: parent (the caller's context for
@@ -650,13 +694,22 @@ type requestScope struct {
 // would serialise them on its lock; close cancels registered requests
 // itself. A caller's context shared by many concurrent calls is such a
 // parent too, but only for the calls made with it.
-func (x *exchange) open(parent context.Context, id uint64, deadline time.Time, span trace.SpanContext) requestScope {
+//
+// A lazy scope leaves the deadline out of ctx: its users ask bound for
+// the bounded context when they wait, and attempt bounds each attempt's,
+// so that a request that waits for nothing but the provider makes one
+// deadline context instead of two.
+func (x *exchange) open(parent context.Context, id uint64, deadline time.Time, span trace.SpanContext, lazy bool) requestScope {
 	cs := x.shared
 	sc := requestScope{cs: cs, id: id}
 	sc.ctx, sc.cancel = context.WithCancelCause(parent)
 	if !deadline.IsZero() {
 		if dl, ok := parent.Deadline(); !ok || deadline.Before(dl) {
-			sc.ctx, sc.stop = context.WithDeadline(sc.ctx, deadline)
+			if lazy {
+				sc.deadline = deadline
+			} else {
+				sc.ctx, sc.stop = context.WithDeadline(sc.ctx, deadline)
+			}
 		}
 	}
 	if x.call != nil {
@@ -671,8 +724,45 @@ func (x *exchange) open(parent context.Context, id uint64, deadline time.Time, s
 	return sc
 }
 
+// bound returns the request's context with its deadline, made on first
+// use: most requests wait for nothing but the provider.
+//
+//go:noinline
+func (sc *requestScope) bound() context.Context {
+	if !sc.deadline.IsZero() && sc.stop == nil {
+		sc.ctx, sc.stop = context.WithDeadline(sc.ctx, sc.deadline)
+	}
+	return sc.ctx
+}
+
+// ended reports whether the request's context has ended: cancelled, or
+// past its deadline.
+//
+//go:noinline
+func (sc *requestScope) ended() bool {
+	return sc.ctx.Err() != nil || !sc.deadline.IsZero() && !time.Now().Before(sc.deadline)
+}
+
+// attempt returns the context of one attempt, derived from actx (the
+// scope's context with the attempt's span): bounded by timeout (0: none)
+// and by the request's deadline. cancel is nil when it has no bound.
+//
+//go:noinline
+func (sc *requestScope) attempt(actx context.Context, timeout time.Duration) (ctx context.Context, cancel context.CancelFunc) {
+	dl := sc.deadline
+	if timeout > 0 {
+		if at := time.Now().Add(timeout); dl.IsZero() || at.Before(dl) {
+			dl = at
+		}
+	}
+	if dl.IsZero() {
+		return actx, nil
+	}
+	return context.WithDeadline(actx, dl)
+}
+
 // close forgets the request and releases its context.
-func (sc requestScope) close() {
+func (sc *requestScope) close() {
 	sc.cs.unregister(sc.id)
 	if sc.stop != nil {
 		sc.stop()
@@ -691,77 +781,199 @@ func (c withoutEmbed) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// run serves one request within parent: admission, rate limits, breaker,
-// retries. A panic in the provider fails the request and crashes the
-// actor.
-func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request) (resp lm.Response, err error) {
-	cs := x.shared
+// run serves one request within parent, writing its response to out:
+// admission, rate limits, breaker, retries. A panic in the provider fails
+// the request and crashes the actor.
+//
+// It is one flat frame down to the provider call: the caller's stack
+// holds it while the provider answers, so there is no closure between
+// the breaker and the provider (the breaker is two-step: a ticket, then
+// the outcome), the retries are a loop here, and every cold path
+// (refusals, rate-limit waits, backoff and giving up, panics, embeddings)
+// is a helper of its own.
+func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request, out *lm.Response) (err error) {
+	var st runState
+	x.openRun(parent, msg)
+	defer x.finish(&st, req, out, &err)
+
+	if x.provider == nil {
+		return x.noProvider(req, out)
+	}
+	// ctx has no deadline of its own: x.scope.bound adds it when the
+	// request waits, x.scope.attempt to each attempt.
+	ctx := x.scope.ctx
+	if err := x.admitScope(); err != nil {
+		*out = lm.Response{}
+		return err
+	}
+	st.admitted = true
+	x.call.inFlight(1)
+
+	// The breaker counts the request once, after its retries.
+	if x.breaker != nil {
+		if st.done, err = x.breaker.Allow(); err != nil {
+			return x.refused(ctx, err, req, out)
+		}
+	}
+	tokens := estimateTokens(req)
+	for {
+		st.n++
+		actx, at := x.call.startAttempt(ctx)
+		switch {
+		case st.n > 1 && x.breaker.isOpen():
+			// The breaker opened while this request waited to retry:
+			// stop sending to a provider that is failing.
+			err = x.openedMeanwhile(at, req)
+		case x.limit(at, tokens, req, &err):
+			at.end(err, false)
+		default:
+			var cancel context.CancelFunc
+			actx, cancel = x.scope.attempt(actx, x.timeout)
+			st.at = at
+			if msg.embed != nil {
+				err = x.embed(actx, msg, req, out)
+			} else {
+				*out, err = x.provider.Chat(actx, *req)
+			}
+			st.at = nil
+			if cancel != nil {
+				cancel()
+			}
+			at.end(err, true)
+		}
+		if err == nil {
+			break
+		}
+		if err = afterFailure(x.scope.bound(), &x.retry, backoff.System(), rand.Float64, st.n, err); err != nil {
+			break
+		}
+	}
+	if st.done != nil {
+		done := st.done
+		st.done = nil
+		err = x.breaker.settle(err != nil && x.scope.ended(), done, err)
+	}
+	if err != nil {
+		*out = lm.Response{}
+	}
+	out.Attempts = st.n
+	return err
+}
+
+// runState is what run's deferred finish needs to know of the request.
+type runState struct {
+	admitted bool        // admit took slots, and the call is in flight
+	n        int         // attempts started
+	done     func(error) // the breaker's ticket, until the outcome is reported
+	at       *attempt    // the attempt waiting for the provider, if any
+}
+
+// openRun opens x.scope for msg's request within parent (kept out of
+// run's frame).
+//
+//go:noinline
+func (x *exchange) openRun(parent context.Context, msg *chatRequest) {
 	if msg.embed != nil {
 		parent = withoutEmbed{parent}
 	}
-	sc := x.open(parent, msg.id, msg.deadline, msg.span)
-	defer sc.close()
-	ctx := sc.ctx
+	x.scope = x.open(parent, msg.id, msg.deadline, msg.span, true)
+}
 
-	defer func() {
-		if v := recover(); v != nil {
-			resp = lm.Response{}
-			err = &lm.ProviderError{Provider: cs.provider, Model: req.Model,
-				Err: fmt.Errorf("%w: %v", ErrProviderPanic, v)}
-			cs.crash(x.root, x.self, v)
-		}
-	}()
+// finish, deferred by run, ends the request: it releases what admit took,
+// closes the request's scope, and turns a panic into the request's
+// error: the running attempt ends as it did before the panic, the breaker
+// counts a failure, and the client actor crashes, so that its supervisor
+// handles it.
+func (x *exchange) finish(st *runState, req *lm.Request, out *lm.Response, err *error) {
+	v := recover()
+	if st.admitted {
+		x.call.inFlight(-1)
+		x.leave()
+	}
+	if v != nil {
+		x.panicked(v, st, req, out, err)
+	}
+	x.scope.close()
+}
 
-	if x.provider == nil {
-		return lm.Response{}, &lm.ProviderError{Provider: cs.provider, Model: req.Model, Err: lm.ErrNoLM}
+// panicked fails the request whose provider panicked with v.
+//
+//go:noinline
+func (x *exchange) panicked(v any, st *runState, req *lm.Request, out *lm.Response, err *error) {
+	if st.at != nil {
+		st.at.end(nil, true)
 	}
-	if err := x.admit(ctx); err != nil {
-		return lm.Response{}, err
+	if st.done != nil {
+		st.done(panicFailure(v))
 	}
-	defer x.leave()
-	x.call.inFlight(1)
-	defer x.call.inFlight(-1)
+	cs := x.shared
+	*out = lm.Response{}
+	*err = &lm.ProviderError{Provider: cs.provider, Model: req.Model,
+		Err: fmt.Errorf("%w: %v", ErrProviderPanic, v)}
+	cs.crash(x.root, x.self, v)
+}
 
-	tokens := estimateTokens(*req)
-	attempts := 0
-	defer func() { resp.Attempts = attempts }()
-	attempt := func(ctx context.Context) (resp lm.Response, err error) {
-		attempts++
-		attemptCtx, at := x.call.startAttempt(ctx)
-		sent := false
-		defer func() { at.end(err, sent) }()
-		if attempts > 1 && x.breaker.isOpen() {
-			// The breaker opened while this request waited to retry:
-			// stop sending to a provider that is failing.
-			return lm.Response{}, x.breaker.refusal(cs.provider, req.Model)
-		}
-		waited, err := cs.limits.wait(ctx, tokens)
-		at.rateLimited(waited, err)
-		if err != nil {
-			if errors.Is(err, lm.ErrRateLimited) {
-				return lm.Response{}, &lm.ProviderError{Provider: cs.provider, Model: req.Model, Err: err}
-			}
-			return lm.Response{}, err
-		}
-		if x.timeout > 0 {
-			var cancel context.CancelFunc
-			attemptCtx, cancel = context.WithTimeout(attemptCtx, x.timeout)
-			defer cancel()
-		}
-		sent = true
-		if msg.embed != nil {
-			return embed(attemptCtx, x.provider, cs.provider, req.Model, msg.embed.Inputs)
-		}
-		return x.provider.Chat(attemptCtx, *req)
-	}
-	// The breaker counts the request once, after its retries.
-	resp, err = throughBreaker(ctx, x.breaker, cs.provider, req.Model, func() (lm.Response, error) {
-		return retry(ctx, x.retry, backoff.System(), rand.Float64, attempt)
-	})
-	if attempts == 0 && errors.Is(err, lm.ErrCircuitOpen) {
-		// Refused before any attempt: record the refusal as one.
+// openedMeanwhile fails attempt at: the breaker opened while the request
+// waited to retry.
+//
+//go:noinline
+func (x *exchange) openedMeanwhile(at *attempt, req *lm.Request) error {
+	err := x.breaker.refusal(x.shared.provider, req.Model)
+	at.end(err, false)
+	return err
+}
+
+// noProvider fails a request to a client without a provider.
+//
+//go:noinline
+func (x *exchange) noProvider(req *lm.Request, out *lm.Response) error {
+	*out = lm.Response{}
+	return &lm.ProviderError{Provider: x.shared.provider, Model: req.Model, Err: lm.ErrNoLM}
+}
+
+// refused fails a request the breaker refused (err is Allow's error),
+// recording the refusal as an attempt.
+//
+//go:noinline
+func (x *exchange) refused(ctx context.Context, err error, req *lm.Request, out *lm.Response) error {
+	err = x.breaker.refused(err, x.shared.provider, req.Model)
+	if errors.Is(err, lm.ErrCircuitOpen) {
 		_, at := x.call.startAttempt(ctx)
 		at.end(err, false)
 	}
-	return resp, err
+	*out = lm.Response{}
+	return err
+}
+
+// admitScope is admit within x.scope.
+//
+//go:noinline
+func (x *exchange) admitScope() error {
+	return x.admitWithin(x.scope.bound)
+}
+
+// limit waits within x.scope for the rate limiters to let an attempt of tokens
+// go, recording the wait on at. It reports true when the attempt may not
+// go, with the reason in *err.
+//
+//go:noinline
+func (x *exchange) limit(at *attempt, tokens int, req *lm.Request, err *error) bool {
+	waited, e := x.shared.limits.waitWithin(x.scope.bound, tokens)
+	at.rateLimited(waited, e)
+	if e == nil {
+		return false
+	}
+	if errors.Is(e, lm.ErrRateLimited) {
+		e = &lm.ProviderError{Provider: x.shared.provider, Model: req.Model, Err: e}
+	}
+	*err = e
+	return true
+}
+
+// embed makes the provider request of an embedding request.
+//
+//go:noinline
+func (x *exchange) embed(ctx context.Context, msg *chatRequest, req *lm.Request, out *lm.Response) (err error) {
+	*out, err = embed(ctx, x.provider, x.shared.provider, req.Model, msg.embed.Inputs)
+	return err
 }

@@ -33,6 +33,13 @@
 // there costs no goroutine and no second stack per request, so a request
 // in flight holds about what a bare go-openai call holds.
 //
+// The caller's stack holds every frame from Clients.Chat down to the
+// provider call while the provider answers, so that path is kept flat and
+// its frames small: the routing and cache-hit part (dispatch) returns
+// before the call, the breaker is gobreaker's two-step form, the retries
+// are a loop in the frame that calls the provider, responses go through
+// pointers, and cold paths are helpers of their own.
+//
 // Every request the cache does not answer still passes through the
 // mailbox, so it is served with the
 // settings and breaker of the actor incarnation that received it, after

@@ -18,6 +18,12 @@ type gate struct {
 
 // acquire takes a slot, waiting for one while ctx allows.
 func (g *gate) acquire(ctx context.Context) error {
+	return g.acquireWithin(func() context.Context { return ctx })
+}
+
+// acquireWithin is acquire within the context within returns, asked for
+// only when there is a wait (see requestScope.bound).
+func (g *gate) acquireWithin(within func() context.Context) error {
 	g.mu.Lock()
 	if g.waiters.Len() == 0 && (g.limit <= 0 || g.used < g.limit) {
 		g.used++
@@ -28,6 +34,7 @@ func (g *gate) acquire(ctx context.Context) error {
 	elem := g.waiters.PushBack(ready)
 	g.mu.Unlock()
 
+	ctx := within()
 	select {
 	case <-ready:
 		return nil

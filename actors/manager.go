@@ -441,11 +441,31 @@ func alive(ctx actor.Context, pid *actor.PID) bool {
 // the provider request on the calling goroutine (see the package
 // documentation) and writes the cache.
 func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) (lm.Response, error) {
+	// Split for the caller's stack, which holds this frame while the
+	// provider answers: dispatch, which routes the request and answers
+	// cache hits, returns before the provider call starts.
+	var resp lm.Response
+	w, msg, err := c.dispatch(ctx, id, &req, defaultTimeout, &resp)
+	if w != nil {
+		if err = w.serve(ctx, msg, &resp); err != nil {
+			err = c.failed(ctx, msg, &resp, err)
+		}
+	}
+	return resp, err
+}
+
+// dispatch sends req to its client actor, or answers it from the cache's
+// memory tier, and waits for the reply. It writes the response to out,
+// or returns the work the client actor handed back, for the caller to
+// run with serve.
+//
+//go:noinline
+func (c *Clients) dispatch(ctx context.Context, id string, req *lm.Request, defaultTimeout time.Duration, out *lm.Response) (*work, *chatRequest, error) {
 	if c.closed.Load() {
-		return lm.Response{}, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	if err := context.Cause(ctx); err != nil {
-		return lm.Response{}, err
+		return nil, nil, err
 	}
 	var (
 		root *actor.RootContext
@@ -458,7 +478,7 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 	} else {
 		var err error
 		if root, pid, err = c.target(ctx); err != nil {
-			return lm.Response{}, err
+			return nil, nil, err
 		}
 	}
 	deadline, hasDeadline := ctx.Deadline()
@@ -470,14 +490,15 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 	}
 	timeout := time.Until(deadline)
 	if timeout <= 0 {
-		return lm.Response{}, context.DeadlineExceeded
+		return nil, nil, context.DeadlineExceeded
 	}
 	msg := &chatRequest{
-		id:       c.nextID.Add(1),
-		client:   id,
-		req:      req,
-		deadline: deadline,
-		span:     trace.SpanContextFromContext(ctx),
+		id:          c.nextID.Add(1),
+		client:      id,
+		req:         *req,
+		deadline:    deadline,
+		hasDeadline: hasDeadline,
+		span:        trace.SpanContextFromContext(ctx),
 	}
 	if e, ok := ctx.Value(embedKey{}).(*lm.EmbedRequest); ok {
 		msg.embed = e
@@ -486,8 +507,8 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 		if req.Model == "" {
 			req.Model = rt.cs.model
 		}
-		if resp, ok := rt.cs.prepare(msg, req); ok {
-			return resp, nil
+		if rt.cs.prepare(msg, req, out) {
+			return nil, nil, nil
 		}
 	}
 	// Made after prepare: a cache hit needs no reply channel.
@@ -496,11 +517,12 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 	r, err := c.wait(ctx, msg, timeout, hasDeadline)
 	switch {
 	case err != nil:
-		return lm.Response{}, err
+		return nil, nil, err
 	case r.work != nil:
-		return c.serve(ctx, r.work, msg, hasDeadline)
+		return r.work, msg, nil
 	}
-	return r.resp, r.err
+	*out = r.resp
+	return nil, nil, r.err
 }
 
 // waitTimers holds stopped timers for wait: a request without a deadline
@@ -538,25 +560,24 @@ func (c *Clients) wait(ctx context.Context, msg *chatRequest, timeout time.Durat
 	}
 }
 
-// serve runs the work the client actor handed back for msg on the
-// caller's goroutine, and reports its outcome as waiting for a reply
-// would: the cause of ctx when ctx ended, and the missed default deadline
-// (or ErrClosed) when the request ran out of it.
-func (c *Clients) serve(ctx context.Context, w *work, msg *chatRequest, hasDeadline bool) (lm.Response, error) {
-	resp, err := w.serve(ctx, msg)
-	if err == nil {
-		return resp, nil
-	}
+// failed is the outcome of work that failed with err: the cause of ctx
+// when ctx ended, and the missed default deadline (or ErrClosed) when the
+// request ran out of it.
+//
+//go:noinline
+func (c *Clients) failed(ctx context.Context, msg *chatRequest, out *lm.Response, err error) error {
 	if cause := context.Cause(ctx); cause != nil {
-		return lm.Response{}, cause
+		*out = lm.Response{}
+		return cause
 	}
-	if !hasDeadline && !time.Now().Before(msg.deadline) {
+	if !msg.hasDeadline && !time.Now().Before(msg.deadline) {
+		*out = lm.Response{}
 		if c.closed.Load() {
-			return lm.Response{}, ErrClosed
+			return ErrClosed
 		}
-		return lm.Response{}, fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
+		return fmt.Errorf("actors: no reply in time: %w", context.DeadlineExceeded)
 	}
-	return resp, err
+	return err
 }
 
 // requestBudget is the longest a request may take under the current

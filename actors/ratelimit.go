@@ -41,15 +41,17 @@ func setPerMinute(lim *rate.Limiter, perMinute int) {
 
 // estimateTokens guesses the tokens a request uses: about four characters
 // a token for the prompt, plus the completion cap when one is set.
-func estimateTokens(req lm.Request) int {
+func estimateTokens(req *lm.Request) int {
 	chars := 0
-	for _, m := range req.Messages {
+	for i := range req.Messages {
+		m := &req.Messages[i]
 		chars += len(m.Content)
-		for _, c := range m.ToolCalls {
-			chars += len(c.Name) + len(c.Arguments)
+		for j := range m.ToolCalls {
+			chars += len(m.ToolCalls[j].Name) + len(m.ToolCalls[j].Arguments)
 		}
 	}
-	for _, t := range req.Tools {
+	for i := range req.Tools {
+		t := &req.Tools[i]
 		chars += len(t.Name) + len(t.Description) + len(t.Parameters)
 	}
 	return chars/4 + 1 + req.MaxTokens
@@ -60,6 +62,12 @@ func estimateTokens(req lm.Request) int {
 // the wait would outlast ctx's deadline, and with ctx's cause when ctx ends
 // first.
 func (l *limits) wait(ctx context.Context, tokens int) (time.Duration, error) {
+	return l.waitWithin(func() context.Context { return ctx }, tokens)
+}
+
+// waitWithin is wait within the context within returns, asked for only
+// when there is a wait (see requestScope.bound).
+func (l *limits) waitWithin(within func() context.Context, tokens int) (time.Duration, error) {
 	now := time.Now()
 	if b := l.tokens.Burst(); l.tokens.Limit() != rate.Inf && tokens > b {
 		tokens = b
@@ -78,6 +86,7 @@ func (l *limits) wait(ctx context.Context, tokens int) (time.Duration, error) {
 	if delay <= 0 {
 		return 0, nil
 	}
+	ctx := within()
 	if dl, ok := ctx.Deadline(); ok && now.Add(delay).After(dl) {
 		cancel()
 		return 0, lm.ErrRateLimited

@@ -41,30 +41,47 @@ func retryAfter(err error) time.Duration {
 // retry runs attempt until it succeeds, fails for good, or the attempts
 // are spent. Between attempts it waits max(backoff, Retry-After) on clk,
 // the backoff jittered with rnd (uniform in [0, 1)), and stops early when
-// that wait would outlast ctx's deadline.
+// that wait would outlast ctx's deadline. (exchange.run runs the same
+// policy as a loop of its own; both decide through afterFailure.)
 func retry(ctx context.Context, s config.Retry, clk backoff.Clock, rnd func() float64, attempt func(context.Context) (lm.Response, error)) (lm.Response, error) {
-	attempts := max(s.MaxAttempts, 1)
-	policy := s.Policy()
 	for n := 1; ; n++ {
 		resp, err := attempt(ctx)
 		if err == nil {
 			return resp, nil
 		}
-		giveUp := func(err error) (lm.Response, error) {
-			if n == 1 {
-				return lm.Response{}, err
-			}
-			return lm.Response{}, &RetryError{Attempts: n, Last: err}
-		}
-		if n >= attempts || !lm.IsRetryable(err) || ctx.Err() != nil {
-			return giveUp(err)
-		}
-		wait := max(policy.Delay(n, rnd()), retryAfter(err))
-		if dl, ok := ctx.Deadline(); ok && dl.Sub(clk.Now()) < wait {
-			return giveUp(err)
-		}
-		if cause := backoff.Sleep(ctx, clk, wait); cause != nil {
-			return giveUp(fmt.Errorf("%w (last attempt: %w)", cause, err))
+		if err := afterFailure(ctx, &s, clk, rnd, n, err); err != nil {
+			return lm.Response{}, err
 		}
 	}
+}
+
+// afterFailure decides what follows attempt n, which failed with err: it
+// waits the backoff and returns nil when another attempt may go, or
+// returns the error the request gives up with (err itself after the first
+// attempt, a *RetryError after more). It is kept out of the frame of the
+// retry loop: the caller's stack holds that frame while the provider
+// answers.
+//
+//go:noinline
+func afterFailure(ctx context.Context, s *config.Retry, clk backoff.Clock, rnd func() float64, n int, err error) error {
+	if n >= max(s.MaxAttempts, 1) || !lm.IsRetryable(err) || ctx.Err() != nil {
+		return giveUp(n, err)
+	}
+	wait := max(s.Policy().Delay(n, rnd()), retryAfter(err))
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(clk.Now()) < wait {
+		return giveUp(n, err)
+	}
+	if cause := backoff.Sleep(ctx, clk, wait); cause != nil {
+		return giveUp(n, fmt.Errorf("%w (last attempt: %w)", cause, err))
+	}
+	return nil
+}
+
+// giveUp is the error of a request that gives up after n attempts, the
+// last of which failed with err.
+func giveUp(n int, err error) error {
+	if n == 1 {
+		return err
+	}
+	return &RetryError{Attempts: n, Last: err}
 }

@@ -206,7 +206,7 @@ var errStreamAbandoned = errors.New("actors: stream abandoned by its consumer")
 // the provider fails the request and crashes the actor.
 func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Response, err error) {
 	cs := x.shared
-	sc := x.open(context.Background(), msg.id, msg.deadline, msg.span)
+	sc := x.open(context.Background(), msg.id, msg.deadline, msg.span, false)
 	defer sc.close()
 	ctx, cancel := sc.ctx, sc.cancel
 	// The consumer's going away cancels the provider request.
@@ -251,7 +251,7 @@ func (x exchange) runStream(msg *streamRequest, req lm.Request) (resp lm.Respons
 		}
 		stopAttempt()
 	}()
-	tokens := estimateTokens(req)
+	tokens := estimateTokens(&req)
 	_, err = retry(ctx, x.retry, backoff.System(), rand.Float64, func(ctx context.Context) (_ lm.Response, err error) {
 		attemptCtx, at := x.call.startAttempt(ctx)
 		sent := false

@@ -184,36 +184,36 @@ func (c *Anthropic) GoString() string { return c.String() }
 // ends first the error matches ctx.Err() with errors.Is and is not
 // retryable.
 func (c *Anthropic) Chat(ctx context.Context, req Request) (Response, error) {
+	// This frame is on the caller's stack while the provider answers: it
+	// holds the SDK's request (by value, as the SDK takes it) and little
+	// else; building it and reading the reply are helpers of their own.
 	model := cmp.Or(req.Model, c.model)
 	if model == "" {
 		return Response{}, c.localError(model, errNoModel)
 	}
-	params, opts, err := c.params(model, req)
+	var params anthropic.MessageNewParams
+	opts, err := c.params(model, &req, &params)
 	if err != nil {
 		return Response{}, c.localError(model, err)
 	}
 	var out Response
 	for i := range max(req.N, 1) {
-		resp, err := c.send(ctx, model, params, opts)
+		ex := &exchange{}
+		msg, err := c.client.Messages.New(context.WithValue(ctx, exchangeKey{}, ex), params, opts...)
 		if err != nil {
+			return Response{}, c.callError(ctx, model, ex, err)
+		}
+		if err := c.add(&out, i, model, ex, msg); err != nil {
 			return Response{}, err
 		}
-		if i == 0 {
-			out.ID, out.Model = resp.ID, resp.Model
-		}
-		out.Choices = append(out.Choices, resp.Choices...)
-		out.Usage = out.Usage.Add(resp.Usage)
 	}
 	return out, nil
 }
 
-// send makes one Messages API call.
-func (c *Anthropic) send(ctx context.Context, model string, params anthropic.MessageNewParams, opts []option.RequestOption) (Response, error) {
-	ex := &exchange{}
-	msg, err := c.client.Messages.New(context.WithValue(ctx, exchangeKey{}, ex), params, opts...)
-	if err != nil {
-		return Response{}, c.callError(ctx, model, ex, err)
-	}
+// add adds the reply msg to Messages API call i to out.
+//
+//go:noinline
+func (c *Anthropic) add(out *Response, i int, model string, ex *exchange, msg *anthropic.Message) error {
 	var text strings.Builder
 	var calls []ToolCall
 	found := false
@@ -228,25 +228,25 @@ func (c *Anthropic) send(ctx context.Context, model string, params anthropic.Mes
 		}
 	}
 	if !found {
-		return Response{}, &ProviderError{Provider: c.provider, Model: model, Status: ex.status, Err: ErrNoChoices}
+		return &ProviderError{Provider: c.provider, Model: model, Status: ex.status, Err: ErrNoChoices}
+	}
+	if i == 0 {
+		out.ID, out.Model = msg.ID, string(msg.Model)
 	}
 	u := msg.Usage
 	prompt := int(u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens)
-	return Response{
-		ID:    msg.ID,
-		Model: string(msg.Model),
-		Choices: []Choice{{
-			Message:      Message{Role: RoleAssistant, Content: text.String(), ToolCalls: calls},
-			FinishReason: finishReason(msg.StopReason),
-		}},
-		Usage: Usage{
-			PromptTokens:     prompt,
-			CompletionTokens: int(u.OutputTokens),
-			TotalTokens:      prompt + int(u.OutputTokens),
-			CacheReadTokens:  int(u.CacheReadInputTokens),
-			CacheWriteTokens: int(u.CacheCreationInputTokens),
-		},
-	}, nil
+	out.Choices = append(out.Choices, Choice{
+		Message:      Message{Role: RoleAssistant, Content: text.String(), ToolCalls: calls},
+		FinishReason: finishReason(msg.StopReason),
+	})
+	out.Usage = out.Usage.Add(Usage{
+		PromptTokens:     prompt,
+		CompletionTokens: int(u.OutputTokens),
+		TotalTokens:      prompt + int(u.OutputTokens),
+		CacheReadTokens:  int(u.CacheReadInputTokens),
+		CacheWriteTokens: int(u.CacheCreationInputTokens),
+	})
+	return nil
 }
 
 // finishReason maps Anthropic's stop_reason to the OpenAI finish reasons
@@ -266,25 +266,25 @@ func finishReason(r anthropic.StopReason) string {
 	}
 }
 
-// params maps req to the SDK's parameters. Options carry the fields the
-// SDK cannot express.
-func (c *Anthropic) params(model string, req Request) (anthropic.MessageNewParams, []option.RequestOption, error) {
-	p := anthropic.MessageNewParams{Model: anthropic.Model(model)}
+// params maps req to the SDK's parameters, written to p. Options carry
+// the fields the SDK cannot express.
+func (c *Anthropic) params(model string, req *Request, p *anthropic.MessageNewParams) ([]option.RequestOption, error) {
+	*p = anthropic.MessageNewParams{Model: anthropic.Model(model)}
 	opts := []option.RequestOption{option.WithRequestTimeout(anthropicTimeout)}
 	switch {
 	case req.MaxTokens < 0:
-		return p, nil, fmt.Errorf("lm: Request.MaxTokens %d is negative", req.MaxTokens)
+		return nil, fmt.Errorf("lm: Request.MaxTokens %d is negative", req.MaxTokens)
 	case req.MaxTokens > 0:
 		p.MaxTokens = int64(req.MaxTokens)
 	default:
 		p.MaxTokens = int64(c.maxTokens)
 	}
 	if req.N < 0 {
-		return p, nil, fmt.Errorf("lm: Request.N %d is negative", req.N)
+		return nil, fmt.Errorf("lm: Request.N %d is negative", req.N)
 	}
 	if t := req.Temperature; t != nil {
 		if math.IsNaN(*t) || math.IsInf(*t, 0) {
-			return p, nil, fmt.Errorf("lm: Request.Temperature %v is not a finite number", *t)
+			return nil, fmt.Errorf("lm: Request.Temperature %v is not a finite number", *t)
 		}
 		// This SDK version has no temperature field; the API still takes
 		// one in [0, 1].
@@ -294,7 +294,7 @@ func (c *Anthropic) params(model string, req Request) (anthropic.MessageNewParam
 	case FormatText, FormatJSON:
 		// No JSON mode: the JSON adapter's prompt asks for JSON anyway.
 	default:
-		return p, nil, fmt.Errorf("lm: Request.ResponseFormat %q is not supported", req.ResponseFormat)
+		return nil, fmt.Errorf("lm: Request.ResponseFormat %q is not supported", req.ResponseFormat)
 	}
 	if len(req.Stop) > 0 {
 		p.StopSequences = append([]string(nil), req.Stop...)
@@ -310,13 +310,13 @@ func (c *Anthropic) params(model string, req Request) (anthropic.MessageNewParam
 	if c.cache && len(p.System) > 0 {
 		p.System[len(p.System)-1].CacheControl = anthropic.NewCacheControlEphemeralParam()
 	}
-	if err := checkTools(req); err != nil {
-		return p, nil, err
+	if err := checkTools(*req); err != nil {
+		return nil, err
 	}
 	for i, m := range turns {
 		content, err := anthropicBlocks(m)
 		if err != nil {
-			return p, nil, fmt.Errorf("lm: message %d: %w", i, err)
+			return nil, fmt.Errorf("lm: message %d: %w", i, err)
 		}
 		// The turns before the last one are the demos (and earlier
 		// turns of a conversation): the end of the repeated prefix.
@@ -338,15 +338,15 @@ func (c *Anthropic) params(model string, req Request) (anthropic.MessageNewParam
 		case RoleAssistant:
 			p.Messages = append(p.Messages, anthropic.NewAssistantMessage(content...))
 		default:
-			return p, nil, fmt.Errorf("lm: message role %q is not supported by the Messages API", m.Role)
+			return nil, fmt.Errorf("lm: message role %q is not supported by the Messages API", m.Role)
 		}
 	}
-	tools, choice, err := anthropicTools(req)
+	tools, choice, err := anthropicTools(*req)
 	if err != nil {
-		return p, nil, err
+		return nil, err
 	}
 	p.Tools, p.ToolChoice = tools, choice
-	return p, opts, nil
+	return opts, nil
 }
 
 // anthropicBlocks is the content of one turn: its text, then its tool

@@ -251,11 +251,16 @@ var errNoModel = errors.New("lm: no model: set the request's Model or the config
 // ErrNoChoices; when ctx ends first the error matches ctx.Err() with
 // errors.Is and is not retryable.
 func (c *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
+	// This frame is on the caller's stack while the provider answers:
+	// it holds go-openai's request (by value, as go-openai takes it) and
+	// reply and little else; building the one and reading the other are
+	// helpers of their own.
 	model := cmp.Or(req.Model, c.model)
 	if model == "" {
 		return Response{}, c.localError(model, errNoModel)
 	}
-	creq, set, err := c.chatRequest(model, req)
+	var creq openai.ChatCompletionRequest
+	set, err := c.chatRequest(model, &req, &creq)
 	if err != nil {
 		return Response{}, c.localError(model, err)
 	}
@@ -264,6 +269,13 @@ func (c *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, c.callError(ctx, model, ex, err)
 	}
+	return c.response(model, ex, &resp)
+}
+
+// response maps go-openai's reply to a Response.
+//
+//go:noinline
+func (c *OpenAI) response(model string, ex *exchange, resp *openai.ChatCompletionResponse) (Response, error) {
 	if len(resp.Choices) == 0 {
 		return Response{}, &ProviderError{Provider: c.provider, Model: model, Status: ex.status, Err: ErrNoChoices}
 	}
@@ -284,22 +296,22 @@ func (c *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
 	return out, nil
 }
 
-// chatRequest maps req to go-openai's request. set lists body fields that
-// go-openai cannot express and the HTTP layer must set.
-func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRequest, map[string]json.RawMessage, error) {
-	creq := openai.ChatCompletionRequest{
+// chatRequest maps req to go-openai's request, written to creq. set lists
+// body fields that go-openai cannot express and the HTTP layer must set.
+func (c *OpenAI) chatRequest(model string, req *Request, creq *openai.ChatCompletionRequest) (set map[string]json.RawMessage, err error) {
+	*creq = openai.ChatCompletionRequest{
 		Model:    model,
 		Messages: make([]openai.ChatCompletionMessage, len(req.Messages)),
 		Stop:     slices.Clone(req.Stop),
 	}
-	if err := checkTools(req); err != nil {
-		return creq, nil, err
+	if err := checkTools(*req); err != nil {
+		return nil, err
 	}
 	for i, m := range req.Messages {
 		if len(m.Parts) > 0 {
 			parts, err := openAIParts(m.Parts)
 			if err != nil {
-				return creq, nil, fmt.Errorf("lm: message %d: %w", i, err)
+				return nil, fmt.Errorf("lm: message %d: %w", i, err)
 			}
 			creq.Messages[i] = openai.ChatCompletionMessage{Role: string(m.Role), MultiContent: parts, ToolCallID: m.ToolCallID}
 		} else {
@@ -311,11 +323,10 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 			})
 		}
 	}
-	creq.Tools, creq.ToolChoice = openAITools(req)
-	var set map[string]json.RawMessage
+	creq.Tools, creq.ToolChoice = openAITools(*req)
 	if t := req.Temperature; t != nil {
 		if math.IsNaN(*t) || math.IsInf(*t, 0) {
-			return creq, nil, fmt.Errorf("lm: Request.Temperature %v is not a finite number", *t)
+			return nil, fmt.Errorf("lm: Request.Temperature %v is not a finite number", *t)
 		}
 		creq.Temperature = float32(*t)
 		if creq.Temperature == 0 {
@@ -323,21 +334,21 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 			// leave the provider's default (often 1). Send it explicitly.
 			raw, err := json.Marshal(*t)
 			if err != nil {
-				return creq, nil, fmt.Errorf("lm: Request.Temperature: %w", err)
+				return nil, fmt.Errorf("lm: Request.Temperature: %w", err)
 			}
 			set = map[string]json.RawMessage{"temperature": raw}
 		}
 	}
 	switch {
 	case req.MaxTokens < 0:
-		return creq, nil, fmt.Errorf("lm: Request.MaxTokens %d is negative", req.MaxTokens)
+		return nil, fmt.Errorf("lm: Request.MaxTokens %d is negative", req.MaxTokens)
 	case req.MaxTokens > 0 && (c.maxCompletionTokens || rejectsMaxTokens(model)):
 		creq.MaxCompletionTokens = req.MaxTokens
 	default:
 		creq.MaxTokens = req.MaxTokens
 	}
 	if req.N < 0 {
-		return creq, nil, fmt.Errorf("lm: Request.N %d is negative", req.N)
+		return nil, fmt.Errorf("lm: Request.N %d is negative", req.N)
 	}
 	creq.N = req.N
 	if req.Seed != nil {
@@ -352,7 +363,7 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 		creq.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
 		if s := req.Schema; s != nil && c.structuredOutputs {
 			if !json.Valid(s.Schema) {
-				return creq, nil, fmt.Errorf("lm: Request.Schema %q is not valid JSON", s.Name)
+				return nil, fmt.Errorf("lm: Request.Schema %q is not valid JSON", s.Name)
 			}
 			creq.ResponseFormat = &openai.ChatCompletionResponseFormat{
 				Type:       openai.ChatCompletionResponseFormatTypeJSONSchema,
@@ -360,9 +371,9 @@ func (c *OpenAI) chatRequest(model string, req Request) (openai.ChatCompletionRe
 			}
 		}
 	default:
-		return creq, nil, fmt.Errorf("lm: Request.ResponseFormat %q is not supported", req.ResponseFormat)
+		return nil, fmt.Errorf("lm: Request.ResponseFormat %q is not supported", req.ResponseFormat)
 	}
-	return creq, set, nil
+	return set, nil
 }
 
 // openAITools maps the request's tools and tool choice to go-openai's.

@@ -39,7 +39,8 @@ func (c *OpenAI) Stream(ctx context.Context, req Request) iter.Seq2[Chunk, error
 			yield(Chunk{}, c.localError(model, errStreamTools))
 			return
 		}
-		creq, set, err := c.chatRequest(model, req)
+		var creq openai.ChatCompletionRequest
+		set, err := c.chatRequest(model, &req, &creq)
 		if err != nil {
 			yield(Chunk{}, c.localError(model, err))
 			return

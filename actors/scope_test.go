@@ -1,0 +1,60 @@
+package actors
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/lm"
+)
+
+// TestAttemptDeadline: the provider's context ends at the earliest of the
+// attempt's timeout and the request's deadline (the caller's, or the
+// default one when the caller has none), whichever of them the request
+// scope holds lazily.
+func TestAttemptDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		requestTimeout time.Duration // per attempt
+		callerDeadline time.Duration // 0: none
+		defaultTimeout time.Duration
+		want           time.Duration // from the call
+	}{
+		{"default deadline first", time.Hour, 0, 30 * time.Second, 30 * time.Second},
+		{"attempt timeout first", 10 * time.Second, 0, 30 * time.Second, 10 * time.Second},
+		{"caller's deadline first", time.Hour, 20 * time.Second, 0, 20 * time.Second},
+		{"attempt timeout before the caller's", 10 * time.Second, 20 * time.Second, 0, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := make(chan time.Time, 1)
+			provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+				dl, ok := ctx.Deadline()
+				if !ok {
+					t.Error("provider's context has no deadline")
+				}
+				seen <- dl
+				return reply("ok"), nil
+			})
+			cfg := testConfig()
+			cfg.Cache.Enabled = false
+			cfg.RequestTimeout = config.Duration(tc.requestTimeout)
+			h := newHarness(t, cfg, map[string]lm.LM{"fake": provider})
+			before := time.Now()
+			ctx := context.Background()
+			if tc.callerDeadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.callerDeadline)
+				defer cancel()
+			}
+			if _, err := h.clients.Chat(ctx, "fake", hello("hi"), tc.defaultTimeout); err != nil {
+				t.Fatal(err)
+			}
+			after := time.Now()
+			dl := <-seen
+			if dl.Before(before.Add(tc.want)) || dl.After(after.Add(tc.want)) {
+				t.Fatalf("provider's deadline %v after the call's start, want %v", dl.Sub(before), tc.want)
+			}
+		})
+	}
+}
