@@ -82,6 +82,7 @@ func main() {
 	serve := flag.Duration("serve-sim", -1, "internal: serve the simulator at this latency and print its URL")
 	child := flag.String("inflight-child", "", "internal: hold -inflight requests of this path (raw or rt) in flight against -inflight-url and print what they hold")
 	childURL := flag.String("inflight-url", "", "internal: the simulator of -inflight-child")
+	frames := flag.Bool("frames", false, "print the stack frames one request in flight holds on its caller's goroutine, raw and runtime, and exit")
 	memProfile := flag.String("inflight-memprofile", "", "write a heap profile of the requests in flight to this file, suffixed .raw and .rt, one per path")
 	flag.Parse()
 	if *child != "" {
@@ -93,6 +94,13 @@ func main() {
 	}
 	if *serve >= 0 {
 		if err := serveSim(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *frames {
+		if err := printFrames(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -606,12 +614,12 @@ func inFlightMain(path, url string, n int, memProfile string) error {
 	default:
 		return fmt.Errorf("-inflight-child %q: want raw or rt", path)
 	}
-	m, err := holdInFlight(ctx, n, call, memProfile)
-	if err != nil {
-		return err
-	}
-	fmt.Println(m.heap, m.stack, m.goroutines, m.fds)
-	return nil
+	// The figures are printed while the calls are still in flight: -frames
+	// reads them as its cue.
+	_, err = holdInFlight(ctx, n, call, memProfile, func(m inFlight) {
+		fmt.Println(m.heap, m.stack, m.goroutines, m.fds)
+	})
+	return err
 }
 
 // inFlight is what one request in flight holds.
@@ -631,7 +639,7 @@ func (m inFlight) String() string {
 // holdInFlight starts n calls at once, waits until the process stops
 // growing (every call waits on the simulator), measures, and waits for the
 // calls to end.
-func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error, memProfile string) (inFlight, error) {
+func holdInFlight(ctx context.Context, n int, call func(context.Context, int) error, memProfile string, ready func(inFlight)) (inFlight, error) {
 	heap0, stack0 := liveBytes()
 	g0, fd0 := runtime.NumGoroutine(), openFiles()
 	var (
@@ -671,6 +679,7 @@ func holdInFlight(ctx context.Context, n int, call func(context.Context, int) er
 			return m, err
 		}
 	}
+	ready(m)
 	wg.Wait()
 	return m, firstErr
 }

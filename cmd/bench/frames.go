@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// printFrames prints, for raw go-openai and for a typed Predict on the
+// runtime, the stack frames of one request in flight on its caller's
+// goroutine while it waits for the simulator: each frame's bytes and the
+// running total. The figures come from the Go runtime's own traceback
+// (GOTRACEBACK=system prints each frame's fp and sp): a child process
+// holds a few requests in flight and is sent SIGQUIT.
+func printFrames(ctx context.Context) error {
+	b := bench{}
+	url, stop, err := b.simulator(time.Minute)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	for _, path := range []string{"raw", "rt"} {
+		tb, err := tracebackInFlight(ctx, path, url)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		frames, ok := callerFrames(tb, map[string]string{"raw": "rawCall", "rt": "predictCall"}[path])
+		if !ok {
+			return fmt.Errorf("%s: no goroutine of a call in the traceback", path)
+		}
+		fmt.Printf("%s: the caller's goroutine while its request waits (bytes, running total)\n", map[string]string{"raw": "raw go-openai", "rt": "typed Predict on the runtime"}[path])
+		total := 0
+		for _, f := range frames {
+			total += f.size
+			fmt.Printf("  %6d %6d  %s\n", f.size, total, f.name)
+		}
+	}
+	return nil
+}
+
+// tracebackInFlight runs a child holding requests of path in flight and
+// returns the traceback it prints on SIGQUIT.
+func tracebackInFlight(ctx context.Context, path, url string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, exe, "-inflight-child", path, "-inflight-url", url, "-inflight", "20")
+	cmd.Env = append(os.Environ(), "GOTRACEBACK=system")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	// The child prints its figures once every call is in flight.
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return "", fmt.Errorf("child process: %w (%s)", err, strings.TrimSpace(stderr.String()))
+	}
+	if err := cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return "", err
+	}
+	_ = cmd.Wait() // it dies of the signal, on purpose
+	return stderr.String(), nil
+}
+
+// frame is one physical frame of a traceback.
+type frame struct {
+	name string
+	size int
+}
+
+var fpSP = regexp.MustCompile(` fp=0x([0-9a-f]+) sp=0x([0-9a-f]+)`)
+
+// callerFrames returns the frames, innermost first, of the first
+// goroutine of traceback tb whose stack holds a function named like
+// marker. A frame's size is its fp less its sp; the function it belongs
+// to is named on the line above (inlined calls are listed before it and
+// have no frame of their own).
+func callerFrames(tb, marker string) ([]frame, bool) {
+	for _, g := range strings.Split(tb, "\ngoroutine ") {
+		if !strings.Contains(g, marker) {
+			continue
+		}
+		lines := strings.Split(g, "\n")
+		var frames []frame
+		for i, l := range lines {
+			m := fpSP.FindStringSubmatch(l)
+			if m == nil || i == 0 {
+				continue
+			}
+			fp, err1 := strconv.ParseUint(m[1], 16, 64)
+			sp, err2 := strconv.ParseUint(m[2], 16, 64)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			name, _, _ := strings.Cut(lines[i-1], "(0x")
+			frames = append(frames, frame{name: shorten(name), size: int(fp - sp)})
+		}
+		return frames, len(frames) > 0
+	}
+	return nil, false
+}
+
+// shorten drops a frame name's argument list.
+func shorten(name string) string {
+	if i := strings.LastIndex(name, "("); i > 0 && !strings.HasSuffix(name[:i], ".") {
+		if j := strings.Index(name, ")."); j < 0 || i > j+1 {
+			return name[:i]
+		}
+	}
+	return name
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+// traceback is a shortened GOTRACEBACK=system dump: a goroutine of
+// another call, then one holding an inlined frame.
+const traceback = `goroutine 7 gp=0x1 m=nil [select]:
+runtime.gopark(0x1?, 0x0?)
+	/go/src/runtime/proc.go:460 +0xce fp=0xc000100120 sp=0xc000100100 pc=0x1
+main.other(...)
+	/main.go:9 +0x1 fp=0xc000100200 sp=0xc000100120 pc=0x2
+
+goroutine 9 gp=0x2 m=nil [select]:
+runtime.gopark(0x1?, 0x0?)
+	/go/src/runtime/proc.go:460 +0xce fp=0xc000200030 sp=0xc000200010 pc=0x1
+github.com/x/y.inlined(...)
+	/y.go:3
+github.com/x/y.(*T).Chat(_, {_, _}, {{0x1, 0x7}})
+	/y.go:10 +0x2 fp=0xc000200230 sp=0xc000200030 pc=0x3
+main.(*paths).predictCall.func3({0x1, 0x2}, 0x0?)
+	/main.go:40 +0x3 fp=0xc0002002b8 sp=0xc000200230 pc=0x4
+`
+
+func TestCallerFrames(t *testing.T) {
+	got, ok := callerFrames(traceback, "predictCall")
+	if !ok {
+		t.Fatal("no goroutine found")
+	}
+	want := []frame{
+		{name: "runtime.gopark", size: 0x20},
+		{name: "github.com/x/y.(*T).Chat", size: 0x200},
+		{name: "main.(*paths).predictCall.func3", size: 0x88},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("frames = %+v, want %+v", got, want)
+	}
+	if _, ok := callerFrames(traceback, "rawCall"); ok {
+		t.Fatal("found a goroutine for a marker that is not there")
+	}
+}
