@@ -900,16 +900,17 @@ func (x *exchange) finish(st *runState, req *lm.Request, out *lm.Response, err *
 //
 //go:noinline
 func (x *exchange) panicked(v any, st *runState, req *lm.Request, out *lm.Response, err *error) {
-	if st.at != nil {
-		st.at.end(nil, true)
-	}
-	if st.done != nil {
-		st.done(panicFailure(v))
-	}
 	cs := x.shared
 	*out = lm.Response{}
 	*err = &lm.ProviderError{Provider: cs.provider, Model: req.Model,
 		Err: fmt.Errorf("%w: %v", ErrProviderPanic, v)}
+	if st.at != nil {
+		// The attempt the provider panicked in failed with the request.
+		st.at.end(*err, true)
+	}
+	if st.done != nil {
+		st.done(panicFailure(v))
+	}
 	cs.crash(x.root, x.self, v)
 }
 

@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/dspex-go/dspex"
+	"github.com/dspex-go/dspex/actors"
 	"github.com/dspex-go/dspex/programs"
 	"github.com/dspex-go/dspex/telemetry"
 )
@@ -157,6 +159,41 @@ func TestTelemetryRetryAttempts(t *testing.T) {
 	}
 	if a2.Status().Code == codes.Error || chat.span.Status().Code == codes.Error {
 		t.Errorf("the retried call is marked failed: %v / %v", a2.Status(), chat.span.Status())
+	}
+}
+
+// TestTelemetryProviderPanicFailsAttempt checks that the attempt in which
+// a provider panicked is recorded as failed, on its span and in the
+// attempts metric, like the call it fails.
+func TestTelemetryProviderPanicFailsAttempt(t *testing.T) {
+	srv := rtSim(t)
+	cfg := telConfig(srv)
+	cfg.Retry.MaxAttempts = 1
+	rt, rec, reader := telRuntime(t, cfg, dspex.WithProvider("flaky", rtPanicky(t, srv)))
+	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("flaky")))
+	if _, err := qa.Call(rtCtx(t), telQ{Question: "PANIC please"}); !errors.Is(err, actors.ErrProviderPanic) {
+		t.Fatalf("err = %v, want ErrProviderPanic", err)
+	}
+	trees := telTrees(rec.Ended())
+	if len(trees) != 1 {
+		t.Fatalf("%d traces", len(trees))
+	}
+	chat := trees[0].child(t, "chat")
+	if len(chat.children) != 1 {
+		t.Fatalf("chat span = %s, want one attempt", chat.shape())
+	}
+	if a := chat.children[0].span; a.Status().Code != codes.Error {
+		t.Errorf("attempt status = %v, want an error", a.Status())
+	}
+	if chat.span.Status().Code != codes.Error {
+		t.Errorf("chat status = %v, want an error", chat.span.Status())
+	}
+	rm := telCollect(t, reader)
+	if n := telSum(t, rm, telemetry.MetricAttempts, telemetry.AttrOutcome.String(telemetry.OutcomeError)); n != 1 {
+		t.Errorf("failed attempts = %d, want 1", n)
+	}
+	if n := telSum(t, rm, telemetry.MetricAttempts, telemetry.AttrOutcome.String(telemetry.OutcomeSuccess)); n != 0 {
+		t.Errorf("successful attempts = %d, want 0", n)
 	}
 }
 
