@@ -55,7 +55,7 @@ func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error
 	r := m.r
 	provider, model, err := r.clients.Resolve(m.id)
 	if err != nil {
-		return r.clients.Chat(ctx, m.id, req, 0) // fails the way the runtime reports a bad id
+		return m.unresolved(ctx, &req)
 	}
 	if req.Model == "" {
 		req.Model = model
@@ -64,8 +64,19 @@ func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error
 	if err != nil {
 		return lm.Response{}, err
 	}
-	resp, err := r.clients.Chat(ctx, m.id, req, 0)
+	var resp lm.Response
+	err = r.clients.ChatInto(ctx, m.id, &req, &resp, 0)
 	call.End(ctx, provider, &req, &resp, err)
+	return resp, err
+}
+
+// unresolved fails a call whose LM id does not resolve, the way the
+// runtime reports a bad id (kept out of Chat's frame).
+//
+//go:noinline
+func (m runtimeLM) unresolved(ctx context.Context, req *lm.Request) (lm.Response, error) {
+	var resp lm.Response
+	err := m.r.clients.ChatInto(ctx, m.id, req, &resp, 0)
 	return resp, err
 }
 

@@ -441,17 +441,28 @@ func alive(ctx actor.Context, pid *actor.PID) bool {
 // the provider request on the calling goroutine (see the package
 // documentation) and writes the cache.
 func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) (lm.Response, error) {
+	var resp lm.Response
+	err := c.ChatInto(ctx, id, &req, &resp, defaultTimeout)
+	return resp, err
+}
+
+// ChatInto is Chat with the request passed by pointer and the response
+// written to *out (the zero Response on error), for callers whose stack
+// holds the call while the provider answers: their frames then hold no
+// copy of either. It fills in req.Model when it is empty, and keeps
+// neither req nor out.
+func (c *Clients) ChatInto(ctx context.Context, id string, req *lm.Request, out *lm.Response, defaultTimeout time.Duration) error {
 	// Split for the caller's stack, which holds this frame while the
 	// provider answers: dispatch, which routes the request and answers
 	// cache hits, returns before the provider call starts.
-	var resp lm.Response
-	w, msg, err := c.dispatch(ctx, id, &req, defaultTimeout, &resp)
+	*out = lm.Response{}
+	w, msg, err := c.dispatch(ctx, id, req, defaultTimeout, out)
 	if w != nil {
-		if err = w.serve(ctx, msg, &resp); err != nil {
-			err = c.failed(ctx, msg, &resp, err)
+		if err = w.serve(ctx, msg, out); err != nil {
+			err = c.failed(ctx, msg, out, err)
 		}
 	}
-	return resp, err
+	return err
 }
 
 // dispatch sends req to its client actor, or answers it from the cache's
