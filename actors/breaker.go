@@ -195,23 +195,21 @@ func throughBreaker(ctx context.Context, b *breaker, provider, model string, req
 		}
 	}()
 	resp, err := request()
-	if err = b.settle(err != nil && ctx.Err() != nil, done, err); err != nil {
+	settle(err != nil && ctx.Err() != nil, done, err)
+	if err != nil {
 		return lm.Response{}, err
 	}
 	return resp, nil
 }
 
-// settle reports the outcome err of a request the breaker let through
-// (done is its ticket from Allow) and returns the error the request ends
-// with: err itself. A failure because the caller gave up (gone: the
-// request's context ended) is kept out of the counts.
-func (b *breaker) settle(gone bool, done func(error), err error) error {
+// settle reports the outcome err of a request the breaker let through to
+// done, its ticket from Allow. A failure because the caller gave up (gone:
+// the request's context ended) is kept out of the counts.
+func settle(gone bool, done func(error), err error) {
 	if gone {
-		done(callerGone{err})
-		return err
+		err = callerGone{err}
 	}
 	done(err)
-	return err
 }
 
 // refused turns the error of Allow into the request's: a refusal (the

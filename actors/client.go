@@ -851,7 +851,7 @@ func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request
 	if st.done != nil {
 		done := st.done
 		st.done = nil
-		err = x.breaker.settle(err != nil && x.scope.ended(), done, err)
+		settle(err != nil && x.scope.ended(), done, err)
 	}
 	if err != nil {
 		*out = lm.Response{}
