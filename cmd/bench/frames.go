@@ -107,18 +107,18 @@ func callerFrames(tb, marker string) ([]frame, bool) {
 			if err1 != nil || err2 != nil {
 				continue
 			}
-			name, _, _ := strings.Cut(lines[i-1], "(0x")
-			frames = append(frames, frame{name: shorten(name), size: int(fp - sp)})
+			frames = append(frames, frame{name: shorten(lines[i-1]), size: int(fp - sp)})
 		}
 		return frames, len(frames) > 0
 	}
 	return nil, false
 }
 
-// shorten drops a frame name's argument list.
+// shorten drops a frame name's argument list: from its first '(' that
+// does not open a method's receiver (".(*T)").
 func shorten(name string) string {
-	if i := strings.LastIndex(name, "("); i > 0 && !strings.HasSuffix(name[:i], ".") {
-		if j := strings.Index(name, ")."); j < 0 || i > j+1 {
+	for i := 1; i < len(name); i++ {
+		if name[i] == '(' && name[i-1] != '.' {
 			return name[:i]
 		}
 	}

@@ -41,3 +41,18 @@ func TestCallerFrames(t *testing.T) {
 		t.Fatal("found a goroutine for a marker that is not there")
 	}
 }
+
+func TestShorten(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"runtime.gopark(0x1?, 0x0?)", "runtime.gopark"},
+		{"github.com/x/lm.(*OpenAI).Chat(_, {_, _}, {{0x1, 0x7}})", "github.com/x/lm.(*OpenAI).Chat"},
+		{"main.(*bench).run.(*paths).predictCall.func3({0x1, 0x2}, 0x0?)", "main.(*bench).run.(*paths).predictCall.func3"},
+		{"github.com/x/programs.(*Predict[...]).Call(...)", "github.com/x/programs.(*Predict[...]).Call"},
+		{"runtime.goexit({})", "runtime.goexit"},
+		{"no.arguments", "no.arguments"},
+	} {
+		if got := shorten(tc.in); got != tc.want {
+			t.Errorf("shorten(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
