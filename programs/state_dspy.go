@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -102,13 +103,8 @@ type dspyKept struct {
 // dspyFingerprint identifies a demo by its keys and values as dspex holds
 // them (encs: each value encoded by dspyValue), whatever their order.
 func dspyFingerprint(encs map[string]json.RawMessage) string {
-	keys := make([]string, 0, len(encs))
-	for k := range encs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(encs)) {
 		b.WriteString(k)
 		b.WriteByte(0)
 		b.Write(encs[k])
