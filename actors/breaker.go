@@ -146,6 +146,9 @@ func newBreaker(name string, s config.Breaker, onChange func(from, to gobreaker.
 // up, the runtime closed, a rate limit, or a refusal by this breaker (a
 // request cut short when the breaker opened during its retries).
 func isExcluded(err error) bool {
+	if err == nil {
+		return false
+	}
 	var gone callerGone
 	return errors.As(err, &gone) || errors.Is(err, ErrClosed) ||
 		errors.Is(err, lm.ErrRateLimited) || errors.Is(err, lm.ErrCircuitOpen)

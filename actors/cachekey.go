@@ -35,7 +35,9 @@ func cacheKey(provider, model string, req lm.Request) (string, bool) {
 		*bp = b
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), true
+	var key [2 * sha256.Size]byte
+	hex.Encode(key[:], sum[:])
+	return string(key[:]), true
 }
 
 // maxKeyBuffer is the largest buffer keyBuffers keeps: a rare huge

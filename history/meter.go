@@ -63,6 +63,9 @@ func (u ModelUsage) add(v ModelUsage) ModelUsage {
 }
 
 func addToMeters(ctx context.Context, r *Record) {
+	if ctx.Value(meterKey{}) == nil {
+		return // no meter: no key to build
+	}
 	Add(ctx, r.Provider+"/"+r.Model, ModelUsage{Calls: 1, Usage: r.Usage, Cost: r.Cost})
 }
 
