@@ -36,14 +36,93 @@ func printFrames(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("%s: no goroutine of a call in the traceback", path)
 		}
-		fmt.Printf("%s: the caller's goroutine while its request waits (bytes, running total)\n", map[string]string{"raw": "raw go-openai", "rt": "typed Predict on the runtime"}[path])
-		total := 0
-		for _, f := range frames {
-			total += f.size
-			fmt.Printf("  %6d %6d  %s\n", f.size, total, f.name)
+		fmt.Printf("%s: the caller's goroutine while its request waits (bytes, running total)\n", pathNames[path])
+		printFrameTable(frames)
+	}
+	for _, path := range []string{"raw", "rt"} {
+		fits, frames, err := stackLimit(ctx, path, url, smallStack)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
+		if fits {
+			fmt.Printf("%s: the caller's goroutine stays within a %d KiB stack until its request waits\n", pathNames[path], smallStack>>10)
+			continue
+		}
+		fmt.Printf("%s: the caller's goroutine outgrows a %d KiB stack before its request waits, here (bytes, running total)\n", pathNames[path], smallStack>>10)
+		printFrameTable(frames)
 	}
 	return nil
+}
+
+// smallStack is the stack size -frames checks a request fits in before
+// it waits: the size a goroutine's stack starts at or soon reaches. A
+// goroutine that outgrows it holds a stack twice as large while it waits.
+const smallStack = 8 << 10
+
+var pathNames = map[string]string{"raw": "raw go-openai", "rt": "typed Predict on the runtime"}
+
+// printFrameTable prints frames, innermost first, with their bytes and
+// the running total.
+func printFrameTable(frames []frame) {
+	total := 0
+	for _, f := range frames {
+		total += f.size
+		fmt.Printf("  %6d %6d  %s\n", f.size, total, f.name)
+	}
+}
+
+// stackLimit reports whether a call of path gets to wait for its reply
+// with its goroutine's stack within limit bytes. It runs a child process
+// that caps every goroutine's stack at limit (runtime/debug.SetMaxStack)
+// and holds one request in flight: the Go runtime aborts the child when a
+// goroutine needs more, with a traceback of that goroutine, whose frames
+// stackLimit returns.
+func stackLimit(ctx context.Context, path, url string, limit int) (fits bool, frames []frame, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return false, nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "-inflight-child", path, "-inflight-url", url, "-inflight", "1",
+		"-inflight-maxstack", strconv.Itoa(limit))
+	cmd.Env = append(os.Environ(), "GOTRACEBACK=system")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return false, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return false, nil, err
+	}
+	// The child prints its figures once its request waits: it fits.
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err == nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return true, nil, nil
+	}
+	_ = cmd.Wait()
+	frames, err = outgrown(stderr.String(), map[string]string{"raw": "rawCall", "rt": "predictCall"}[path])
+	return false, frames, err
+}
+
+// outgrown returns the frames of the goroutine whose stack outgrew the
+// limit of runtime/debug.SetMaxStack in traceback tb (the first goroutine
+// it prints), which must be a call's: one whose stack holds a function
+// named like marker.
+func outgrown(tb, marker string) ([]frame, error) {
+	if !strings.Contains(tb, "goroutine stack exceeds") {
+		return nil, fmt.Errorf("child process ended before its request waited: %s", strings.TrimSpace(tb))
+	}
+	i := strings.Index(tb, "\ngoroutine ")
+	if i < 0 {
+		return nil, fmt.Errorf("no goroutine in the traceback: %s", strings.TrimSpace(tb))
+	}
+	first, _, _ := strings.Cut(tb[i:], "\n\n")
+	frames, ok := callerFrames(first, marker)
+	if !ok {
+		return nil, fmt.Errorf("a goroutine other than a call's outgrew the limit: %s", strings.TrimSpace(first))
+	}
+	return frames, nil
 }
 
 // tracebackInFlight runs a child holding requests of path in flight and

@@ -56,3 +56,44 @@ func TestShorten(t *testing.T) {
 		}
 	}
 }
+
+// overflow is a shortened traceback of runtime/debug.SetMaxStack's abort.
+const overflow = `runtime: goroutine stack exceeds 8192-byte limit
+runtime: sp=0xc000200010 stack=[0xc000200000, 0xc000202000]
+fatal error: stack overflow
+
+runtime stack:
+runtime.throw({0x1, 0x2})
+	/go/src/runtime/panic.go:1 +0x1 fp=0x7f00 sp=0x7e00 pc=0x1
+
+goroutine 9 gp=0x2 m=0 mp=0x3 [running]:
+encoding/json.Marshal({0x1, 0x2})
+	/json.go:1 +0x1 fp=0xc000200030 sp=0xc000200010 pc=0x1
+main.(*paths).predictCall.func3({0x1, 0x2}, 0x0?)
+	/main.go:40 +0x3 fp=0xc0002000b8 sp=0xc000200030 pc=0x4
+
+goroutine 1 gp=0x4 m=nil [sleep]:
+main.holdInFlight(...)
+	/main.go:50 +0x1 fp=0xc000300100 sp=0xc000300000 pc=0x5
+main.(*paths).rawCall.func3({0x1, 0x2}, 0x0?)
+	/main.go:30 +0x3 fp=0xc000300200 sp=0xc000300100 pc=0x6
+`
+
+func TestOutgrown(t *testing.T) {
+	got, err := outgrown(overflow, "predictCall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []frame{{"encoding/json.Marshal", 0x20}, {"main.(*paths).predictCall.func3", 0x88}}
+	if !slices.Equal(got, want) {
+		t.Errorf("outgrown = %v, want %v", got, want)
+	}
+	// The goroutine that outgrew the limit is the first: not a later one
+	// that happens to hold the marker.
+	if _, err := outgrown(overflow, "rawCall"); err == nil {
+		t.Error("outgrown found a call in a goroutine that did not outgrow the limit")
+	}
+	if _, err := outgrown("panic: boom\n", "predictCall"); err == nil {
+		t.Error("outgrown accepted a traceback of another failure")
+	}
+}

@@ -36,6 +36,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -84,9 +85,10 @@ func main() {
 	childURL := flag.String("inflight-url", "", "internal: the simulator of -inflight-child")
 	frames := flag.Bool("frames", false, "print the stack frames one request in flight holds on its caller's goroutine, raw and runtime, and exit")
 	memProfile := flag.String("inflight-memprofile", "", "write a heap profile of the requests in flight to this file, suffixed .raw and .rt, one per path")
+	maxStack := flag.Int("inflight-maxstack", 0, "internal: with -inflight-child, make one call first, then cap goroutine stacks at this many bytes (runtime/debug.SetMaxStack) before holding the requests in flight")
 	flag.Parse()
 	if *child != "" {
-		if err := inFlightMain(*child, *childURL, *inflight, *memProfile); err != nil {
+		if err := inFlightMain(*child, *childURL, *inflight, *memProfile, *maxStack); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -587,7 +589,14 @@ func inFlightChild(ctx context.Context, path, url string, n int, memProfile stri
 // of path ("raw" or "rt") in flight against the simulator at url and
 // prints heap, stack, goroutines and open files per request. With
 // memProfile it writes a heap profile there while they are in flight.
-func inFlightMain(path, url string, n int, memProfile string) error {
+//
+// With maxStack > 0 it first makes one call, bounded to a second (the
+// simulator answers later: the call has formatted its prompt and sent its
+// request by then, so one-time work such as the Chat adapter's first
+// rendering is done), then caps every goroutine's stack at maxStack
+// bytes: a call whose goroutine needs a larger stack before its request
+// waits crashes the process with a traceback of where (see stackLimit).
+func inFlightMain(path, url string, n int, memProfile string, maxStack int) error {
 	if memProfile != "" {
 		runtime.MemProfileRate = 4096 // fine enough to tell a request's allocations apart
 	}
@@ -613,6 +622,12 @@ func inFlightMain(path, url string, n int, memProfile string) error {
 		call = ps.predictCall(p, "inflight-rt")
 	default:
 		return fmt.Errorf("-inflight-child %q: want raw or rt", path)
+	}
+	if maxStack > 0 {
+		warm, cancel := context.WithTimeout(ctx, time.Second)
+		_ = call(warm, n) // fails when the second is up: only its start matters
+		cancel()
+		debug.SetMaxStack(maxStack)
 	}
 	// The figures are printed while the calls are still in flight: -frames
 	// reads them as its cue.
