@@ -52,32 +52,35 @@ func newRecorder(cfg config.Config, onCall func(context.Context, *history.Record
 // provider answers, so it holds little: the record is built by End, after
 // the call.
 func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
-	r := m.r
-	provider, model, err := r.clients.Resolve(m.id)
-	if err != nil {
-		return m.unresolved(ctx, &req)
-	}
-	if req.Model == "" {
-		req.Model = model
-	}
-	call, err := r.recorder.Begin(ctx)
-	if err != nil {
-		return lm.Response{}, err
-	}
 	var resp lm.Response
-	err = r.clients.ChatInto(ctx, m.id, &req, &resp, 0)
-	call.End(ctx, provider, &req, &resp, err)
+	err := m.ChatInto(ctx, &req, &resp)
 	return resp, err
 }
 
+// ChatInto is Chat by pointer (see lm.InPlace).
+func (m runtimeLM) ChatInto(ctx context.Context, req *lm.Request, resp *lm.Response) error {
+	r := m.r
+	provider, model, err := r.clients.Resolve(m.id)
+	if err != nil {
+		return m.unresolved(ctx, req, resp)
+	}
+	call, err := r.recorder.Begin(ctx)
+	if err != nil {
+		*resp = lm.Response{}
+		return err
+	}
+	// The client sends a request that names no model to its own, model.
+	err = r.clients.ChatInto(ctx, m.id, req, resp, 0)
+	call.End(ctx, provider, model, req, resp, err)
+	return err
+}
+
 // unresolved fails a call whose LM id does not resolve, the way the
-// runtime reports a bad id (kept out of Chat's frame).
+// runtime reports a bad id (kept out of ChatInto's frame).
 //
 //go:noinline
-func (m runtimeLM) unresolved(ctx context.Context, req *lm.Request) (lm.Response, error) {
-	var resp lm.Response
-	err := m.r.clients.ChatInto(ctx, m.id, req, &resp, 0)
-	return resp, err
+func (m runtimeLM) unresolved(ctx context.Context, req *lm.Request, resp *lm.Response) error {
+	return m.r.clients.ChatInto(ctx, m.id, req, resp, 0)
 }
 
 // Price returns the model the LM calls ("provider/model") and its price

@@ -833,7 +833,7 @@ func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request
 			if msg.embed != nil {
 				err = x.embed(actx, msg, req, out)
 			} else {
-				*out, err = x.provider.Chat(actx, *req)
+				err = lm.InPlaceOf(x.provider).ChatInto(actx, req, out)
 			}
 			st.at = nil
 			if cancel != nil {

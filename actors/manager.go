@@ -449,8 +449,7 @@ func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTi
 // ChatInto is Chat with the request passed by pointer and the response
 // written to *out (the zero Response on error), for callers whose stack
 // holds the call while the provider answers: their frames then hold no
-// copy of either. It fills in req.Model when it is empty, and keeps
-// neither req nor out.
+// copy of either. It neither changes nor keeps req, nor keeps out.
 func (c *Clients) ChatInto(ctx context.Context, id string, req *lm.Request, out *lm.Response, defaultTimeout time.Duration) error {
 	// Split for the caller's stack, which holds this frame while the
 	// provider answers: dispatch, which routes the request and answers
@@ -515,10 +514,10 @@ func (c *Clients) dispatch(ctx context.Context, id string, req *lm.Request, defa
 		msg.embed = e
 	}
 	if rt != nil {
-		if req.Model == "" {
-			req.Model = rt.cs.model
+		if msg.req.Model == "" {
+			msg.req.Model = rt.cs.model
 		}
-		if rt.cs.prepare(msg, req, out) {
+		if rt.cs.prepare(msg, &msg.req, out) {
 			return nil, nil, nil
 		}
 	}

@@ -87,13 +87,13 @@ func CallInto(ctx context.Context, res *Result, model lm.LM, a Adapter, sig *sig
 	if err := format(ctx, res, a, sig, demos, inputs, base); err != nil {
 		return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
 	}
-	resp, err := model.Chat(ctx, res.Request)
-	if err != nil {
+	if err := lm.InPlaceOf(model).ChatInto(ctx, &res.Request, &res.Response); err != nil {
+		res.Response = lm.Response{}
 		if err := chatFailed(ctx, model, res, err); err != nil {
 			return jsonFallback(ctx, res, model, a, sig, demos, inputs, base, err)
 		}
 	} else {
-		res.Response, res.Usage = resp, resp.Usage
+		res.Usage = res.Response.Usage
 	}
 	if len(res.Response.Choices) == 0 {
 		return noChoices()

@@ -224,6 +224,46 @@ func TestBudgetRefusesBeforeSending(t *testing.T) {
 	}
 }
 
+// TestEndRecordsDefaultModel checks that End records the model it is
+// given for a request that names none, and the request's model otherwise,
+// on success (when the reply names no model) and on failure alike.
+func TestEndRecordsDefaultModel(t *testing.T) {
+	fail := errors.New("provider down")
+	tests := []struct {
+		name     string
+		reqModel string
+		err      error
+		want     string
+	}{
+		{"unnamed, answered", "", nil, "default-1"},
+		{"unnamed, failed", "", fail, "default-1"},
+		{"named, answered", "named-1", nil, "named-1"},
+		{"named, failed", "named-1", fail, "named-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := history.New(1)
+			call, err := history.NewRecorder(h).Begin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := lm.Request{Model: tt.reqModel, Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}}}
+			var resp lm.Response
+			if tt.err == nil {
+				resp = reply("x")
+				resp.Model = ""
+			}
+			call.End(context.Background(), "openai", "default-1", &req, &resp, tt.err)
+			if got := h.Records()[0].Model; got != tt.want {
+				t.Errorf("recorded model %q, want %q", got, tt.want)
+			}
+			if req.Model != tt.reqModel {
+				t.Errorf("End changed the request's model to %q", req.Model)
+			}
+		})
+	}
+}
+
 // TestBeginEndRecordsAsChat checks that a call made by its caller between
 // Begin and End is recorded, priced and budgeted as Chat records it.
 func TestBeginEndRecordsAsChat(t *testing.T) {
@@ -244,7 +284,7 @@ func TestBeginEndRecordsAsChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, err := fake.Chat(ctx, req)
-	call.End(ctx, "openai", &req, &resp, err)
+	call.End(ctx, "openai", "", &req, &resp, err)
 	if diff := cmp.Diff(viaChat.Records(), viaBegin.Records()); diff != "" {
 		t.Fatalf("Begin/End record differs from Chat's (-chat +begin):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -78,7 +79,7 @@ func (r *Recorder) Chat(ctx context.Context, provider string, m lm.LM, req lm.Re
 		return lm.Response{}, err
 	}
 	resp, err := m.Chat(ctx, req)
-	call.End(ctx, provider, &req, &resp, err)
+	call.End(ctx, provider, "", &req, &resp, err)
 	return resp, err
 }
 
@@ -106,14 +107,15 @@ func (r *Recorder) Begin(ctx context.Context) (Call, error) {
 
 // End records the call c made with req to provider, which answered resp
 // or failed with err: it prices it, settles its budget reservations,
-// tells the observer, and adds it to the history. req and resp are read,
-// not kept.
-func (c Call) End(ctx context.Context, provider string, req *lm.Request, resp *lm.Response, err error) {
+// tells the observer, and adds it to the history. model names the model
+// the call went to when req names none (the provider's default). req and
+// resp are read, not kept.
+func (c Call) End(ctx context.Context, provider, model string, req *lm.Request, resp *lm.Response, err error) {
 	r := c.r
 	rec := Record{
 		Time:      c.start,
 		Provider:  provider,
-		Model:     req.Model,
+		Model:     cmp.Or(req.Model, model),
 		Latency:   r.since(c.start),
 		Rollout:   req.RolloutID,
 		Predictor: PredictorFrom(ctx),

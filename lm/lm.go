@@ -166,6 +166,38 @@ type LM interface {
 	Chat(ctx context.Context, req Request) (Response, error)
 }
 
+// An InPlace LM can also take its request and write its response by
+// pointer. ChatInto is Chat with the request read from *req, which it
+// neither changes nor keeps, and the response written to *resp: the one
+// Chat would return with the same error.
+//
+// Calls deep on a goroutine's stack go through it (see InPlaceOf): the
+// caller's frames then hold no copy of the request or the response while
+// the provider answers.
+type InPlace interface {
+	LM
+	ChatInto(ctx context.Context, req *Request, resp *Response) error
+}
+
+// InPlaceOf returns m as an InPlace: m itself when it is one, else one
+// whose ChatInto calls m.Chat.
+func InPlaceOf(m LM) InPlace {
+	if p, ok := m.(InPlace); ok {
+		return p
+	}
+	return byValue{m}
+}
+
+// byValue is an LM that has only Chat, as an InPlace.
+type byValue struct{ LM }
+
+// ChatInto calls Chat.
+func (b byValue) ChatInto(ctx context.Context, req *Request, resp *Response) error {
+	var err error
+	*resp, err = b.Chat(ctx, *req)
+	return err
+}
+
 // Func adapts a function to the LM interface.
 type Func func(ctx context.Context, req Request) (Response, error)
 

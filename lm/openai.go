@@ -251,49 +251,96 @@ var errNoModel = errors.New("lm: no model: set the request's Model or the config
 // ErrNoChoices; when ctx ends first the error matches ctx.Err() with
 // errors.Is and is not retryable.
 func (c *OpenAI) Chat(ctx context.Context, req Request) (Response, error) {
-	// This frame is on the caller's stack while the provider answers:
-	// it holds go-openai's request (by value, as go-openai takes it) and
-	// reply and little else; building the one and reading the other are
-	// helpers of their own.
-	model := cmp.Or(req.Model, c.model)
-	if model == "" {
-		return Response{}, c.localError(model, errNoModel)
-	}
-	var creq openai.ChatCompletionRequest
-	set, err := c.chatRequest(model, &req, &creq)
-	if err != nil {
-		return Response{}, c.localError(model, err)
-	}
-	ex := &exchange{set: set}
-	resp, err := c.client.CreateChatCompletion(context.WithValue(ctx, exchangeKey{}, ex), creq)
-	if err != nil {
-		return Response{}, c.callError(ctx, model, ex, err)
-	}
-	return c.response(model, ex, &resp)
+	var resp Response
+	err := c.ChatInto(ctx, &req, &resp)
+	return resp, err
 }
 
-// response maps go-openai's reply to a Response.
+// ChatInto is Chat by pointer (see InPlace).
+func (c *OpenAI) ChatInto(ctx context.Context, req *Request, resp *Response) error {
+	// This frame is on the caller's stack while the provider answers, so
+	// it holds go-openai's request (by value, as go-openai takes it) and
+	// reply once each and little else: the request is built on the heap
+	// by newChatCall, and the reply goes straight from go-openai's call
+	// to finish's arguments.
+	call, err := c.newChatCall(req, resp)
+	if err != nil {
+		*resp = Response{}
+		return err
+	}
+	err = call.finish(c.client.CreateChatCompletion(context.WithValue(ctx, exchangeKey{}, &call.exchange), call.creq))
+	if call.sendErr != nil {
+		*resp = Response{}
+		return c.callError(ctx, call.model, &call.exchange, err)
+	}
+	return err
+}
+
+// chatCall is one chat call: its exchange, go-openai's request, and where
+// its response goes. It lives on the heap, not in the frame of ChatInto.
+type chatCall struct {
+	exchange
+	c       *OpenAI
+	model   string
+	creq    openai.ChatCompletionRequest
+	resp    *Response
+	sendErr error // go-openai's error, when it gave one
+}
+
+// newChatCall maps req to a chat call whose response goes to resp, or
+// fails with the error ChatInto returns for a request it cannot send.
 //
 //go:noinline
-func (c *OpenAI) response(model string, ex *exchange, resp *openai.ChatCompletionResponse) (Response, error) {
+func (c *OpenAI) newChatCall(req *Request, resp *Response) (*chatCall, error) {
+	model := cmp.Or(req.Model, c.model)
+	if model == "" {
+		return nil, c.localError(model, errNoModel)
+	}
+	call := &chatCall{c: c, model: model, resp: resp}
+	set, err := c.chatRequest(model, req, &call.creq)
+	if err != nil {
+		return nil, c.localError(model, err)
+	}
+	call.set = set
+	return call, nil
+}
+
+// finish maps go-openai's reply to the call's response, or records err,
+// go-openai's error, for ChatInto. Not inlined: ChatInto's frame would
+// then hold the reply a second time.
+//
+//go:noinline
+func (call *chatCall) finish(reply openai.ChatCompletionResponse, err error) error {
+	if err != nil {
+		call.sendErr = err
+		return err
+	}
+	return call.c.response(call.model, &call.exchange, &reply, call.resp)
+}
+
+// response maps go-openai's reply to *to.
+//
+//go:noinline
+func (c *OpenAI) response(model string, ex *exchange, resp *openai.ChatCompletionResponse, to *Response) error {
 	if len(resp.Choices) == 0 {
-		return Response{}, &ProviderError{Provider: c.provider, Model: model, Status: ex.status, Err: ErrNoChoices}
+		*to = Response{}
+		return &ProviderError{Provider: c.provider, Model: model, Status: ex.status, Err: ErrNoChoices}
 	}
 	choices := slices.Clone(resp.Choices)
 	slices.SortStableFunc(choices, func(a, b openai.ChatCompletionChoice) int { return cmp.Compare(a.Index, b.Index) })
-	out := Response{
+	*to = Response{
 		ID:      resp.ID,
 		Model:   resp.Model,
 		Choices: make([]Choice, len(choices)),
 		Usage:   usage(resp.Usage),
 	}
 	for i, ch := range choices {
-		out.Choices[i] = Choice{
+		to.Choices[i] = Choice{
 			Message:      Message{Role: Role(cmp.Or(ch.Message.Role, string(RoleAssistant))), Content: ch.Message.Content, ToolCalls: fromOpenAICalls(ch.Message.ToolCalls)},
 			FinishReason: string(ch.FinishReason),
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // chatRequest maps req to go-openai's request, written to creq. set lists
