@@ -263,12 +263,12 @@ func (c *OpenAI) ChatInto(ctx context.Context, req *Request, resp *Response) err
 	// reply once each and little else: the request is built on the heap
 	// by newChatCall, and the reply goes straight from go-openai's call
 	// to finish's arguments.
-	call, err := c.newChatCall(req, resp)
+	call, creq, err := c.newChatCall(req, resp)
 	if err != nil {
 		*resp = Response{}
 		return err
 	}
-	err = call.finish(c.client.CreateChatCompletion(context.WithValue(ctx, exchangeKey{}, &call.exchange), call.creq))
+	err = call.finish(c.client.CreateChatCompletion(context.WithValue(ctx, exchangeKey{}, &call.exchange), *creq))
 	if call.sendErr != nil {
 		*resp = Response{}
 		return c.callError(ctx, call.model, &call.exchange, err)
@@ -276,33 +276,32 @@ func (c *OpenAI) ChatInto(ctx context.Context, req *Request, resp *Response) err
 	return err
 }
 
-// chatCall is one chat call: its exchange, go-openai's request, and where
-// its response goes. It lives on the heap, not in the frame of ChatInto.
+// chatCall is one chat call: its exchange, and where its response goes.
 type chatCall struct {
 	exchange
 	c       *OpenAI
 	model   string
-	creq    openai.ChatCompletionRequest
 	resp    *Response
 	sendErr error // go-openai's error, when it gave one
 }
 
-// newChatCall maps req to a chat call whose response goes to resp, or
-// fails with the error ChatInto returns for a request it cannot send.
+// newChatCall maps req to a chat call whose response goes to resp and to
+// go-openai's request, or fails with the error ChatInto returns for a
+// request it cannot send. Both are on the heap, not in ChatInto's frame;
+// once go-openai has its copy of the request, nothing holds creq.
 //
 //go:noinline
-func (c *OpenAI) newChatCall(req *Request, resp *Response) (*chatCall, error) {
+func (c *OpenAI) newChatCall(req *Request, resp *Response) (call *chatCall, creq *openai.ChatCompletionRequest, err error) {
 	model := cmp.Or(req.Model, c.model)
 	if model == "" {
-		return nil, c.localError(model, errNoModel)
+		return nil, nil, c.localError(model, errNoModel)
 	}
-	call := &chatCall{c: c, model: model, resp: resp}
-	set, err := c.chatRequest(model, req, &call.creq)
+	creq = new(openai.ChatCompletionRequest)
+	set, err := c.chatRequest(model, req, creq)
 	if err != nil {
-		return nil, c.localError(model, err)
+		return nil, nil, c.localError(model, err)
 	}
-	call.set = set
-	return call, nil
+	return &chatCall{exchange: exchange{set: set}, c: c, model: model, resp: resp}, creq, nil
 }
 
 // finish maps go-openai's reply to the call's response, or records err,
