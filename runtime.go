@@ -273,10 +273,12 @@ func (r *Runtime) LM(id string) lm.LM {
 	return runtimeLM{&lmTarget{r: r, id: id}}
 }
 
-// runtimeLM is the runtime's lm.LM. It holds one pointer, so an lm.LM
-// holding it calls its methods directly, with no wrapper frame on the
-// caller's stack.
+// runtimeLM is the runtime's lm.LM, and an lm.InPlace. It holds one
+// pointer, so an lm.LM holding it calls its methods directly, with no
+// wrapper frame on the caller's stack.
 type runtimeLM struct{ *lmTarget }
+
+var _ lm.InPlace = runtimeLM{}
 
 // lmTarget is what a runtimeLM calls: the runtime and the LM id.
 type lmTarget struct {

@@ -95,7 +95,7 @@ type Anthropic struct {
 	now       func() time.Time
 }
 
-var _ LM = (*Anthropic)(nil)
+var _ InPlace = (*Anthropic)(nil)
 
 // NewAnthropic returns a provider for the Anthropic Messages API that cfg
 // describes. It fails with a *ConfigError naming the first invalid field.
@@ -184,30 +184,52 @@ func (c *Anthropic) GoString() string { return c.String() }
 // ends first the error matches ctx.Err() with errors.Is and is not
 // retryable.
 func (c *Anthropic) Chat(ctx context.Context, req Request) (Response, error) {
+	var resp Response
+	err := c.ChatInto(ctx, &req, &resp)
+	return resp, err
+}
+
+// ChatInto is Chat by pointer (see InPlace).
+func (c *Anthropic) ChatInto(ctx context.Context, req *Request, resp *Response) error {
 	// This frame is on the caller's stack while the provider answers: it
 	// holds the SDK's request (by value, as the SDK takes it) and little
-	// else; building it and reading the reply are helpers of their own.
-	model := cmp.Or(req.Model, c.model)
-	if model == "" {
-		return Response{}, c.localError(model, errNoModel)
-	}
-	var params anthropic.MessageNewParams
-	opts, err := c.params(model, &req, &params)
+	// else; building it, on the heap, and reading the reply are helpers
+	// of their own.
+	*resp = Response{}
+	model, params, opts, err := c.newParams(req)
 	if err != nil {
-		return Response{}, c.localError(model, err)
+		return err
 	}
-	var out Response
 	for i := range max(req.N, 1) {
 		ex := &exchange{}
-		msg, err := c.client.Messages.New(context.WithValue(ctx, exchangeKey{}, ex), params, opts...)
+		msg, err := c.client.Messages.New(context.WithValue(ctx, exchangeKey{}, ex), *params, opts...)
 		if err != nil {
-			return Response{}, c.callError(ctx, model, ex, err)
+			*resp = Response{}
+			return c.callError(ctx, model, ex, err)
 		}
-		if err := c.add(&out, i, model, ex, msg); err != nil {
-			return Response{}, err
+		if err := c.add(resp, i, model, ex, msg); err != nil {
+			*resp = Response{}
+			return err
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// newParams maps req to the model it goes to and the SDK's parameters and
+// options, or fails with the error ChatInto returns for a request it
+// cannot send.
+//
+//go:noinline
+func (c *Anthropic) newParams(req *Request) (model string, params *anthropic.MessageNewParams, opts []option.RequestOption, err error) {
+	model = cmp.Or(req.Model, c.model)
+	if model == "" {
+		return "", nil, nil, c.localError(model, errNoModel)
+	}
+	params = new(anthropic.MessageNewParams)
+	if opts, err = c.params(model, req, params); err != nil {
+		return "", nil, nil, c.localError(model, err)
+	}
+	return model, params, opts, nil
 }
 
 // add adds the reply msg to Messages API call i to out.

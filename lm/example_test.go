@@ -39,3 +39,21 @@ func ExampleNewOpenAI() {
 	// Paris
 	// 7 tokens
 }
+
+// InPlaceOf lets code deep on a goroutine's stack call any LM by pointer:
+// an LM that is an lm.InPlace (the OpenAI and Anthropic clients, the
+// runtime's LMs) takes the call as it is, any other through its Chat.
+func ExampleInPlaceOf() {
+	echo := lm.Func(func(_ context.Context, req lm.Request) (lm.Response, error) {
+		return lm.Response{Choices: []lm.Choice{{Message: lm.Message{Role: lm.RoleAssistant, Content: "echo: " + req.Messages[0].Content}}}}, nil
+	})
+	req := lm.Request{Messages: []lm.Message{{Role: lm.RoleUser, Content: "hello"}}}
+	var resp lm.Response
+	if err := lm.InPlaceOf(echo).ChatInto(context.Background(), &req, &resp); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Choices[0].Message.Content)
+	// Output:
+	// echo: hello
+}

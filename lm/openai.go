@@ -149,7 +149,7 @@ type OpenAI struct {
 }
 
 var (
-	_ LM       = (*OpenAI)(nil)
+	_ InPlace  = (*OpenAI)(nil)
 	_ Embedder = (*OpenAI)(nil)
 )
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,8 @@ const watchdog = 30 * time.Second
 // classified by status (retryable or not, 429 as lm.ErrRateLimited with
 // Retry-After), cancellation is honoured promptly, concurrent calls are
 // safe and the API key never appears in errors. If the LM is an
-// lm.Embedder, its embeddings are checked too.
+// lm.Embedder, its embeddings are checked too, and if it is an
+// lm.InPlace, its ChatInto against its Chat.
 //
 // newLM must return an LM with no retries, caching or rate limiting, that
 // talks to the OpenAI-compatible API at baseURL (which ends in "/v1", like
@@ -57,6 +59,7 @@ func Run(t *testing.T, newLM func(t *testing.T, baseURL string) lm.LM, opts ...O
 	t.Run("APIKeyNotInErrors", s.apiKeyNotInErrors)
 	t.Run("Embeddings", s.embeddings)
 	t.Run("ToolCalling", s.toolCalling)
+	t.Run("InPlace", s.inPlace)
 }
 
 // Protocol is the wire protocol a provider under test speaks.
@@ -340,6 +343,45 @@ func (s suite) responseMapping(t *testing.T) {
 	got.Attempts = 0
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
+	}
+}
+
+// inPlace checks an lm.InPlace LM's ChatInto against its Chat: the same
+// response, written over whatever *resp held, on success and on failure
+// (with a *lm.ProviderError), and *req left as it was.
+func (s suite) inPlace(t *testing.T) {
+	_, m := s.start(t, func(c Call) Script {
+		if c.Chat != nil && len(c.Chat.Messages) > 0 && strings.Contains(c.Chat.Messages[len(c.Chat.Messages)-1].Content, "fail") {
+			return Script{Status: 500, Error: "down"}
+		}
+		return Script{ID: "chatcmpl-in", Model: "served-model-2024", Replies: []string{"in place"},
+			Usage: &lm.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5}}
+	})
+	p, ok := m.(lm.InPlace)
+	if !ok {
+		t.Skip("not an lm.InPlace")
+	}
+	for _, content := range []string{"hi", "fail"} {
+		t.Run(content, func(t *testing.T) {
+			req := lm.Request{Model: "in-place-model", Messages: []lm.Message{{Role: lm.RoleUser, Content: content}}, Stop: []string{"END"}}
+			want, wantErr := m.Chat(t.Context(), req)
+			sent := req
+			sent.Messages, sent.Stop = slices.Clone(req.Messages), slices.Clone(req.Stop)
+			got := lm.Response{ID: "stale", Choices: []lm.Choice{{FinishReason: "stale"}}}
+			err := p.ChatInto(t.Context(), &req, &got)
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("ChatInto error %v, Chat error %v", err, wantErr)
+			}
+			if err != nil {
+				providerError(t, err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ChatInto response differs from Chat's (-chat +into):\n%s", diff)
+			}
+			if diff := cmp.Diff(sent, req); diff != "" {
+				t.Errorf("ChatInto changed the request (-before +after):\n%s", diff)
+			}
+		})
 	}
 }
 
