@@ -110,7 +110,7 @@ func (r *Recorder) Begin(ctx context.Context) (Call, error) {
 // tells the observer, and adds it to the history. model names the model
 // the call went to when req names none (the provider's default). req and
 // resp are read, not kept.
-func (c Call) End(ctx context.Context, provider, model string, req *lm.Request, resp *lm.Response, err error) {
+func (c *Call) End(ctx context.Context, provider, model string, req *lm.Request, resp *lm.Response, err error) {
 	r := c.r
 	rec := Record{
 		Time:      c.start,
