@@ -500,9 +500,11 @@ func (c *lmCall) startAttempt(ctx context.Context) (context.Context, *attempt) {
 		c.ins.retries.Add(context.Background(), 1, c.attrs.plain...)
 	}
 	if c.span != nil {
-		name := "attempt " + strconv.Itoa(a.n)
+		var name string
 		if a.n < len(attemptNames) {
 			name = attemptNames[a.n]
+		} else {
+			name = "attempt " + strconv.Itoa(a.n)
 		}
 		ctx, a.span = c.ins.tracer.Start(ctx, name, clientKindOnly...)
 	}
