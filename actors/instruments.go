@@ -103,6 +103,8 @@ type clientAttrs struct {
 	span     []attribute.KeyValue
 	base     []attribute.KeyValue // provider and model, for metrics
 
+	failures sync.Map // error type (telemetry.ErrorType) -> *failureOpts
+
 	plain                         []metric.AddOption
 	success, cacheHit             []metric.AddOption // for requests and attempts
 	durSuccess, durCacheHit       []metric.RecordOption
@@ -160,11 +162,26 @@ func newClientAttrs(provider, model string, p config.Provider) *clientAttrs {
 	}
 }
 
-// failure returns the attribute set of a failed call or attempt.
-func (a *clientAttrs) failure(err error) attribute.Set {
-	return attribute.NewSet(append(append([]attribute.KeyValue(nil), a.base...),
+// failureOpts are the metric options of the calls and attempts that
+// failed with one error type.
+type failureOpts struct {
+	add []metric.AddOption
+	rec []metric.RecordOption
+}
+
+// failure returns the metric options of a call or attempt that failed
+// with err, built once for each error type: ErrorType has a small, fixed
+// set of values.
+func (a *clientAttrs) failure(err error) *failureOpts {
+	typ := telemetry.ErrorType(err)
+	if f, ok := a.failures.Load(typ); ok {
+		return f.(*failureOpts)
+	}
+	set := metric.WithAttributeSet(attribute.NewSet(append(append([]attribute.KeyValue(nil), a.base...),
 		telemetry.AttrOutcome.String(telemetry.OutcomeError),
-		telemetry.AttrErrorType.String(telemetry.ErrorType(err)))...)
+		telemetry.AttrErrorType.String(typ))...))
+	f, _ := a.failures.LoadOrStore(typ, &failureOpts{add: []metric.AddOption{set}, rec: []metric.RecordOption{set}})
+	return f.(*failureOpts)
 }
 
 // serverOf returns the host and port of a base URL, never its user info.
@@ -342,9 +359,9 @@ func (c *lmCall) end(resp lm.Response, err error) {
 	elapsed := time.Since(c.start).Seconds()
 	switch {
 	case err != nil:
-		set := c.attrs.failure(err)
-		c.ins.requests.Add(ctx, 1, metric.WithAttributeSet(set))
-		c.ins.duration.Record(ctx, elapsed, metric.WithAttributeSet(set))
+		f := c.attrs.failure(err)
+		c.ins.requests.Add(ctx, 1, f.add...)
+		c.ins.duration.Record(ctx, elapsed, f.rec...)
 	case resp.Cached:
 		c.ins.requests.Add(ctx, 1, c.attrs.cacheHit...)
 		c.ins.duration.Record(ctx, elapsed, c.attrs.durCacheHit...)
@@ -548,7 +565,7 @@ func (a *attempt) end(err error, sent bool) {
 	case err == nil:
 		c.ins.attempts.Add(ctx, 1, c.attrs.success...)
 	default:
-		c.ins.attempts.Add(ctx, 1, metric.WithAttributeSet(c.attrs.failure(err)))
+		c.ins.attempts.Add(ctx, 1, c.attrs.failure(err).add...)
 	}
 	if a.span == nil {
 		return

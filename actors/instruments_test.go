@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -242,4 +244,64 @@ func BenchmarkLMCallTelemetry(b *testing.B) {
 			span.End()
 		})
 	})
+}
+
+// TestLMCallFailureMetrics pins the attribute sets of failed calls and
+// attempts, built once per error type: each error type its own data
+// point, next to the successes'.
+func TestLMCallFailureMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	tel := newTestTelemetry(t, telemetry.WithMetricReader(reader))
+	status := func(code int) error {
+		return &lm.ProviderError{Provider: "sim", Status: code, Err: errors.New("failed")}
+	}
+	for _, err := range []error{status(500), status(429), nil, status(500), context.DeadlineExceeded, status(500)} {
+		call := tel.startCall(trace.SpanContext{}, lm.Request{Model: "m1"}, time.Time{})
+		_, at := call.startAttempt(context.Background())
+		at.end(err, true)
+		resp := lm.Response{Choices: []lm.Choice{{FinishReason: "stop"}}}
+		if err != nil {
+			resp = lm.Response{}
+		}
+		call.end(resp, err)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			point := func(set attribute.Set, v int64) {
+				outcome, _ := set.Value(telemetry.AttrOutcome)
+				errType, _ := set.Value(telemetry.AttrErrorType)
+				model, _ := set.Value(telemetry.AttrGenAIRequestModel)
+				got[m.Name+" "+model.AsString()+" "+outcome.AsString()+" "+errType.AsString()] += v
+			}
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				if m.Name == telemetry.MetricRequests || m.Name == telemetry.MetricAttempts {
+					for _, dp := range d.DataPoints {
+						point(dp.Attributes, dp.Value)
+					}
+				}
+			case metricdata.Histogram[float64]:
+				if m.Name == telemetry.MetricOperationDuration {
+					for _, dp := range d.DataPoints {
+						point(dp.Attributes, int64(dp.Count))
+					}
+				}
+			}
+		}
+	}
+	want := map[string]int64{}
+	for _, name := range []string{telemetry.MetricRequests, telemetry.MetricAttempts, telemetry.MetricOperationDuration} {
+		want[name+" m1 success "] = 1
+		want[name+" m1 error 500"] = 3
+		want[name+" m1 error 429"] = 1
+		want[name+" m1 error timeout"] = 1
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("data points (-want +got):\n%s", diff)
+	}
 }
