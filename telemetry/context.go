@@ -159,10 +159,8 @@ func spanName(op, target string) string {
 	}
 	k := spanKey{op, target}
 	cur := spanNames.Load()
-	if cur != nil {
-		if name, ok := (*cur)[k]; ok {
-			return name
-		}
+	if name, ok := mapOf(cur)[k]; ok {
+		return name
 	}
 	name := op + " " + target
 	for {
