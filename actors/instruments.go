@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
@@ -102,6 +103,8 @@ type clientAttrs struct {
 	span     []attribute.KeyValue
 	base     []attribute.KeyValue // provider and model, for metrics
 
+	failures sync.Map // error type (telemetry.ErrorType) -> *failureOpts
+
 	plain                         []metric.AddOption
 	success, cacheHit             []metric.AddOption // for requests and attempts
 	durSuccess, durCacheHit       []metric.RecordOption
@@ -159,11 +162,26 @@ func newClientAttrs(provider, model string, p config.Provider) *clientAttrs {
 	}
 }
 
-// failure returns the attribute set of a failed call or attempt.
-func (a *clientAttrs) failure(err error) attribute.Set {
-	return attribute.NewSet(append(append([]attribute.KeyValue(nil), a.base...),
+// failureOpts are the metric options of the calls and attempts that
+// failed with one error type.
+type failureOpts struct {
+	add []metric.AddOption
+	rec []metric.RecordOption
+}
+
+// failure returns the metric options of a call or attempt that failed
+// with err, built once for each error type: ErrorType has a small, fixed
+// set of values.
+func (a *clientAttrs) failure(err error) *failureOpts {
+	typ := telemetry.ErrorType(err)
+	if f, ok := a.failures.Load(typ); ok {
+		return f.(*failureOpts)
+	}
+	set := metric.WithAttributeSet(attribute.NewSet(append(append([]attribute.KeyValue(nil), a.base...),
 		telemetry.AttrOutcome.String(telemetry.OutcomeError),
-		telemetry.AttrErrorType.String(telemetry.ErrorType(err)))...)
+		telemetry.AttrErrorType.String(typ))...))
+	f, _ := a.failures.LoadOrStore(typ, &failureOpts{add: []metric.AddOption{set}, rec: []metric.RecordOption{set}})
+	return f.(*failureOpts)
 }
 
 // serverOf returns the host and port of a base URL, never its user info.
@@ -220,18 +238,48 @@ func (t *clientTelemetry) attrsFor(model string) *clientAttrs {
 // (telemetry off) measures nothing; every method accepts it. The span's
 // attributes are set once, when it ends: the SDK copies them at each
 // SetAttributes.
+//
+// It holds in one allocation what every call needs: the caller's span as
+// the new span's parent, the span's start options and its first attempt.
 type lmCall struct {
 	ins   *instruments
 	attrs *clientAttrs
 	start time.Time
-	req   lm.Request
+	req   callRequest
 	span  trace.Span // nil when tracing is off
 	cache int8       // 0: not looked up, 1: hit, -1: miss
 	tries int
 
 	provider string
 	prices   *pricing.Table
+
+	parent parentSpan               // the caller's span, for startCall
+	opts   [2]trace.SpanStartOption // the span's start options
+	first  attempt                  // the first attempt
 }
+
+// callRequest is what the span of a call records of its request.
+type callRequest struct {
+	Model       string
+	Messages    []lm.Message // only when content is recorded
+	Temperature *float64
+	Seed        *int
+	MaxTokens   int
+	N           int
+}
+
+// parentSpan stands for the caller's span, of which a client actor has
+// only the span context, as the parent of a call's span: the SDK reads
+// the parent from the context it starts a span in. Held in the lmCall,
+// it saves an allocation per call over trace.ContextWithSpanContext; like
+// the span that function makes, it records nothing.
+type parentSpan struct {
+	tracenoop.Span
+	sc trace.SpanContext
+}
+
+// SpanContext returns the caller's span context.
+func (p *parentSpan) SpanContext() trace.SpanContext { return p.sc }
 
 // on reports whether telemetry is on.
 func (t *clientTelemetry) on() bool { return t.ins.Load() != nil }
@@ -247,25 +295,37 @@ func (t *clientTelemetry) startCall(parent trace.SpanContext, req lm.Request, st
 	if !dated {
 		start = time.Now()
 	}
-	c := &lmCall{ins: ins, attrs: t.attrsFor(req.Model), start: start, req: req, provider: t.provider, prices: t.prices}
+	c := &lmCall{ins: ins, attrs: t.attrsFor(req.Model), start: start, provider: t.provider, prices: t.prices}
+	c.req = callRequest{Model: req.Model, Temperature: req.Temperature, Seed: req.Seed, MaxTokens: req.MaxTokens, N: req.N}
+	if ins.content {
+		c.req.Messages = req.Messages
+	}
 	if ins.tracer == nil {
 		return c
 	}
 	ctx := context.Background()
 	if parent.IsValid() {
 		// The caller's span, in this process: not a remote parent.
-		ctx = trace.ContextWithSpanContext(ctx, parent)
+		c.parent.sc = parent
+		ctx = trace.ContextWithSpan(ctx, &c.parent)
 	}
+	// The options go in c's own array: a slice made here would escape
+	// to the tracer, one more allocation.
+	opts := c.opts[:1]
+	opts[0] = clientKind
 	if dated {
-		_, c.span = ins.tracer.Start(ctx, c.attrs.spanName, clientKind, trace.WithTimestamp(start))
-	} else {
-		_, c.span = ins.tracer.Start(ctx, c.attrs.spanName, clientKind)
+		opts = append(opts, trace.WithTimestamp(start))
 	}
+	_, c.span = ins.tracer.Start(ctx, c.attrs.spanName, opts...)
 	return c
 }
 
-// clientKind is the span kind of LM calls and attempts, built once.
-var clientKind = trace.WithSpanKind(trace.SpanKindClient)
+// clientKind is the span kind of LM calls and attempts, built once;
+// clientKindOnly is the start options of an attempt.
+var (
+	clientKind     = trace.WithSpanKind(trace.SpanKindClient)
+	clientKindOnly = []trace.SpanStartOption{clientKind}
+)
 
 // context returns ctx carrying the call's span, for the provider request.
 func (c *lmCall) context(ctx context.Context) context.Context {
@@ -299,9 +359,9 @@ func (c *lmCall) end(resp lm.Response, err error) {
 	elapsed := time.Since(c.start).Seconds()
 	switch {
 	case err != nil:
-		set := c.attrs.failure(err)
-		c.ins.requests.Add(ctx, 1, metric.WithAttributeSet(set))
-		c.ins.duration.Record(ctx, elapsed, metric.WithAttributeSet(set))
+		f := c.attrs.failure(err)
+		c.ins.requests.Add(ctx, 1, f.add...)
+		c.ins.duration.Record(ctx, elapsed, f.rec...)
 	case resp.Cached:
 		c.ins.requests.Add(ctx, 1, c.attrs.cacheHit...)
 		c.ins.duration.Record(ctx, elapsed, c.attrs.durCacheHit...)
@@ -315,7 +375,11 @@ func (c *lmCall) end(resp lm.Response, err error) {
 		return
 	}
 	if c.span.IsRecording() {
-		c.span.SetAttributes(c.spanAttrs(resp, err)...)
+		buf := spanAttrBufs.Get().(*[]attribute.KeyValue)
+		*buf = c.spanAttrs((*buf)[:0], resp, err)
+		c.span.SetAttributes(*buf...)
+		clear(*buf) // keep no values alive in the pool
+		spanAttrBufs.Put(buf)
 		if c.cache > 0 {
 			c.span.AddEvent(telemetry.EventCacheHit)
 		}
@@ -326,10 +390,17 @@ func (c *lmCall) end(resp lm.Response, err error) {
 	c.span.End()
 }
 
-// spanAttrs returns every attribute of the call's span.
-func (c *lmCall) spanAttrs(resp lm.Response, err error) []attribute.KeyValue {
+// spanAttrBufs hold the attributes of call spans while they are set: the
+// SDK copies them (SetAttributes keeps no reference to its argument), so
+// one buffer serves call after call instead of a fresh kilobyte each.
+var spanAttrBufs = sync.Pool{New: func() any {
+	kvs := make([]attribute.KeyValue, 0, 24)
+	return &kvs
+}}
+
+// spanAttrs appends every attribute of the call's span to kvs.
+func (c *lmCall) spanAttrs(kvs []attribute.KeyValue, resp lm.Response, err error) []attribute.KeyValue {
 	req := &c.req
-	kvs := make([]attribute.KeyValue, 0, len(c.attrs.span)+12)
 	kvs = append(kvs, c.attrs.span...)
 	if req.Temperature != nil {
 		kvs = append(kvs, telemetry.AttrGenAIRequestTemperature.Float64(*req.Temperature))
@@ -407,7 +478,8 @@ func (c *lmCall) inFlight(d int64) {
 	}
 }
 
-// attempt is one provider request of a call, with its span.
+// attempt is one provider request of a call, with its span. The first
+// is held in its lmCall.
 type attempt struct {
 	c    *lmCall
 	n    int
@@ -415,8 +487,19 @@ type attempt struct {
 	span trace.Span    // nil when tracing is off
 }
 
-// attemptNames are the span names of the first attempts.
-var attemptNames = [...]string{"attempt 0", "attempt 1", "attempt 2", "attempt 3", "attempt 4", "attempt 5", "attempt 6", "attempt 7", "attempt 8"}
+// attemptNames are the span names of the first attempts, and
+// attemptNumbers their dspex.retry.attempt attributes, as slices for
+// SetAttributes: a variadic argument built at each call would be
+// allocated.
+var (
+	attemptNames   = [...]string{"attempt 0", "attempt 1", "attempt 2", "attempt 3", "attempt 4", "attempt 5", "attempt 6", "attempt 7", "attempt 8"}
+	attemptNumbers = func() (n [len(attemptNames)][]attribute.KeyValue) {
+		for i := range n {
+			n[i] = []attribute.KeyValue{telemetry.AttrRetryAttempt.Int(i)}
+		}
+		return n
+	}()
+)
 
 // startAttempt begins measuring the next attempt; ctx is the call's
 // context, and the returned one holds the attempt's span.
@@ -425,16 +508,22 @@ func (c *lmCall) startAttempt(ctx context.Context) (context.Context, *attempt) {
 		return ctx, nil
 	}
 	c.tries++
-	a := &attempt{c: c, n: c.tries}
-	if a.n > 1 {
+	var a *attempt
+	if c.tries == 1 {
+		a = &c.first
+		*a = attempt{c: c, n: 1}
+	} else {
+		a = &attempt{c: c, n: c.tries}
 		c.ins.retries.Add(context.Background(), 1, c.attrs.plain...)
 	}
 	if c.span != nil {
-		name := "attempt " + strconv.Itoa(a.n)
+		var name string
 		if a.n < len(attemptNames) {
 			name = attemptNames[a.n]
+		} else {
+			name = "attempt " + strconv.Itoa(a.n)
 		}
-		ctx, a.span = c.ins.tracer.Start(ctx, name, clientKind)
+		ctx, a.span = c.ins.tracer.Start(ctx, name, clientKindOnly...)
 	}
 	return ctx, a
 }
@@ -476,14 +565,14 @@ func (a *attempt) end(err error, sent bool) {
 	case err == nil:
 		c.ins.attempts.Add(ctx, 1, c.attrs.success...)
 	default:
-		c.ins.attempts.Add(ctx, 1, metric.WithAttributeSet(c.attrs.failure(err)))
+		c.ins.attempts.Add(ctx, 1, c.attrs.failure(err).add...)
 	}
 	if a.span == nil {
 		return
 	}
 	if a.span.IsRecording() {
-		if err == nil && a.wait <= 0 {
-			a.span.SetAttributes(telemetry.AttrRetryAttempt.Int(a.n))
+		if err == nil && a.wait <= 0 && a.n < len(attemptNumbers) {
+			a.span.SetAttributes(attemptNumbers[a.n]...)
 		} else {
 			kvs := make([]attribute.KeyValue, 0, 4)
 			kvs = append(kvs, telemetry.AttrRetryAttempt.Int(a.n))

@@ -61,6 +61,11 @@ type runTelemetry struct {
 	score    metric.Float64Histogram
 	runScore metric.Float64Histogram
 	desc     attribute.KeyValue
+	// byDesc and byStatus are the metrics' attribute sets, built once per
+	// run: the description, and with it each example status (by
+	// Status).
+	byDesc   metric.MeasurementOption
+	byStatus [Failed + 1]metric.MeasurementOption
 }
 
 // startRun starts the telemetry of a run on n examples, with the providers
@@ -75,6 +80,11 @@ func (e *Evaluator) startRun(ctx context.Context, n int) (context.Context, *runT
 	if metering {
 		if err := t.instruments(mp.Meter(telemetry.InstrumentationName)); err == nil {
 			t.metrics = true
+			t.byDesc = metric.WithAttributeSet(attribute.NewSet(t.desc))
+			for st := range t.byStatus {
+				t.byStatus[st] = metric.WithAttributeSet(attribute.NewSet(t.desc,
+					telemetry.AttrExampleStatus.String(statusName(Status(st)))))
+			}
 		}
 	}
 	target := e.cfg.description
@@ -114,6 +124,14 @@ func statusName(s Status) string {
 	return "not_run"
 }
 
+// statusSet returns the attribute set of examples that ended with s.
+func (t *runTelemetry) statusSet(s Status) metric.MeasurementOption {
+	if int(s) < len(t.byStatus) {
+		return t.byStatus[s]
+	}
+	return metric.WithAttributeSet(attribute.NewSet(t.desc, telemetry.AttrExampleStatus.String(statusName(s))))
+}
+
 // execTraced is exec inside the example's span, measured.
 func (r *run) execTraced(ctx context.Context, index int, deadline time.Time) Row {
 	t := r.tel
@@ -123,11 +141,11 @@ func (r *run) execTraced(ctx context.Context, index int, deadline time.Time) Row
 	ctx, span := telemetry.Start(ctx, "example", "")
 	row := r.exec(ctx, index, deadline)
 	if t.metrics {
-		set := metric.WithAttributeSet(attribute.NewSet(t.desc, telemetry.AttrExampleStatus.String(statusName(row.Status))))
+		set := t.statusSet(row.Status)
 		t.examples.Add(context.Background(), 1, set)
 		t.duration.Record(context.Background(), row.Latency.Seconds(), set)
 		if row.Status == Scored {
-			t.score.Record(context.Background(), row.Score, metric.WithAttributeSet(attribute.NewSet(t.desc)))
+			t.score.Record(context.Background(), row.Score, t.byDesc)
 		}
 	}
 	if span.IsRecording() {
@@ -147,7 +165,7 @@ func (t *runTelemetry) end(res Result, err error) {
 		return
 	}
 	if t.metrics && res.Scored+res.Failed > 0 {
-		t.runScore.Record(context.Background(), res.Score, metric.WithAttributeSet(attribute.NewSet(t.desc)))
+		t.runScore.Record(context.Background(), res.Score, t.byDesc)
 	}
 	if t.span.IsRecording() {
 		t.span.SetAttributes(

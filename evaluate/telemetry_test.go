@@ -2,12 +2,15 @@ package evaluate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -165,5 +168,60 @@ func TestRunTelemetryEntry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunMetricAttributes pins the attribute sets of the evaluation
+// metrics: the examples counted and timed by description and status, the
+// scores by description alone.
+func TestRunMetricAttributes(t *testing.T) {
+	p := newProviders(t)
+	failing := programs.ProgramFunc(func(ctx context.Context, in programs.Values) (programs.Prediction, error) {
+		if in["question"] == "q1" || in["question"] == "q3" {
+			return programs.Prediction{}, errors.New("boom")
+		}
+		return echo(ctx, in)
+	})
+	ctx := telemetry.NewContext(context.Background(), p)
+	res, err := mustNew(t, ExactMatch("answer"), WithDescription("dev"), WithConcurrency(2)).Run(ctx, failing, qa(5))
+	if err != nil || res.Scored != 3 || res.Failed != 2 {
+		t.Fatalf("run: %v, %s", err, res.Summary())
+	}
+	var rm metricdata.ResourceMetrics
+	if err := p.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	add := func(name string, set attribute.Set, v any) {
+		var kvs []string
+		for _, kv := range set.ToSlice() {
+			kvs = append(kvs, string(kv.Key)+"="+kv.Value.Emit())
+		}
+		got[name+"{"+strings.Join(kvs, ",")+"}"] = fmt.Sprint(v)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range d.DataPoints {
+					add(m.Name, dp.Attributes, dp.Value)
+				}
+			case metricdata.Histogram[float64]:
+				for _, dp := range d.DataPoints {
+					add(m.Name, dp.Attributes, dp.Count)
+				}
+			}
+		}
+	}
+	want := map[string]string{
+		telemetry.MetricEvalExamples + "{dspex.evaluate.description=dev,dspex.example.status=scored}":        "3",
+		telemetry.MetricEvalExamples + "{dspex.evaluate.description=dev,dspex.example.status=failed}":        "2",
+		telemetry.MetricEvalExampleDuration + "{dspex.evaluate.description=dev,dspex.example.status=scored}": "3",
+		telemetry.MetricEvalExampleDuration + "{dspex.evaluate.description=dev,dspex.example.status=failed}": "2",
+		telemetry.MetricEvalScore + "{dspex.evaluate.description=dev}":                                       "3",
+		telemetry.MetricEvalRunScore + "{dspex.evaluate.description=dev}":                                    "1",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metric data points (-want +got):\n%s", diff)
 	}
 }

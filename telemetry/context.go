@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"maps"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/codes"
@@ -136,11 +137,56 @@ func Start(ctx context.Context, op, target string) (context.Context, trace.Span)
 	if !ok {
 		return ctx, offSpan
 	}
-	name := op
-	if target != "" {
-		name += " " + target
+	return tracerOf(tp).Start(ctx, spanName(op, target))
+}
+
+// spanKey is an op and target of Start.
+type spanKey struct{ op, target string }
+
+// maxSpanNames bounds spanNames: programs, adapters and optimizers have
+// few names, but a caller may build targets without end.
+const maxSpanNames = 256
+
+// spanNames holds the span names Start has built, so that the spans of
+// every call of a program do not build the same string again: read
+// without a lock, replaced by a copy with one more name.
+var spanNames atomic.Pointer[map[spanKey]string]
+
+// spanName returns "<op> <target>", or op when target is empty.
+func spanName(op, target string) string {
+	if target == "" {
+		return op
 	}
-	return tracerOf(tp).Start(ctx, name)
+	k := spanKey{op, target}
+	cur := spanNames.Load()
+	if name, ok := mapOf(cur)[k]; ok {
+		return name
+	}
+	name := op + " " + target
+	for {
+		names := mapOf(cur)
+		if len(names) >= maxSpanNames {
+			return name
+		}
+		next := make(map[spanKey]string, len(names)+1)
+		maps.Copy(next, names)
+		next[k] = name
+		if spanNames.CompareAndSwap(cur, &next) {
+			return name
+		}
+		cur = spanNames.Load()
+		if n, ok := mapOf(cur)[k]; ok {
+			return n
+		}
+	}
+}
+
+// mapOf returns *m, or nil.
+func mapOf(m *map[spanKey]string) map[spanKey]string {
+	if m == nil {
+		return nil
+	}
+	return *m
 }
 
 // sdkTracer is the dspex tracer of one SDK tracer provider.

@@ -2,6 +2,8 @@ package telemetry
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/metric"
@@ -156,6 +158,47 @@ func TestStartOffCostsNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Start with tracing off allocates %v times", allocs)
+	}
+}
+
+func TestSpanName(t *testing.T) {
+	spanNames.Store(nil)
+	t.Cleanup(func() { spanNames.Store(nil) })
+	for _, tc := range []struct{ op, target, want string }{
+		{"evaluate", "", "evaluate"},
+		{"Predict", "qa", "Predict qa"},
+		{"format", "chat", "format chat"},
+		{"Predict", "qa", "Predict qa"}, // from the cache
+		{"Predict", "qa.predict", "Predict qa.predict"},
+		{"", "x", " x"},
+	} {
+		if got := spanName(tc.op, tc.target); got != tc.want {
+			t.Errorf("spanName(%q, %q) = %q, want %q", tc.op, tc.target, got, tc.want)
+		}
+	}
+	if allocs := testing.AllocsPerRun(100, func() { spanName("Predict", "qa") }); allocs != 0 {
+		t.Errorf("a cached span name allocates %v times", allocs)
+	}
+}
+
+func TestSpanNamesAreBounded(t *testing.T) {
+	spanNames.Store(nil)
+	t.Cleanup(func() { spanNames.Store(nil) })
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 2 * maxSpanNames {
+				target := strconv.Itoa(i % (maxSpanNames + 50))
+				if got, want := spanName("op", target), "op "+target; got != want {
+					t.Errorf("goroutine %d: spanName(op, %q) = %q, want %q", g, target, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(*spanNames.Load()); n != maxSpanNames {
+		t.Errorf("%d span names kept, want the bound %d", n, maxSpanNames)
 	}
 }
 
