@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -178,11 +179,78 @@ func (rc *responseCache) put(ctx context.Context, key string, resp lm.Response) 
 		return
 	}
 	resp.Cached = false
-	body, err := json.Marshal(resp)
-	if err != nil {
-		return
+	_ = rc.all.Set(ctx, key, cache.Entry{Value: encodeResponse(&resp), Expires: rc.now().Add(rc.ttl)})
+}
+
+// encodeResponse returns the JSON encoding/json writes for resp. A plain
+// response (text choices: no parts, tool calls or tool call ids) is
+// written by appendPlainResponse into a pooled buffer and copied out, at
+// a fraction of encoding/json's cost; any other goes through encoding/json.
+// Stored entries stay byte for byte what earlier versions wrote.
+func encodeResponse(resp *lm.Response) []byte {
+	bp := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(bp)
+	b, ok := appendPlainResponse((*bp)[:0], resp)
+	if !ok {
+		body, _ := json.Marshal(resp) // lm.Response always encodes
+		return body
 	}
-	_ = rc.all.Set(ctx, key, cache.Entry{Value: body, Expires: rc.now().Add(rc.ttl)})
+	if cap(b) <= maxKeyBuffer {
+		*bp = b
+	}
+	return bytes.Clone(b)
+}
+
+// appendPlainResponse appends resp as encoding/json encodes it, when it is
+// plain (see encodeResponse). Else it reports false, and b is garbage.
+func appendPlainResponse(b []byte, resp *lm.Response) ([]byte, bool) {
+	b = append(b, `{"ID":`...)
+	b = appendJSONString(b, resp.ID)
+	b = append(b, `,"Model":`...)
+	b = appendJSONString(b, resp.Model)
+	b = append(b, `,"Choices":`...)
+	if resp.Choices == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range resp.Choices {
+			ch := &resp.Choices[i]
+			if m := &ch.Message; len(m.Parts) > 0 || len(m.ToolCalls) > 0 || m.ToolCallID != "" {
+				return b, false
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"Message":{"role":`...)
+			b = appendJSONString(b, string(ch.Message.Role))
+			b = append(b, `,"content":`...)
+			b = appendJSONString(b, ch.Message.Content)
+			b = append(b, `},"FinishReason":`...)
+			b = appendJSONString(b, ch.FinishReason)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	u := &resp.Usage
+	b = append(b, `,"Usage":{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+	if u.CacheReadTokens != 0 {
+		b = append(b, `,"cache_read_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CacheReadTokens), 10)
+	}
+	if u.CacheWriteTokens != 0 {
+		b = append(b, `,"cache_write_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CacheWriteTokens), 10)
+	}
+	b = append(b, `},"Cached":`...)
+	b = strconv.AppendBool(b, resp.Cached)
+	b = append(b, `,"Attempts":`...)
+	b = strconv.AppendInt(b, int64(resp.Attempts), 10)
+	return append(b, '}'), true
 }
 
 // len returns the number of entries of the store.

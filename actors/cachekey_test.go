@@ -108,3 +108,66 @@ func FuzzCacheKeyPlain(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeResponse checks that encodeResponse writes what encoding/json
+// writes, plain or not.
+func TestEncodeResponse(t *testing.T) {
+	text := func(content, finish string) lm.Choice {
+		return lm.Choice{Message: lm.Message{Role: lm.RoleAssistant, Content: content}, FinishReason: finish}
+	}
+	tests := []struct {
+		name  string
+		resp  lm.Response
+		plain bool
+	}{
+		{"one choice", lm.Response{ID: "chatcmpl-1", Model: "m", Choices: []lm.Choice{text("[[ ## answer ## ]]\nParis", "stop")},
+			Usage: lm.Usage{PromptTokens: 120, CompletionTokens: 12, TotalTokens: 132}, Attempts: 1}, true},
+		{"several choices, cache tokens, escapes", lm.Response{ID: "<&>", Choices: []lm.Choice{text("a\u2028\"b\"\n\xff", "length"), text("", "")},
+			Usage: lm.Usage{CacheReadTokens: 5, CacheWriteTokens: -2}, Cached: true, Attempts: -1}, true},
+		{"no choices", lm.Response{Choices: []lm.Choice{}}, true},
+		{"nil choices", lm.Response{}, true},
+		{"tool calls", lm.Response{Choices: []lm.Choice{{Message: lm.Message{Role: lm.RoleAssistant,
+			ToolCalls: []lm.ToolCall{{ID: "c1", Name: "search", Arguments: `{"q":"x"}`}}}}}}, false},
+		{"parts", lm.Response{Choices: []lm.Choice{text("x", "stop"), {Message: lm.Message{Parts: []lm.ContentPart{{Type: lm.PartText, Text: "y"}}}}}}, false},
+		{"tool call id", lm.Response{Choices: []lm.Choice{{Message: lm.Message{Role: lm.RoleTool, ToolCallID: "c1"}}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := json.Marshal(tt.resp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := encodeResponse(&tt.resp); !bytes.Equal(got, want) {
+				t.Errorf("encodeResponse:\n%s\nencoding/json:\n%s", got, want)
+			}
+			if _, plain := appendPlainResponse(nil, &tt.resp); plain != tt.plain {
+				t.Errorf("plain = %v, want %v", plain, tt.plain)
+			}
+		})
+	}
+}
+
+// FuzzEncodeResponse: whatever the text and counts of a plain response,
+// appendPlainResponse writes what encoding/json writes.
+func FuzzEncodeResponse(f *testing.F) {
+	f.Add("chatcmpl-1", "gpt <&>", "[[ ## answer ## ]]\nParis \u2028 \xff \x00", "stop", 120, 12, 0, true, 2)
+	f.Add("", "", "", "", 0, 0, -1, false, 0)
+	f.Fuzz(func(t *testing.T, id, model, content, finish string, prompt, completion, cacheRead int, cached bool, choices int) {
+		resp := lm.Response{ID: id, Model: model, Usage: lm.Usage{PromptTokens: prompt, CompletionTokens: completion,
+			TotalTokens: prompt + completion, CacheReadTokens: cacheRead, CacheWriteTokens: -cacheRead}, Cached: cached, Attempts: completion}
+		for i := range choices % 4 {
+			resp.Choices = append(resp.Choices, lm.Choice{Message: lm.Message{Role: lm.Role(finish), Content: content[i%max(len(content), 1):]}, FinishReason: finish})
+		}
+		got, ok := appendPlainResponse(nil, &resp)
+		if !ok {
+			t.Fatal("a text response is not plain")
+		}
+		want, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendPlainResponse:\n%q\nencoding/json:\n%q", got, want)
+		}
+	})
+}
