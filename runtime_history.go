@@ -48,16 +48,16 @@ func newRecorder(cfg config.Config, onCall func(context.Context, *history.Record
 }
 
 // Chat implements lm.LM: one call through the client actors, recorded,
-// priced and budgeted. The caller's stack holds this frame while the
-// provider answers, so it holds little: the record is built by End, after
-// the call.
+// priced and budgeted (see ChatInto).
 func (m runtimeLM) Chat(ctx context.Context, req lm.Request) (lm.Response, error) {
 	var resp lm.Response
 	err := m.ChatInto(ctx, &req, &resp)
 	return resp, err
 }
 
-// ChatInto is Chat by pointer (see lm.InPlace).
+// ChatInto is Chat by pointer (see lm.InPlace). The caller's stack holds
+// this frame while the provider answers, so it holds little: the record
+// is built by End, after the call.
 func (m runtimeLM) ChatInto(ctx context.Context, req *lm.Request, resp *lm.Response) error {
 	r := m.r
 	provider, model, err := r.clients.Resolve(m.id)
