@@ -214,19 +214,16 @@ func appendPlainResponse(b []byte, resp *lm.Response) ([]byte, bool) {
 	} else {
 		b = append(b, '[')
 		for i := range resp.Choices {
-			ch := &resp.Choices[i]
-			if m := &ch.Message; len(m.Parts) > 0 || len(m.ToolCalls) > 0 || m.ToolCallID != "" {
-				return b, false
-			}
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"Message":{"role":`...)
-			b = appendJSONString(b, string(ch.Message.Role))
-			b = append(b, `,"content":`...)
-			b = appendJSONString(b, ch.Message.Content)
-			b = append(b, `},"FinishReason":`...)
-			b = appendJSONString(b, ch.FinishReason)
+			b = append(b, `{"Message":`...)
+			var ok bool
+			if b, ok = appendPlainMessage(b, &resp.Choices[i].Message); !ok {
+				return b, false
+			}
+			b = append(b, `,"FinishReason":`...)
+			b = appendJSONString(b, resp.Choices[i].FinishReason)
 			b = append(b, '}')
 		}
 		b = append(b, ']')

@@ -103,18 +103,13 @@ func appendPlainKey(b []byte, provider, model string, req *lm.Request) ([]byte, 
 	} else {
 		b = append(b, '[')
 		for i := range req.Messages {
-			m := &req.Messages[i]
-			if len(m.Parts) > 0 || len(m.ToolCalls) > 0 || m.ToolCallID != "" {
-				return b, false
-			}
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"role":`...)
-			b = appendJSONString(b, string(m.Role))
-			b = append(b, `,"content":`...)
-			b = appendJSONString(b, m.Content)
-			b = append(b, '}')
+			var ok bool
+			if b, ok = appendPlainMessage(b, &req.Messages[i]); !ok {
+				return b, false
+			}
 		}
 		b = append(b, ']')
 	}
@@ -159,6 +154,20 @@ func appendPlainKey(b []byte, provider, model string, req *lm.Request) ([]byte, 
 }
 
 const hexDigits = "0123456789abcdef"
+
+// appendPlainMessage appends m as encoding/json encodes it, when it is
+// plain: text, no parts, tool calls or tool call id. Else it reports
+// false, and b is garbage.
+func appendPlainMessage(b []byte, m *lm.Message) ([]byte, bool) {
+	if len(m.Parts) > 0 || len(m.ToolCalls) > 0 || m.ToolCallID != "" {
+		return b, false
+	}
+	b = append(b, `{"role":`...)
+	b = appendJSONString(b, string(m.Role))
+	b = append(b, `,"content":`...)
+	b = appendJSONString(b, m.Content)
+	return append(b, '}'), true
+}
 
 // appendJSONString appends s as encoding/json writes a string by default:
 // quoted, with HTML characters, control characters, U+2028 and U+2029
