@@ -37,8 +37,12 @@
 // provider call while the provider answers, so that path is kept flat and
 // its frames small: the routing and cache-hit part (dispatch) returns
 // before the call, the breaker is gobreaker's two-step form, the retries
-// are a loop in the frame that calls the provider, responses go through
-// pointers, and cold paths are helpers of their own.
+// are a loop in the frame that calls the provider, requests and
+// responses go through pointers (the provider through lm.InPlace), and
+// cold paths are helpers of their own. The deepest point before the
+// provider answers, inside go-openai's encoding of the request, then fits
+// the 8 KiB a goroutine's stack starts at or soon reaches, as a bare
+// go-openai call's does (go run ./cmd/bench -frames checks it).
 //
 // Every request the cache does not answer still passes through the
 // mailbox, so it is served with the
