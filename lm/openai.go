@@ -263,12 +263,13 @@ func (c *OpenAI) ChatInto(ctx context.Context, req *Request, resp *Response) err
 	// reply once each and little else: the request is built on the heap
 	// by newChatCall, and the reply goes straight from go-openai's call
 	// to finish's arguments.
-	call, creq, err := c.newChatCall(req, resp)
+	call, creq, err := c.newChatCall(req)
 	if err != nil {
 		*resp = Response{}
 		return err
 	}
-	err = call.finish(c.client.CreateChatCompletion(context.WithValue(ctx, exchangeKey{}, &call.exchange), *creq))
+	to := replyTo{call: call, resp: resp}
+	err = to.finish(c.client.CreateChatCompletion(context.WithValue(ctx, exchangeKey{}, &call.exchange), *creq))
 	if call.sendErr != nil {
 		*resp = Response{}
 		return c.callError(ctx, call.model, &call.exchange, err)
@@ -276,22 +277,29 @@ func (c *OpenAI) ChatInto(ctx context.Context, req *Request, resp *Response) err
 	return err
 }
 
-// chatCall is one chat call: its exchange, and where its response goes.
+// chatCall is one chat call: its exchange, and what it needs to map the
+// reply.
 type chatCall struct {
 	exchange
 	c       *OpenAI
 	model   string
-	resp    *Response
 	sendErr error // go-openai's error, when it gave one
 }
 
-// newChatCall maps req to a chat call whose response goes to resp and to
-// go-openai's request, or fails with the error ChatInto returns for a
-// request it cannot send. Both are on the heap, not in ChatInto's frame;
-// once go-openai has its copy of the request, nothing holds creq.
+// replyTo is where a chat call's reply goes. It is not part of chatCall,
+// which is on the heap: that would move every caller's Response there.
+type replyTo struct {
+	call *chatCall
+	resp *Response
+}
+
+// newChatCall maps req to a chat call and go-openai's request, or fails
+// with the error ChatInto returns for a request it cannot send. Both are
+// on the heap, not in ChatInto's frame; once go-openai has its copy of the
+// request, nothing holds creq.
 //
 //go:noinline
-func (c *OpenAI) newChatCall(req *Request, resp *Response) (call *chatCall, creq *openai.ChatCompletionRequest, err error) {
+func (c *OpenAI) newChatCall(req *Request) (call *chatCall, creq *openai.ChatCompletionRequest, err error) {
 	model := cmp.Or(req.Model, c.model)
 	if model == "" {
 		return nil, nil, c.localError(model, errNoModel)
@@ -301,20 +309,20 @@ func (c *OpenAI) newChatCall(req *Request, resp *Response) (call *chatCall, creq
 	if err != nil {
 		return nil, nil, c.localError(model, err)
 	}
-	return &chatCall{exchange: exchange{set: set}, c: c, model: model, resp: resp}, creq, nil
+	return &chatCall{exchange: exchange{set: set}, c: c, model: model}, creq, nil
 }
 
-// finish maps go-openai's reply to the call's response, or records err,
-// go-openai's error, for ChatInto. Not inlined: ChatInto's frame would
-// then hold the reply a second time.
+// finish maps go-openai's reply to *to.resp, or records err, go-openai's
+// error, for ChatInto. Not inlined: ChatInto's frame would then hold the
+// reply a second time.
 //
 //go:noinline
-func (call *chatCall) finish(reply openai.ChatCompletionResponse, err error) error {
+func (to *replyTo) finish(reply openai.ChatCompletionResponse, err error) error {
 	if err != nil {
-		call.sendErr = err
+		to.call.sendErr = err
 		return err
 	}
-	return call.c.response(call.model, &call.exchange, &reply, call.resp)
+	return to.call.c.response(to.call.model, &to.call.exchange, &reply, to.resp)
 }
 
 // response maps go-openai's reply to *to.
