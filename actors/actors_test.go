@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/config"
@@ -286,4 +289,35 @@ func TestCancelReachesProvider(t *testing.T) {
 	}
 	// Close waits for the provider call to end: it only ends if the cancel
 	// reached it.
+}
+
+// TestChatIntoLeavesRequest checks that ChatInto sends a request that
+// names no model to its client's model, on the first call (routed through
+// the ClientManager) and on later ones (straight to the client), without
+// writing the model, or anything else, into the caller's request.
+func TestChatIntoLeavesRequest(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+		mu.Lock()
+		seen = append(seen, req.Model)
+		mu.Unlock()
+		return reply("ok"), nil
+	})
+	h := newHarness(t, testConfig(), map[string]lm.LM{"fake": provider})
+	for i, text := range []string{"first", "second"} {
+		req := hello(text)
+		var resp lm.Response
+		if err := h.clients.ChatInto(context.Background(), "fake/m", &req, &resp, 5*time.Second); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if diff := cmp.Diff(hello(text), req); diff != "" {
+			t.Errorf("call %d changed the request (-before +after):\n%s", i, diff)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"m", "m"}; !slices.Equal(seen, want) {
+		t.Errorf("provider saw models %q, want %q", seen, want)
+	}
 }
