@@ -279,6 +279,7 @@ type clientActor struct {
 
 	settings ClientSettings
 	provider lm.LM
+	inPlace  lm.InPlace // provider, as lm.InPlaceOf gives it: made once per load, not per call
 	breaker  *breaker
 	probe    *time.Timer
 }
@@ -316,7 +317,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 func (a *clientActor) load(ctx actor.Context, start bool) {
 	s, m := a.shared.current()
 	rebuild := start || s.Breaker != a.settings.Breaker
-	a.settings, a.provider = s, m
+	a.settings, a.provider, a.inPlace = s, m, lm.InPlaceOf(m)
 	if rebuild {
 		a.stopProbe()
 		self, root := ctx.Self(), ctx.ActorSystem().Root
@@ -609,6 +610,7 @@ func (cs *clientShared) spawn(task func()) {
 type exchange struct {
 	shared   *clientShared
 	provider lm.LM
+	inPlace  lm.InPlace // provider, by pointer (lm.InPlaceOf)
 	breaker  *breaker
 	retry    config.Retry
 	timeout  time.Duration
@@ -630,6 +632,7 @@ func (a *clientActor) newExchange(self *actor.PID, root *actor.RootContext) exch
 	x := exchange{
 		shared:   a.shared,
 		provider: a.provider,
+		inPlace:  a.inPlace,
 		breaker:  a.breaker,
 		retry:    a.settings.Retry,
 		timeout:  a.settings.RequestTimeout,
@@ -833,7 +836,7 @@ func (x *exchange) run(parent context.Context, msg *chatRequest, req *lm.Request
 			if msg.embed != nil {
 				err = x.embed(actx, msg, req, out)
 			} else {
-				err = lm.InPlaceOf(x.provider).ChatInto(actx, req, out)
+				err = x.inPlace.ChatInto(actx, req, out)
 			}
 			st.at = nil
 			if cancel != nil {
