@@ -32,7 +32,7 @@ func printFrames(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		frames, ok := callerFrames(tb, map[string]string{"raw": "rawCall", "rt": "predictCall"}[path])
+		frames, ok := callerFrames(tb, callMarkers[path])
 		if !ok {
 			return fmt.Errorf("%s: no goroutine of a call in the traceback", path)
 		}
@@ -61,6 +61,10 @@ const smallStack = 8 << 10
 
 var pathNames = map[string]string{"raw": "raw go-openai", "rt": "typed Predict on the runtime"}
 
+// callMarkers names, for each path, the function that a call's goroutine
+// holds on its stack.
+var callMarkers = map[string]string{"raw": "rawCall", "rt": "predictCall"}
+
 // printFrameTable prints frames, innermost first, with their bytes and
 // the running total.
 func printFrameTable(frames []frame) {
@@ -78,30 +82,18 @@ func printFrameTable(frames []frame) {
 // goroutine needs more, with a traceback of that goroutine, whose frames
 // stackLimit returns.
 func stackLimit(ctx context.Context, path, url string, limit int) (fits bool, frames []frame, err error) {
-	exe, err := os.Executable()
+	child, err := startInFlight(ctx, path, url, "-inflight", "1", "-inflight-maxstack", strconv.Itoa(limit))
 	if err != nil {
-		return false, nil, err
-	}
-	cmd := exec.CommandContext(ctx, exe, "-inflight-child", path, "-inflight-url", url, "-inflight", "1",
-		"-inflight-maxstack", strconv.Itoa(limit))
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=system")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return false, nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return false, nil, err
 	}
 	// The child prints its figures once its request waits: it fits.
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err == nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+	if child.waiting {
+		_ = child.cmd.Process.Kill()
+		_ = child.cmd.Wait()
 		return true, nil, nil
 	}
-	_ = cmd.Wait()
-	frames, err = outgrown(stderr.String(), map[string]string{"raw": "rawCall", "rt": "predictCall"}[path])
+	_ = child.cmd.Wait()
+	frames, err = outgrown(child.stderr.String(), callMarkers[path])
 	return false, frames, err
 }
 
@@ -128,32 +120,54 @@ func outgrown(tb, marker string) ([]frame, error) {
 // tracebackInFlight runs a child holding requests of path in flight and
 // returns the traceback it prints on SIGQUIT.
 func tracebackInFlight(ctx context.Context, path, url string) (string, error) {
+	child, err := startInFlight(ctx, path, url, "-inflight", "20")
+	if err != nil {
+		return "", err
+	}
+	if !child.waiting {
+		_ = child.cmd.Process.Kill()
+		_ = child.cmd.Wait()
+		return "", fmt.Errorf("child process ended before its calls were in flight: %s", strings.TrimSpace(child.stderr.String()))
+	}
+	if err := child.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return "", err
+	}
+	_ = child.cmd.Wait() // it dies of the signal, on purpose
+	return child.stderr.String(), nil
+}
+
+// heldChild is a child process holding requests of one path in flight
+// (see inFlightMain), with GOTRACEBACK=system.
+type heldChild struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	// waiting reports that the child printed its figures: every call it
+	// holds is waiting for its reply. False when it ended first.
+	waiting bool
+}
+
+// startInFlight starts a child process holding requests of path against
+// the simulator at url, with args added, and waits until its calls wait
+// for their replies or it ends, whichever comes first.
+func startInFlight(ctx context.Context, path, url string, args ...string) (*heldChild, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "-inflight-child", path, "-inflight-url", url, "-inflight", "20")
+	cmd := exec.CommandContext(ctx, exe, append([]string{"-inflight-child", path, "-inflight-url", url}, args...)...)
 	cmd.Env = append(os.Environ(), "GOTRACEBACK=system")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	child := &heldChild{cmd: cmd, stderr: new(bytes.Buffer)}
+	cmd.Stderr = child.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return nil, err
 	}
-	// The child prints its figures once every call is in flight.
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return "", fmt.Errorf("child process: %w (%s)", err, strings.TrimSpace(stderr.String()))
-	}
-	if err := cmd.Process.Signal(syscall.SIGQUIT); err != nil {
-		return "", err
-	}
-	_ = cmd.Wait() // it dies of the signal, on purpose
-	return stderr.String(), nil
+	_, err = bufio.NewReader(stdout).ReadString('\n')
+	child.waiting = err == nil
+	return child, nil
 }
 
 // frame is one physical frame of a traceback.
