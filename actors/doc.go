@@ -40,9 +40,11 @@
 // are a loop in the frame that calls the provider, requests and
 // responses go through pointers (the provider through lm.InPlace), and
 // cold paths are helpers of their own. The deepest point before the
-// provider answers, inside go-openai's encoding of the request, then fits
-// the 8 KiB a goroutine's stack starts at or soon reaches, as a bare
-// go-openai call's does (go run ./cmd/bench -frames checks it).
+// provider answers, inside go-openai's encoding of the request, then
+// mostly fits the 8 KiB a goroutine's stack starts at or soon reaches, as
+// a bare go-openai call's does, with little to spare: an allocation there
+// that takes the allocator's slow path can still push it over (go run
+// ./cmd/bench -frames shows where).
 //
 // Every request the cache does not answer still passes through the
 // mailbox, so it is served with the
