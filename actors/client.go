@@ -79,11 +79,18 @@ type clientShared struct {
 	tel                 *clientTelemetry
 
 	requests, hits, misses, restarts atomic.Int64
-	// crashing counts crash messages on their way to the client actor.
-	// While one is, cache hits go through the mailbox too, so that they
-	// come after the restart, as every request did.
-	crashing atomic.Int64
-	breaker  atomic.Pointer[breaker]
+	// queued counts the messages on their way to the client actor that
+	// change what it serves requests with: crashes (a restart follows)
+	// and settings changes. While one is, every request goes through
+	// the mailbox, so that it comes after them.
+	queued atomic.Int64
+	// admission is the snapshot the client actor serves requests with
+	// (see exchange), published when it loads its settings, and nil
+	// while it has none: before it starts, while it restarts, once it
+	// stops. A caller reads queued before it, so that a request made
+	// after a message was queued sees the snapshot taken after it.
+	admission atomic.Pointer[exchange]
+	breaker   atomic.Pointer[breaker]
 
 	base     context.Context // canceled with ErrClosed on close
 	closeAll context.CancelCauseFunc
@@ -282,6 +289,9 @@ type clientActor struct {
 	inPlace  lm.InPlace // provider, as lm.InPlaceOf gives it: made once per load, not per call
 	breaker  *breaker
 	probe    *time.Timer
+	// admission is the snapshot requests are served with, made by load
+	// and published as clientShared.admission.
+	admission *exchange
 }
 
 func (a *clientActor) Receive(ctx actor.Context) {
@@ -290,10 +300,12 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.load(ctx, true)
 	case *actor.Restarting:
 		a.shared.restarts.Add(1)
-		a.shared.crashed()
+		a.shared.admission.Store(nil) // until the new incarnation loads
+		a.shared.arrived()
 		a.stopProbe()
 	case *actor.Stopping:
-		a.shared.crashing.Store(0)
+		a.shared.admission.Store(nil)
+		a.shared.queued.Store(0)
 		a.stopProbe()
 	case *chatRequest:
 		a.chat(ctx, msg)
@@ -301,6 +313,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.stream(ctx, msg)
 	case *settingsChanged:
 		a.load(ctx, false)
+		a.shared.arrived()
 	case *breakerChanged:
 		a.breakerChanged(ctx, msg)
 	case *breakerProbe:
@@ -329,6 +342,9 @@ func (a *clientActor) load(ctx actor.Context, start bool) {
 		a.breaker = b
 		a.shared.breaker.Store(b)
 	}
+	x := a.newExchange(ctx.Self(), ctx.ActorSystem().Root)
+	a.admission = &x
+	a.shared.admission.Store(a.admission)
 }
 
 func (a *clientActor) stopProbe() {
@@ -409,7 +425,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		}
 	}
 	msg.respond(&chatReply{work: &work{
-		exchange: a.newExchange(ctx.Self(), ctx.ActorSystem().Root),
+		exchange: *a.admission,
 		req:      req,
 		key:      key,
 		keyed:    keyed,
@@ -516,16 +532,16 @@ func (w *work) end(msg *chatRequest, resp *lm.Response, err error) {
 // crash makes the client actor pid crash for reason.
 func (cs *clientShared) crash(root actor.SenderContext, pid *actor.PID, reason any) {
 	if cs != nil {
-		cs.crashing.Add(1)
+		cs.queued.Add(1)
 	}
 	root.Send(pid, &crash{reason: reason})
 }
 
-// crashed records that a crash has been handled.
-func (cs *clientShared) crashed() {
+// arrived records that a message counted in queued has been handled.
+func (cs *clientShared) arrived() {
 	for {
-		n := cs.crashing.Load()
-		if n <= 0 || cs.crashing.CompareAndSwap(n, n-1) {
+		n := cs.queued.Load()
+		if n <= 0 || cs.queued.CompareAndSwap(n, n-1) {
 			return
 		}
 	}
@@ -541,25 +557,28 @@ func (msg *chatRequest) respond(r *chatReply) {
 
 // prepare computes msg's cache key on the caller's goroutine, so the
 // client actor's mailbox never hashes a prompt, and answers it from the
-// front tier of the cache when it can, writing the response to out: a hit
-// costs no mailbox round trip. req is msg.req with its model set. It
-// reports false when the request must go to the client actor.
-func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Response) bool {
-	if msg.embed != nil || cs.base.Err() != nil || cs.crashing.Load() > 0 {
-		return false // the actor keys embeddings and reports a close
+// front tier of the cache when it can, writing the response to out and
+// reporting true: a hit costs no mailbox round trip. On a miss it admits
+// the request itself, returning the work for the caller to run, when the
+// client actor has published its snapshot and nothing that changes it is
+// on its way to the actor (see admit). req is msg.req with its model set.
+// With neither, the request must go to the client actor.
+func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Response) (*work, bool) {
+	if msg.embed != nil || cs.base.Err() != nil || cs.queued.Load() > 0 {
+		return nil, false // the actor keys embeddings and reports a close
 	}
 	if cs.cache == nil || req.NoCache {
 		msg.keyed = true
-		return false
+		return cs.admit(msg, req), false
 	}
 	key, ok := cacheKey(cs.provider, req.Model, *req)
 	msg.key, msg.keyed = key, true
 	if !ok {
-		return false
+		return cs.admit(msg, req), false
 	}
 	resp, ok := cs.cache.getFront(key)
 	if !ok {
-		return false
+		return cs.admit(msg, req), false
 	}
 	cs.requests.Add(1)
 	cs.hits.Add(1)
@@ -568,7 +587,30 @@ func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Respo
 	resp.Attempts = 0
 	call.end(telemetryView(msg, resp), nil)
 	*out = resp
-	return true
+	return nil, true
+}
+
+// admit admits msg, which missed the front tier of the cache, as the
+// client actor would: with the snapshot it published last. It returns
+// nil when the actor has none, or when a crash or a settings change is
+// on its way to it: msg must then queue behind them in the mailbox.
+// queued is read before the snapshot, and the actor publishes before it
+// counts a message handled, so a request made after the message was
+// queued is served with the snapshot taken after it.
+func (cs *clientShared) admit(msg *chatRequest, req *lm.Request) *work {
+	if cs.queued.Load() > 0 {
+		return nil
+	}
+	x := cs.admission.Load()
+	if x == nil {
+		return nil
+	}
+	cs.requests.Add(1)
+	w := &work{exchange: *x, req: *req, key: msg.key, keyed: msg.key != ""}
+	if cs.tel.on() {
+		w.received = time.Now()
+	}
+	return w
 }
 
 // workerIdle is how long a stream goroutine waits for another stream

@@ -23,15 +23,27 @@
 //
 // # Concurrency
 //
-// A client actor never serialises calls. Its mailbox does only cheap work
-// — counting the request, refusing it when closed, a cache lookup, and a
-// snapshot of the provider, circuit breaker and settings — and then hands
-// the admitted request back over the reply channel to the caller waiting
-// in (*Clients).Chat, whose goroutine runs it: rate limits, in-flight cap,
-// breaker, retries, the provider call and the cache write. The caller's
-// goroutine would only block on the reply otherwise; running the request
-// there costs no goroutine and no second stack per request, so a request
-// in flight holds about what a bare go-openai call holds.
+// A client actor never serialises calls. What it owns is what a request
+// is served with: a snapshot of the provider, circuit breaker and
+// settings, taken when it starts and whenever its settings change, and
+// published for callers to read. The caller's goroutine, in
+// (*Clients).Chat, runs the request: a cache lookup, then with the
+// actor's snapshot the rate limits, in-flight cap, breaker, retries, the
+// provider call and the cache write. A request costs no goroutine and no
+// second stack, so a request in flight holds about what a bare go-openai
+// call holds; and, once its client is routed and started, no mailbox
+// round trip either, which would cost two goroutine hand-offs per call.
+//
+// The mailbox serves what must be ordered. A request goes through it
+// when its client has no snapshot yet (its first request, or while the
+// actor restarts), for an embedding, and while a crash or a settings
+// change is on its way to the actor: the ClientManager counts a change
+// before it sends it, and the actor publishes the new snapshot before it
+// counts the change handled, so a request made after a change (after
+// UpdateConfig returns, say) is served with the snapshot taken after it.
+// The actor then counts the request, refuses it when closed, looks up the
+// cache, and hands the request back to its caller over the reply channel
+// with its snapshot.
 //
 // The caller's stack holds every frame from Clients.Chat down to the
 // provider call while the provider answers, so that path is kept flat and
@@ -46,16 +58,14 @@
 // that takes the allocator's slow path can still push it over (go run
 // ./cmd/bench -frames shows where).
 //
-// Every request the cache does not answer still passes through the
-// mailbox, so it is served with the
-// settings and breaker of the actor incarnation that received it, after
-// every configuration change and restart queued before it. The request's
-// context derives from the caller's: cancelling it cancels the provider
-// request; a caller that gives up before the hand-off leaves the request
-// unrun. Each running request is registered under its id, so Close
-// cancels it, and Close waits until every request that was handed back
-// has ended. A panic in the provider is recovered where
-// the request runs: the caller gets an error wrapping ErrProviderPanic,
+// Either way, a request is served with the settings and breaker of the
+// latest actor incarnation, after every configuration change and restart
+// queued before it. The request's context derives from the caller's:
+// cancelling it cancels the provider request; a caller that gives up
+// before the hand-off leaves the request unrun. Each running request is
+// registered under its id, so Close cancels it, and Close waits until
+// every admitted request has ended. A panic in the provider is recovered
+// where the request runs: the caller gets an error wrapping ErrProviderPanic,
 // and the actor is then made to crash so that its supervisor restarts it
 // (and, past the restart intensity, escalates as its supervision spec
 // declares).

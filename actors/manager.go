@@ -365,7 +365,10 @@ func (m *clientManager) Receive(ctx actor.Context) {
 	case *configChanged:
 		m.c.setConfig(msg.cfg)
 		m.c.forget(nil)
-		for _, pid := range m.children {
+		for clientID, pid := range m.children {
+			if cs := m.c.shared(clientID); cs != nil {
+				cs.queued.Add(1) // requests queue behind the change
+			}
 			ctx.Send(pid, &settingsChanged{})
 		}
 	case *killClient:
@@ -374,15 +377,20 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		}
 		clientID, _, _, _, err := m.c.resolve(msg.id)
 		if pid, ok := m.children[clientID]; ok && err == nil {
-			m.c.mu.Lock()
-			cs := m.c.clients[clientID]
-			m.c.mu.Unlock()
-			cs.crash(ctx, pid, "killed on request")
+			m.c.shared(clientID).crash(ctx, pid, "killed on request")
 			ctx.Respond(true)
 			return
 		}
 		ctx.Respond(false)
 	}
+}
+
+// shared returns the client of clientID ("provider/model"), nil when
+// there is none.
+func (c *Clients) shared(clientID string) *clientShared {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clients[clientID]
 }
 
 // route returns the client actor for an LM id, spawning it when needed.
@@ -434,10 +442,11 @@ func alive(ctx actor.Context, pid *actor.PID) bool {
 // ends first, the provider request is cancelled and Chat returns its
 // cause.
 //
-// After the first request for an id, Chat sends straight to its client
-// actor, not through the ClientManager, and looks the request up in the
-// cache's memory tier itself: a hit never queues in a mailbox. A miss goes
-// to the client actor, which admits it and hands it back: Chat then runs
+// After the first request for an id, Chat looks the request up in the
+// cache's memory tier itself, and on a miss admits it with the snapshot
+// its client actor published: neither queues in a mailbox. While its
+// client actor restarts or takes new settings, the request goes to the
+// actor, which admits it and hands it back. Either way Chat then runs
 // the provider request on the calling goroutine (see the package
 // documentation) and writes the cache.
 func (c *Clients) Chat(ctx context.Context, id string, req lm.Request, defaultTimeout time.Duration) (lm.Response, error) {
@@ -517,8 +526,12 @@ func (c *Clients) dispatch(ctx context.Context, id string, req *lm.Request, defa
 		if msg.req.Model == "" {
 			msg.req.Model = rt.cs.model
 		}
-		if rt.cs.prepare(msg, &msg.req, out) {
+		w, hit := rt.cs.prepare(msg, &msg.req, out)
+		switch {
+		case hit:
 			return nil, nil, nil
+		case w != nil:
+			return w, msg, nil
 		}
 	}
 	// Made after prepare: a cache hit needs no reply channel.

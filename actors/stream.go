@@ -167,7 +167,7 @@ func (a *clientActor) stream(ctx actor.Context, msg *streamRequest) {
 			return
 		}
 	}
-	x := a.newExchange(ctx.Self(), ctx.ActorSystem().Root)
+	x := *a.admission
 	cs.spawn(func() {
 		x.call = cs.tel.startCall(msg.span, req, received)
 		if keyed {

@@ -1,0 +1,149 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/lm"
+)
+
+// TestAdmissionFollowsTheActor checks when a request the cache does not
+// answer is admitted on its caller's goroutine, with the snapshot the
+// client actor published, and when it must queue in the mailbox instead:
+// before the actor starts, while a crash or a settings change is on its
+// way to it, and until a restarted actor has loaded again.
+func TestAdmissionFollowsTheActor(t *testing.T) {
+	provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+		return reply("ok"), nil
+	})
+	h := newHarness(t, testConfig(), map[string]lm.LM{"fake": provider})
+	ctx := context.Background()
+	admit := func(text string) *work {
+		t.Helper()
+		cs := h.clients.shared("fake/m")
+		if cs == nil {
+			t.Fatal("no client for fake/m")
+		}
+		msg := &chatRequest{req: hello(text)}
+		msg.req.Model = "m"
+		var out lm.Response
+		w, hit := cs.prepare(msg, &msg.req, &out)
+		if hit {
+			t.Fatalf("%q: a cache hit", text)
+		}
+		return w
+	}
+
+	if _, err := h.clients.Chat(ctx, "fake/m", hello("first"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cs := h.clients.shared("fake/m")
+	w := admit("second")
+	if w == nil {
+		t.Fatal("a started client's miss was not admitted on the caller's goroutine")
+	}
+	if w.breaker != cs.breaker.Load() || w.req.Model != "m" || w.key == "" || !w.keyed {
+		t.Fatalf("admitted work = breaker %p (client's %p), model %q, key %q", w.breaker, cs.breaker.Load(), w.req.Model, w.key)
+	}
+	before := cs.requests.Load()
+	admit("third")
+	if got := cs.requests.Load(); got != before+1 {
+		t.Errorf("requests counted = %d, want %d", got, before+1)
+	}
+
+	cs.queued.Add(1) // as the ClientManager does before it sends a change
+	if w := admit("queued"); w != nil {
+		t.Error("a miss was admitted while a change was on its way to the actor")
+	}
+	cs.arrived()
+
+	// A crash: requests queue until the restarted actor has loaded, and
+	// the restarted actor's snapshot has its new breaker.
+	old := cs.breaker.Load()
+	if ok, err := h.clients.Kill(ctx, "fake/m"); err != nil || !ok {
+		t.Fatalf("Kill = %v, %v", ok, err)
+	}
+	if w := admit("after kill"); w != nil && w.breaker == old {
+		t.Error("a request made after the crash was queued was admitted with the old breaker")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for admit("restarted") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted client never published its snapshot")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if w := admit("restarted"); w.breaker == old || w.breaker != cs.breaker.Load() {
+		t.Error("the restarted client's snapshot kept the old breaker")
+	}
+	if cs.restarts.Load() != 1 {
+		t.Errorf("restarts = %d, want 1", cs.restarts.Load())
+	}
+}
+
+// TestSettingsReachRequestsMadeAfterSync changes the retry settings over
+// and over while other callers keep the client busy (and so re-route it
+// at once after each change), and checks that every request made after
+// the change is synced runs under the new settings: a request whose
+// first attempt fails succeeds with 3 attempts and fails with 1.
+func TestSettingsReachRequestsMadeAfterSync(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+	)
+	provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+		text := req.Messages[0].Content
+		if strings.HasPrefix(text, "flaky") {
+			mu.Lock()
+			first := !seen[text]
+			seen[text] = true
+			mu.Unlock()
+			if first {
+				return lm.Response{}, &lm.ProviderError{Provider: "fake", Status: 503, Retryable: true, Err: errors.New("try again")}
+			}
+		}
+		return reply("ok"), nil
+	})
+	withAttempts := func(n int) config.Config {
+		cfg := testConfig()
+		cfg.Retry.MaxAttempts = n
+		cfg.Retry.Initial = config.Duration(time.Millisecond)
+		cfg.Retry.Max = config.Duration(time.Millisecond)
+		cfg.Breaker.Enabled = false
+		return cfg
+	}
+	h := newHarness(t, withAttempts(1), map[string]lm.LM{"fake": provider})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var busy sync.WaitGroup
+	var n atomic.Int64
+	for range 4 {
+		busy.Go(func() {
+			for ctx.Err() == nil {
+				_, _ = h.clients.Chat(ctx, "fake/m", hello(fmt.Sprint("busy ", n.Add(1))), 5*time.Second)
+			}
+		})
+	}
+	defer busy.Wait()
+	defer cancel()
+
+	for i := range 60 {
+		attempts := 1 + 2*(i%2)
+		h.system.Root.Send(h.pid, &configChanged{cfg: withAttempts(attempts)})
+		if err := h.clients.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err := h.clients.Chat(ctx, "fake/m", hello(fmt.Sprint("flaky ", i)), 5*time.Second)
+		if (err == nil) != (attempts == 3) {
+			t.Fatalf("change %d (%d attempts): a request whose first attempt fails returned %v", i, attempts, err)
+		}
+	}
+}
