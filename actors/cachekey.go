@@ -169,6 +169,15 @@ func appendPlainMessage(b []byte, m *lm.Message) ([]byte, bool) {
 	return append(b, '}'), true
 }
 
+// plainASCII tells the ASCII bytes encoding/json writes as they are in a
+// string: all but control characters, '"', '\\' and the HTML characters.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as encoding/json writes a string by default:
 // quoted, with HTML characters, control characters, U+2028 and U+2029
 // escaped, and invalid UTF-8 replaced by U+FFFD.
@@ -178,7 +187,7 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plainASCII[c] {
 				i++
 				continue
 			}

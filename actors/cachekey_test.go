@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/dspex-go/dspex/lm"
@@ -170,4 +171,19 @@ func FuzzEncodeResponse(f *testing.F) {
 			t.Fatalf("appendPlainResponse:\n%q\nencoding/json:\n%q", got, want)
 		}
 	})
+}
+
+// BenchmarkCacheKey keys a Chat-adapter-sized request.
+func BenchmarkCacheKey(b *testing.B) {
+	sys := strings.Repeat("Your input fields are:\n1. `question` (str): the question to answer.\n", 12)
+	req := lm.Request{Model: "m", Messages: []lm.Message{
+		{Role: lm.RoleSystem, Content: sys},
+		{Role: lm.RoleUser, Content: "[[ ## question ## ]]\nWhat is the capital of France?\n\nRespond with the corresponding output fields."},
+	}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := cacheKey("openai", "m", req); !ok {
+			b.Fatal("not keyed")
+		}
+	}
 }
