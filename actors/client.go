@@ -253,6 +253,10 @@ type (
 		// rerouted is set once a dead letter sent it to the
 		// ClientManager.
 		rerouted bool
+		// admitted is the request as admitted, for its caller to run
+		// (with req, its model set): part of the message, so that
+		// admitting it allocates nothing more.
+		admitted work
 	}
 	// chatReply answers a chatRequest: with the response or error, or
 	// with the admitted work for the caller to run.
@@ -380,10 +384,11 @@ func (a *clientActor) breakerChanged(ctx actor.Context, msg *breakerChanged) {
 func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	cs := a.shared
 	cs.requests.Add(1)
-	req := msg.req
-	if req.Model == "" {
-		req.Model = cs.model
+	// The caller waits for the reply: msg is the actor's until then.
+	if msg.req.Model == "" {
+		msg.req.Model = cs.model
 	}
+	req := &msg.req
 	// The call's span starts on the caller's goroutine, not in the
 	// mailbox; it is dated from now.
 	var received time.Time
@@ -391,7 +396,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 		received = time.Now()
 	}
 	fail := func(err error) {
-		call := cs.tel.startCall(msg.span, req, received)
+		call := cs.tel.startCall(msg.span, *req, received)
 		call.end(telemetryView(msg, lm.Response{}), err)
 		msg.respond(&chatReply{err: err})
 	}
@@ -411,12 +416,12 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	case msg.embed != nil:
 		key, keyed = embedCacheKey(cs.provider, req.Model, msg.embed.Inputs)
 	default:
-		key, keyed = cacheKey(cs.provider, req.Model, req)
+		key, keyed = cacheKey(cs.provider, req.Model, *req)
 	}
 	if keyed && !looked {
 		if resp, ok := cs.cache.getFront(key); ok {
 			cs.hits.Add(1)
-			call := cs.tel.startCall(msg.span, req, received)
+			call := cs.tel.startCall(msg.span, *req, received)
 			call.lookedUp(true)
 			resp.Attempts = 0
 			call.end(telemetryView(msg, resp), nil)
@@ -424,13 +429,13 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 			return
 		}
 	}
-	msg.respond(&chatReply{work: &work{
+	msg.admitted = work{
 		exchange: *a.admission,
-		req:      req,
 		key:      key,
 		keyed:    keyed,
 		received: received,
-	}})
+	}
+	msg.respond(&chatReply{work: &msg.admitted})
 }
 
 // work is a request the client actor admitted, handed back to the caller
@@ -440,8 +445,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 // provider call. No goroutine is started per request.
 type work struct {
 	exchange
-	req      lm.Request // with its model set
-	key      string     // the cache key, when keyed
+	key      string // the cache key, when keyed
 	keyed    bool
 	received time.Time // zero when telemetry is off
 }
@@ -462,7 +466,7 @@ func (w *work) serve(parent context.Context, msg *chatRequest, out *lm.Response)
 	if w.keyed && w.lookBack(msg, out) {
 		return nil
 	}
-	err := w.run(parent, msg, &w.req, out)
+	err := w.run(parent, msg, &msg.req, out)
 	if err == nil && w.keyed {
 		w.store(out)
 	}
@@ -483,7 +487,7 @@ func (w *work) closed(msg *chatRequest, out *lm.Response) error {
 //
 //go:noinline
 func (w *work) start(msg *chatRequest) {
-	w.call = w.shared.tel.startCall(msg.span, w.req, w.received)
+	w.call = w.shared.tel.startCall(msg.span, msg.req, w.received)
 }
 
 // store writes resp to the cache under w's key.
@@ -520,7 +524,7 @@ func (w *work) lookBack(msg *chatRequest, out *lm.Response) bool {
 //go:noinline
 func (w *work) end(msg *chatRequest, resp *lm.Response, err error) {
 	if w.call == nil {
-		w.call = w.shared.tel.startCall(msg.span, w.req, w.received)
+		w.call = w.shared.tel.startCall(msg.span, msg.req, w.received)
 	}
 	var r lm.Response
 	if resp != nil {
@@ -569,16 +573,16 @@ func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Respo
 	}
 	if cs.cache == nil || req.NoCache {
 		msg.keyed = true
-		return cs.admit(msg, req), false
+		return cs.admit(msg), false
 	}
 	key, ok := cacheKey(cs.provider, req.Model, *req)
 	msg.key, msg.keyed = key, true
 	if !ok {
-		return cs.admit(msg, req), false
+		return cs.admit(msg), false
 	}
 	resp, ok := cs.cache.getFront(key)
 	if !ok {
-		return cs.admit(msg, req), false
+		return cs.admit(msg), false
 	}
 	cs.requests.Add(1)
 	cs.hits.Add(1)
@@ -597,7 +601,7 @@ func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Respo
 // queued is read before the snapshot, and the actor publishes before it
 // counts a message handled, so a request made after the message was
 // queued is served with the snapshot taken after it.
-func (cs *clientShared) admit(msg *chatRequest, req *lm.Request) *work {
+func (cs *clientShared) admit(msg *chatRequest) *work {
 	if cs.queued.Load() > 0 {
 		return nil
 	}
@@ -606,11 +610,11 @@ func (cs *clientShared) admit(msg *chatRequest, req *lm.Request) *work {
 		return nil
 	}
 	cs.requests.Add(1)
-	w := &work{exchange: *x, req: *req, key: msg.key, keyed: msg.key != ""}
+	msg.admitted = work{exchange: *x, key: msg.key, keyed: msg.key != ""}
 	if cs.tel.on() {
-		w.received = time.Now()
+		msg.admitted.received = time.Now()
 	}
-	return w
+	return &msg.admitted
 }
 
 // workerIdle is how long a stream goroutine waits for another stream
