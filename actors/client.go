@@ -438,11 +438,10 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	msg.respond(&chatReply{work: &msg.admitted})
 }
 
-// work is a request the client actor admitted, handed back to the caller
-// waiting in Clients.Chat, which runs it on the caller's goroutine: the actor
-// took its snapshot of provider, breaker and settings, in mailbox order,
-// and the caller's goroutine, idle until the reply anyway, does the
-// provider call. No goroutine is started per request.
+// work is an admitted request, with the client actor's snapshot of
+// provider, breaker and settings (see clientShared.admit), which the
+// caller in Clients.Chat runs on its own goroutine: it would only wait
+// otherwise. No goroutine is started per request.
 type work struct {
 	exchange
 	key      string // the cache key, when keyed
