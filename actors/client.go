@@ -253,10 +253,6 @@ type (
 		// rerouted is set once a dead letter sent it to the
 		// ClientManager.
 		rerouted bool
-		// admitted is the request as admitted, for its caller to run
-		// (with req, its model set): part of the message, so that
-		// admitting it allocates nothing more.
-		admitted work
 	}
 	// chatReply answers a chatRequest: with the response or error, or
 	// with the admitted work for the caller to run.
@@ -429,19 +425,21 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 			return
 		}
 	}
-	msg.admitted = work{
+	msg.respond(&chatReply{work: &work{
 		exchange: *a.admission,
 		key:      key,
 		keyed:    keyed,
 		received: received,
-	}
-	msg.respond(&chatReply{work: &msg.admitted})
+	}})
 }
 
 // work is an admitted request, with the client actor's snapshot of
 // provider, breaker and settings (see clientShared.admit), which the
 // caller in Clients.Chat runs on its own goroutine: it would only wait
-// otherwise. No goroutine is started per request.
+// otherwise. No goroutine is started per request. The request itself is
+// the message's (chatRequest.req, its model set). A work of its own,
+// rather than a field of the message, keeps the message of a cache hit
+// small.
 type work struct {
 	exchange
 	key      string // the cache key, when keyed
@@ -609,11 +607,11 @@ func (cs *clientShared) admit(msg *chatRequest) *work {
 		return nil
 	}
 	cs.requests.Add(1)
-	msg.admitted = work{exchange: *x, key: msg.key, keyed: msg.key != ""}
+	w := &work{exchange: *x, key: msg.key, keyed: msg.key != ""}
 	if cs.tel.on() {
-		msg.admitted.received = time.Now()
+		w.received = time.Now()
 	}
-	return &msg.admitted
+	return w
 }
 
 // workerIdle is how long a stream goroutine waits for another stream
