@@ -17,7 +17,9 @@
 // without I/O), and "stdout" (the stdout exporter, writing JSON to
 // -telemetry-out); "traces" and "metrics" are "noop" with one signal
 // only. -rounds repeats each measurement, alternating the order of the
-// modes, and reports the median of each.
+// modes, and reports the median of each; a line under each concurrency
+// gives the spread of the ratios over the rounds, each ratio taken within
+// one round.
 //
 // Usage:
 //
@@ -32,6 +34,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -452,6 +455,9 @@ func (b *bench) run() error {
 			line += fmt.Sprintf("  %s %+.1f%%", b.modes[i], 100*(med[i+1].rate/med[1].rate-1))
 		}
 		fmt.Println(line)
+		if b.rounds > 1 {
+			fmt.Println(spread(b.modes, samples))
+		}
 	}
 	if b.hits > 0 {
 		for i, m := range b.modes {
@@ -504,6 +510,34 @@ func measure(ctx context.Context, n, conc int, call func(context.Context, int) e
 		cpuUS:  float64(cpu.Microseconds()) / float64(n),
 		allocs: float64(ms.Mallocs-mallocs) / float64(n),
 	}, err
+}
+
+// spread describes how the figures moved between rounds: for each mode
+// the lowest and highest of the runtime's throughput ratio and CPU ratio
+// to raw, and of each mode's throughput against the first mode's, each
+// figure taken within one round (samples holds raw's rounds, then each
+// mode's).
+func spread(modes []string, samples [][]sample) string {
+	within := func(f func(r int) float64) string {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for r := range samples[0] {
+			lo, hi = min(lo, f(r)), max(hi, f(r))
+		}
+		return fmt.Sprintf("%.2f–%.2f", lo, hi)
+	}
+	line := "        rounds:"
+	for i, m := range modes {
+		ss := samples[i+1]
+		line += fmt.Sprintf(" rt %s ratio %s, cpu× %s;", m,
+			within(func(r int) float64 { return ss[r].rate / samples[0][r].rate }),
+			within(func(r int) float64 { return ss[r].cpuUS / samples[0][r].cpuUS }))
+	}
+	for i := 1; i < len(modes); i++ {
+		ss := samples[i+1]
+		line += fmt.Sprintf(" %s/%s throughput %s;", modes[i], modes[0],
+			within(func(r int) float64 { return ss[r].rate / samples[1][r].rate }))
+	}
+	return strings.TrimSuffix(line, ";")
 }
 
 // medianSample is the median of each measure.
