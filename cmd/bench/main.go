@@ -21,6 +21,12 @@
 // gives the spread of the ratios over the rounds, each ratio taken within
 // one round.
 //
+// The runtime's response cache stores every response, and a fresh cache
+// grows as it fills: its memory tier doubles its shards, and each write
+// touches memory the process has not used before. -cache-mb caps the tier
+// and fills it before timing, to measure the runtime once its cache has
+// stopped growing.
+//
 // Usage:
 //
 //	go run ./cmd/bench -n 4000 -latency 50ms -conc 64,256,1024
@@ -82,6 +88,7 @@ func main() {
 	inflight := flag.Int("inflight", 0, "also measure memory per in-flight request with this many requests in flight (e.g. 10000); 0: skip")
 	inflightLatency := flag.Duration("inflight-latency", 20*time.Second, "simulator latency while measuring memory per in-flight request")
 	hits := flag.Int("hits", 20000, "cache hits to time through a typed Predict; 0: skip")
+	cacheMB := flag.Int("cache-mb", 0, "cap the runtime's memory cache tier at this many megabytes and fill it before timing, to measure a cache that no longer grows; 0: the default tier (64 MB), which grows as the bench runs")
 	inproc := flag.Bool("inproc", false, "serve the simulator in this process (default: a child process, so CPU, allocations and memory are the client's alone)")
 	serve := flag.Duration("serve-sim", -1, "internal: serve the simulator at this latency and print its URL")
 	child := flag.String("inflight-child", "", "internal: hold -inflight requests of this path (raw or rt) in flight against -inflight-url and print what they hold")
@@ -149,7 +156,8 @@ func main() {
 		out = f
 	}
 	b := bench{n: *n, latency: *latency, concs: concs, modes: modes, rounds: *rounds, telOut: out,
-		inflight: *inflight, inflightLatency: *inflightLatency, memProfile: *memProfile, hits: *hits, inproc: *inproc}
+		inflight: *inflight, inflightLatency: *inflightLatency, memProfile: *memProfile, hits: *hits, inproc: *inproc,
+		cacheMB: *cacheMB}
 	if err := b.run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
@@ -230,6 +238,7 @@ type bench struct {
 	memProfile      string // -inflight-memprofile
 	hits            int
 	inproc          bool
+	cacheMB         int // -cache-mb
 }
 
 // simulator serves the simulator at latency: in a child process running
@@ -359,6 +368,10 @@ func (b *bench) runtimeFor(ctx context.Context, url, mode string) (*dspex.Runtim
 	cfg := config.Default()
 	cfg.Providers = []config.Provider{{Name: "sim", BaseURL: url, APIKey: "sk-bench", DefaultModel: simlm.DefaultModel}}
 	cfg.Concurrency = 0 // no cap: measure the runtime, not a limit
+	if b.cacheMB > 0 {
+		// Shards sized to the cap from the start, so the tier never grows.
+		cfg.Cache.MaxSizeMB, cfg.Cache.MaxEntries = b.cacheMB, b.cacheMB<<10
+	}
 	rt, err := startRuntime(ctx, cfg, mode, b.telOut)
 	if err != nil {
 		return nil, nil, fmt.Errorf("telemetry %s: %w", mode, err)
@@ -397,6 +410,13 @@ func (b *bench) run() error {
 		}
 		defer rt.Close(ctx)
 		rts[i], predicts[i] = rt, p
+		if b.cacheMB > 0 {
+			// Four requests per KiB of the tier: more than it holds, as
+			// a stored response takes more than 256 bytes.
+			if _, err := drive(ctx, b.cacheMB<<12, 256, ps.predictCall(p, "fill-"+mode)); err != nil {
+				return fmt.Errorf("filling the cache (telemetry %s): %w", mode, err)
+			}
+		}
 	}
 
 	where := "in a child process: CPU, allocations and memory are the client's alone"
@@ -405,6 +425,9 @@ func (b *bench) run() error {
 	}
 	fmt.Printf("dspex bench: n=%d latency=%v GOMAXPROCS=%d rounds=%d; every request distinct (unique question and rollout id): the cache never answers; simulator %s\n",
 		b.n, b.latency, runtime.GOMAXPROCS(0), b.rounds, where)
+	if b.cacheMB > 0 {
+		fmt.Printf("the runtime's memory cache tier is capped at %d MB and was filled before timing: each write overwrites the oldest entries\n", b.cacheMB)
+	}
 	fmt.Println("µs/req is process CPU time (getrusage user+system) per request; allocs/req is heap allocations per request; ratio is runtime/raw throughput, cpu× runtime/raw CPU per request")
 	header := fmt.Sprintf("%6s  %10s %8s %8s", "conc", "raw req/s", "µs/req", "allocs")
 	for _, m := range b.modes {
