@@ -147,3 +147,83 @@ func TestSettingsReachRequestsMadeAfterSync(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmissionUnderRestartsAndChanges hammers a client with requests
+// while its actor is made to crash, past its restart intensity too, and
+// its settings change, over and over. The provider never fails, so every
+// request must succeed, or, when each actor it was routed to stopped
+// before serving it, fail at once with ErrClientStopped: none is lost in
+// a stopped actor's mailbox to time out.
+func TestAdmissionUnderRestartsAndChanges(t *testing.T) {
+	var calls atomic.Int64
+	provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+		calls.Add(1)
+		return reply("ok"), nil
+	})
+	h := newHarness(t, testConfig(), map[string]lm.LM{"fake": provider})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := h.clients.Chat(ctx, "fake/m", hello("first"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		callers         sync.WaitGroup
+		served, stopped atomic.Int64
+		failed          atomic.Pointer[error]
+	)
+	for c := range 8 {
+		callers.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				_, err := h.clients.Chat(context.Background(), "fake/m", hello(fmt.Sprint(c, " ", i)), 5*time.Second)
+				switch {
+				case err == nil:
+					served.Add(1)
+				case errors.Is(err, ErrClientStopped):
+					stopped.Add(1)
+				default:
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		})
+	}
+	for i := range 40 {
+		if i%2 == 0 {
+			if _, err := h.clients.Kill(context.Background(), "fake/m"); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			cfg := testConfig()
+			cfg.Retry.MaxAttempts = 1 + i%3
+			h.system.Root.Send(h.pid, &configChanged{cfg: cfg})
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	callers.Wait()
+	if err := failed.Load(); err != nil {
+		h.clients.inbox.m.Range(func(k, v any) bool {
+			p := v.(posted)
+			_, alive := h.system.ProcessRegistry.GetLocal(p.process)
+			t.Logf("left in the inbox: request %v to %s (alive %v), rerouted %d times", k, p.process, alive, p.msg.rerouted)
+			return true
+		})
+		t.Fatalf("a request failed: %v", *err)
+	}
+	st, err := h.clients.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Clients) != 1 {
+		t.Fatalf("status = %+v", st)
+	}
+	c := st.Clients[0]
+	if want := served.Load() + 1; c.Requests != want || calls.Load() != want {
+		t.Errorf("client counted %d requests and the provider got %d, want %d each", c.Requests, calls.Load(), want)
+	}
+	if c.Restarts == 0 {
+		t.Error("the client never restarted")
+	}
+	t.Logf("%d served, %d failed with ErrClientStopped, %d restarts", served.Load(), stopped.Load(), c.Restarts)
+}

@@ -79,6 +79,7 @@ type clientShared struct {
 	tel                 *clientTelemetry
 
 	requests, hits, misses, restarts atomic.Int64
+	spawns                           atomic.Int64 // of its actor, by the ClientManager
 	// queued counts the messages on their way to the client actor that
 	// change what it serves requests with: crashes (a restart follows)
 	// and settings changes. While one is, every request goes through
@@ -250,9 +251,9 @@ type (
 		// up in the front tier already, and missed.
 		keyed bool
 		key   string
-		// rerouted is set once a dead letter sent it to the
-		// ClientManager.
-		rerouted bool
+		// rerouted counts the times it was handed back to the
+		// ClientManager (see Clients.reroute).
+		rerouted int
 	}
 	// chatReply answers a chatRequest: with the response or error, or
 	// with the admitted work for the caller to run.
@@ -283,6 +284,8 @@ type (
 type clientActor struct {
 	shared   *clientShared
 	observer func(BreakerEvent)
+	// inbox is where the requests sent to this actor are posted.
+	inbox *inbox
 
 	settings ClientSettings
 	provider lm.LM
@@ -307,8 +310,12 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.shared.admission.Store(nil)
 		a.shared.queued.Store(0)
 		a.stopProbe()
+	case *actor.Stopped:
+		a.inbox.giveBack(ctx.Self())
 	case *chatRequest:
-		a.chat(ctx, msg)
+		if a.inbox.take(msg, ctx.Self()) {
+			a.chat(ctx, msg)
+		}
 	case *streamRequest:
 		a.stream(ctx, msg)
 	case *settingsChanged:

@@ -43,7 +43,14 @@
 // UpdateConfig returns, say) is served with the snapshot taken after it.
 // The actor then counts the request, refuses it when closed, looks up the
 // cache, and hands the request back to its caller over the reply channel
-// with its snapshot.
+// with its snapshot. protoactor drops what is left in the mailbox of an
+// actor that stops, as a client actor does past its restart intensity:
+// every request sent to a mailbox is kept in an inbox until its actor
+// takes it, and a stopped actor gives back what it never took (a request
+// sent to it afterwards comes back as a dead letter). Either way the
+// request goes back to the ClientManager, which routes it to a new actor
+// for the client, spawned under a name of its own; a request whose actor
+// stops three times before serving it fails with ErrClientStopped.
 //
 // The caller's stack holds every frame from Clients.Chat down to the
 // provider call while the provider answers, so that path is kept flat and

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,9 @@ type Clients struct {
 	// client actor that is gone comes back as a dead letter and is sent
 	// to the ClientManager (see deadLetter).
 	routes sync.Map // LM id -> *route
+	// inbox holds the chat requests sent to an actor's mailbox, until
+	// the actor takes them or, when it stops first, gives them back.
+	inbox inbox
 	// unsubscribe ends deadLetter's subscription to the actor system's
 	// event stream.
 	unsubscribe atomic.Pointer[func()]
@@ -105,7 +109,7 @@ func NewClients(o ClientsOptions) *Clients {
 		uncapped = new(gate)
 		uncapped.setLimit(o.FileCap)
 	}
-	return &Clients{
+	c := &Clients{
 		factory:  o.Factory,
 		custom:   o.Custom,
 		observer: o.OnBreakerChange,
@@ -117,6 +121,8 @@ func NewClients(o ClientsOptions) *Clients {
 		clients:  make(map[string]*clientShared),
 		uncapped: uncapped,
 	}
+	c.inbox.reroute = c.reroute
+	return c
 }
 
 // ClientManagerProps returns the props of the ClientManager actor over c.
@@ -150,9 +156,8 @@ func (c *Clients) forget(pid *actor.PID) {
 }
 
 // deadLetter takes a request sent straight to a client actor that had
-// stopped (its ClientManager restarted, say): it forgets the route and
-// sends the request to the ClientManager, which routes it to the client's
-// new actor. A request that comes back twice fails.
+// stopped (its ClientManager restarted, say) and hands it back to the
+// ClientManager (see reroute), unless the stopped actor's Stopped did.
 func (c *Clients) deadLetter(ev any) {
 	dl, ok := ev.(*actor.DeadLetterEvent)
 	if !ok {
@@ -163,13 +168,83 @@ func (c *Clients) deadLetter(ev any) {
 		return
 	}
 	c.forget(dl.PID)
-	root, manager := c.root.Load(), c.manager.Load()
-	if msg.rerouted || root == nil || manager == nil || manager.Equal(dl.PID) {
+	if !c.inbox.take(msg, dl.PID) {
+		return // served, or handed back already
+	}
+	if c.manager.Load().Equal(dl.PID) {
 		msg.respond(&chatReply{err: errors.New("actors: ClientManager not running")})
 		return
 	}
-	msg.rerouted = true
-	root.Send(manager, msg)
+	c.reroute(msg, dl.PID)
+}
+
+// maxReroutes is how many times a request is handed back to the
+// ClientManager before it fails: a client actor that keeps stopping
+// before it serves the request, not a route that will settle.
+const maxReroutes = 3
+
+// ErrClientStopped means a request's client actor stopped, each time it
+// was routed to one, before serving it (supervision stops a client that
+// fails past its restart intensity).
+var ErrClientStopped = errors.New("actors: client actor stopped before serving the request")
+
+// reroute hands msg, which the stopped client actor from will never
+// serve, back to the ClientManager, which routes it to the client's new
+// actor.
+func (c *Clients) reroute(msg *chatRequest, from *actor.PID) {
+	c.forget(from)
+	root, manager := c.root.Load(), c.manager.Load()
+	switch {
+	case root == nil || manager == nil || manager.Equal(from):
+		msg.respond(&chatReply{err: errors.New("actors: ClientManager not running")})
+	case msg.rerouted >= maxReroutes:
+		msg.respond(&chatReply{err: fmt.Errorf("%w (%s, routed %d times)", ErrClientStopped, msg.client, msg.rerouted+1)})
+	default:
+		msg.rerouted++
+		c.inbox.post(msg, manager)
+		root.Send(manager, msg)
+	}
+}
+
+// inbox holds the chat requests on their way to an actor's mailbox that
+// no one has taken yet: protoactor drops what is left in the mailbox of
+// an actor that stops (a client past its restart intensity, say), so the
+// actor's Stopped gives those back instead of losing them. Whoever takes
+// a request first serves it: the actor it was posted to, or, once that
+// stopped, its Stopped or the dead-letter handler, which reroute it.
+type inbox struct {
+	m       sync.Map // request id -> posted
+	reroute func(msg *chatRequest, from *actor.PID)
+}
+
+// posted is a request and the actor it was sent to, by address and id:
+// a PID is resolved by those, so a request sent to a client actor that
+// stopped reaches the actor spawned in its place under the same name.
+type posted struct {
+	msg              *chatRequest
+	address, process string
+}
+
+// post records msg as sent to to.
+func (in *inbox) post(msg *chatRequest, to *actor.PID) {
+	in.m.Store(msg.id, posted{msg, to.Address, to.Id})
+}
+
+// take takes msg, sent to to, from the inbox, reporting whether it was
+// there: false means someone else took it, and serves it.
+func (in *inbox) take(msg *chatRequest, to *actor.PID) bool {
+	return in.m.CompareAndDelete(msg.id, posted{msg, to.Address, to.Id})
+}
+
+// giveBack reroutes every request posted to self that no one took: self
+// has stopped, and its mailbox is dropped.
+func (in *inbox) giveBack(self *actor.PID) {
+	in.m.Range(func(_, v any) bool {
+		if p := v.(posted); p.address == self.Address && p.process == self.Id && in.take(p.msg, self) {
+			in.reroute(p.msg, self)
+		}
+		return true
+	})
 }
 
 // resolve maps an LM id to a client id, provider and model.
@@ -344,15 +419,21 @@ func (m *clientManager) Receive(ctx actor.Context) {
 				delete(m.children, id)
 			}
 		}
+	case *actor.Stopped:
+		m.c.inbox.giveBack(ctx.Self())
 	case *chatRequest:
-		pid, err := m.route(ctx, msg.client)
+		if !m.c.inbox.take(msg, ctx.Self()) {
+			return // handed back already
+		}
+		pid, _, err := m.route(ctx, msg.client)
 		if err != nil {
 			msg.respond(&chatReply{err: err})
 			return
 		}
+		m.c.inbox.post(msg, pid)
 		ctx.Forward(pid)
 	case *streamRequest:
-		pid, err := m.route(ctx, msg.client)
+		pid, _, err := m.route(ctx, msg.client)
 		if err != nil {
 			msg.fail(err)
 			return
@@ -393,15 +474,16 @@ func (c *Clients) shared(clientID string) *clientShared {
 	return c.clients[clientID]
 }
 
-// route returns the client actor for an LM id, spawning it when needed.
-func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, error) {
+// route returns the client actor for an LM id, spawning it when needed,
+// and its client.
+func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, *clientShared, error) {
 	clientID, p, model, custom, err := m.c.resolve(id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cs, err := m.c.client(clientID, p, model, custom)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	name := p.Name
 	if custom != nil {
@@ -413,20 +495,27 @@ func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, error) 
 	}
 	if pid, ok := m.children[clientID]; ok {
 		m.c.routes.Store(id, &route{cs: cs, pid: pid, provider: name, model: model})
-		return pid, nil
+		return pid, cs, nil
 	}
-	observer := m.c.observer
+	observer, in := m.c.observer, &m.c.inbox
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &clientActor{shared: cs, observer: observer}
+		return &clientActor{shared: cs, observer: observer, inbox: in}
 	})
-	pid, err := ctx.SpawnNamed(props, strings.ReplaceAll(clientID, "/", ":"))
+	// A client spawned again gets a name of its own: a PID is resolved by
+	// name, and a caller still holding the stopped actor's must reach a
+	// dead letter (and be rerouted), not the new actor while it spawns.
+	actorName := strings.ReplaceAll(clientID, "/", ":")
+	if n := cs.spawns.Add(1); n > 1 {
+		actorName += "~" + strconv.FormatInt(n, 10)
+	}
+	pid, err := ctx.SpawnNamed(props, actorName)
 	if err != nil {
-		// The name is still held by a stopping incarnation.
+		// The name is taken.
 		pid = ctx.SpawnPrefix(props, "client")
 	}
 	m.children[clientID] = pid
 	m.c.routes.Store(id, &route{cs: cs, pid: pid, provider: name, model: model})
-	return pid, nil
+	return pid, cs, nil
 }
 
 // alive reports whether pid is a running local actor.
@@ -536,6 +625,7 @@ func (c *Clients) dispatch(ctx context.Context, id string, req *lm.Request, defa
 	}
 	// Made after prepare: a cache hit needs no reply channel.
 	msg.reply = make(chan *chatReply, 1)
+	c.inbox.post(msg, pid)
 	root.Send(pid, msg)
 	r, err := c.wait(ctx, msg, timeout, hasDeadline)
 	switch {
