@@ -167,15 +167,10 @@ func (c *Clients) deadLetter(ev any) {
 	if !ok {
 		return
 	}
-	c.forget(dl.PID)
-	if !c.inbox.take(msg, dl.PID) {
-		return // served, or handed back already
+	// A request no longer in the inbox was served, or handed back.
+	if c.inbox.take(msg, dl.PID) {
+		c.reroute(msg, dl.PID)
 	}
-	if c.manager.Load().Equal(dl.PID) {
-		msg.respond(&chatReply{err: errors.New("actors: ClientManager not running")})
-		return
-	}
-	c.reroute(msg, dl.PID)
 }
 
 // maxReroutes is how many times a request is handed back to the
@@ -188,9 +183,9 @@ const maxReroutes = 3
 // fails past its restart intensity).
 var ErrClientStopped = errors.New("actors: client actor stopped before serving the request")
 
-// reroute hands msg, which the stopped client actor from will never
-// serve, back to the ClientManager, which routes it to the client's new
-// actor.
+// reroute hands msg, which the stopped actor from will never serve,
+// back to the ClientManager, which routes it to the client's new actor;
+// it fails msg when from was the ClientManager.
 func (c *Clients) reroute(msg *chatRequest, from *actor.PID) {
 	c.forget(from)
 	root, manager := c.root.Load(), c.manager.Load()
@@ -425,7 +420,7 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		if !m.c.inbox.take(msg, ctx.Self()) {
 			return // handed back already
 		}
-		pid, _, err := m.route(ctx, msg.client)
+		pid, err := m.route(ctx, msg.client)
 		if err != nil {
 			msg.respond(&chatReply{err: err})
 			return
@@ -433,7 +428,7 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		m.c.inbox.post(msg, pid)
 		ctx.Forward(pid)
 	case *streamRequest:
-		pid, _, err := m.route(ctx, msg.client)
+		pid, err := m.route(ctx, msg.client)
 		if err != nil {
 			msg.fail(err)
 			return
@@ -474,16 +469,15 @@ func (c *Clients) shared(clientID string) *clientShared {
 	return c.clients[clientID]
 }
 
-// route returns the client actor for an LM id, spawning it when needed,
-// and its client.
-func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, *clientShared, error) {
+// route returns the client actor for an LM id, spawning it when needed.
+func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, error) {
 	clientID, p, model, custom, err := m.c.resolve(id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cs, err := m.c.client(clientID, p, model, custom)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	name := p.Name
 	if custom != nil {
@@ -495,7 +489,7 @@ func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, *client
 	}
 	if pid, ok := m.children[clientID]; ok {
 		m.c.routes.Store(id, &route{cs: cs, pid: pid, provider: name, model: model})
-		return pid, cs, nil
+		return pid, nil
 	}
 	observer, in := m.c.observer, &m.c.inbox
 	props := actor.PropsFromProducer(func() actor.Actor {
@@ -515,7 +509,7 @@ func (m *clientManager) route(ctx actor.Context, id string) (*actor.PID, *client
 	}
 	m.children[clientID] = pid
 	m.c.routes.Store(id, &route{cs: cs, pid: pid, provider: name, model: model})
-	return pid, cs, nil
+	return pid, nil
 }
 
 // alive reports whether pid is a running local actor.
