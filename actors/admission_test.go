@@ -149,7 +149,8 @@ func TestSettingsReachRequestsMadeAfterSync(t *testing.T) {
 }
 
 // TestAdmissionUnderRestartsAndChanges hammers a client with requests
-// while its actor is made to crash, past its restart intensity too, and
+// and streams while its actor is made to crash, past its restart
+// intensity too, and
 // its settings change, over and over. The provider never fails, so every
 // request must succeed, or, when each actor it was routed to stopped
 // before serving it, fail at once with ErrClientStopped: none is lost in
@@ -188,6 +189,27 @@ func TestAdmissionUnderRestartsAndChanges(t *testing.T) {
 			}
 		})
 	}
+	for c := range 2 {
+		callers.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				var err error
+				for _, e := range h.clients.Stream(context.Background(), "fake/m", hello(fmt.Sprint("stream ", c, " ", i)), 5*time.Second) {
+					if e != nil {
+						err = e
+					}
+				}
+				switch {
+				case err == nil:
+					served.Add(1)
+				case errors.Is(err, ErrClientStopped):
+					stopped.Add(1)
+				default:
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		})
+	}
 	for i := range 40 {
 		if i%2 == 0 {
 			if _, err := h.clients.Kill(context.Background(), "fake/m"); err != nil {
@@ -206,7 +228,8 @@ func TestAdmissionUnderRestartsAndChanges(t *testing.T) {
 		h.clients.inbox.m.Range(func(k, v any) bool {
 			p := v.(posted)
 			_, alive := h.system.ProcessRegistry.GetLocal(p.process)
-			t.Logf("left in the inbox: request %v to %s (alive %v), rerouted %d times", k, p.process, alive, p.msg.rerouted)
+			_, rerouted := p.msg.routing()
+			t.Logf("left in the inbox: request %v to %s (alive %v), rerouted %d times", k, p.process, alive, *rerouted)
 			return true
 		})
 		t.Fatalf("a request failed: %v", *err)

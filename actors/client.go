@@ -317,7 +317,9 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			a.chat(ctx, msg)
 		}
 	case *streamRequest:
-		a.stream(ctx, msg)
+		if a.inbox.take(msg, ctx.Self()) {
+			a.stream(ctx, msg)
+		}
 	case *settingsChanged:
 		a.load(ctx, false)
 		a.shared.arrived()

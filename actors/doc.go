@@ -45,8 +45,8 @@
 // cache, and hands the request back to its caller over the reply channel
 // with its snapshot. protoactor drops what is left in the mailbox of an
 // actor that stops, as a client actor does past its restart intensity:
-// every request sent to a mailbox is kept in an inbox until its actor
-// takes it, and a stopped actor gives back what it never took (a request
+// every request and stream sent to a mailbox is kept in an inbox until
+// its actor takes it, and a stopped actor gives back what it never took (a request
 // sent to it afterwards comes back as a dead letter). Either way the
 // request goes back to the ClientManager, which routes it to a new actor
 // for the client, spawned under a name of its own; a request whose actor

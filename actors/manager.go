@@ -163,7 +163,7 @@ func (c *Clients) deadLetter(ev any) {
 	if !ok {
 		return
 	}
-	msg, ok := dl.Message.(*chatRequest)
+	msg, ok := dl.Message.(mailed)
 	if !ok {
 		return
 	}
@@ -186,20 +186,39 @@ var ErrClientStopped = errors.New("actors: client actor stopped before serving t
 // reroute hands msg, which the stopped actor from will never serve,
 // back to the ClientManager, which routes it to the client's new actor;
 // it fails msg when from was the ClientManager.
-func (c *Clients) reroute(msg *chatRequest, from *actor.PID) {
+func (c *Clients) reroute(msg mailed, from *actor.PID) {
 	c.forget(from)
 	root, manager := c.root.Load(), c.manager.Load()
+	id, rerouted := msg.routing()
 	switch {
 	case root == nil || manager == nil || manager.Equal(from):
-		msg.respond(&chatReply{err: errors.New("actors: ClientManager not running")})
-	case msg.rerouted >= maxReroutes:
-		msg.respond(&chatReply{err: fmt.Errorf("%w (%s, routed %d times)", ErrClientStopped, msg.client, msg.rerouted+1)})
+		msg.failWith(errors.New("actors: ClientManager not running"))
+	case *rerouted >= maxReroutes:
+		msg.failWith(fmt.Errorf("%w (%s, routed %d times)", ErrClientStopped, id, *rerouted+1))
 	default:
-		msg.rerouted++
+		*rerouted++
 		c.inbox.post(msg, manager)
 		root.Send(manager, msg)
 	}
 }
+
+// mailed is a request the inbox keeps: a *chatRequest or a
+// *streamRequest.
+type mailed interface {
+	// requestID is the request's id, unique among the Clients' requests.
+	requestID() uint64
+	// routing returns the LM id it is for, and its count of reroutes.
+	routing() (lmID string, rerouted *int)
+	// failWith ends the request with err.
+	failWith(err error)
+}
+
+func (msg *chatRequest) requestID() uint64         { return msg.id }
+func (msg *chatRequest) routing() (string, *int)   { return msg.client, &msg.rerouted }
+func (msg *chatRequest) failWith(err error)        { msg.respond(&chatReply{err: err}) }
+func (msg *streamRequest) requestID() uint64       { return msg.id }
+func (msg *streamRequest) routing() (string, *int) { return msg.client, &msg.rerouted }
+func (msg *streamRequest) failWith(err error)      { msg.fail(err) }
 
 // inbox holds the chat requests on their way to an actor's mailbox that
 // no one has taken yet: protoactor drops what is left in the mailbox of
@@ -209,26 +228,26 @@ func (c *Clients) reroute(msg *chatRequest, from *actor.PID) {
 // stopped, its Stopped or the dead-letter handler, which reroute it.
 type inbox struct {
 	m       sync.Map // request id -> posted
-	reroute func(msg *chatRequest, from *actor.PID)
+	reroute func(msg mailed, from *actor.PID)
 }
 
 // posted is a request and the actor it was sent to, by address and id:
 // a PID is resolved by those, so a request sent to a client actor that
 // stopped reaches the actor spawned in its place under the same name.
 type posted struct {
-	msg              *chatRequest
+	msg              mailed
 	address, process string
 }
 
 // post records msg as sent to to.
-func (in *inbox) post(msg *chatRequest, to *actor.PID) {
-	in.m.Store(msg.id, posted{msg, to.Address, to.Id})
+func (in *inbox) post(msg mailed, to *actor.PID) {
+	in.m.Store(msg.requestID(), posted{msg, to.Address, to.Id})
 }
 
 // take takes msg, sent to to, from the inbox, reporting whether it was
 // there: false means someone else took it, and serves it.
-func (in *inbox) take(msg *chatRequest, to *actor.PID) bool {
-	return in.m.CompareAndDelete(msg.id, posted{msg, to.Address, to.Id})
+func (in *inbox) take(msg mailed, to *actor.PID) bool {
+	return in.m.CompareAndDelete(msg.requestID(), posted{msg, to.Address, to.Id})
 }
 
 // giveBack reroutes every request posted to self that no one took: self
@@ -428,11 +447,15 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		m.c.inbox.post(msg, pid)
 		ctx.Forward(pid)
 	case *streamRequest:
+		if !m.c.inbox.take(msg, ctx.Self()) {
+			return // handed back already
+		}
 		pid, err := m.route(ctx, msg.client)
 		if err != nil {
 			msg.fail(err)
 			return
 		}
+		m.c.inbox.post(msg, pid)
 		ctx.Forward(pid)
 	case *statusQuery:
 		ctx.Respond(m.c.status())

@@ -32,6 +32,9 @@ type (
 		span     trace.SpanContext
 		events   chan streamEvent
 		stop     <-chan struct{}
+		// rerouted counts the times it was handed back to the
+		// ClientManager (see Clients.reroute).
+		rerouted int
 	}
 	// streamEvent is one chunk, or the error that ends a stream.
 	streamEvent struct {
@@ -103,6 +106,7 @@ func (c *Clients) Stream(ctx context.Context, id string, req lm.Request, default
 			events:   make(chan streamEvent, streamBuffer),
 			stop:     stop,
 		}
+		c.inbox.post(msg, pid)
 		root.Send(pid, msg)
 		timer := time.NewTimer(timeout)
 		defer timer.Stop()
