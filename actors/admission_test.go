@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -173,11 +174,12 @@ func TestAdmissionUnderRestartsAndChanges(t *testing.T) {
 		served, stopped atomic.Int64
 		failed          atomic.Pointer[error]
 	)
-	for c := range 8 {
+	// call makes requests with do until the test ends or one fails with
+	// anything but ErrClientStopped.
+	call := func(do func(i int) error) {
 		callers.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				_, err := h.clients.Chat(context.Background(), "fake/m", hello(fmt.Sprint(c, " ", i)), 5*time.Second)
-				switch {
+				switch err := do(i); {
 				case err == nil:
 					served.Add(1)
 				case errors.Is(err, ErrClientStopped):
@@ -189,25 +191,19 @@ func TestAdmissionUnderRestartsAndChanges(t *testing.T) {
 			}
 		})
 	}
+	for c := range 8 {
+		call(func(i int) error {
+			_, err := h.clients.Chat(context.Background(), "fake/m", hello(fmt.Sprint(c, " ", i)), 5*time.Second)
+			return err
+		})
+	}
 	for c := range 2 {
-		callers.Go(func() {
-			for i := 0; ctx.Err() == nil; i++ {
-				var err error
-				for _, e := range h.clients.Stream(context.Background(), "fake/m", hello(fmt.Sprint("stream ", c, " ", i)), 5*time.Second) {
-					if e != nil {
-						err = e
-					}
-				}
-				switch {
-				case err == nil:
-					served.Add(1)
-				case errors.Is(err, ErrClientStopped):
-					stopped.Add(1)
-				default:
-					failed.CompareAndSwap(nil, &err)
-					return
-				}
+		call(func(i int) error {
+			var err error
+			for _, e := range h.clients.Stream(context.Background(), "fake/m", hello(fmt.Sprint("stream ", c, " ", i)), 5*time.Second) {
+				err = cmp.Or(e, err)
 			}
+			return err
 		})
 	}
 	for i := range 40 {
