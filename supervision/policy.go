@@ -67,12 +67,31 @@ func newPolicy(spec Spec, o options) *Policy {
 var _ actor.SupervisorStrategy = (*Policy)(nil)
 
 // ChildName returns the name of a child from its PID: the last "/"-separated
-// segment of its id.
+// segment of its id, without an incarnation suffix. A parent that spawns a
+// child again under a name of its own, name~N (as the ClientManager does
+// for a client whose actor stopped, so that its old PID cannot reach the
+// new actor), still has one child of that name: its counts and its restart
+// intensity carry over.
 func ChildName(pid *actor.PID) string {
 	if pid == nil {
 		return ""
 	}
-	return pid.Id[strings.LastIndexByte(pid.Id, '/')+1:]
+	id := withoutIncarnation(pid.Id)
+	return id[strings.LastIndexByte(id, '/')+1:]
+}
+
+// withoutIncarnation returns id without a trailing "~N" (N decimal digits).
+func withoutIncarnation(id string) string {
+	i := strings.LastIndexByte(id, '~')
+	if i < 0 || i == len(id)-1 || strings.LastIndexByte(id, '/') > i {
+		return id
+	}
+	for _, c := range id[i+1:] {
+		if c < '0' || c > '9' {
+			return id
+		}
+	}
+	return id[:i]
 }
 
 // HandleFailure implements actor.SupervisorStrategy. protoactor calls it on
@@ -99,7 +118,7 @@ func (p *Policy) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child
 		p.report(ev, "supervision: temporary child failed; stopped")
 		return
 	}
-	key := child.Id
+	key := withoutIncarnation(child.Id)
 	if p.spec.Strategy == AllForOne {
 		key = "*"
 	}

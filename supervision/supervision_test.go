@@ -470,3 +470,24 @@ func TestStartErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestChildName(t *testing.T) {
+	for _, tc := range []struct{ id, want string }{
+		{"$1/openai:gpt-4o", "openai:gpt-4o"},
+		{"$1/fake:m~2", "fake:m"},
+		{"$1/fake:m~12", "fake:m"},
+		{"plain", "plain"},
+		{"$1/a~b", "a~b"},
+		{"$1/x~", "x~"},
+		{"$1/x~1a", "x~1a"},
+		{"$1/x~3/child", "child"},
+		{"$1/x~3/child~4", "child"},
+	} {
+		if got := ChildName(&actor.PID{Id: tc.id}); got != tc.want {
+			t.Errorf("ChildName(%q) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+	if got := ChildName(nil); got != "" {
+		t.Errorf("ChildName(nil) = %q", got)
+	}
+}
