@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dspex-go/dspex/backoff"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/lm"
+	"github.com/dspex-go/dspex/supervision"
 )
 
 // TestAdmissionFollowsTheActor checks when a request the cache does not
@@ -245,4 +247,113 @@ func TestAdmissionUnderRestartsAndChanges(t *testing.T) {
 		t.Error("the client never restarted")
 	}
 	t.Logf("%d served, %d failed with ErrClientStopped, %d restarts", served.Load(), stopped.Load(), c.Restarts)
+}
+
+// TestCrashThatReachesNoActorReleasesTheClient makes a request whose
+// provider panics after its client actor has stopped (its ClientManager
+// restarted): the crash it sends reaches no actor. The client must not
+// keep counting it as on its way, which would send every later request,
+// cache hits included, through the mailbox for good.
+func TestCrashThatReachesNoActorReleasesTheClient(t *testing.T) {
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
+	provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+		if req.Messages[0].Content == "boom" {
+			entered <- struct{}{}
+			<-release
+			panic("boom")
+		}
+		return reply("ok"), nil
+	})
+	h := newHarness(t, testConfig(), map[string]lm.LM{"fake": provider})
+	ctx := context.Background()
+	if _, err := h.clients.Chat(ctx, "fake/m", hello("first"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.clients.Chat(ctx, "fake/m", hello("boom"), 5*time.Second)
+		done <- err
+	}()
+	<-entered
+	if _, err := h.clients.Kill(ctx, ""); err != nil { // the ClientManager restarts; its client stops
+		t.Fatal(err)
+	}
+	cs := h.clients.shared("fake/m")
+	waitFor(t, "the client actor to stop", func() bool { return cs.admission.Load() == nil })
+	if _, err := h.clients.Chat(ctx, "fake/m", hello("respawn"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; !errors.Is(err, ErrProviderPanic) {
+		t.Fatalf("panicking call = %v, want ErrProviderPanic", err)
+	}
+	waitFor(t, "the lost crash to be released", func() bool { return cs.queued.Load() == 0 })
+	msg := &chatRequest{req: hello("after")}
+	msg.req.Model = "m"
+	var out lm.Response
+	if w, _ := cs.prepare(msg, &msg.req, &out); w == nil {
+		t.Error("a miss after the lost crash was not admitted on the caller's goroutine")
+	}
+}
+
+// TestCloseStopsWithRequestsQueued stops a ClientManager, with and
+// without closing its clients first (as Runtime.Close does), while
+// requests wait in the mailbox of a client actor suspended in a long
+// restart backoff. The requests its stop gives back must fail, not make
+// the stopping ClientManager spawn a new client that nothing would stop.
+func TestCloseStopsWithRequestsQueued(t *testing.T) {
+	for _, closeFirst := range []bool{true, false} {
+		t.Run(fmt.Sprint("close first ", closeFirst), func(t *testing.T) {
+			provider := lm.Func(func(context.Context, lm.Request) (lm.Response, error) { return reply("ok"), nil })
+			h := newHarness(t, testConfig(), map[string]lm.LM{"fake": provider})
+			slow := supervision.NewPolicy(supervision.Spec{Name: "slow",
+				Intensity: supervision.Intensity{MaxRestarts: 10, Within: time.Minute},
+				Backoff:   backoff.Policy{Initial: 10 * time.Second, Max: 10 * time.Second, Multiplier: 1}})
+			defer slow.Close()
+			c := NewClients(ClientsOptions{Config: testConfig(), Custom: map[string]lm.LM{"fake": provider}})
+			defer c.Close(context.Background())
+			pid := h.system.Root.Spawn(ClientManagerProps(c, slow))
+			ctx := context.Background()
+			if _, err := c.Chat(ctx, "fake/m", hello("first"), 5*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Kill(ctx, "fake/m"); err != nil { // restarts in 10 s: requests queue meanwhile
+				t.Fatal(err)
+			}
+			var queued sync.WaitGroup
+			var served atomic.Int64
+			for i := range 200 {
+				queued.Go(func() {
+					if _, err := c.Chat(ctx, "fake/m", hello(fmt.Sprint(i)), 3*time.Second); err == nil {
+						served.Add(1)
+					}
+				})
+			}
+			time.Sleep(100 * time.Millisecond)
+			if closeFirst {
+				if err := c.Close(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.system.Root.Poison(pid)
+			waitFor(t, "the ClientManager to stop", func() bool {
+				_, ok := h.system.ProcessRegistry.GetLocal(pid.Id)
+				return !ok
+			})
+			queued.Wait()
+			if n := served.Load(); n > 0 {
+				t.Errorf("%d requests queued behind the crash were served after the stop", n)
+			}
+		})
+	}
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }

@@ -262,10 +262,15 @@ type (
 		err  error
 		work *work
 	}
-	// settingsChanged tells a client to reload its settings.
-	settingsChanged struct{}
-	// crash makes the receiving actor panic, so its supervisor handles it.
-	crash struct{ reason any }
+	// settingsChanged tells a client to reload its settings. cs, when
+	// set, counted it in queued (see Clients.deadLetter).
+	settingsChanged struct{ cs *clientShared }
+	// crash makes the receiving actor panic, so its supervisor handles
+	// it. cs, when set, counted it in queued.
+	crash struct {
+		reason any
+		cs     *clientShared
+	}
 	// breakerChanged reports a state change of the breaker b.
 	breakerChanged struct {
 		b        *breaker
@@ -311,6 +316,9 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.shared.queued.Store(0)
 		a.stopProbe()
 	case *actor.Stopped:
+		// What reached the mailbox before the actor left the registry is
+		// dropped with it; what is sent from now on is a dead letter.
+		a.shared.queued.Store(0)
 		a.inbox.giveBack(ctx.Self())
 	case *chatRequest:
 		if a.inbox.take(msg, ctx.Self()) {
@@ -544,11 +552,15 @@ func (cs *clientShared) crash(root actor.SenderContext, pid *actor.PID, reason a
 	if cs != nil {
 		cs.queued.Add(1)
 	}
-	root.Send(pid, &crash{reason: reason})
+	root.Send(pid, &crash{reason: reason, cs: cs})
 }
 
-// arrived records that a message counted in queued has been handled.
+// arrived records that a message counted in queued has been handled, or
+// will never be.
 func (cs *clientShared) arrived() {
+	if cs == nil {
+		return
+	}
 	for {
 		n := cs.queued.Load()
 		if n <= 0 || cs.queued.CompareAndSwap(n, n-1) {

@@ -50,7 +50,7 @@
 // sent to it afterwards comes back as a dead letter). Either way the
 // request goes back to the ClientManager, which routes it to a new actor
 // for the client, spawned under a name of its own; a request whose actor
-// stops three times before serving it fails with ErrClientStopped.
+// stops four times before serving it fails with ErrClientStopped.
 //
 // The caller's stack holds every frame from Clients.Chat down to the
 // provider call while the provider answers, so that path is kept flat and

@@ -87,8 +87,9 @@ type Clients struct {
 	// client actor that is gone comes back as a dead letter and is sent
 	// to the ClientManager (see deadLetter).
 	routes sync.Map // LM id -> *route
-	// inbox holds the chat requests sent to an actor's mailbox, until
-	// the actor takes them or, when it stops first, gives them back.
+	// inbox holds the requests and streams sent to an actor's mailbox,
+	// until the actor takes them or, when it stops first, gives them
+	// back.
 	inbox inbox
 	// unsubscribe ends deadLetter's subscription to the actor system's
 	// event stream.
@@ -157,26 +158,41 @@ func (c *Clients) forget(pid *actor.PID) {
 
 // deadLetter takes a request sent straight to a client actor that had
 // stopped (its ClientManager restarted, say) and hands it back to the
-// ClientManager (see reroute), unless the stopped actor's Stopped did.
+// ClientManager (see reroute), unless the stopped actor's Stopped did. A
+// crash or a settings change that reached no actor no longer holds the
+// client's requests in the mailbox (see clientShared.queued).
 func (c *Clients) deadLetter(ev any) {
 	dl, ok := ev.(*actor.DeadLetterEvent)
 	if !ok {
 		return
 	}
-	msg, ok := dl.Message.(mailed)
-	if !ok {
-		return
-	}
-	// A request no longer in the inbox was served, or handed back.
-	if c.inbox.take(msg, dl.PID) {
-		c.reroute(msg, dl.PID)
+	switch msg := dl.Message.(type) {
+	case *crash:
+		msg.cs.arrived() // its actor stopped: nothing to restart
+	case *settingsChanged:
+		msg.cs.arrived() // the next actor loads the latest settings
+	case mailed:
+		// A request no longer in the inbox was served, or handed back.
+		if c.inbox.take(msg, dl.PID) {
+			c.reroute(msg, dl.PID)
+		}
 	}
 }
 
 // maxReroutes is how many times a request is handed back to the
-// ClientManager before it fails: a client actor that keeps stopping
-// before it serves the request, not a route that will settle.
+// ClientManager: the next time its actor stops it fails. Its client actor
+// keeps stopping before it serves the request, not a route that will
+// settle.
 const maxReroutes = 3
+
+// notRunning is the error of a request that no ClientManager will route:
+// ErrClosed once Close was called.
+func (c *Clients) notRunning() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return errors.New("actors: ClientManager not running")
+}
 
 // ErrClientStopped means a request's client actor stopped, each time it
 // was routed to one, before serving it (supervision stops a client that
@@ -191,8 +207,8 @@ func (c *Clients) reroute(msg mailed, from *actor.PID) {
 	root, manager := c.root.Load(), c.manager.Load()
 	id, rerouted := msg.routing()
 	switch {
-	case root == nil || manager == nil || manager.Equal(from):
-		msg.failWith(errors.New("actors: ClientManager not running"))
+	case c.closed.Load() || root == nil || manager == nil || manager.Equal(from):
+		msg.failWith(c.notRunning())
 	case *rerouted >= maxReroutes:
 		msg.failWith(fmt.Errorf("%w (%s, routed %d times)", ErrClientStopped, id, *rerouted+1))
 	default:
@@ -220,8 +236,8 @@ func (msg *streamRequest) requestID() uint64       { return msg.id }
 func (msg *streamRequest) routing() (string, *int) { return msg.client, &msg.rerouted }
 func (msg *streamRequest) failWith(err error)      { msg.fail(err) }
 
-// inbox holds the chat requests on their way to an actor's mailbox that
-// no one has taken yet: protoactor drops what is left in the mailbox of
+// inbox holds the requests and streams on their way to an actor's
+// mailbox that no one has taken yet: protoactor drops what is left in the mailbox of
 // an actor that stops (a client past its restart intensity, say), so the
 // actor's Stopped gives those back instead of losing them. Whoever takes
 // a request first serves it: the actor it was posted to, or, once that
@@ -231,9 +247,8 @@ type inbox struct {
 	reroute func(msg mailed, from *actor.PID)
 }
 
-// posted is a request and the actor it was sent to, by address and id:
-// a PID is resolved by those, so a request sent to a client actor that
-// stopped reaches the actor spawned in its place under the same name.
+// posted is a request and the actor it was sent to, by address and id,
+// which is how a PID is resolved.
 type posted struct {
 	msg              mailed
 	address, process string
@@ -248,6 +263,17 @@ func (in *inbox) post(msg mailed, to *actor.PID) {
 // there: false means someone else took it, and serves it.
 func (in *inbox) take(msg mailed, to *actor.PID) bool {
 	return in.m.CompareAndDelete(msg.requestID(), posted{msg, to.Address, to.Id})
+}
+
+// failAll fails, with err, every request no one has taken.
+func (in *inbox) failAll(err error) {
+	in.m.Range(func(_, v any) bool {
+		p := v.(posted)
+		if in.m.CompareAndDelete(p.msg.requestID(), p) {
+			p.msg.failWith(err)
+		}
+		return true
+	})
 }
 
 // giveBack reroutes every request posted to self that no one took: self
@@ -405,6 +431,7 @@ type (
 type clientManager struct {
 	c        *Clients
 	children map[string]*actor.PID
+	stopping bool // once it is: it routes nothing more
 }
 
 func (m *clientManager) Receive(ctx actor.Context) {
@@ -433,11 +460,19 @@ func (m *clientManager) Receive(ctx actor.Context) {
 				delete(m.children, id)
 			}
 		}
+	case *actor.Stopping:
+		// Requests its stopping clients give back must not spawn
+		// clients anew: nothing would stop those.
+		m.stopping = true
 	case *actor.Stopped:
 		m.c.inbox.giveBack(ctx.Self())
 	case *chatRequest:
 		if !m.c.inbox.take(msg, ctx.Self()) {
 			return // handed back already
+		}
+		if m.stopping {
+			msg.failWith(m.c.notRunning())
+			return
 		}
 		pid, err := m.route(ctx, msg.client)
 		if err != nil {
@@ -449,6 +484,10 @@ func (m *clientManager) Receive(ctx actor.Context) {
 	case *streamRequest:
 		if !m.c.inbox.take(msg, ctx.Self()) {
 			return // handed back already
+		}
+		if m.stopping {
+			msg.failWith(m.c.notRunning())
+			return
 		}
 		pid, err := m.route(ctx, msg.client)
 		if err != nil {
@@ -465,10 +504,11 @@ func (m *clientManager) Receive(ctx actor.Context) {
 		m.c.setConfig(msg.cfg)
 		m.c.forget(nil)
 		for clientID, pid := range m.children {
-			if cs := m.c.shared(clientID); cs != nil {
+			cs := m.c.shared(clientID)
+			if cs != nil {
 				cs.queued.Add(1) // requests queue behind the change
 			}
-			ctx.Send(pid, &settingsChanged{})
+			ctx.Send(pid, &settingsChanged{cs: cs})
 		}
 	case *killClient:
 		if msg.id == "" {
@@ -644,6 +684,9 @@ func (c *Clients) dispatch(ctx context.Context, id string, req *lm.Request, defa
 	msg.reply = make(chan *chatReply, 1)
 	c.inbox.post(msg, pid)
 	root.Send(pid, msg)
+	if c.closed.Load() && c.inbox.take(msg, pid) {
+		return nil, nil, ErrClosed // Close may have failed the inbox before the post
+	}
 	r, err := c.wait(ctx, msg, timeout, hasDeadline)
 	switch {
 	case err != nil:
@@ -822,6 +865,10 @@ func (c *Clients) Close(ctx context.Context) error {
 	if u := c.unsubscribe.Swap(nil); u != nil {
 		(*u)()
 	}
+	// Without the dead-letter handler, a request sent to a stopped
+	// actor from now on would wait out its deadline: fail what no
+	// actor has taken (see dispatch for those posted from now on).
+	c.inbox.failAll(ErrClosed)
 	c.mu.Lock()
 	clients := make([]*clientShared, 0, len(c.clients))
 	for _, cs := range c.clients {
