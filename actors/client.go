@@ -294,7 +294,6 @@ type clientActor struct {
 
 	settings ClientSettings
 	provider lm.LM
-	inPlace  lm.InPlace // provider, as lm.InPlaceOf gives it: made once per load, not per call
 	breaker  *breaker
 	probe    *time.Timer
 	// admission is the snapshot requests are served with, made by load
@@ -313,7 +312,6 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.stopProbe()
 	case *actor.Stopping:
 		a.shared.admission.Store(nil)
-		a.shared.queued.Store(0)
 		a.stopProbe()
 	case *actor.Stopped:
 		// What reached the mailbox before the actor left the registry is
@@ -347,7 +345,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 func (a *clientActor) load(ctx actor.Context, start bool) {
 	s, m := a.shared.current()
 	rebuild := start || s.Breaker != a.settings.Breaker
-	a.settings, a.provider, a.inPlace = s, m, lm.InPlaceOf(m)
+	a.settings, a.provider = s, m
 	if rebuild {
 		a.stopProbe()
 		self, root := ctx.Self(), ctx.ActorSystem().Root
@@ -614,15 +612,12 @@ func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Respo
 
 // admit admits msg, which missed the front tier of the cache, as the
 // client actor would: with the snapshot it published last. It returns
-// nil when the actor has none, or when a crash or a settings change is
-// on its way to it: msg must then queue behind them in the mailbox.
-// queued is read before the snapshot, and the actor publishes before it
-// counts a message handled, so a request made after the message was
-// queued is served with the snapshot taken after it.
+// nil when the actor has none: msg must then go through the mailbox.
+// prepare has found no crash or settings change on its way to the actor
+// (queued) before admit reads the snapshot, and the actor publishes
+// before it counts such a message handled, so a request made after the
+// message was queued is served with the snapshot taken after it.
 func (cs *clientShared) admit(msg *chatRequest) *work {
-	if cs.queued.Load() > 0 {
-		return nil
-	}
 	x := cs.admission.Load()
 	if x == nil {
 		return nil
@@ -690,13 +685,14 @@ type exchange struct {
 	scope requestScope
 }
 
-// newExchange takes the actor's snapshot for one request; self and root
-// are where a provider's panic crashes it.
+// newExchange takes the snapshot the actor serves requests with, when it
+// loads its settings; self and root are where a provider's panic crashes
+// it.
 func (a *clientActor) newExchange(self *actor.PID, root *actor.RootContext) exchange {
 	x := exchange{
 		shared:   a.shared,
 		provider: a.provider,
-		inPlace:  a.inPlace,
+		inPlace:  lm.InPlaceOf(a.provider), // once per load, not per call
 		breaker:  a.breaker,
 		retry:    a.settings.Retry,
 		timeout:  a.settings.RequestTimeout,
