@@ -134,6 +134,14 @@ func (r *Runtime) MeterProvider() metric.MeterProvider {
 	return metricnoop.NewMeterProvider()
 }
 
+// StepSpans reports whether the short steps of a call get spans of their
+// own (config.Telemetry.StepSpans); false when telemetry is off or the
+// runtime is closed. It makes the runtime a telemetry.StepSpanner.
+func (r *Runtime) StepSpans() bool {
+	p := r.tel.providers.Load()
+	return p != nil && p.StepSpans()
+}
+
 // TracerProvider returns the runtime's tracer provider. It makes the LM a
 // telemetry.Source: a program call given this LM, under a context that
 // carries no providers, puts the runtime's into it at its entry, so that
@@ -142,6 +150,9 @@ func (m runtimeLM) TracerProvider() trace.TracerProvider { return m.r.TracerProv
 
 // MeterProvider returns the runtime's meter provider.
 func (m runtimeLM) MeterProvider() metric.MeterProvider { return m.r.MeterProvider() }
+
+// StepSpans reports the runtime's StepSpans.
+func (m runtimeLM) StepSpans() bool { return m.r.StepSpans() }
 
 // recordCost adds the cost of a priced, non-cached LM call to the cost
 // counter.

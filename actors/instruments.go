@@ -29,6 +29,7 @@ import (
 type instruments struct {
 	tracer  trace.Tracer // nil when tracing is off
 	content bool         // record prompts and completions
+	steps   bool         // attempts get spans of their own
 
 	requests    metric.Int64Counter
 	attempts    metric.Int64Counter
@@ -57,7 +58,7 @@ func newInstruments(p *telemetry.Providers) (*instruments, error) {
 	if p == nil || !p.Enabled() && !p.MetricsEnabled() {
 		return nil, nil
 	}
-	ins := &instruments{content: p.RecordContent()}
+	ins := &instruments{content: p.RecordContent(), steps: p.StepSpans()}
 	if p.Enabled() {
 		ins.tracer = p.Tracer(telemetry.InstrumentationName)
 	}
@@ -234,7 +235,8 @@ func (t *clientTelemetry) attrsFor(model string) *clientAttrs {
 }
 
 // lmCall measures one LM call in a client actor: its span (the GenAI
-// "chat <model>" span), its attempts' spans and its metrics. A nil *lmCall
+// "chat <model>" span), its attempts (spans of their own with step spans,
+// else events of the call's span) and its metrics. A nil *lmCall
 // (telemetry off) measures nothing; every method accepts it. The span's
 // attributes are set once, when it ends: the SDK copies them at each
 // SetAttributes.
@@ -380,6 +382,9 @@ func (c *lmCall) end(resp lm.Response, err error) {
 		c.span.SetAttributes(*buf...)
 		clear(*buf) // keep no values alive in the pool
 		spanAttrBufs.Put(buf)
+		if c.tries > 1 {
+			c.span.SetAttributes(telemetry.AttrRetryAttempts.Int(c.tries))
+		}
 		if c.cache > 0 {
 			c.span.AddEvent(telemetry.EventCacheHit)
 		}
@@ -478,13 +483,26 @@ func (c *lmCall) inFlight(d int64) {
 	}
 }
 
-// attempt is one provider request of a call, with its span. The first
-// is held in its lmCall.
+// attempt is one provider request of a call, with its span when steps
+// have spans of their own. The first is held in its lmCall.
 type attempt struct {
 	c    *lmCall
 	n    int
 	wait time.Duration // imposed by the rate limiter
-	span trace.Span    // nil when tracing is off
+	span trace.Span    // nil when tracing is off or steps have no spans
+}
+
+// events returns the span the attempt's events go to: its own, else its
+// call's when tracing is on; nil when neither records.
+func (a *attempt) events() trace.Span {
+	span := a.span
+	if span == nil {
+		span = a.c.span
+	}
+	if span == nil || !span.IsRecording() {
+		return nil
+	}
+	return span
 }
 
 // attemptNames are the span names of the first attempts, and
@@ -516,7 +534,7 @@ func (c *lmCall) startAttempt(ctx context.Context) (context.Context, *attempt) {
 		a = &attempt{c: c, n: c.tries}
 		c.ins.retries.Add(context.Background(), 1, c.attrs.plain...)
 	}
-	if c.span != nil {
+	if c.span != nil && c.ins.steps {
 		var name string
 		if a.n < len(attemptNames) {
 			name = attemptNames[a.n]
@@ -538,14 +556,15 @@ func (a *attempt) rateLimited(d time.Duration, err error) {
 	if d > 0 {
 		a.c.ins.rateWait.Record(context.Background(), d.Seconds(), a.c.attrs.rateWait...)
 	}
-	if a.span == nil || !a.span.IsRecording() {
+	span := a.events()
+	if span == nil {
 		return
 	}
 	if err != nil {
-		a.span.AddEvent(telemetry.EventRateLimited)
+		span.AddEvent(telemetry.EventRateLimited)
 		return
 	}
-	a.span.AddEvent(telemetry.EventRateLimitWait, trace.WithAttributes(telemetry.AttrRateLimitWait.Float64(d.Seconds())))
+	span.AddEvent(telemetry.EventRateLimitWait, trace.WithAttributes(telemetry.AttrRateLimitWait.Float64(d.Seconds())))
 }
 
 // end finishes the attempt with its outcome; sent reports that the
@@ -568,25 +587,14 @@ func (a *attempt) end(err error, sent bool) {
 		c.ins.attempts.Add(ctx, 1, c.attrs.failure(err).add...)
 	}
 	if a.span == nil {
+		a.recordOnCall(err, rejected)
 		return
 	}
 	if a.span.IsRecording() {
 		if err == nil && a.wait <= 0 && a.n < len(attemptNumbers) {
 			a.span.SetAttributes(attemptNumbers[a.n]...)
 		} else {
-			kvs := make([]attribute.KeyValue, 0, 4)
-			kvs = append(kvs, telemetry.AttrRetryAttempt.Int(a.n))
-			if a.wait > 0 {
-				kvs = append(kvs, telemetry.AttrRateLimitWait.Float64(a.wait.Seconds()))
-			}
-			if err != nil {
-				kvs = append(kvs, telemetry.AttrErrorType.String(telemetry.ErrorType(err)))
-				var pe *lm.ProviderError
-				if errors.As(err, &pe) && pe.Status != 0 {
-					kvs = append(kvs, telemetry.AttrHTTPStatus.Int(pe.Status))
-				}
-			}
-			a.span.SetAttributes(kvs...)
+			a.span.SetAttributes(a.attrs(err, true)...)
 		}
 		if rejected {
 			a.span.AddEvent(telemetry.EventBreakerRejected)
@@ -596,6 +604,43 @@ func (a *attempt) end(err error, sent bool) {
 		}
 	}
 	a.span.End()
+}
+
+// recordOnCall records the outcome of an attempt without a span of its
+// own on its call's span: a breaker rejection as its event, a failure as
+// an "exception" event (telemetry.StepFailed) with the attempt's
+// attributes. An attempt that succeeds records nothing more: the call's
+// span has its outcome, and dspex.retry.attempts when it took more than
+// one.
+func (a *attempt) recordOnCall(err error, rejected bool) {
+	if err == nil || a.c.span == nil || !a.c.span.IsRecording() {
+		return
+	}
+	if rejected {
+		a.c.span.AddEvent(telemetry.EventBreakerRejected)
+	}
+	telemetry.StepFailed(a.c.span, telemetry.StepAttempt, err, a.attrs(err, false)...)
+}
+
+// attrs returns the attributes of the attempt: its number, the rate
+// limiter's wait, and with err the failure's HTTP status, and its
+// error.type when withType.
+func (a *attempt) attrs(err error, withType bool) []attribute.KeyValue {
+	kvs := make([]attribute.KeyValue, 0, 4)
+	kvs = append(kvs, telemetry.AttrRetryAttempt.Int(a.n))
+	if a.wait > 0 {
+		kvs = append(kvs, telemetry.AttrRateLimitWait.Float64(a.wait.Seconds()))
+	}
+	if err != nil {
+		if withType {
+			kvs = append(kvs, telemetry.AttrErrorType.String(telemetry.ErrorType(err)))
+		}
+		var pe *lm.ProviderError
+		if errors.As(err, &pe) && pe.Status != 0 {
+			kvs = append(kvs, telemetry.AttrHTTPStatus.Int(pe.Status))
+		}
+	}
+	return kvs
 }
 
 // breakerChanged counts a breaker state change of the client.

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -27,7 +28,13 @@ import (
 // with opts, shut down when the test ends.
 func newTestTelemetry(tb testing.TB, opts ...telemetry.Option) *clientTelemetry {
 	tb.Helper()
-	p, err := telemetry.Setup(context.Background(), config.Telemetry{SampleRatio: 1}, opts...)
+	return newTestTelemetryOf(tb, config.Telemetry{SampleRatio: 1}, opts...)
+}
+
+// newTestTelemetryOf is newTestTelemetry with providers set up for cfg.
+func newTestTelemetryOf(tb testing.TB, cfg config.Telemetry, opts ...telemetry.Option) *clientTelemetry {
+	tb.Helper()
+	p, err := telemetry.Setup(context.Background(), cfg, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -60,13 +67,17 @@ func attrsOf(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 	return m
 }
 
+// stepSpans is the telemetry config that gives attempts spans of their
+// own.
+var stepSpans = config.Telemetry{SampleRatio: 1, StepSpans: true}
+
 // TestLMCallSpans pins the spans of LM calls measured one after the
-// other: the call span under the caller's (local) span, dated from
-// reception, the attempt under it, and each call's attributes its own
-// (the call spans' attribute buffers are reused).
+// other, with step spans: the call span under the caller's (local) span,
+// dated from reception, the attempt under it, and each call's attributes
+// its own (the call spans' attribute buffers are reused).
 func TestLMCallSpans(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
-	tel := newTestTelemetry(t, telemetry.WithSpanProcessor(rec))
+	tel := newTestTelemetryOf(t, stepSpans, telemetry.WithSpanProcessor(rec))
 	parent := callerSpan()
 	received := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	temp := 0.5
@@ -134,11 +145,11 @@ func TestLMCallSpans(t *testing.T) {
 	}
 }
 
-// TestLMCallRetries pins the attempts past the prebuilt ones: numbered
-// and named in order, each under the call span.
+// TestLMCallRetries pins the attempts past the prebuilt ones, with step
+// spans: numbered and named in order, each under the call span.
 func TestLMCallRetries(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
-	tel := newTestTelemetry(t, telemetry.WithSpanProcessor(rec))
+	tel := newTestTelemetryOf(t, stepSpans, telemetry.WithSpanProcessor(rec))
 	call := tel.startCall(trace.SpanContext{}, lm.Request{Model: "m1"}, time.Time{})
 	const n = len(attemptNames) + 2
 	for i := 1; i <= n; i++ {
@@ -169,20 +180,110 @@ func TestLMCallRetries(t *testing.T) {
 	}
 }
 
+// TestLMCallAttemptsWithoutStepSpans pins how attempts are recorded by
+// default, without spans of their own: a call answered at once is its
+// span alone, with no event; a failed attempt is an "exception" event of
+// the call's span naming the step, its number, error type and HTTP
+// status; a breaker rejection and a rate limiter's wait are events of the
+// call's span; a call that took several attempts says how many.
+func TestLMCallAttemptsWithoutStepSpans(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tel := newTestTelemetry(t, telemetry.WithSpanProcessor(rec))
+	ok := lm.Response{Model: "m1", Choices: []lm.Choice{{FinishReason: "stop"}}}
+	limited := &lm.ProviderError{Provider: "sim", Status: http.StatusTooManyRequests, Err: lm.ErrRateLimited}
+	open := fmt.Errorf("actors: %w", lm.ErrCircuitOpen)
+
+	type event struct {
+		Name  string
+		Attrs map[attribute.Key]string
+	}
+	type attempt struct {
+		err  error
+		sent bool
+		wait time.Duration
+	}
+	for _, tc := range []struct {
+		name     string
+		attempts []attempt
+		events   []event
+		retries  int64 // dspex.retry.attempts; 0: absent
+	}{
+		{name: "first attempt answers", attempts: []attempt{{sent: true}}},
+		{
+			name:     "retried after a 429",
+			attempts: []attempt{{err: limited, sent: true}, {sent: true, wait: 2 * time.Second}},
+			events: []event{
+				{"exception", map[attribute.Key]string{"dspex.step": "attempt", "dspex.retry.attempt": "1",
+					"error.type": "429", "http.response.status_code": "429", "exception.type": "*lm.ProviderError",
+					"exception.message": limited.Error()}},
+				{"dspex.rate_limit.wait", map[attribute.Key]string{"dspex.rate_limit.wait": "2"}},
+			},
+			retries: 2,
+		},
+		{
+			name:     "breaker open",
+			attempts: []attempt{{err: open}},
+			events: []event{
+				{"dspex.breaker.rejected", map[attribute.Key]string{}},
+				{"exception", map[attribute.Key]string{"dspex.step": "attempt", "dspex.retry.attempt": "1",
+					"error.type": "circuit_open", "exception.type": "*fmt.wrapError", "exception.message": open.Error()}},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.Reset()
+			call := tel.startCall(callerSpan(), lm.Request{Model: "m1"}, time.Time{})
+			var last error
+			for _, a := range tc.attempts {
+				_, at := call.startAttempt(call.context(context.Background()))
+				at.rateLimited(a.wait, nil)
+				at.end(a.err, a.sent)
+				last = a.err
+			}
+			if last != nil {
+				call.end(lm.Response{}, last)
+			} else {
+				call.end(ok, nil)
+			}
+			spans := rec.Ended()
+			if len(spans) != 1 || spans[0].Name() != "chat m1" {
+				t.Fatalf("spans %v, want the call's alone", spans)
+			}
+			chat := spans[0]
+			var got []event
+			for _, e := range chat.Events() {
+				ev := event{Name: e.Name, Attrs: map[attribute.Key]string{}}
+				for _, kv := range e.Attributes {
+					ev.Attrs[kv.Key] = kv.Value.Emit()
+				}
+				got = append(got, ev)
+			}
+			if diff := cmp.Diff(tc.events, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if n := attrsOf(chat)[telemetry.AttrRetryAttempts].AsInt64(); n != tc.retries {
+				t.Errorf("dspex.retry.attempts = %d, want %d", n, tc.retries)
+			}
+		})
+	}
+}
+
 // BenchmarkLMCallTelemetry measures the telemetry of one LM call answered
 // at the first attempt, with the SDK recording into exporters that
-// discard: "dspex" through lmCall, and "sdk" the same spans, attributes
-// and measurements made directly on the SDK with prebuilt attributes, the
-// floor lmCall can reach. 64 goroutines run at once.
+// discard: "dspex" through lmCall (the call's span alone), "steps" with
+// step spans (an attempt span under it), and "sdk" the call's span,
+// attributes and measurements made directly on the SDK with prebuilt
+// attributes, the floor "dspex" can reach. 64 goroutines run at once.
 //
 //	go test -run '^$' -bench LMCallTelemetry -benchmem ./actors/
 func BenchmarkLMCallTelemetry(b *testing.B) {
 	resp := lm.Response{ID: "r1", Model: "m1", Usage: lm.Usage{PromptTokens: 120, CompletionTokens: 12},
 		Choices: []lm.Choice{{FinishReason: "stop"}}}
-	setup := func(b *testing.B) *clientTelemetry {
-		return newTestTelemetry(b, telemetry.WithSpanExporter(benchkit.DiscardSpans{}),
+	setupOf := func(b *testing.B, cfg config.Telemetry) *clientTelemetry {
+		return newTestTelemetryOf(b, cfg, telemetry.WithSpanExporter(benchkit.DiscardSpans{}),
 			telemetry.WithMetricReader(sdkmetric.NewPeriodicReader(benchkit.DiscardMetrics{}, sdkmetric.WithInterval(time.Second))))
 	}
+	setup := func(b *testing.B) *clientTelemetry { return setupOf(b, config.Telemetry{SampleRatio: 1}) }
 	run := func(b *testing.B, one func()) {
 		b.ReportAllocs()
 		b.SetParallelism(32)
@@ -196,21 +297,26 @@ func BenchmarkLMCallTelemetry(b *testing.B) {
 			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 		}
 	}
-	b.Run("dspex", func(b *testing.B) {
-		tel := setup(b)
-		parent := callerSpan()
-		req := lm.Request{Model: "m1"}
-		run(b, func() {
-			call := tel.startCall(parent, req, time.Now())
-			call.lookedUp(false)
-			ctx := call.context(context.Background())
-			call.inFlight(1)
-			_, at := call.startAttempt(ctx)
-			at.end(nil, true)
-			call.inFlight(-1)
-			call.end(resp, nil)
+	for _, mode := range []struct {
+		name string
+		cfg  config.Telemetry
+	}{{"dspex", config.Telemetry{SampleRatio: 1}}, {"steps", stepSpans}} {
+		b.Run(mode.name, func(b *testing.B) {
+			tel := setupOf(b, mode.cfg)
+			parent := callerSpan()
+			req := lm.Request{Model: "m1"}
+			run(b, func() {
+				call := tel.startCall(parent, req, time.Now())
+				call.lookedUp(false)
+				ctx := call.context(context.Background())
+				call.inFlight(1)
+				_, at := call.startAttempt(ctx)
+				at.end(nil, true)
+				call.inFlight(-1)
+				call.end(resp, nil)
+			})
 		})
-	})
+	}
 	b.Run("sdk", func(b *testing.B) {
 		tel := setup(b)
 		ins := tel.ins.Load()
@@ -224,17 +330,13 @@ func BenchmarkLMCallTelemetry(b *testing.B) {
 			telemetry.AttrGenAIUsageInputTokens.Int(resp.Usage.PromptTokens),
 			telemetry.AttrGenAIUsageOutputTokens.Int(resp.Usage.CompletionTokens),
 			telemetry.AttrGenAIResponseID.String(resp.ID))
-		attemptAttrs := []attribute.KeyValue{telemetry.AttrRetryAttempt.Int(1)}
 		bg := context.Background()
 		run(b, func() {
 			start := time.Now()
-			ctx, span := ins.tracer.Start(parent, a.spanName, kind, trace.WithTimestamp(start))
+			_, span := ins.tracer.Start(parent, a.spanName, kind, trace.WithTimestamp(start))
 			ins.misses.Add(bg, 1, a.plain...)
 			ins.inFlight.Add(bg, 1, a.plain...)
-			_, as := ins.tracer.Start(ctx, "attempt 1", kind)
 			ins.attempts.Add(bg, 1, a.success...)
-			as.SetAttributes(attemptAttrs...)
-			as.End()
 			ins.inFlight.Add(bg, -1, a.plain...)
 			ins.requests.Add(bg, 1, a.success...)
 			ins.duration.Record(bg, time.Since(start).Seconds(), a.durSuccess...)

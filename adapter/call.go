@@ -184,16 +184,13 @@ func applyCallSettings(req *lm.Request, base *lm.Request) {
 }
 
 // format replaces res with the request a formats, with the settings of
-// base, or with the zero Result when a fails; it records the format span.
-// The caller has checked the inputs (checkCall).
+// base, or with the zero Result when a fails; it records the step
+// (startStep). The caller has checked the inputs (checkCall).
 //
 //go:noinline
 func format(ctx context.Context, res *Result, a Adapter, sig *signature.Signature, demos []Values, inputs Values, base *lm.Request) error {
 	name := adapterName(a)
-	_, span := telemetry.Start(ctx, "format", name)
-	if span.IsRecording() {
-		span.SetAttributes(telemetry.AttrAdapter.String(name))
-	}
+	span := startStep(ctx, telemetry.StepFormat, name)
 	var req lm.Request
 	var err error
 	if p, ok := a.(*Prepared); ok {
@@ -201,7 +198,7 @@ func format(ctx context.Context, res *Result, a Adapter, sig *signature.Signatur
 	} else {
 		req, err = a.Format(*sig, demos, inputs)
 	}
-	telemetry.End(span, err)
+	endStep(ctx, span, telemetry.StepFormat, name, err)
 	if err != nil {
 		*res = Result{}
 		return err
@@ -209,6 +206,33 @@ func format(ctx context.Context, res *Result, a Adapter, sig *signature.Signatur
 	applyCallSettings(&req, base) // before res is written: base may be &res.Request
 	*res = Result{Request: req}
 	return nil
+}
+
+// startStep starts the span "<step> <adapter>" of one step of a call
+// when the telemetry in ctx asks for step spans (telemetry.StepSpans);
+// else it returns nil, and endStep records only a failure, as an event of
+// the span in ctx.
+func startStep(ctx context.Context, step, adapter string) trace.Span {
+	if !telemetry.StepSpans(ctx) {
+		return nil
+	}
+	_, span := telemetry.Start(ctx, step, adapter)
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.AttrAdapter.String(adapter))
+	}
+	return span
+}
+
+// endStep ends the step startStep started, failed with err when it is
+// not nil.
+func endStep(ctx context.Context, span trace.Span, step, adapter string, err error) {
+	if span != nil {
+		telemetry.End(span, err)
+		return
+	}
+	if err != nil {
+		telemetry.StepFailed(trace.SpanFromContext(ctx), step, err, telemetry.AttrAdapter.String(adapter))
+	}
 }
 
 // chatFailed handles the LM error err of res.Request: a provider that
@@ -242,17 +266,14 @@ func noChoices() error {
 }
 
 // parse parses every choice of res.Response into res.Outputs, recording
-// the parse span.
+// the step (startStep).
 //
 //go:noinline
 func parse(ctx context.Context, res *Result, a Adapter, sig *signature.Signature) error {
 	name := adapterName(a)
-	_, span := telemetry.Start(ctx, "parse", name)
-	if span.IsRecording() {
-		span.SetAttributes(telemetry.AttrAdapter.String(name))
-	}
+	span := startStep(ctx, telemetry.StepParse, name)
 	outs, err := parseChoices(a, *sig, res.Response.Choices)
-	telemetry.End(span, err)
+	endStep(ctx, span, telemetry.StepParse, name, err)
 	if err != nil {
 		return err
 	}

@@ -310,6 +310,13 @@ type Telemetry struct {
 	// RecordContent records prompts and completions on spans. Off by
 	// default: they may hold personal data.
 	RecordContent bool `json:"record_content" yaml:"record_content"`
+	// StepSpans gives the short steps of a call spans of their own: an
+	// adapter's format and parse, and each provider request (attempt) of
+	// an LM call. Off by default: a Predict is then two spans (the
+	// program's and the LM call's), and a step that fails, or an attempt
+	// that is retried, is an "exception" event on its parent span, with
+	// dspex.step naming it. Turn it on to see every step's timing.
+	StepSpans bool `json:"step_spans" yaml:"step_spans"`
 	// SampleRatio is the fraction of traces sampled, in [0, 1]. Default 1.
 	SampleRatio float64 `json:"sample_ratio" yaml:"sample_ratio"`
 }

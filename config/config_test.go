@@ -288,7 +288,7 @@ func TestApplyEnv(t *testing.T) {
 			"DSPEX_CACHE": "false", "DSPEX_CACHE_TTL": "2m", "DSPEX_CONCURRENCY": "8", "DSPEX_REQUEST_TIMEOUT": "5s",
 			"DSPEX_RETRY_MAX_ATTEMPTS": "7", "DSPEX_RATE_LIMIT_RPM": "60", "DSPEX_RATE_LIMIT_TPM": "1000",
 			"DSPEX_TELEMETRY_EXPORTER": "stdout", "DSPEX_TELEMETRY_ENDPOINT": "h:1", "DSPEX_TELEMETRY_INSECURE": "1",
-			"DSPEX_TELEMETRY_RECORD_CONTENT": "true", "DSPEX_TELEMETRY_SAMPLE_RATIO": "0.25", "OTEL_SERVICE_NAME": "svc",
+			"DSPEX_TELEMETRY_RECORD_CONTENT": "true", "DSPEX_TELEMETRY_STEP_SPANS": "true", "DSPEX_TELEMETRY_SAMPLE_RATIO": "0.25", "OTEL_SERVICE_NAME": "svc",
 		}, func(c *Config) {
 			c.Cache.Enabled = false
 			c.Cache.TTL = Duration(2 * time.Minute)
@@ -300,6 +300,7 @@ func TestApplyEnv(t *testing.T) {
 			c.Telemetry.Endpoint = "h:1"
 			c.Telemetry.Insecure = true
 			c.Telemetry.RecordContent = true
+			c.Telemetry.StepSpans = true
 			c.Telemetry.SampleRatio = 0.25
 			c.Telemetry.ServiceName = "svc"
 		}},

@@ -67,6 +67,9 @@ const (
 	// EnvTelemetryRecordContent (DSPEX_TELEMETRY_RECORD_CONTENT) sets
 	// Telemetry.RecordContent.
 	EnvTelemetryRecordContent = "DSPEX_TELEMETRY_RECORD_CONTENT"
+	// EnvTelemetryStepSpans (DSPEX_TELEMETRY_STEP_SPANS) sets
+	// Telemetry.StepSpans.
+	EnvTelemetryStepSpans = "DSPEX_TELEMETRY_STEP_SPANS"
 	// EnvTelemetrySampleRatio (DSPEX_TELEMETRY_SAMPLE_RATIO) sets
 	// Telemetry.SampleRatio.
 	EnvTelemetrySampleRatio = "DSPEX_TELEMETRY_SAMPLE_RATIO"
@@ -157,6 +160,7 @@ func ApplyEnv(cfg Config, getenv func(string) string) (Config, error) {
 	str(EnvTelemetryEndpoint, &cfg.Telemetry.Endpoint)
 	boolean(EnvTelemetryInsecure, &cfg.Telemetry.Insecure)
 	boolean(EnvTelemetryRecordContent, &cfg.Telemetry.RecordContent)
+	boolean(EnvTelemetryStepSpans, &cfg.Telemetry.StepSpans)
 	float(EnvTelemetrySampleRatio, &cfg.Telemetry.SampleRatio)
 	str(EnvServiceName, &cfg.Telemetry.ServiceName)
 

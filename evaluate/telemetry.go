@@ -50,6 +50,13 @@ func (e *Evaluator) MeterProvider() metric.MeterProvider {
 	return metricnoop.NewMeterProvider()
 }
 
+// StepSpans reports the StepSpans of the evaluator's LM or runtime, as
+// TracerProvider does (see telemetry.StepSpanner), else false.
+func (e *Evaluator) StepSpans() bool {
+	st, ok := e.source().(telemetry.StepSpanner)
+	return ok && st.StepSpans()
+}
+
 // runTelemetry measures one run: its "evaluate" span, whose context is the
 // parent of the examples' "example" spans, and the evaluation metrics. A
 // nil *runTelemetry (telemetry off) does nothing.

@@ -29,6 +29,11 @@ type sourceLM struct {
 func (m sourceLM) TracerProvider() trace.TracerProvider { return m.tp }
 func (m sourceLM) MeterProvider() metric.MeterProvider  { return metricnoop.NewMeterProvider() }
 
+// StepSpans asks for step spans, as a runtime configured with them does:
+// the adapter's format and parse spans then show which provider records
+// the spans below a program's.
+func (m sourceLM) StepSpans() bool { return true }
+
 func newSourceLM(t *testing.T) sourceLM {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()

@@ -81,6 +81,17 @@ const (
 	OutcomeError = "error"
 )
 
+// Values of AttrStep: the steps of a call, which are also the first word
+// of their spans' names when they have spans of their own.
+const (
+	// StepFormat is an adapter formatting a prompt.
+	StepFormat = "format"
+	// StepParse is an adapter parsing a reply.
+	StepParse = "parse"
+	// StepAttempt is one provider request of an LM call.
+	StepAttempt = "attempt"
+)
+
 // Attribute keys specific to dspex.
 const (
 	// AttrProvider is the dspex provider name (config.Provider.Name).
@@ -89,6 +100,13 @@ const (
 	AttrCacheHit = attribute.Key("dspex.cache.hit")
 	// AttrRetryAttempt is the attempt number of a provider request, from 1.
 	AttrRetryAttempt = attribute.Key("dspex.retry.attempt")
+	// AttrRetryAttempts is the number of provider requests an LM call
+	// made, on its span when it made more than one.
+	AttrRetryAttempts = attribute.Key("dspex.retry.attempts")
+	// AttrStep names the step ("format", "parse", "attempt") an
+	// "exception" event of a failed step belongs to, when steps have no
+	// spans of their own (StepFailed).
+	AttrStep = attribute.Key("dspex.step")
 	// AttrBreakerState is the circuit breaker state ("closed", "open",
 	// "half-open").
 	AttrBreakerState = attribute.Key("dspex.breaker.state")

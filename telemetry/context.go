@@ -5,6 +5,7 @@ import (
 	"maps"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -85,6 +86,42 @@ func isNoopMeter(mp metric.MeterProvider) bool {
 		return true
 	}
 	return false
+}
+
+// StepSpanner is implemented by a Source that says whether the short
+// steps of a call — an adapter's format and parse, each provider request
+// of an LM call — get spans of their own (config.Telemetry.StepSpans):
+// *Providers, the dspex runtime and its LMs, an evaluate.Evaluator given
+// either. Under a Source that does not implement it, steps get none.
+type StepSpanner interface {
+	StepSpans() bool
+}
+
+// StepSpans reports whether the Source in ctx asks for step spans (see
+// StepSpanner). Without them a step records nothing when it succeeds,
+// and StepFailed when it fails.
+func StepSpans(ctx context.Context) bool {
+	s, ok := FromContext(ctx)
+	if !ok {
+		return false
+	}
+	st, ok := s.(StepSpanner)
+	return ok && st.StepSpans()
+}
+
+// StepFailed records on span, the span of the operation a step belongs
+// to, that the step failed with err, when the step has no span of its
+// own: an "exception" event (the OpenTelemetry convention for errors:
+// exception.type and exception.message) with dspex.step = step,
+// error.type (ErrorType) and attrs. It does nothing when span is not
+// recording.
+func StepFailed(span trace.Span, step string, err error, attrs ...attribute.KeyValue) {
+	if err == nil || !span.IsRecording() {
+		return
+	}
+	kvs := make([]attribute.KeyValue, 0, len(attrs)+2)
+	kvs = append(kvs, AttrStep.String(step), AttrErrorType.String(ErrorType(err)))
+	span.RecordError(err, trace.WithAttributes(append(kvs, attrs...)...))
 }
 
 // TracerProviderFrom returns the tracer provider dspex instrumentation uses

@@ -258,3 +258,59 @@ func TestProvidersAreSources(t *testing.T) {
 		t.Error("metrics on without a reader")
 	}
 }
+
+// stepSource is a Source that answers StepSpans.
+type stepSource struct {
+	source
+	steps bool
+}
+
+func (s stepSource) StepSpans() bool { return s.steps }
+
+func TestStepSpans(t *testing.T) {
+	bg := context.Background()
+	plain := source{tp: sdkProvider(t), mp: metricnoop.NewMeterProvider()}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want bool
+	}{
+		{"no source", bg, false},
+		{"a source that does not say", NewContext(bg, plain), false},
+		{"a source that asks for them", NewContext(bg, stepSource{plain, true}), true},
+		{"a source that does not ask", NewContext(bg, stepSource{plain, false}), false},
+	} {
+		if got := StepSpans(tc.ctx); got != tc.want {
+			t.Errorf("%s: StepSpans = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestStepFailed(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdkProvider(t, sdktrace.WithSpanProcessor(rec))
+	_, span := tp.Tracer("t").Start(context.Background(), "Predict qa")
+	StepFailed(span, StepParse, nil)                          // no failure: nothing
+	StepFailed(offSpan, StepParse, context.DeadlineExceeded) // not recording: nothing
+	StepFailed(span, StepParse, context.DeadlineExceeded, AttrAdapter.String("chat"))
+	span.End()
+	evs := rec.Ended()[0].Events()
+	if len(evs) != 1 || evs[0].Name != "exception" {
+		t.Fatalf("events %v, want one exception", evs)
+	}
+	got := map[string]string{}
+	for _, kv := range evs[0].Attributes {
+		got[string(kv.Key)] = kv.Value.Emit()
+	}
+	want := map[string]string{"dspex.step": "parse", "error.type": ErrorType(context.DeadlineExceeded),
+		"dspex.adapter": "chat", "exception.type": "context.deadlineExceededError",
+		"exception.message": context.DeadlineExceeded.Error()}
+	if len(got) != len(want) {
+		t.Errorf("attributes %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}

@@ -60,7 +60,13 @@
 //
 // # Spans
 //
-// One Predict through the runtime gives:
+// One Predict through the runtime gives two spans:
+//
+//	Predict <name>            dspex.program.type, dspex.program, dspex.signature
+//	└─ chat <model>           GenAI attributes (client span, in the client actor)
+//
+// and with step spans (config.Telemetry.StepSpans, Providers.StepSpans)
+// five, the short steps of the call getting spans of their own:
 //
 //	Predict <name>            dspex.program.type, dspex.program, dspex.signature
 //	├─ format chat            dspex.adapter
@@ -68,16 +74,26 @@
 //	│  └─ attempt 1           dspex.retry.attempt, error.type, http.response.status_code
 //	└─ parse chat             dspex.adapter
 //
+// Step spans are off by default: each takes the SDK about as long to
+// record as a whole format or parse takes, and a backend bills them like
+// any other span. Without them a step that fails is an "exception" event
+// (StepFailed) on its parent span, with dspex.step (StepFormat,
+// StepParse, StepAttempt) and error.type; a failed attempt's event also
+// has dspex.retry.attempt and http.response.status_code, and a call that
+// took several attempts has dspex.retry.attempts. A step that succeeds
+// records nothing of its own.
+//
 // The "chat <model>" span follows the GenAI semantic conventions:
 // gen_ai.operation.name, gen_ai.provider.name (and the older
 // gen_ai.system), gen_ai.request.model, .temperature, .max_tokens, .seed,
 // .choice.count, gen_ai.response.model, .id, .finish_reasons,
 // gen_ai.usage.input_tokens and .output_tokens, server.address and
 // server.port, plus dspex.provider and dspex.cache.hit (a cache hit also
-// adds the dspex.cache.hit event, and has no attempt). Each provider
-// request is an "attempt N" child; a breaker rejection is the
-// dspex.breaker.rejected event on its attempt, a rate-limiter wait the
-// dspex.rate_limit.wait event and attribute. Modules (ChainOfThought,
+// adds the dspex.cache.hit event, and has no attempt). With step spans
+// each provider request is an "attempt N" child; a breaker rejection is
+// the dspex.breaker.rejected event on its attempt (on the call's span
+// without step spans), a rate-limiter wait the dspex.rate_limit.wait
+// event and attribute. Modules (ChainOfThought,
 // ReAct, BestOfN, Refine, MultiChainComparison) wrap their predictors'
 // spans in their own. An evaluation is an "evaluate <description>" span
 // with one "example" child per example (dspex.example.index, .status,

@@ -105,6 +105,7 @@ type Providers struct {
 	spanExp sdktrace.SpanExporter    // nil when no-op
 	bsp     sdktrace.SpanProcessor   // the batch processor feeding spanExp
 	content bool
+	steps   bool
 
 	once sync.Once
 	err  error
@@ -137,7 +138,7 @@ func Setup(ctx context.Context, cfg config.Telemetry, opts ...Option) (*Provider
 	if cfg.ServiceName == "" {
 		cfg.ServiceName = config.DefaultServiceName
 	}
-	p := &Providers{content: cfg.RecordContent}
+	p := &Providers{content: cfg.RecordContent, steps: cfg.StepSpans}
 
 	spanExp, reader := o.spanExporter, o.metricReader
 	var err error
@@ -321,6 +322,10 @@ func (p *Providers) MeterProvider() metric.MeterProvider { return p.mp }
 // RecordContent reports whether prompts and completions may be recorded on
 // spans (config.Telemetry.RecordContent).
 func (p *Providers) RecordContent() bool { return p.content }
+
+// StepSpans reports whether the short steps of a call get spans of their
+// own (config.Telemetry.StepSpans). It makes Providers a StepSpanner.
+func (p *Providers) StepSpans() bool { return p.steps }
 
 // Enabled reports whether spans are recorded and exported (false with the
 // no-op providers): instrumentation may skip building attributes otherwise.

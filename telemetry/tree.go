@@ -21,7 +21,8 @@ const maxValueLen = 72
 
 // PrintSpanTree writes spans as indented trees, one per trace, for people
 // to read: each span with its duration, attributes and events, its children
-// below it in start order.
+// below it in start order. A Predict with step spans
+// (config.Telemetry.StepSpans):
 //
 //	Predict QA  2.1ms  dspex.program.type=Predict ...
 //	├─ format chat  41µs  dspex.adapter=chat

@@ -17,13 +17,14 @@ import (
 	"github.com/dspex-go/dspex/teleprompter"
 )
 
-// TestTelemetryEvaluationTrace evaluates a program on the runtime: one
-// trace holds the evaluation, one child span per example, and under each
-// the program's, adapter's and client actor's spans down to the HTTP
-// attempt. The evaluation metrics count the examples and their scores.
+// TestTelemetryEvaluationTrace evaluates a program on the runtime, with
+// step spans: one trace holds the evaluation, one child span per example,
+// and under each the program's, adapter's and client actor's spans down
+// to the HTTP attempt. The evaluation metrics count the examples and
+// their scores.
 func TestTelemetryEvaluationTrace(t *testing.T) {
 	srv := rtSim(t)
-	rt, rec, reader := telRuntime(t, telConfig(srv))
+	rt, rec, reader := telRuntime(t, telStepSpans(srv))
 	devset := evQA(6)
 	srv.FailNext(1, 500) // one example needs a retry
 	res, err := evaluate.Run(rtCtx(t), programs.MustPredictFrom(evSig(t, "question -> answer")), devset,
@@ -59,7 +60,9 @@ func TestTelemetryEvaluationTrace(t *testing.T) {
 		}
 		v, _ := telAttr(ex.span, telemetry.AttrExampleIndex)
 		indices = append(indices, v.AsInt64())
-		chat := ex.child(t, "Predict").child(t, "chat ")
+		predict := ex.child(t, "Predict")
+		predict.child(t, "parse ") // the evaluator passes the runtime's step spans on
+		chat := predict.child(t, "chat ")
 		attempts += len(chat.children)
 	}
 	slices.Sort(indices)

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +18,20 @@ import (
 // failed requests and a breaker rejection with prompt recording on, and
 // checks that no span name, attribute, event, status or metric label holds
 // the API key or a secret provider header — while the prompts, which the
-// user opted into, are there.
+// user opted into, are there. It runs with and without step spans: without,
+// the failed attempts are events that hold their errors' messages.
 func TestTelemetryNeverRecordsAPIKey(t *testing.T) {
+	for _, steps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("step spans %v", steps), func(t *testing.T) { testNeverRecordsAPIKey(t, steps) })
+	}
+}
+
+func testNeverRecordsAPIKey(t *testing.T, steps bool) {
 	const key = "sk-telemetry-SECRET-7f3a9c"
 	const header = "hdr-SECRET-0b1e"
 	srv := rtSim(t)
 	cfg := telConfig(srv)
+	cfg.Telemetry.StepSpans = steps
 	cfg.Providers[0].APIKey = config.Secret(key)
 	cfg.Providers[0].Headers = map[string]config.Secret{"X-Extra-Auth": config.Secret(header)}
 	cfg.Telemetry.RecordContent = true
@@ -95,8 +104,14 @@ func TestTelemetryNeverRecordsAPIKey(t *testing.T) {
 	if prompts == 0 {
 		t.Errorf("RecordContent is on but no span holds the prompt (%d spans)", len(spans))
 	}
-	if len(spans) < 20 {
-		t.Errorf("only %d spans: the scenario did not run as planned", len(spans))
+	// 7 predictions: with step spans each has its format, parse and
+	// attempt spans; without, its failed attempts are events.
+	events := 0
+	for _, s := range spans {
+		events += len(s.Events())
+	}
+	if steps && len(spans) < 20 || !steps && (len(spans) < 13 || events < 5) {
+		t.Errorf("only %d spans and %d events: the scenario did not run as planned", len(spans), events)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -14,17 +15,42 @@ import (
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/actors"
+	"github.com/dspex-go/dspex/adapter"
+	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/simlm"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
+// telStepSpans is telConfig with step spans: the adapter's format and
+// parse, and each attempt, get spans of their own.
+func telStepSpans(srv *simlm.Server) config.Config {
+	cfg := telConfig(srv)
+	cfg.Telemetry.StepSpans = true
+	return cfg
+}
+
 // TestTelemetryPredictSpanTree runs one typed Predict through the runtime
-// and checks the span tree it leaves: the program's span, the adapter's
-// format and parse spans, and the client actor's GenAI "chat" span with
-// one attempt — all in one trace, across the actor message.
+// and checks the span tree it leaves: the program's span and the client
+// actor's GenAI "chat" span, in one trace across the actor message; with
+// step spans, also the adapter's format and parse spans and one attempt.
 func TestTelemetryPredictSpanTree(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  func(*simlm.Server) config.Config
+		want string // %s: the model
+	}{
+		{"default", telConfig, "Predict qa(chat %s)"},
+		{"step spans", telStepSpans, "Predict qa(format chat, chat %s(attempt 1), parse chat)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testPredictSpanTree(t, tc.cfg, tc.want) })
+	}
+}
+
+func testPredictSpanTree(t *testing.T, cfgOf func(*simlm.Server) config.Config, shape string) {
 	srv := rtSim(t)
-	rt, rec, _ := telRuntime(t, telConfig(srv))
+	rt, rec, _ := telRuntime(t, cfgOf(srv))
 	qa, err := programs.NewPredict[telQ, telA](programs.WithLM(rt.LM("sim")), programs.WithName("qa"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,9 +66,13 @@ func TestTelemetryPredictSpanTree(t *testing.T) {
 	}
 	root := trees[0]
 	model := srv.Model()
-	want := "Predict qa(format chat, chat " + model + "(attempt 1), parse chat)"
-	if got := root.shape(); got != want {
+	if got, want := root.shape(), fmt.Sprintf(shape, model); got != want {
 		t.Fatalf("span tree = %s\nwant        %s", got, want)
+	}
+	for _, n := range append([]*telNode{root}, root.children...) {
+		if evs := n.span.Events(); len(evs) != 0 {
+			t.Errorf("span %s has events %v", n.span.Name(), evs)
+		}
 	}
 	for _, s := range spans {
 		if s.SpanContext().TraceID() != root.span.SpanContext().TraceID() {
@@ -92,11 +122,12 @@ func TestTelemetryPredictSpanTree(t *testing.T) {
 	}
 }
 
-// TestTelemetryCachedRepeat repeats a call: the second chat span reports
-// the cache hit (attribute and event) and has no attempt.
+// TestTelemetryCachedRepeat repeats a call, with step spans: the second
+// chat span reports the cache hit (attribute and event) and has no
+// attempt.
 func TestTelemetryCachedRepeat(t *testing.T) {
 	srv := rtSim(t)
-	rt, rec, _ := telRuntime(t, telConfig(srv))
+	rt, rec, _ := telRuntime(t, telStepSpans(srv))
 	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("sim")))
 	ctx := rtCtx(t)
 	for range 2 {
@@ -126,11 +157,12 @@ func TestTelemetryCachedRepeat(t *testing.T) {
 	}
 }
 
-// TestTelemetryRetryAttempts makes the first attempt fail with HTTP 500:
-// the chat span has two attempt spans, the first failed with the status.
+// TestTelemetryRetryAttempts makes the first attempt fail with HTTP 500,
+// with step spans: the chat span has two attempt spans, the first failed
+// with the status.
 func TestTelemetryRetryAttempts(t *testing.T) {
 	srv := rtSim(t)
-	rt, rec, _ := telRuntime(t, telConfig(srv))
+	rt, rec, _ := telRuntime(t, telStepSpans(srv))
 	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("sim")))
 	srv.FailNext(1, 500)
 	if _, err := qa.Call(rtCtx(t), telQ{Question: "What is the capital of Spain?"}); err != nil {
@@ -162,12 +194,90 @@ func TestTelemetryRetryAttempts(t *testing.T) {
 	}
 }
 
+// TestTelemetryRetryWithoutStepSpans makes the first attempt fail with
+// HTTP 500, and a reply fail to parse, without step spans: the chat span
+// is alone under the program's, with the failed attempt as its
+// "exception" event and the number of attempts; the parse failure is an
+// "exception" event of the program's span, which fails.
+func TestTelemetryRetryWithoutStepSpans(t *testing.T) {
+	srv := rtSim(t)
+	junk := lm.Func(func(context.Context, lm.Request) (lm.Response, error) {
+		return lm.Response{Model: "junk-1", Choices: []lm.Choice{{FinishReason: "stop",
+			Message: lm.Message{Role: lm.RoleAssistant, Content: "no fields here"}}}}, nil
+	})
+	rt, rec, _ := telRuntime(t, telConfig(srv), dspex.WithProvider("junk", junk))
+	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("sim")), programs.WithName("qa"))
+	srv.FailNext(1, 500)
+	if _, err := qa.Call(rtCtx(t), telQ{Question: "What is the capital of Spain?"}); err != nil {
+		t.Fatal(err)
+	}
+	trees := telTrees(rec.Ended())
+	if len(trees) != 1 {
+		t.Fatalf("%d traces", len(trees))
+	}
+	if got, want := trees[0].shape(), "Predict qa(chat "+srv.Model()+")"; got != want {
+		t.Fatalf("span tree = %s, want %s", got, want)
+	}
+	chat := trees[0].children[0].span
+	if v, _ := telAttr(chat, telemetry.AttrRetryAttempts); v.AsInt64() != 2 {
+		t.Errorf("dspex.retry.attempts = %v, want 2", v.Emit())
+	}
+	if chat.Status().Code == codes.Error {
+		t.Errorf("the retried call is marked failed: %v", chat.Status())
+	}
+	want := []map[attribute.Key]string{{"dspex.step": "attempt", "dspex.retry.attempt": "1", "error.type": "500", "http.response.status_code": "500"}}
+	if diff := cmp.Diff(want, telExceptions(chat)); diff != "" {
+		t.Errorf("attempt 1's event (-want +got):\n%s", diff)
+	}
+
+	// A reply that does not parse: the program's span says which step.
+	bad := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("junk")), programs.WithName("bad"))
+	rec.Reset()
+	_, err := bad.Call(rtCtx(t), telQ{Question: "What is 2 + 2?"})
+	var pe *adapter.ParseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want a parse error", err)
+	}
+	trees = telTrees(rec.Ended())
+	if len(trees) != 1 || trees[0].span.Status().Code != codes.Error {
+		t.Fatalf("traces %d, want 1 failed", len(trees))
+	}
+	// The chat adapter's parse fails, then the JSON adapter's it falls
+	// back to.
+	want = []map[attribute.Key]string{
+		{"dspex.step": "parse", "dspex.adapter": "chat", "error.type": telemetry.ErrorType(pe)},
+		{"dspex.step": "parse", "dspex.adapter": "json", "error.type": telemetry.ErrorType(pe)},
+	}
+	if diff := cmp.Diff(want, telExceptions(trees[0].span)); diff != "" {
+		t.Errorf("parse failures' events (-want +got):\n%s", diff)
+	}
+}
+
+// telExceptions returns the attributes of the "exception" events of s,
+// without their messages and types.
+func telExceptions(s sdktrace.ReadOnlySpan) []map[attribute.Key]string {
+	var found []map[attribute.Key]string
+	for _, ev := range s.Events() {
+		if ev.Name != "exception" {
+			continue
+		}
+		m := make(map[attribute.Key]string)
+		for _, kv := range ev.Attributes {
+			if kv.Key != "exception.message" && kv.Key != "exception.type" {
+				m[kv.Key] = kv.Value.Emit()
+			}
+		}
+		found = append(found, m)
+	}
+	return found
+}
+
 // TestTelemetryProviderPanicFailsAttempt checks that the attempt in which
-// a provider panicked is recorded as failed, on its span and in the
-// attempts metric, like the call it fails.
+// a provider panicked is recorded as failed, on its span (with step
+// spans) and in the attempts metric, like the call it fails.
 func TestTelemetryProviderPanicFailsAttempt(t *testing.T) {
 	srv := rtSim(t)
-	cfg := telConfig(srv)
+	cfg := telStepSpans(srv)
 	cfg.Retry.MaxAttempts = 1
 	rt, rec, reader := telRuntime(t, cfg, dspex.WithProvider("flaky", rtPanicky(t, srv)))
 	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("flaky")))
@@ -221,10 +331,7 @@ func TestTelemetryPrintSpanTree(t *testing.T) {
 	}
 	want := []string{
 		"Predict qa",
-		"├─ format chat",
-		"├─ chat " + srv.Model(),
-		"│  └─ attempt 1",
-		"└─ parse chat",
+		"└─ chat " + srv.Model(),
 	}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("printed tree (-want +got):\n%s\n%s", diff, out.String())
@@ -266,8 +373,8 @@ func TestTelemetryModuleSpans(t *testing.T) {
 		ctx  func(context.Context) context.Context
 		want string
 	}{
-		{"ChainOfThought", cot, nil, "ChainOfThought cot(Predict cot(format chat, chat " + model + "(attempt 1), parse chat))"},
-		{"BestOfN", best, rt.Context, "BestOfN(Predict inner(format chat, chat " + model + "(attempt 1), parse chat))"},
+		{"ChainOfThought", cot, nil, "ChainOfThought cot(Predict cot(chat " + model + "))"},
+		{"BestOfN", best, rt.Context, "BestOfN(Predict inner(chat " + model + "))"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(rec.Ended())
