@@ -290,7 +290,7 @@ func TestStepFailed(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdkProvider(t, sdktrace.WithSpanProcessor(rec))
 	_, span := tp.Tracer("t").Start(context.Background(), "Predict qa")
-	StepFailed(span, StepParse, nil)                          // no failure: nothing
+	StepFailed(span, StepParse, nil)                         // no failure: nothing
 	StepFailed(offSpan, StepParse, context.DeadlineExceeded) // not recording: nothing
 	StepFailed(span, StepParse, context.DeadlineExceeded, AttrAdapter.String("chat"))
 	span.End()
