@@ -81,7 +81,7 @@ func main() {
 	n := flag.Int("n", 4000, "requests per run")
 	latency := flag.Duration("latency", 50*time.Millisecond, "simulator latency per request")
 	concList := flag.String("conc", "64,256,1024", "comma-separated concurrencies")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file; each path's goroutines carry the label path (raw, rt <mode>): go tool pprof -tags")
 	telList := flag.String("telemetry", "off", "comma-separated telemetry modes to compare: off, noop, stdout, traces, metrics")
 	telOut := flag.String("telemetry-out", "", "file the stdout telemetry mode writes to (default: discarded)")
 	rounds := flag.Int("rounds", 1, "measurements per mode and concurrency; the median is reported")
@@ -437,20 +437,29 @@ func (b *bench) run() error {
 		header += fmt.Sprintf("  %s", "vs "+b.modes[0])
 	}
 	fmt.Println(header)
+	// Each path's calls run under its own profiler label, which the
+	// goroutines they start (connections, actor mailboxes) inherit: a
+	// -cpuprofile tells the paths apart (go tool pprof -tags, -tagfocus
+	// path=raw).
+	rawCtx := pprof.WithLabels(ctx, pprof.Labels("path", "raw"))
+	modeCtx := make([]context.Context, len(b.modes))
+	for i, m := range b.modes {
+		modeCtx[i] = pprof.WithLabels(ctx, pprof.Labels("path", "rt "+m))
+	}
 	for _, c := range b.concs {
 		tag := "c" + strconv.Itoa(c)
 		// Warm every path up: connections, goroutines, client actor.
-		if _, err := drive(ctx, c, c, ps.rawCall(raw, tag+"-warm-raw")); err != nil {
+		if _, err := drive(rawCtx, c, c, ps.rawCall(raw, tag+"-warm-raw")); err != nil {
 			return err
 		}
 		for i, m := range b.modes {
-			if _, err := drive(ctx, c, c, ps.predictCall(predicts[i], tag+"-warm-"+m)); err != nil {
+			if _, err := drive(modeCtx[i], c, c, ps.predictCall(predicts[i], tag+"-warm-"+m)); err != nil {
 				return err
 			}
 		}
 		samples := make([][]sample, len(b.modes)+1) // raw, then each mode
 		for r := range b.rounds {
-			s, err := measure(ctx, b.n, c, ps.rawCall(raw, fmt.Sprintf("%s-r%d-raw", tag, r)))
+			s, err := measure(rawCtx, b.n, c, ps.rawCall(raw, fmt.Sprintf("%s-r%d-raw", tag, r)))
 			if err != nil {
 				return fmt.Errorf("raw, concurrency %d: %w", c, err)
 			}
@@ -458,7 +467,7 @@ func (b *bench) run() error {
 			for k := range b.modes {
 				// Alternate the order of the modes from round to round.
 				i := (k + r) % len(b.modes)
-				s, err := measure(ctx, b.n, c, ps.predictCall(predicts[i], fmt.Sprintf("%s-r%d-%s", tag, r, b.modes[i])))
+				s, err := measure(modeCtx[i], b.n, c, ps.predictCall(predicts[i], fmt.Sprintf("%s-r%d-%s", tag, r, b.modes[i])))
 				if err != nil {
 					return fmt.Errorf("runtime (telemetry %s), concurrency %d: %w", b.modes[i], c, err)
 				}
@@ -821,6 +830,7 @@ func drive(ctx context.Context, n, conc int, call func(context.Context, int) err
 	start := time.Now()
 	for range min(conc, n) {
 		wg.Go(func() {
+			pprof.SetGoroutineLabels(ctx) // ctx's profiler labels, if any
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
