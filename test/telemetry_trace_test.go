@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/dspex-go/dspex"
 	"github.com/dspex-go/dspex/actors"
@@ -163,16 +164,7 @@ func TestTelemetryCachedRepeat(t *testing.T) {
 func TestTelemetryRetryAttempts(t *testing.T) {
 	srv := rtSim(t)
 	rt, rec, _ := telRuntime(t, telStepSpans(srv))
-	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("sim")))
-	srv.FailNext(1, 500)
-	if _, err := qa.Call(rtCtx(t), telQ{Question: "What is the capital of Spain?"}); err != nil {
-		t.Fatal(err)
-	}
-	trees := telTrees(rec.Ended())
-	if len(trees) != 1 {
-		t.Fatalf("%d traces", len(trees))
-	}
-	chat := trees[0].child(t, "chat ")
+	chat := telRetried(t, srv, rt, rec).child(t, "chat ")
 	if got, want := chat.shape(), "chat "+srv.Model()+"(attempt 1, attempt 2)"; got != want {
 		t.Fatalf("chat span = %s, want %s", got, want)
 	}
@@ -194,6 +186,22 @@ func TestTelemetryRetryAttempts(t *testing.T) {
 	}
 }
 
+// telRetried runs a Predict named qa on rt whose first attempt fails
+// with HTTP 500, and returns its trace.
+func telRetried(t *testing.T, srv *simlm.Server, rt *dspex.Runtime, rec *tracetest.SpanRecorder) *telNode {
+	t.Helper()
+	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("sim")), programs.WithName("qa"))
+	srv.FailNext(1, 500)
+	if _, err := qa.Call(rtCtx(t), telQ{Question: "What is the capital of Spain?"}); err != nil {
+		t.Fatal(err)
+	}
+	trees := telTrees(rec.Ended())
+	if len(trees) != 1 {
+		t.Fatalf("%d traces", len(trees))
+	}
+	return trees[0]
+}
+
 // TestTelemetryRetryWithoutStepSpans makes the first attempt fail with
 // HTTP 500, and a reply fail to parse, without step spans: the chat span
 // is alone under the program's, with the failed attempt as its
@@ -206,19 +214,11 @@ func TestTelemetryRetryWithoutStepSpans(t *testing.T) {
 			Message: lm.Message{Role: lm.RoleAssistant, Content: "no fields here"}}}}, nil
 	})
 	rt, rec, _ := telRuntime(t, telConfig(srv), dspex.WithProvider("junk", junk))
-	qa := programs.MustPredict[telQ, telA](programs.WithLM(rt.LM("sim")), programs.WithName("qa"))
-	srv.FailNext(1, 500)
-	if _, err := qa.Call(rtCtx(t), telQ{Question: "What is the capital of Spain?"}); err != nil {
-		t.Fatal(err)
-	}
-	trees := telTrees(rec.Ended())
-	if len(trees) != 1 {
-		t.Fatalf("%d traces", len(trees))
-	}
-	if got, want := trees[0].shape(), "Predict qa(chat "+srv.Model()+")"; got != want {
+	root := telRetried(t, srv, rt, rec)
+	if got, want := root.shape(), "Predict qa(chat "+srv.Model()+")"; got != want {
 		t.Fatalf("span tree = %s, want %s", got, want)
 	}
-	chat := trees[0].children[0].span
+	chat := root.children[0].span
 	if v, _ := telAttr(chat, telemetry.AttrRetryAttempts); v.AsInt64() != 2 {
 		t.Errorf("dspex.retry.attempts = %v, want 2", v.Emit())
 	}
@@ -238,7 +238,7 @@ func TestTelemetryRetryWithoutStepSpans(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("err = %v, want a parse error", err)
 	}
-	trees = telTrees(rec.Ended())
+	trees := telTrees(rec.Ended())
 	if len(trees) != 1 || trees[0].span.Status().Code != codes.Error {
 		t.Fatalf("traces %d, want 1 failed", len(trees))
 	}
