@@ -103,7 +103,7 @@ type Providers struct {
 	sdkTP   *sdktrace.TracerProvider // nil when no-op
 	sdkMP   *sdkmetric.MeterProvider // nil when no-op
 	spanExp sdktrace.SpanExporter    // nil when no-op
-	bsp     sdktrace.SpanProcessor   // the batch processor feeding spanExp
+	bsp     *batcher                 // the batch processor feeding spanExp
 	content bool
 	steps   bool
 
@@ -125,8 +125,12 @@ type Providers struct {
 //     cfg.Headers. They connect lazily: Setup does not wait for the
 //     collector.
 //
-// Spans are batched and sampled with ParentBased(TraceIDRatioBased(
-// cfg.SampleRatio)); the resource carries service.name = cfg.ServiceName.
+// Spans are sampled with ParentBased(TraceIDRatioBased(cfg.SampleRatio))
+// and batched for the exporter as the SDK's batch span processor does, with
+// the same defaults and OTEL_BSP_* variables (batches of 512, every 5 s, a
+// queue of 2048 that drops spans when full), but without waking a
+// goroutine for every span; the resource carries service.name =
+// cfg.ServiceName.
 // ctx bounds the exporters' construction only. Call Shutdown when done.
 func Setup(ctx context.Context, cfg config.Telemetry, opts ...Option) (*Providers, error) {
 	o := options{writer: os.Stdout, metricInterval: 60 * time.Second}
@@ -174,7 +178,7 @@ func Setup(ctx context.Context, cfg config.Telemetry, opts ...Option) (*Provider
 		}
 		if spanExp != nil {
 			p.spanExp = spanExp
-			p.bsp = sdktrace.NewBatchSpanProcessor(spanExp)
+			p.bsp = newBatcher(spanExp, os.Getenv)
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p.bsp))
 		}
 		for _, sp := range o.processors {
@@ -359,18 +363,14 @@ func (p *Providers) Shutdown(ctx context.Context) error {
 		var errs []error
 		if p.sdkTP != nil {
 			err := p.sdkTP.Shutdown(ctx)
-			if err != nil {
+			if err != nil && p.bsp != nil {
 				// The SDK skips the span processors when ctx is already
-				// done, and the batch processor stops waiting for an export
-				// still retrying in its goroutine (up to the OTLP retry
-				// budget, a minute). Stop the processor (idempotent), and
-				// shut the exporter down with the expired ctx, which cancels
-				// that export at once: no goroutine outlives Shutdown for
-				// long.
-				if p.bsp != nil {
-					_ = p.bsp.Shutdown(ctx)
-					_ = p.spanExp.Shutdown(ctx)
-				}
+				// done. Stop the batcher (idempotent), which shuts the
+				// exporter down with the expired ctx: that cancels an
+				// export still retrying in its goroutine (up to the OTLP
+				// retry budget, a minute), so that no goroutine outlives
+				// Shutdown for long.
+				_ = p.bsp.Shutdown(ctx)
 			}
 			errs = append(errs, err)
 		}
