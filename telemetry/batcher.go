@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -51,10 +52,16 @@ type batcher struct {
 
 	exporting atomic.Bool // the goroutine is exporting
 
-	ready   chan struct{}      // a full batch waits; capacity 1
-	flushes chan chan struct{} // ForceFlush: closed once the queue is exported
-	stop    chan struct{}      // closed by Shutdown
-	done    chan struct{}      // closed when the goroutine has exported all and returned
+	ready   chan struct{}   // a full batch waits; capacity 1
+	flushes chan chan error // ForceFlush: gets the export's outcome
+	stop    chan struct{}   // closed by Shutdown
+	done    chan struct{}   // closed when the goroutine has exported all and returned
+
+	// ctx is the parent of every export's context: Shutdown cancels it
+	// when its own ctx ends first, which ends the export under way and
+	// skips the batches left.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	stopOnce sync.Once
 	stopErr  error
@@ -73,22 +80,31 @@ func newBatcher(exp sdktrace.SpanExporter, getenv func(string) string) *batcher 
 		maxQueue: envCount(getenv, "OTEL_BSP_MAX_QUEUE_SIZE", defaultMaxQueue),
 		maxBatch: envCount(getenv, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", defaultMaxBatch),
 		ready:    make(chan struct{}, 1),
-		flushes:  make(chan chan struct{}),
+		flushes:  make(chan chan error),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	b.maxBatch = min(b.maxBatch, b.maxQueue) // as the SDK does
+	if b.maxBatch > b.maxQueue {
+		b.maxBatch = min(defaultMaxBatch, b.maxQueue) // as the SDK does
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
 	go b.run()
 	return b
 }
 
 // envMillis returns the duration in milliseconds the variable name holds,
-// or def when it is unset or not a positive integer.
+// or def when it is unset or not a positive integer (for the export
+// timeout, 0 is valid: no timeout, as with the SDK).
 func envMillis(getenv func(string) string, name string, def time.Duration) time.Duration {
-	if n := envCount(getenv, name, 0); n > 0 {
-		return time.Duration(n) * time.Millisecond
+	v := getenv(name)
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil || n < 0:
+		return def
+	case n == 0 && name != "OTEL_BSP_EXPORT_TIMEOUT":
+		return def
 	}
-	return def
+	return time.Duration(n) * time.Millisecond
 }
 
 // envCount returns the positive integer the variable name holds, or def.
@@ -128,13 +144,19 @@ func (b *batcher) OnEnd(s sdktrace.ReadOnlySpan) {
 		case b.ready <- struct{}{}:
 		default: // the goroutine is told already
 		}
-	case n > b.maxBatch && !b.exporting.Load():
-		// A full batch waits for the goroutine, which was told but has
-		// not run: callers that never block would fill the queue before
-		// the scheduler gets to it. Yield to it.
+	case n > b.maxBatch && (n-b.maxBatch)%b.yieldEvery() == 0 && !b.exporting.Load():
+		// A full batch still waits for the goroutine, which was told
+		// but has not run: callers that never block would fill the
+		// queue before the scheduler gets to it. Yield to it, a few
+		// times per batch at most: past that the queue drops spans, as
+		// the SDK's does.
 		runtime.Gosched()
 	}
 }
+
+// yieldEvery is how many spans past a full batch OnEnd takes between
+// yields to the goroutine.
+func (b *batcher) yieldEvery() int { return max(b.maxBatch/4, 1) }
 
 // run is the batcher's goroutine: it exports what is queued whenever a
 // batch is full, the delay has passed or ForceFlush asks, and everything
@@ -145,7 +167,7 @@ func (b *batcher) run() {
 	defer timer.Stop()
 	var spare []sdktrace.ReadOnlySpan
 	for {
-		var flushed chan struct{}
+		var flushed chan error
 		select {
 		case <-b.stop:
 			b.export(spare)
@@ -154,9 +176,13 @@ func (b *batcher) run() {
 		case <-timer.C:
 		case flushed = <-b.flushes:
 		}
-		spare = b.export(spare)
-		if flushed != nil {
-			close(flushed)
+		var err error
+		spare, err = b.export(spare)
+		switch {
+		case flushed != nil:
+			flushed <- err // capacity 1: ForceFlush may have gone
+		case err != nil:
+			otel.Handle(err)
 		}
 		timer.Reset(b.delay)
 	}
@@ -164,41 +190,56 @@ func (b *batcher) run() {
 
 // export exports the queue in batches of at most maxBatch, leaving spare,
 // emptied, as the new queue; it returns the old queue, emptied, as the
-// next spare.
-func (b *batcher) export(spare []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+// next spare, and the export errors. Once b.ctx is cancelled it skips the
+// batches left.
+func (b *batcher) export(spare []sdktrace.ReadOnlySpan) ([]sdktrace.ReadOnlySpan, error) {
 	b.mu.Lock()
 	spans := b.queue
 	b.queue = spare[:0]
 	b.mu.Unlock()
 	b.exporting.Store(true)
 	defer b.exporting.Store(false)
-	for rest := spans; len(rest) > 0; {
+	var errs []error
+	for rest := spans; len(rest) > 0 && b.ctx.Err() == nil; {
 		n := min(len(rest), b.maxBatch)
-		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+		ctx, cancel := b.ctx, context.CancelFunc(func() {})
+		if b.timeout > 0 {
+			ctx, cancel = context.WithTimeout(b.ctx, b.timeout)
+		}
 		if err := b.exp.ExportSpans(ctx, rest[:n]); err != nil {
-			otel.Handle(fmt.Errorf("telemetry: exporting %d spans: %w", n, err))
+			errs = append(errs, fmt.Errorf("telemetry: exporting %d spans: %w", n, err))
 		}
 		cancel()
 		rest = rest[n:]
 	}
 	clear(spans) // hold no span past its export
-	return spans[:0]
+	return spans[:0], errors.Join(errs...)
 }
 
 // ForceFlush implements sdktrace.SpanProcessor: it returns once the spans
-// queued before it was called are exported, or with ctx's error.
+// queued before it was called are exported, with the exporter's errors,
+// or with ctx's error when ctx ends first. After Shutdown it returns nil.
 func (b *batcher) ForceFlush(ctx context.Context) error {
-	flushed := make(chan struct{})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	stopped := b.stopped
+	b.mu.Unlock()
+	if stopped {
+		return nil // Shutdown exports what is left
+	}
+	flushed := make(chan error, 1)
 	select {
 	case b.flushes <- flushed:
 	case <-b.done:
-		return nil // shut down: everything is exported
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
-	case <-flushed:
-		return nil
+	case err := <-flushed:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -206,10 +247,11 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 
 // Shutdown implements sdktrace.SpanProcessor: it stops taking spans,
 // exports those queued and shuts the exporter down, within ctx. When ctx
-// ends first it returns ctx's error, and still shuts the exporter down
-// with ctx, which cancels an export under way (the OTLP exporters
-// retry for up to a minute): no goroutine outlives Shutdown for long. It
-// is idempotent: later calls return the first result.
+// ends first it returns ctx's error and cancels the export under way (the
+// OTLP exporters retry for up to a minute) and the batches left; the
+// exporter is then shut down as soon as the goroutine has returned, never
+// while it exports. It is idempotent: later calls return the first
+// result. Spans the full queue dropped are reported to otel.Handle.
 func (b *batcher) Shutdown(ctx context.Context) error {
 	b.stopOnce.Do(func() {
 		b.mu.Lock()
@@ -217,19 +259,23 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		dropped := b.dropped
 		b.mu.Unlock()
 		close(b.stop)
-		var err error
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if e := b.exp.Shutdown(ctx); err == nil {
-			err = e
-		}
 		if dropped > 0 {
 			otel.Handle(fmt.Errorf("telemetry: %d spans dropped: the export queue (%d spans, OTEL_BSP_MAX_QUEUE_SIZE) was full", dropped, b.maxQueue))
 		}
-		b.stopErr = err
+		select {
+		case <-b.done:
+			b.cancel()
+			b.stopErr = b.exp.Shutdown(ctx)
+		case <-ctx.Done():
+			b.stopErr = ctx.Err()
+			b.cancel()
+			go func() {
+				<-b.done
+				if err := b.exp.Shutdown(context.Background()); err != nil {
+					otel.Handle(fmt.Errorf("telemetry: shutting the span exporter down: %w", err))
+				}
+			}()
+		}
 	})
 	return b.stopErr
 }

@@ -21,8 +21,11 @@ type batchExporter struct {
 	batches  []int // sizes
 	names    []string
 	block    chan struct{}
+	fail     error         // returned by every export
 	exported chan struct{} // signalled after each export; capacity 64
 	shutdown int
+	during   bool // Shutdown was called while an export ran
+	running  bool
 }
 
 func newBatchExporter() *batchExporter {
@@ -32,7 +35,13 @@ func newBatchExporter() *batchExporter {
 func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	e.mu.Lock()
 	block := e.block
+	e.running = true
 	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.running = false
+		e.mu.Unlock()
+	}()
 	if block != nil {
 		select {
 		case <-block:
@@ -41,15 +50,21 @@ func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 		}
 	}
 	e.mu.Lock()
+	defer func() {
+		select {
+		case e.exported <- struct{}{}:
+		default:
+		}
+	}()
+	if e.fail != nil {
+		e.mu.Unlock()
+		return e.fail
+	}
 	e.batches = append(e.batches, len(spans))
 	for _, s := range spans {
 		e.names = append(e.names, s.Name())
 	}
 	e.mu.Unlock()
-	select {
-	case e.exported <- struct{}{}:
-	default:
-	}
 	return nil
 }
 
@@ -57,6 +72,7 @@ func (e *batchExporter) Shutdown(context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.shutdown++
+	e.during = e.during || e.running
 	return nil
 }
 
@@ -92,7 +108,9 @@ func TestBatcherSettings(t *testing.T) {
 		{"variables", map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "250", "OTEL_BSP_EXPORT_TIMEOUT": "1000",
 			"OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "10"},
 			250 * time.Millisecond, time.Second, 100, 10},
-		{"batch larger than the queue", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "100"}, 5 * time.Second, 30 * time.Second, 100, 100},
+		{"batch larger than the queue", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "400"},
+			5 * time.Second, 30 * time.Second, 100, 100},
+		{"no export timeout", map[string]string{"OTEL_BSP_EXPORT_TIMEOUT": "0"}, 5 * time.Second, 0, 2048, 512},
 		{"invalid values", map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "soon", "OTEL_BSP_MAX_QUEUE_SIZE": "-3",
 			"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "0"}, 5 * time.Second, 30 * time.Second, 2048, 512},
 	} {
@@ -125,6 +143,13 @@ func TestBatcherFullBatch(t *testing.T) {
 	if batches, spans, _ := exp.state(); len(batches) != 1 || batches[0] != 4 || spans != 4 {
 		t.Errorf("batches %v, %d spans; want one of 4", batches, spans)
 	}
+	exp.mu.Lock()
+	defer exp.mu.Unlock()
+	for _, name := range exp.names {
+		if name != "s" {
+			t.Errorf("exported %q", name)
+		}
+	}
 }
 
 // TestBatcherDelay checks that spans short of a batch are exported once
@@ -133,11 +158,41 @@ func TestBatcherDelay(t *testing.T) {
 	exp := newBatchExporter()
 	b := newBatcher(exp, env(map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "20"}))
 	defer b.Shutdown(context.Background())
+	for i := range 2 { // the timer is armed again after each export
+		b.OnEnd(endedSpan("s", true))
+		select {
+		case <-exp.exported:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("span %d was not exported after the delay", i+1)
+		}
+	}
+}
+
+// TestBatcherForceFlushWaitsForTheExport checks that ForceFlush returns
+// only once the export is done, with the exporter's error.
+func TestBatcherForceFlushWaitsForTheExport(t *testing.T) {
+	exp := newBatchExporter()
+	exp.block = make(chan struct{})
+	exp.fail = errors.New("collector said no")
+	b := newBatcher(exp, env(map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "3600000"}))
+	defer b.Shutdown(context.Background())
 	b.OnEnd(endedSpan("s", true))
+	flushed := make(chan error, 1)
+	go func() { flushed <- b.ForceFlush(context.Background()) }()
+	waitFor(t, func() bool { exp.mu.Lock(); defer exp.mu.Unlock(); return exp.running })
 	select {
-	case <-exp.exported:
-	case <-time.After(10 * time.Second):
-		t.Fatal("a span was not exported after the delay")
+	case err := <-flushed:
+		t.Fatalf("ForceFlush returned %v while the export ran", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(exp.block)
+	if err := <-flushed; !errors.Is(err, exp.fail) {
+		t.Errorf("ForceFlush = %v, want the exporter's error", err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.ForceFlush(cancelled); !errors.Is(err, context.Canceled) {
+		t.Errorf("ForceFlush with a cancelled ctx = %v", err)
 	}
 }
 
@@ -227,20 +282,29 @@ func TestBatcherShutdownStuckExporter(t *testing.T) {
 	exp := newBatchExporter()
 	exp.block = make(chan struct{})
 	defer close(exp.block)
-	b := newBatcher(exp, env(map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "3600000"}))
-	b.OnEnd(endedSpan("s", true))
+	b := newBatcher(exp, env(map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "3600000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1"}))
+	b.OnEnd(endedSpan("s", true)) // a full batch: exported at once, and stuck
+	waitFor(t, func() bool { exp.mu.Lock(); defer exp.mu.Unlock(); return exp.running })
+	b.OnEnd(endedSpan("s", true)) // left in the queue
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := b.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown = %v, want the deadline", err)
 	}
-	if _, _, shutdown := exp.state(); shutdown != 1 {
-		t.Errorf("exporter shut down %d times, want 1", shutdown)
+	// Shutdown cancelled the export, and the exporter is shut down once
+	// the goroutine has returned, not while it exported.
+	waitFor(t, func() bool { _, _, n := exp.state(); return n == 1 })
+	exp.mu.Lock()
+	during := exp.during
+	exp.mu.Unlock()
+	if during {
+		t.Error("the exporter was shut down during an export")
 	}
-	flush, cancelFlush := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancelFlush()
-	if err := b.ForceFlush(flush); !errors.Is(err, context.DeadlineExceeded) && err != nil {
-		t.Errorf("ForceFlush = %v", err)
+	if err := b.ForceFlush(context.Background()); err != nil {
+		t.Errorf("ForceFlush after Shutdown = %v", err)
+	}
+	if _, spans, _ := exp.state(); spans != 0 {
+		t.Errorf("%d spans exported after the cancelled Shutdown, want 0", spans)
 	}
 }
 

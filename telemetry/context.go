@@ -89,10 +89,12 @@ func isNoopMeter(mp metric.MeterProvider) bool {
 }
 
 // StepSpanner is implemented by a Source that says whether the short
-// steps of a call — an adapter's format and parse, each provider request
-// of an LM call — get spans of their own (config.Telemetry.StepSpans):
+// steps of a call get spans of their own (config.Telemetry.StepSpans):
 // *Providers, the dspex runtime and its LMs, an evaluate.Evaluator given
-// either. Under a Source that does not implement it, steps get none.
+// either. The adapter's format and parse follow the Source in the
+// context (none under a Source that does not implement StepSpanner); the
+// attempts of an LM call follow the providers of the runtime that makes
+// the call.
 type StepSpanner interface {
 	StepSpans() bool
 }

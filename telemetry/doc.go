@@ -91,9 +91,10 @@
 // server.port, plus dspex.provider and dspex.cache.hit (a cache hit also
 // adds the dspex.cache.hit event, and has no attempt). With step spans
 // each provider request is an "attempt N" child; a breaker rejection is
-// the dspex.breaker.rejected event on its attempt (on the call's span
-// without step spans), a rate-limiter wait the dspex.rate_limit.wait
-// event and attribute. Modules (ChainOfThought,
+// the dspex.breaker.rejected event on its attempt, a rate-limiter wait
+// the dspex.rate_limit.wait event and attribute of its attempt; without
+// step spans both are events of the call's span (the wait's duration an
+// attribute of its event). Modules (ChainOfThought,
 // ReAct, BestOfN, Refine, MultiChainComparison) wrap their predictors'
 // spans in their own. An evaluation is an "evaluate <description>" span
 // with one "example" child per example (dspex.example.index, .status,

@@ -102,8 +102,7 @@ type Providers struct {
 	mp      metric.MeterProvider
 	sdkTP   *sdktrace.TracerProvider // nil when no-op
 	sdkMP   *sdkmetric.MeterProvider // nil when no-op
-	spanExp sdktrace.SpanExporter    // nil when no-op
-	bsp     *batcher                 // the batch processor feeding spanExp
+	bsp     *batcher                 // batches spans for the exporter; nil when none
 	content bool
 	steps   bool
 
@@ -177,7 +176,6 @@ func Setup(ctx context.Context, cfg config.Telemetry, opts ...Option) (*Provider
 			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))),
 		}
 		if spanExp != nil {
-			p.spanExp = spanExp
 			p.bsp = newBatcher(spanExp, os.Getenv)
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p.bsp))
 		}

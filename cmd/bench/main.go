@@ -404,19 +404,32 @@ func (b *bench) run() error {
 	rts := make([]*dspex.Runtime, len(b.modes))
 	predicts := make([]*programs.Predict[question, answer], len(b.modes))
 	for i, mode := range b.modes {
-		rt, p, err := b.runtimeFor(ctx, url, mode)
+		// Under the mode's profiler label, so that the goroutines the
+		// runtime starts (actors, the span batcher, the metric reader)
+		// carry it too.
+		var (
+			rt  *dspex.Runtime
+			p   *programs.Predict[question, answer]
+			err error
+		)
+		pprof.Do(ctx, pprof.Labels("path", "rt "+mode), func(ctx context.Context) {
+			rt, p, err = b.runtimeFor(ctx, url, mode)
+			if err == nil && b.cacheMB > 0 {
+				// Four requests per KiB of the tier: more than it holds,
+				// as a stored response takes more than 256 bytes.
+				if _, ferr := drive(ctx, b.cacheMB<<12, 256, ps.predictCall(p, "fill-"+mode)); ferr != nil {
+					err = fmt.Errorf("filling the cache (telemetry %s): %w", mode, ferr)
+				}
+			}
+		})
 		if err != nil {
+			if rt != nil {
+				_ = rt.Close(ctx)
+			}
 			return err
 		}
 		defer rt.Close(ctx)
 		rts[i], predicts[i] = rt, p
-		if b.cacheMB > 0 {
-			// Four requests per KiB of the tier: more than it holds, as
-			// a stored response takes more than 256 bytes.
-			if _, err := drive(ctx, b.cacheMB<<12, 256, ps.predictCall(p, "fill-"+mode)); err != nil {
-				return fmt.Errorf("filling the cache (telemetry %s): %w", mode, err)
-			}
-		}
 	}
 
 	where := "in a child process: CPU, allocations and memory are the client's alone"
