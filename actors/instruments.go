@@ -382,9 +382,6 @@ func (c *lmCall) end(resp lm.Response, err error) {
 		c.span.SetAttributes(*buf...)
 		clear(*buf) // keep no values alive in the pool
 		spanAttrBufs.Put(buf)
-		if c.tries > 1 {
-			c.span.SetAttributes(telemetry.AttrRetryAttempts.Int(c.tries))
-		}
 		if c.cache > 0 {
 			c.span.AddEvent(telemetry.EventCacheHit)
 		}
@@ -421,6 +418,9 @@ func (c *lmCall) spanAttrs(kvs []attribute.KeyValue, resp lm.Response, err error
 	}
 	if c.cache != 0 {
 		kvs = append(kvs, telemetry.AttrCacheHit.Bool(c.cache > 0))
+	}
+	if c.tries > 1 {
+		kvs = append(kvs, telemetry.AttrRetryAttempts.Int(c.tries))
 	}
 	if c.ins.content {
 		if b, err := json.Marshal(lm.RedactImages(req.Messages)); err == nil {
@@ -613,13 +613,14 @@ func (a *attempt) end(err error, sent bool) {
 // span has its outcome, and dspex.retry.attempts when it took more than
 // one.
 func (a *attempt) recordOnCall(err error, rejected bool) {
-	if err == nil || a.c.span == nil || !a.c.span.IsRecording() {
+	span := a.events() // the call's: the attempt has no span
+	if err == nil || span == nil {
 		return
 	}
 	if rejected {
-		a.c.span.AddEvent(telemetry.EventBreakerRejected)
+		span.AddEvent(telemetry.EventBreakerRejected)
 	}
-	telemetry.StepFailed(a.c.span, telemetry.StepAttempt, err, a.attrs(err, false)...)
+	telemetry.StepFailed(span, telemetry.StepAttempt, err, a.attrs(err, false)...)
 }
 
 // attrs returns the attributes of the attempt: its number, the rate

@@ -75,8 +75,8 @@ var _ sdktrace.SpanProcessor = (*batcher)(nil)
 func newBatcher(exp sdktrace.SpanExporter, getenv func(string) string) *batcher {
 	b := &batcher{
 		exp:      exp,
-		delay:    envMillis(getenv, "OTEL_BSP_SCHEDULE_DELAY", defaultBatchDelay),
-		timeout:  envMillis(getenv, "OTEL_BSP_EXPORT_TIMEOUT", defaultExportTimeout),
+		delay:    envMillis(getenv, "OTEL_BSP_SCHEDULE_DELAY", defaultBatchDelay, false),
+		timeout:  envMillis(getenv, "OTEL_BSP_EXPORT_TIMEOUT", defaultExportTimeout, true),
 		maxQueue: envCount(getenv, "OTEL_BSP_MAX_QUEUE_SIZE", defaultMaxQueue),
 		maxBatch: envCount(getenv, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", defaultMaxBatch),
 		ready:    make(chan struct{}, 1),
@@ -93,15 +93,11 @@ func newBatcher(exp sdktrace.SpanExporter, getenv func(string) string) *batcher 
 }
 
 // envMillis returns the duration in milliseconds the variable name holds,
-// or def when it is unset or not a positive integer (for the export
-// timeout, 0 is valid: no timeout, as with the SDK).
-func envMillis(getenv func(string) string, name string, def time.Duration) time.Duration {
-	v := getenv(name)
-	n, err := strconv.Atoi(v)
-	switch {
-	case err != nil || n < 0:
-		return def
-	case n == 0 && name != "OTEL_BSP_EXPORT_TIMEOUT":
+// or def when it is unset, negative, not an integer, or 0 without
+// zeroOK (the export timeout's 0 means no timeout, as with the SDK).
+func envMillis(getenv func(string) string, name string, def time.Duration, zeroOK bool) time.Duration {
+	n, err := strconv.Atoi(getenv(name))
+	if err != nil || n < 0 || n == 0 && !zeroOK {
 		return def
 	}
 	return time.Duration(n) * time.Millisecond
