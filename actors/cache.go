@@ -31,6 +31,9 @@ type responseCache struct {
 	ttl   time.Duration
 	now   func() time.Time
 	owned bool // closed with the client
+	// copies reports that all copies the values it is given (a memory
+	// store): put hands it a pooled buffer.
+	copies bool
 	// decoded remembers the latest responses decoded from the front
 	// tier, so that a hit on the same bytes is not decoded again.
 	decoded decodedMemo
@@ -116,7 +119,7 @@ func newResponseCache(s config.Cache, shared cache.Store) (*responseCache, error
 	}
 	switch st := rc.all.(type) {
 	case *cache.Memory:
-		rc.front = st
+		rc.front, rc.copies = st, true
 	case *cache.Tiered:
 		rc.front, rc.back = st.Front(), st.Back()
 	default:
@@ -179,26 +182,43 @@ func (rc *responseCache) put(ctx context.Context, key string, resp lm.Response) 
 		return
 	}
 	resp.Cached = false
-	_ = rc.all.Set(ctx, key, cache.Entry{Value: encodeResponse(&resp), Expires: rc.now().Add(rc.ttl)})
+	bp := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(bp)
+	v, pooled := encodeResponseIn(bp, &resp)
+	if pooled && !rc.copies {
+		v = bytes.Clone(v) // the store may keep it
+	}
+	_ = rc.all.Set(ctx, key, cache.Entry{Value: v, Expires: rc.now().Add(rc.ttl)})
 }
 
-// encodeResponse returns the JSON encoding/json writes for resp. A plain
-// response (text choices: no parts, tool calls or tool call ids) is
-// written by appendPlainResponse into a pooled buffer and copied out, at
-// a fraction of encoding/json's cost; any other goes through encoding/json.
-// Stored entries stay byte for byte what earlier versions wrote.
+// encodeResponse returns the JSON encoding/json writes for resp (see
+// encodeResponseIn), in memory of its own.
 func encodeResponse(resp *lm.Response) []byte {
 	bp := keyBuffers.Get().(*[]byte)
 	defer keyBuffers.Put(bp)
+	b, pooled := encodeResponseIn(bp, resp)
+	if pooled {
+		return bytes.Clone(b)
+	}
+	return b
+}
+
+// encodeResponseIn returns the JSON encoding/json writes for resp. A plain
+// response (text choices: no parts, tool calls or tool call ids) is
+// written by appendPlainResponse into *bp, a pooled buffer (pooled is
+// true: the bytes are *bp's until it goes back to the pool), at a
+// fraction of encoding/json's cost; any other goes through encoding/json.
+// Stored entries stay byte for byte what earlier versions wrote.
+func encodeResponseIn(bp *[]byte, resp *lm.Response) (b []byte, pooled bool) {
 	b, ok := appendPlainResponse((*bp)[:0], resp)
 	if !ok {
 		body, _ := json.Marshal(resp) // lm.Response always encodes
-		return body
+		return body, false
 	}
 	if cap(b) <= maxKeyBuffer {
 		*bp = b
 	}
-	return bytes.Clone(b)
+	return b, true
 }
 
 // appendPlainResponse appends resp as encoding/json encodes it, when it is

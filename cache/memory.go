@@ -92,14 +92,31 @@ func (m *Memory) Get(_ context.Context, key string) (Entry, bool, error) {
 	return e, true, nil
 }
 
-// Set implements Store.
+// Set implements Store. It copies e.Value, which the caller may reuse
+// once Set returns.
 func (m *Memory) Set(_ context.Context, key string, e Entry) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
+	// bigcache copies what it is given: the stamped value is built in a
+	// pooled buffer.
+	bp := entryBuffers.Get().(*[]byte)
+	b := appendEntry((*bp)[:0], e)
 	// A full cache only loses an entry: bigcache evicts the oldest.
-	return m.c.Set(key, encodeEntry(e))
+	err := m.c.Set(key, b)
+	if cap(b) <= maxPooledEntry {
+		*bp = b
+	}
+	entryBuffers.Put(bp)
+	return err
 }
+
+// maxPooledEntry is the largest buffer entryBuffers keeps: a rare huge
+// value does not stay pinned in the pool.
+const maxPooledEntry = 64 << 10
+
+// entryBuffers are the buffers Memory.Set stamps values in.
+var entryBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}
 
 // Delete implements Store.
 func (m *Memory) Delete(_ context.Context, key string) error {
@@ -143,12 +160,16 @@ func (m *Memory) Close() error {
 // encodeEntry stamps the value with its expiry (Unix nanoseconds, 0 for
 // none).
 func encodeEntry(e Entry) []byte {
-	b := make([]byte, entryHeader, entryHeader+len(e.Value))
+	return appendEntry(make([]byte, 0, entryHeader+len(e.Value)), e)
+}
+
+// appendEntry appends what encodeEntry returns to b.
+func appendEntry(b []byte, e Entry) []byte {
 	var exp int64
 	if !e.Expires.IsZero() {
 		exp = e.Expires.UnixNano()
 	}
-	binary.BigEndian.PutUint64(b, uint64(exp))
+	b = binary.BigEndian.AppendUint64(b, uint64(exp))
 	return append(b, e.Value...)
 }
 
