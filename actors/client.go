@@ -95,7 +95,7 @@ type clientShared struct {
 
 	base     context.Context // canceled with ErrClosed on close
 	closeAll context.CancelCauseFunc
-	cancels  sync.Map // request id -> context.CancelCauseFunc
+	cancels  cancelRegistry
 	// active counts the requests being served on their callers'
 	// goroutines (see serve), with closedBit set once the client closes;
 	// idle is closed when it is closed and none is left.
@@ -155,11 +155,64 @@ func (cs *clientShared) update(s ClientSettings, m lm.LM) {
 
 // register records the cancel func of a running request.
 func (cs *clientShared) register(id uint64, cancel context.CancelCauseFunc) {
-	cs.cancels.Store(id, cancel)
+	cs.cancels.store(id, cancel)
 }
 
 // unregister forgets a request.
-func (cs *clientShared) unregister(id uint64) { cs.cancels.Delete(id) }
+func (cs *clientShared) unregister(id uint64) { cs.cancels.delete(id) }
+
+// cancelRegistry holds the cancel funcs of a client's running requests by
+// id, in shards each under a lock of its own. Registering is a map write
+// under a lock few requests share: a sync.Map allocated an entry (and a
+// boxed id) for every request.
+type cancelRegistry struct {
+	shards [cancelShards]cancelShard
+}
+
+// cancelShards is the number of shards of a cancelRegistry; ids are
+// consecutive, so requests spread evenly over them.
+const cancelShards = 16
+
+type cancelShard struct {
+	mu sync.Mutex
+	m  map[uint64]context.CancelCauseFunc
+	_  [48]byte // 64 bytes each: two shards' locks never share a cache line
+}
+
+func (r *cancelRegistry) store(id uint64, cancel context.CancelCauseFunc) {
+	s := &r.shards[id%cancelShards]
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = make(map[uint64]context.CancelCauseFunc)
+	}
+	s.m[id] = cancel
+	s.mu.Unlock()
+}
+
+func (r *cancelRegistry) delete(id uint64) {
+	s := &r.shards[id%cancelShards]
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+}
+
+// cancelAll cancels every request registered, with cause. A request
+// registered meanwhile may be missed: open checks for a close after it
+// registers.
+func (r *cancelRegistry) cancelAll(cause error) {
+	var cancels []context.CancelCauseFunc
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for _, c := range s.m {
+			cancels = append(cancels, c)
+		}
+		s.mu.Unlock()
+	}
+	for _, c := range cancels {
+		c(cause)
+	}
+}
 
 // status returns a snapshot.
 func (cs *clientShared) status() ClientStatus {
@@ -186,10 +239,7 @@ func (cs *clientShared) close(ctx context.Context) error {
 	if cs.active.Or(closedBit)&^closedBit == 0 {
 		cs.idleOnce.Do(func() { close(cs.idle) })
 	}
-	cs.cancels.Range(func(_, c any) bool {
-		c.(context.CancelCauseFunc)(ErrClosed)
-		return true
-	})
+	cs.cancels.cancelAll(ErrClosed)
 	done := make(chan struct{})
 	go func() {
 		cs.running.Wait()

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -56,5 +57,34 @@ func TestAttemptDeadline(t *testing.T) {
 				t.Fatalf("provider's deadline %v after the call's start, want %v", dl.Sub(before), tc.want)
 			}
 		})
+	}
+}
+
+// TestCancelRegistry: cancelAll cancels, with its cause, exactly the
+// requests still registered, whatever shard they fall in.
+func TestCancelRegistry(t *testing.T) {
+	var r cancelRegistry
+	ctxs := make(map[uint64]context.Context)
+	for id := uint64(1); id <= 3*cancelShards+5; id++ {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		ctxs[id] = ctx
+		r.store(id, cancel)
+	}
+	for id := range ctxs {
+		if id%3 == 0 {
+			r.delete(id)
+		}
+	}
+	r.delete(1000) // never registered
+	cause := errors.New("closing")
+	r.cancelAll(cause)
+	for id, ctx := range ctxs {
+		got := context.Cause(ctx)
+		switch {
+		case id%3 == 0 && got != nil:
+			t.Errorf("request %d, unregistered, was cancelled: %v", id, got)
+		case id%3 != 0 && got != cause:
+			t.Errorf("request %d: cause %v, want %v", id, got, cause)
+		}
 	}
 }
