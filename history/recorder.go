@@ -127,8 +127,9 @@ func (c *Call) End(ctx context.Context, provider, model string, req *lm.Request,
 		if resp.Model != "" {
 			rec.Model = resp.Model
 		}
-		rec.Replies = make([]string, len(resp.Choices))
-		rec.FinishReasons = make([]string, len(resp.Choices))
+		n := len(resp.Choices)
+		both := make([]string, 2*n) // one allocation for the two
+		rec.Replies, rec.FinishReasons = both[:n:n], both[n:]
 		for i, ch := range resp.Choices {
 			rec.Replies[i], rec.FinishReasons[i] = ch.Message.Content, ch.FinishReason
 			if len(ch.Message.ToolCalls) > 0 {

@@ -333,7 +333,8 @@ func (c *OpenAI) response(model string, ex *exchange, resp *openai.ChatCompletio
 		*to = Response{}
 		return &ProviderError{Provider: c.provider, Model: model, Status: ex.status, Err: ErrNoChoices}
 	}
-	choices := slices.Clone(resp.Choices)
+	// The reply is this call's alone: its choices are sorted in place.
+	choices := resp.Choices
 	slices.SortStableFunc(choices, func(a, b openai.ChatCompletionChoice) int { return cmp.Compare(a.Index, b.Index) })
 	*to = Response{
 		ID:      resp.ID,
