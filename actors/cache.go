@@ -191,18 +191,6 @@ func (rc *responseCache) put(ctx context.Context, key string, resp lm.Response) 
 	_ = rc.all.Set(ctx, key, cache.Entry{Value: v, Expires: rc.now().Add(rc.ttl)})
 }
 
-// encodeResponse returns the JSON encoding/json writes for resp (see
-// encodeResponseIn), in memory of its own.
-func encodeResponse(resp *lm.Response) []byte {
-	bp := keyBuffers.Get().(*[]byte)
-	defer keyBuffers.Put(bp)
-	b, pooled := encodeResponseIn(bp, resp)
-	if pooled {
-		return bytes.Clone(b)
-	}
-	return b
-}
-
 // encodeResponseIn returns the JSON encoding/json writes for resp. A plain
 // response (text choices: no parts, tool calls or tool call ids) is
 // written by appendPlainResponse into *bp, a pooled buffer (pooled is

@@ -187,3 +187,15 @@ func BenchmarkCacheKey(b *testing.B) {
 		}
 	}
 }
+
+// encodeResponse returns the JSON encoding/json writes for resp, as the
+// response cache stores it (see encodeResponseIn), in memory of its own.
+func encodeResponse(resp *lm.Response) []byte {
+	bp := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(bp)
+	b, pooled := encodeResponseIn(bp, resp)
+	if pooled {
+		return bytes.Clone(b)
+	}
+	return b
+}

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,37 @@ func TestCancelRegistry(t *testing.T) {
 			t.Errorf("request %d, unregistered, was cancelled: %v", id, got)
 		case id%3 != 0 && got != cause:
 			t.Errorf("request %d: cause %v, want %v", id, got, cause)
+		}
+	}
+}
+
+// TestCancelRegistryDuringClose: requests that register while the client
+// closes, checking for the close after they register as open does, all
+// end with ErrClosed: cancelAll either finds them or they find the close.
+func TestCancelRegistryDuringClose(t *testing.T) {
+	for round := range 50 {
+		base, closeAll := context.WithCancelCause(context.Background())
+		var r cancelRegistry
+		const n = 32
+		ctxs := make([]context.Context, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				ctx, cancel := context.WithCancelCause(context.Background())
+				r.store(uint64(i), cancel)
+				if base.Err() != nil {
+					cancel(ErrClosed) // closed while registering
+				}
+				ctxs[i] = ctx
+			})
+		}
+		closeAll(ErrClosed)
+		r.cancelAll(ErrClosed)
+		wg.Wait()
+		for i, ctx := range ctxs {
+			if got := context.Cause(ctx); got != ErrClosed {
+				t.Fatalf("round %d, request %d: cause %v, want ErrClosed", round, i, got)
+			}
 		}
 	}
 }

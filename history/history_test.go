@@ -7,9 +7,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+	"weak"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -170,6 +173,31 @@ func TestOmitMessagesKeepsUsageAndCost(t *testing.T) {
 	_ = h.Inspect(&buf, -1)
 	if strings.Contains(buf.String(), "private") || strings.Contains(buf.String(), "secret") {
 		t.Fatalf("omitted text printed:\n%s", buf.String())
+	}
+}
+
+// TestOmitMessagesKeepsNoReplyAlive: a history that omits messages and
+// replies keeps none of a reply's text in memory, not even unreachable:
+// what it keeps of a record (finish reasons, usage) holds no reference to
+// the reply.
+func TestOmitMessagesKeepsNoReplyAlive(t *testing.T) {
+	var text weak.Pointer[byte]
+	fake := lm.Func(func(context.Context, lm.Request) (lm.Response, error) {
+		content := strings.Repeat("secret reply ", 1000) // on the heap, this call's own
+		text = weak.Make(unsafe.StringData(content))
+		return reply(content), nil
+	})
+	h := history.New(4, history.OmitMessages())
+	model := history.Wrap(fake, "openai", h)
+	if _, err := model.Chat(context.Background(), lm.Request{Messages: []lm.Message{{Role: lm.RoleUser, Content: "q"}}}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	if text.Value() != nil {
+		t.Fatal("the history keeps an omitted reply's text alive")
+	}
+	if r := h.Records()[0]; len(r.FinishReasons) != 1 || r.FinishReasons[0] != "stop" {
+		t.Fatalf("finish reasons = %q", r.FinishReasons)
 	}
 }
 

@@ -127,9 +127,10 @@ func (c *Call) End(ctx context.Context, provider, model string, req *lm.Request,
 		if resp.Model != "" {
 			rec.Model = resp.Model
 		}
-		n := len(resp.Choices)
-		both := make([]string, 2*n) // one allocation for the two
-		rec.Replies, rec.FinishReasons = both[:n:n], both[n:]
+		// Two slices, not one split in two: a history that omits replies
+		// keeps FinishReasons, which must not keep the replies alive.
+		rec.Replies = make([]string, len(resp.Choices))
+		rec.FinishReasons = make([]string, len(resp.Choices))
 		for i, ch := range resp.Choices {
 			rec.Replies[i], rec.FinishReasons[i] = ch.Message.Content, ch.FinishReason
 			if len(ch.Message.ToolCalls) > 0 {
