@@ -31,8 +31,8 @@ type responseCache struct {
 	ttl   time.Duration
 	now   func() time.Time
 	owned bool // closed with the client
-	// copies reports that all copies the values it is given (a memory
-	// store): put hands it a pooled buffer.
+	// copies reports that the store in all copies the values it is
+	// given (a memory store), so that put may hand it a pooled buffer.
 	copies bool
 	// decoded remembers the latest responses decoded from the front
 	// tier, so that a hit on the same bytes is not decoded again.

@@ -157,13 +157,8 @@ func (m *Memory) Close() error {
 	return err
 }
 
-// encodeEntry stamps the value with its expiry (Unix nanoseconds, 0 for
-// none).
-func encodeEntry(e Entry) []byte {
-	return appendEntry(make([]byte, 0, entryHeader+len(e.Value)), e)
-}
-
-// appendEntry appends what encodeEntry returns to b.
+// appendEntry appends e's value to b, stamped with its expiry (Unix
+// nanoseconds, 0 for none).
 func appendEntry(b []byte, e Entry) []byte {
 	var exp int64
 	if !e.Expires.IsZero() {
@@ -173,7 +168,7 @@ func appendEntry(b []byte, e Entry) []byte {
 	return append(b, e.Value...)
 }
 
-// decodeEntry parses what encodeEntry wrote; it reports false for bytes
+// decodeEntry parses what appendEntry wrote; it reports false for bytes
 // too short to hold the stamp.
 func decodeEntry(b []byte) (Entry, bool) {
 	if len(b) < entryHeader {

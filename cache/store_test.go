@@ -110,3 +110,8 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// encodeEntry returns e as a memory store holds it (appendEntry).
+func encodeEntry(e Entry) []byte {
+	return appendEntry(make([]byte, 0, entryHeader+len(e.Value)), e)
+}
