@@ -13,6 +13,7 @@ import (
 
 	"github.com/dspex-go/dspex/cache"
 	"github.com/dspex-go/dspex/config"
+	"github.com/dspex-go/dspex/internal/bufpool"
 	"github.com/dspex-go/dspex/lm"
 )
 
@@ -182,8 +183,8 @@ func (rc *responseCache) put(ctx context.Context, key string, resp lm.Response) 
 		return
 	}
 	resp.Cached = false
-	bp := keyBuffers.Get().(*[]byte)
-	defer keyBuffers.Put(bp)
+	bp := bufpool.Get()
+	defer bufpool.Put(bp)
 	v, pooled := encodeResponseIn(bp, &resp)
 	if pooled && !rc.copies {
 		v = bytes.Clone(v) // the store may keep it
@@ -203,9 +204,7 @@ func encodeResponseIn(bp *[]byte, resp *lm.Response) (b []byte, pooled bool) {
 		body, _ := json.Marshal(resp) // lm.Response always encodes
 		return body, false
 	}
-	if cap(b) <= maxKeyBuffer {
-		*bp = b
-	}
+	*bp = b
 	return b, true
 }
 

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
+	"github.com/dspex-go/dspex/internal/bufpool"
 	"github.com/dspex-go/dspex/lm"
 )
 
@@ -23,15 +23,15 @@ import (
 // those of earlier versions (a disk cache keeps serving) at a fraction of
 // the cost; any other request goes through encoding/json.
 func cacheKey(provider, model string, req lm.Request) (string, bool) {
-	bp := keyBuffers.Get().(*[]byte)
-	defer keyBuffers.Put(bp)
+	bp := bufpool.Get()
+	defer bufpool.Put(bp)
 	b, ok := appendPlainKey((*bp)[:0], provider, model, &req)
 	if !ok {
 		var err error
 		if b, err = json.Marshal(newCacheKeyInput(provider, model, &req)); err != nil {
 			return "", false
 		}
-	} else if cap(b) <= maxKeyBuffer {
+	} else {
 		*bp = b
 	}
 	sum := sha256.Sum256(b)
@@ -39,13 +39,6 @@ func cacheKey(provider, model string, req lm.Request) (string, bool) {
 	hex.Encode(key[:], sum[:])
 	return string(key[:]), true
 }
-
-// maxKeyBuffer is the largest buffer keyBuffers keeps: a rare huge
-// prompt does not stay pinned in the pool.
-const maxKeyBuffer = 64 << 10
-
-// keyBuffers are the buffers cache keys are encoded into.
-var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // cacheKeyInput is what a cache key is computed from. It names the provider,
 // the model and every field that changes the reply. It never holds

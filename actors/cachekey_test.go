@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dspex-go/dspex/internal/bufpool"
 	"github.com/dspex-go/dspex/lm"
 )
 
@@ -191,8 +192,8 @@ func BenchmarkCacheKey(b *testing.B) {
 // encodeResponse returns the JSON encoding/json writes for resp, as the
 // response cache stores it (see encodeResponseIn), in memory of its own.
 func encodeResponse(resp *lm.Response) []byte {
-	bp := keyBuffers.Get().(*[]byte)
-	defer keyBuffers.Put(bp)
+	bp := bufpool.Get()
+	defer bufpool.Put(bp)
 	b, pooled := encodeResponseIn(bp, resp)
 	if pooled {
 		return bytes.Clone(b)

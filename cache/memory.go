@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/allegro/bigcache/v3"
+
+	"github.com/dspex-go/dspex/internal/bufpool"
 )
 
 // MemoryConfig configures a memory store.
@@ -100,23 +102,12 @@ func (m *Memory) Set(_ context.Context, key string, e Entry) error {
 	}
 	// bigcache copies what it is given: the stamped value is built in a
 	// pooled buffer.
-	bp := entryBuffers.Get().(*[]byte)
-	b := appendEntry((*bp)[:0], e)
+	bp := bufpool.Get()
+	defer bufpool.Put(bp)
+	*bp = appendEntry((*bp)[:0], e)
 	// A full cache only loses an entry: bigcache evicts the oldest.
-	err := m.c.Set(key, b)
-	if cap(b) <= maxPooledEntry {
-		*bp = b
-	}
-	entryBuffers.Put(bp)
-	return err
+	return m.c.Set(key, *bp)
 }
-
-// maxPooledEntry is the largest buffer entryBuffers keeps: a rare huge
-// value does not stay pinned in the pool.
-const maxPooledEntry = 64 << 10
-
-// entryBuffers are the buffers Memory.Set stamps values in.
-var entryBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}
 
 // Delete implements Store.
 func (m *Memory) Delete(_ context.Context, key string) error {
