@@ -403,16 +403,23 @@ func (b *bench) run() error {
 	ctx := context.Background()
 	rts := make([]*dspex.Runtime, len(b.modes))
 	predicts := make([]*programs.Predict[question, answer], len(b.modes))
+	// Each path's calls run under its own profiler label, which the
+	// goroutines they start (connections, actor mailboxes) inherit: a
+	// -cpuprofile tells the paths apart (go tool pprof -tags, -tagfocus
+	// path=raw). modeCtx carries each mode's.
+	rawCtx := pprof.WithLabels(ctx, pprof.Labels("path", "raw"))
+	modeCtx := make([]context.Context, len(b.modes))
 	for i, mode := range b.modes {
-		// Under the mode's profiler label, so that the goroutines the
-		// runtime starts (actors, the span batcher, the metric reader)
-		// carry it too.
+		// The runtime starts under the mode's label too, so that the
+		// goroutines it starts (actors, the span batcher, the metric
+		// reader) carry it.
 		var (
 			rt  *dspex.Runtime
 			p   *programs.Predict[question, answer]
 			err error
 		)
 		pprof.Do(ctx, pprof.Labels("path", "rt "+mode), func(ctx context.Context) {
+			modeCtx[i] = ctx
 			rt, p, err = b.runtimeFor(ctx, url, mode)
 			if err == nil && b.cacheMB > 0 {
 				// Four requests per KiB of the tier: more than it holds,
@@ -450,15 +457,6 @@ func (b *bench) run() error {
 		header += fmt.Sprintf("  %s", "vs "+b.modes[0])
 	}
 	fmt.Println(header)
-	// Each path's calls run under its own profiler label, which the
-	// goroutines they start (connections, actor mailboxes) inherit: a
-	// -cpuprofile tells the paths apart (go tool pprof -tags, -tagfocus
-	// path=raw).
-	rawCtx := pprof.WithLabels(ctx, pprof.Labels("path", "raw"))
-	modeCtx := make([]context.Context, len(b.modes))
-	for i, m := range b.modes {
-		modeCtx[i] = pprof.WithLabels(ctx, pprof.Labels("path", "rt "+m))
-	}
 	for _, c := range b.concs {
 		tag := "c" + strconv.Itoa(c)
 		// Warm every path up: connections, goroutines, client actor.
