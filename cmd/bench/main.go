@@ -82,6 +82,7 @@ func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "simulator latency per request")
 	concList := flag.String("conc", "64,256,1024", "comma-separated concurrencies")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file; each path's goroutines carry the label path (raw, rt <mode>): go tool pprof -tags")
+	mutexProfile := flag.String("mutexprofile", "", "write a profile of contended mutexes over the whole run to this file (every contention event sampled)")
 	telList := flag.String("telemetry", "off", "comma-separated telemetry modes to compare: off, noop, stdout, traces, metrics")
 	telOut := flag.String("telemetry-out", "", "file the stdout telemetry mode writes to (default: discarded)")
 	rounds := flag.Int("rounds", 1, "measurements per mode and concurrency; the median is reported")
@@ -131,6 +132,10 @@ func main() {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer writeProfile("mutex", *mutexProfile)
+	}
 	concs, err := parseConcs(*concList)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -162,6 +167,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+}
+
+// writeProfile writes the named runtime/pprof profile to file, reporting
+// a failure on stderr.
+func writeProfile(name, file string) {
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s profile: %v\n", name, err)
 	}
 }
 
