@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -322,5 +325,59 @@ func TestBeginEndRecordsAsChat(t *testing.T) {
 	}
 	if viaBegin.Len() != 1 {
 		t.Fatalf("a refused Begin recorded: %d records", viaBegin.Len())
+	}
+}
+
+// TestObserverGetsEachCallsRecord checks that an observer that copies the
+// record it is given (as WithObserver asks) gets the record of its own
+// call, with calls on many goroutines: the recorder reuses its records.
+func TestObserverGetsEachCallsRecord(t *testing.T) {
+	fake := lm.Func(func(_ context.Context, req lm.Request) (lm.Response, error) {
+		if req.RolloutID%5 == 4 {
+			return lm.Response{}, fmt.Errorf("call %d failed", req.RolloutID)
+		}
+		return reply(fmt.Sprintf("reply %d", req.RolloutID)), nil
+	})
+	var (
+		mu   sync.Mutex
+		seen = map[int]history.Record{}
+	)
+	observe := func(_ context.Context, r *history.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[r.Rollout] = *r
+	}
+	const calls = 400
+	h := history.New(calls)
+	model := history.Wrap(fake, "openai", h, history.WithObserver(observe))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < calls; i += 8 {
+				req := lm.Request{RolloutID: i, Messages: []lm.Message{{Role: lm.RoleUser, Content: fmt.Sprintf("q %d", i)}}}
+				_, _ = model.Chat(context.Background(), req)
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != calls {
+		t.Fatalf("the observer saw %d calls, want %d", len(seen), calls)
+	}
+	for _, kept := range h.Records() {
+		got := seen[kept.Rollout]
+		if kept.Rollout%5 == 4 {
+			if want := fmt.Sprintf("call %d failed", kept.Rollout); got.Err != want || kept.Err != want || len(got.Replies) != 0 {
+				t.Fatalf("call %d: observer saw err %q and replies %q, history kept err %q", kept.Rollout, got.Err, got.Replies, kept.Err)
+			}
+			continue
+		}
+		if want := []string{fmt.Sprintf("reply %d", kept.Rollout)}; !slices.Equal(got.Replies, want) || !slices.Equal(kept.Replies, want) || got.Err != "" {
+			t.Fatalf("call %d: observer saw replies %q (err %q), history kept %q; want %q", kept.Rollout, got.Replies, got.Err, kept.Replies, want)
+		}
+		// The observer runs before the messages are copied for the history.
+		got.Messages = kept.Messages
+		if diff := cmp.Diff(kept, got); diff != "" {
+			t.Fatalf("call %d: the observer's record differs from the history's (-history +observer):\n%s", kept.Rollout, diff)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package history
 import (
 	"cmp"
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -47,7 +48,8 @@ func WithClock(now func() time.Time) RecorderOption {
 
 // WithObserver calls f with each record once its call has finished, before
 // the record is added to the history (even when the history is off). f
-// runs on the caller's goroutine and must not keep r.
+// runs on the caller's goroutine and must not keep r, which the recorder
+// reuses once f returns: f copies what it needs (*r, or fields of it).
 func WithObserver(f func(ctx context.Context, r *Record)) RecorderOption {
 	return recorderOption(func(r *Recorder) { r.onCall = f })
 }
@@ -112,7 +114,8 @@ func (r *Recorder) Begin(ctx context.Context) (Call, error) {
 // resp are read, not kept.
 func (c *Call) End(ctx context.Context, provider, model string, req *lm.Request, resp *lm.Response, err error) {
 	r := c.r
-	rec := Record{
+	rec := records.Get().(*Record)
+	*rec = Record{
 		Time:      c.start,
 		Provider:  provider,
 		Model:     cmp.Or(req.Model, model),
@@ -153,18 +156,27 @@ func (c *Call) End(ctx context.Context, provider, model string, req *lm.Request,
 	// A failure may have reached the provider; only a cache hit surely
 	// did not.
 	c.res.Finish(!rec.CacheHit, rec.Usage, rec.Cost)
-	addToMeters(ctx, &rec)
+	addToMeters(ctx, rec)
 	if r.onCall != nil {
-		r.onCall(ctx, &rec)
+		r.onCall(ctx, rec)
 	}
 	if r.h != nil {
 		if !r.h.omit {
 			// Images are kept as short placeholders, never their bytes.
 			rec.Messages = append([]lm.Message(nil), lm.RedactImages(req.Messages)...)
 		}
-		r.h.Add(rec)
+		r.h.Add(*rec)
 	}
+	*rec = Record{} // the pool keeps no reply, message or error alive
+	records.Put(rec)
 }
+
+// records holds the records End builds. Observers must not keep the
+// record they are given (WithObserver) and the history keeps a copy, so
+// one record serves call after call: handed to an observer, a record of
+// End's own would escape to the heap, one allocation of about 300 bytes
+// per call.
+var records = sync.Pool{New: func() any { return new(Record) }}
 
 // Wrap returns an LM that makes its calls through m and records them in
 // h, priced and budgeted like the runtime's calls (see Recorder.Chat).
