@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,10 +12,12 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/dspex-go/dspex"
+	"github.com/dspex-go/dspex/adapter"
 	"github.com/dspex-go/dspex/config"
 	"github.com/dspex-go/dspex/internal/benchkit"
 	"github.com/dspex-go/dspex/lm"
 	"github.com/dspex-go/dspex/programs"
+	"github.com/dspex-go/dspex/signature"
 	"github.com/dspex-go/dspex/telemetry"
 )
 
@@ -141,4 +144,73 @@ func BenchmarkPredictTelemetryCost(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkPredictOverhead measures the runtime's own work per call
+// against the least a caller of a bare client does, both served by an
+// in-process provider that answers at once, with no HTTP: "raw" formats
+// the Chat adapter's prompt, calls the provider and parses the reply;
+// "runtime" is a typed Predict's Call on the runtime's LM, with its
+// prepared formatter, cache key, front-tier lookup, client actor's
+// exchange (breaker, gate, request contexts), cache write and history
+// record. Every call is distinct (question and rollout id), 64 callers run
+// at once, and cpu-µs/op is the process CPU time per call (getrusage). The
+// difference is what the runtime adds to every call before the network:
+// cmd/bench measures the same paths over HTTP.
+//
+//	go test -run '^$' -bench BenchmarkPredictOverhead -benchmem -count 5 .
+func BenchmarkPredictOverhead(b *testing.B) {
+	reply := lm.Response{Model: "echo-1", Usage: lm.Usage{PromptTokens: 120, CompletionTokens: 12},
+		Choices: []lm.Choice{{FinishReason: "stop", Message: lm.Message{Role: lm.RoleAssistant,
+			Content: "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"}}}}
+	echo := lm.Func(func(context.Context, lm.Request) (lm.Response, error) { return reply, nil })
+	question := func(i int64) string { return "What is the capital of France? (" + strconv.FormatInt(i, 10) + ")" }
+	parallel := func(b *testing.B, call func(ctx context.Context, i int64) error) {
+		var seq atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+		cpu := benchkit.CPUTime()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				if err := call(ctx, seq.Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		if cpu := benchkit.CPUTime() - cpu; cpu > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+		}
+	}
+	b.Run("raw", func(b *testing.B) {
+		sig, err := signature.Of[benchQuestion, benchAnswer]()
+		if err != nil {
+			b.Fatal(err)
+		}
+		chat := adapter.NewChat()
+		parallel(b, func(ctx context.Context, i int64) error {
+			req, err := chat.Format(sig, nil, adapter.Values{"question": question(i)})
+			if err != nil {
+				return err
+			}
+			resp, err := echo.Chat(ctx, req)
+			if err != nil {
+				return err
+			}
+			_, err = chat.Parse(sig, resp.Choices[0].Message.Content)
+			return err
+		})
+	})
+	b.Run("runtime", func(b *testing.B) {
+		rt := benchRuntime(b, "off", dspex.WithProvider("echo", echo))
+		p, err := programs.NewPredict[benchQuestion, benchAnswer](programs.WithLM(rt.LM("echo/echo-1")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		parallel(b, func(ctx context.Context, i int64) error {
+			_, err := p.Call(ctx, benchQuestion{Question: question(i)}, programs.WithRollout(int(i)))
+			return err
+		})
+	})
 }
