@@ -128,6 +128,7 @@ func BenchmarkPredictTelemetryCost(b *testing.B) {
 			in := benchQuestion{Question: "What is the capital of France?"}
 			b.ReportAllocs()
 			b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+			b.ResetTimer() // the runtime's start is not a call's
 			cpu := benchkit.CPUTime()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
@@ -156,7 +157,9 @@ func BenchmarkPredictTelemetryCost(b *testing.B) {
 // record. Every call is distinct (question and rollout id), 64 callers run
 // at once, and cpu-µs/op is the process CPU time per call (getrusage). The
 // difference is what the runtime adds to every call before the network:
-// cmd/bench measures the same paths over HTTP.
+// cmd/bench measures the same paths over HTTP. Every call writes a new
+// entry to a memory tier that starts empty and grows as it fills, as in
+// cmd/bench, so the figures depend somewhat on the number of calls.
 //
 //	go test -run '^$' -bench BenchmarkPredictOverhead -benchmem -count 5 .
 func BenchmarkPredictOverhead(b *testing.B) {
@@ -169,6 +172,7 @@ func BenchmarkPredictOverhead(b *testing.B) {
 		var seq atomic.Int64
 		b.ReportAllocs()
 		b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+		b.ResetTimer() // the runtime's start is not a call's
 		cpu := benchkit.CPUTime()
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := context.Background()

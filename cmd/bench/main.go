@@ -82,7 +82,7 @@ func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "simulator latency per request")
 	concList := flag.String("conc", "64,256,1024", "comma-separated concurrencies")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file; each path's goroutines carry the label path (raw, rt <mode>): go tool pprof -tags")
-	mutexProfile := flag.String("mutexprofile", "", "write a profile of contended mutexes over the whole run to this file (every contention event sampled)")
+	mutexProfile := flag.String("mutexprofile", "", "write a profile of contended mutexes over the whole run to this file: every contention event is sampled, which slows contended unlocks, so the run's figures are not comparable with an unprofiled run's")
 	telList := flag.String("telemetry", "off", "comma-separated telemetry modes to compare: off, noop, stdout, traces, metrics")
 	telOut := flag.String("telemetry-out", "", "file the stdout telemetry mode writes to (default: discarded)")
 	rounds := flag.Int("rounds", 1, "measurements per mode and concurrency; the median is reported")
@@ -165,6 +165,9 @@ func main() {
 		cacheMB: *cacheMB}
 	if err := b.run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		if *mutexProfile != "" {
+			writeProfile("mutex", *mutexProfile) // os.Exit skips the deferred write
+		}
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
