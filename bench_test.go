@@ -2,6 +2,7 @@ package dspex_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"strconv"
@@ -124,25 +125,14 @@ func BenchmarkPredictTelemetryCost(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var rollout atomic.Int64
 			in := benchQuestion{Question: "What is the capital of France?"}
-			b.ReportAllocs()
-			b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
-			b.ResetTimer() // the runtime's start is not a call's
-			cpu := benchkit.CPUTime()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					_, pred, err := p.Completions(ctx, in, programs.WithRollout(int(rollout.Add(1))))
-					if err != nil || pred.Cached {
-						b.Errorf("cached %v, err %v", pred.Cached, err)
-						return
-					}
+			benchCallers(b, func(ctx context.Context, i int64) error {
+				_, pred, err := p.Completions(ctx, in, programs.WithRollout(int(i)))
+				if err == nil && pred.Cached {
+					err = errors.New("a cache hit")
 				}
+				return err
 			})
-			if cpu := benchkit.CPUTime() - cpu; cpu > 0 {
-				b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
-			}
 		})
 	}
 }
@@ -168,32 +158,13 @@ func BenchmarkPredictOverhead(b *testing.B) {
 			Content: "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"}}}}
 	echo := lm.Func(func(context.Context, lm.Request) (lm.Response, error) { return reply, nil })
 	question := func(i int64) string { return "What is the capital of France? (" + strconv.FormatInt(i, 10) + ")" }
-	parallel := func(b *testing.B, call func(ctx context.Context, i int64) error) {
-		var seq atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
-		b.ResetTimer() // the runtime's start is not a call's
-		cpu := benchkit.CPUTime()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				if err := call(ctx, seq.Add(1)); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		if cpu := benchkit.CPUTime() - cpu; cpu > 0 {
-			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
-		}
-	}
 	b.Run("raw", func(b *testing.B) {
 		sig, err := signature.Of[benchQuestion, benchAnswer]()
 		if err != nil {
 			b.Fatal(err)
 		}
 		chat := adapter.NewChat()
-		parallel(b, func(ctx context.Context, i int64) error {
+		benchCallers(b, func(ctx context.Context, i int64) error {
 			req, err := chat.Format(sig, nil, adapter.Values{"question": question(i)})
 			if err != nil {
 				return err
@@ -212,9 +183,33 @@ func BenchmarkPredictOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		parallel(b, func(ctx context.Context, i int64) error {
+		benchCallers(b, func(ctx context.Context, i int64) error {
 			_, err := p.Call(ctx, benchQuestion{Question: question(i)}, programs.WithRollout(int(i)))
 			return err
 		})
 	})
+}
+
+// benchCallers runs b.N calls of call on 64 callers at once, each call
+// with its own number from 1, and reports the process CPU time per call
+// (cpu-µs/op, getrusage: the signal that holds on a busy machine) with
+// the allocations. What b did before it is not measured.
+func benchCallers(b *testing.B, call func(ctx context.Context, i int64) error) {
+	var seq atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+	b.ResetTimer() // a runtime's start is not a call's
+	cpu := benchkit.CPUTime()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if err := call(ctx, seq.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if cpu := benchkit.CPUTime() - cpu; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+	}
 }
