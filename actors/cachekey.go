@@ -2,10 +2,13 @@ package actors
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"encoding/json"
+	"hash/maphash"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/dspex-go/dspex/internal/bufpool"
@@ -86,26 +89,38 @@ func appendPlainKey(b []byte, provider, model string, req *lm.Request) ([]byte, 
 	if len(req.Tools) > 0 || req.ToolChoice != "" {
 		return b, false
 	}
+	b = appendKeyHead(b, provider, model)
+	if req.Messages == nil {
+		b = append(b, "null"...)
+		return appendPlainTail(b, req)
+	}
+	b = append(b, '[')
+	for i := range req.Messages {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendPlainMessage(b, &req.Messages[i]); !ok {
+			return b, false
+		}
+	}
+	b = append(b, ']')
+	return appendPlainTail(b, req)
+}
+
+// appendKeyHead appends the opening of a key's JSON, up to its messages.
+func appendKeyHead(b []byte, provider, model string) []byte {
 	b = append(b, `{"p":`...)
 	b = appendJSONString(b, provider)
 	b = append(b, `,"m":`...)
 	b = appendJSONString(b, model)
-	b = append(b, `,"msgs":`...)
-	if req.Messages == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range req.Messages {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendPlainMessage(b, &req.Messages[i]); !ok {
-				return b, false
-			}
-		}
-		b = append(b, ']')
-	}
+	return append(b, `,"msgs":`...)
+}
+
+// appendPlainTail appends what follows the messages in a plain key's
+// JSON. It reports false for a temperature that encoding/json must
+// write, and b is then garbage.
+func appendPlainTail(b []byte, req *lm.Request) ([]byte, bool) {
 	if t := req.Temperature; t != nil {
 		if abs := math.Abs(*t); abs != 0 && (abs < 1e-6 || abs >= 1e21) || math.IsNaN(*t) {
 			return b, false // exponents, and NaN (an error): encoding/json decides
@@ -144,6 +159,101 @@ func appendPlainKey(b []byte, provider, model string, req *lm.Request) ([]byte, 
 		b = strconv.AppendInt(b, int64(req.RolloutID), 10)
 	}
 	return append(b, '}'), true
+}
+
+// plainMessage reports whether appendPlainMessage writes m.
+func plainMessage(m *lm.Message) bool {
+	return len(m.Parts) == 0 && len(m.ToolCalls) == 0 && m.ToolCallID == ""
+}
+
+// keyMemo remembers, for a client, the SHA-256 state of plain keys'
+// JSON up to and including their first message (the adapter's system
+// prompt, the same call after call), so that a key hashes and escapes
+// only what follows it. The key is the same as cacheKey's, byte for
+// byte: the remembered state is of the bytes appendPlainKey writes.
+// Its slots are read and written without locks; two prefixes may share
+// a slot, the latest wins.
+type keyMemo struct {
+	seed  maphash.Seed
+	slots [keyMemoSlots]atomic.Pointer[keyPrefix]
+}
+
+const keyMemoSlots = 64
+
+// keyPrefix is the SHA-256 state (MarshalBinary) after the JSON of a
+// plain key for provider and model up to its first message, first.
+type keyPrefix struct {
+	provider, model string
+	first           lm.Message // plain: role and content only
+	state           []byte
+}
+
+// newKeyMemoFor returns the memo of a client with cache rc: none when
+// it has no cache.
+func newKeyMemoFor(rc *responseCache) *keyMemo {
+	if rc == nil {
+		return nil
+	}
+	return &keyMemo{seed: maphash.MakeSeed()}
+}
+
+// key is cacheKey(provider, model, *req).
+func (km *keyMemo) key(provider, model string, req *lm.Request) (string, bool) {
+	if km == nil || len(req.Messages) == 0 || len(req.Tools) > 0 || req.ToolChoice != "" || !plainMessage(&req.Messages[0]) {
+		return cacheKey(provider, model, *req)
+	}
+	first := &req.Messages[0]
+	// The slot is chosen by the end of the content (a prompt's
+	// instructions) and its length: cheap, and enough to spread them.
+	c := first.Content
+	h := maphash.String(km.seed, c[max(len(c)-64, 0):]) ^ uint64(len(c))
+	slot := &km.slots[h%keyMemoSlots]
+	p := slot.Load()
+	if p == nil || p.first.Content != first.Content || p.first.Role != first.Role || p.provider != provider || p.model != model {
+		p = newKeyPrefix(provider, model, first)
+		slot.Store(p)
+	}
+	bp := bufpool.Get()
+	defer bufpool.Put(bp)
+	b := (*bp)[:0]
+	for i := 1; i < len(req.Messages); i++ {
+		b = append(b, ',')
+		var ok bool
+		if b, ok = appendPlainMessage(b, &req.Messages[i]); !ok {
+			return cacheKey(provider, model, *req)
+		}
+	}
+	b = append(b, ']')
+	b, ok := appendPlainTail(b, req)
+	if !ok {
+		return cacheKey(provider, model, *req)
+	}
+	*bp = b
+	d := sha256.New()
+	if d.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.state) != nil {
+		return cacheKey(provider, model, *req)
+	}
+	d.Write(b)
+	var sum [sha256.Size]byte
+	d.Sum(sum[:0])
+	var key [2 * sha256.Size]byte
+	hex.Encode(key[:], sum[:])
+	return string(key[:]), true
+}
+
+// newKeyPrefix hashes the JSON of a plain key for provider and model up
+// to its first message, first.
+func newKeyPrefix(provider, model string, first *lm.Message) *keyPrefix {
+	bp := bufpool.Get()
+	defer bufpool.Put(bp)
+	b := appendKeyHead((*bp)[:0], provider, model)
+	b = append(b, '[')
+	b, _ = appendPlainMessage(b, first)
+	*bp = b
+	d := sha256.New()
+	d.Write(b)
+	state, _ := d.(encoding.BinaryMarshaler).MarshalBinary()
+	return &keyPrefix{provider: provider, model: model, first: lm.Message{Role: first.Role, Content: first.Content}, state: state}
 }
 
 const hexDigits = "0123456789abcdef"

@@ -94,6 +94,16 @@ func FuzzCacheKeyPlain(f *testing.F) {
 			Temperature: &temp, N: n, MaxTokens: -n, Stop: []string{stop, user}, Seed: &seedInt,
 			RolloutID: n * 3, ResponseFormat: lm.Format(system),
 		}
+		// A client's memo of the system prompt keys it as cacheKey does,
+		// whether it remembers the prompt or not.
+		km := newKeyMemoFor(&responseCache{})
+		for range 2 {
+			memo, memoOK := km.key(provider, user, &req)
+			key, keyOK := cacheKey(provider, user, req)
+			if memo != key || memoOK != keyOK {
+				t.Fatalf("memo key %q %v, cacheKey %q %v", memo, memoOK, key, keyOK)
+			}
+		}
 		got, ok := appendPlainKey(nil, provider, user, &req)
 		want, err := json.Marshal(newCacheKeyInput(provider, user, &req))
 		if !ok {
@@ -174,19 +184,31 @@ func FuzzEncodeResponse(f *testing.F) {
 	})
 }
 
-// BenchmarkCacheKey keys a Chat-adapter-sized request.
+// BenchmarkCacheKey keys a Chat-adapter-sized request, from scratch and
+// with a client's memo of its system prompt.
 func BenchmarkCacheKey(b *testing.B) {
 	sys := strings.Repeat("Your input fields are:\n1. `question` (str): the question to answer.\n", 12)
 	req := lm.Request{Model: "m", Messages: []lm.Message{
 		{Role: lm.RoleSystem, Content: sys},
 		{Role: lm.RoleUser, Content: "[[ ## question ## ]]\nWhat is the capital of France?\n\nRespond with the corresponding output fields."},
 	}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, ok := cacheKey("openai", "m", req); !ok {
-			b.Fatal("not keyed")
+	b.Run("cacheKey", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := cacheKey("openai", "m", req); !ok {
+				b.Fatal("not keyed")
+			}
 		}
-	}
+	})
+	b.Run("memo", func(b *testing.B) {
+		km := newKeyMemoFor(&responseCache{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := km.key("openai", "m", &req); !ok {
+				b.Fatal("not keyed")
+			}
+		}
+	})
 }
 
 // encodeResponse returns the JSON encoding/json writes for resp, as the

@@ -73,6 +73,7 @@ type clientShared struct {
 	id, provider, model string
 	provCfg             config.Provider // guarded by the Clients' mutex
 	cache               *responseCache
+	keys                *keyMemo // nil without a cache
 	gate                gate
 	uncapped            *gate // shared by the clients without a cap; nil: none
 	limits              *limits
@@ -120,6 +121,7 @@ func newClientShared(id, provider, model string, s ClientSettings, m lm.LM, stor
 	cs := &clientShared{
 		id: id, provider: provider, model: model,
 		cache:    rc,
+		keys:     newKeyMemoFor(rc),
 		limits:   newLimits(s.RateLimit),
 		base:     base,
 		closeAll: cancel,
@@ -477,7 +479,7 @@ func (a *clientActor) chat(ctx actor.Context, msg *chatRequest) {
 	case msg.embed != nil:
 		key, keyed = embedCacheKey(cs.provider, req.Model, msg.embed.Inputs)
 	default:
-		key, keyed = cacheKey(cs.provider, req.Model, *req)
+		key, keyed = cs.keys.key(cs.provider, req.Model, req)
 	}
 	if keyed && !looked {
 		if resp, ok := cs.cache.getFront(key); ok {
@@ -641,7 +643,7 @@ func (cs *clientShared) prepare(msg *chatRequest, req *lm.Request, out *lm.Respo
 		msg.keyed = true
 		return cs.admit(msg), false
 	}
-	key, ok := cacheKey(cs.provider, req.Model, *req)
+	key, ok := cs.keys.key(cs.provider, req.Model, req)
 	msg.key, msg.keyed = key, true
 	if !ok {
 		return cs.admit(msg), false
