@@ -229,6 +229,38 @@ func TestRateLimitFailsFastBeyondDeadline(t *testing.T) {
 	}
 }
 
+// TestRateLimitSetInPlace changes a client's limits in place, as a
+// settings change does: a cap lifted lets requests through at once, and a
+// cap set again applies to the next request (the uncapped shortcut never
+// skips a limiter that has a cap).
+func TestRateLimitSetInPlace(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	l := newLimits(config.RateLimit{RequestsPerMinute: 1})
+	if _, err := l.wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.wait(ctx, 1); !errors.Is(err, lm.ErrRateLimited) {
+		t.Fatalf("capped: second request = %v, want ErrRateLimited", err)
+	}
+	l.set(config.RateLimit{})
+	for i := range 100 {
+		if d, err := l.wait(ctx, 1_000_000); d != 0 || err != nil {
+			t.Fatalf("uncapped: request %d waited %v, err %v", i, d, err)
+		}
+	}
+	for _, capped := range []config.RateLimit{{TokensPerMinute: 10}, {RequestsPerMinute: 1}} {
+		l.set(capped)
+		if _, err := l.wait(ctx, 10); err != nil {
+			t.Fatalf("%+v: first request: %v", capped, err)
+		}
+		if _, err := l.wait(ctx, 10); !errors.Is(err, lm.ErrRateLimited) {
+			t.Fatalf("%+v: second request = %v, want ErrRateLimited", capped, err)
+		}
+		l.set(config.RateLimit{})
+	}
+}
+
 func TestClientCachesAndRecoversFromPanic(t *testing.T) {
 	var calls atomic.Int64
 	provider := lm.Func(func(ctx context.Context, req lm.Request) (lm.Response, error) {

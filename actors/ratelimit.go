@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -16,6 +17,11 @@ import (
 type limits struct {
 	requests *rate.Limiter
 	tokens   *rate.Limiter
+	// uncapped tells both are rate.Inf: a wait then reserves nothing
+	// and never waits, and waitWithin returns at once, without the
+	// limiters' locks. It is never true while a limiter has a cap (see
+	// set).
+	uncapped atomic.Bool
 }
 
 func newLimits(s config.RateLimit) *limits {
@@ -26,8 +32,15 @@ func newLimits(s config.RateLimit) *limits {
 
 // set applies s to the limiters. A minute's allowance is the burst.
 func (l *limits) set(s config.RateLimit) {
+	uncapped := s.RequestsPerMinute <= 0 && s.TokensPerMinute <= 0
+	if !uncapped {
+		l.uncapped.Store(false) // before a limiter gets its cap
+	}
 	setPerMinute(l.requests, s.RequestsPerMinute)
 	setPerMinute(l.tokens, s.TokensPerMinute)
+	if uncapped {
+		l.uncapped.Store(true) // once both are rate.Inf
+	}
 }
 
 func setPerMinute(lim *rate.Limiter, perMinute int) {
@@ -68,6 +81,9 @@ func (l *limits) wait(ctx context.Context, tokens int) (time.Duration, error) {
 // waitWithin is wait within the context within returns, asked for only
 // when there is a wait (see requestScope.bound).
 func (l *limits) waitWithin(within func() context.Context, tokens int) (time.Duration, error) {
+	if l.uncapped.Load() {
+		return 0, nil // what rate.Inf limiters answer, without their locks
+	}
 	now := time.Now()
 	if b := l.tokens.Burst(); l.tokens.Limit() != rate.Inf && tokens > b {
 		tokens = b
