@@ -201,11 +201,20 @@ func (rc *responseCache) put(ctx context.Context, key string, resp lm.Response) 
 func encodeResponseIn(bp *[]byte, resp *lm.Response) (b []byte, pooled bool) {
 	b, ok := appendPlainResponse((*bp)[:0], resp)
 	if !ok {
-		body, _ := json.Marshal(resp) // lm.Response always encodes
-		return body, false
+		return marshalResponse(*resp), false
 	}
 	*bp = b
 	return b, true
+}
+
+// marshalResponse is json.Marshal of resp, which always encodes. It
+// takes a copy, so that put's response stays on its stack: only a
+// response that is not plain is copied to the heap.
+//
+//go:noinline
+func marshalResponse(resp lm.Response) []byte {
+	body, _ := json.Marshal(&resp)
+	return body
 }
 
 // appendPlainResponse appends resp as encoding/json encodes it, when it is
