@@ -177,6 +177,11 @@ type predictorKey struct{}
 // WithPredictor returns a copy of ctx that names the predictor making the
 // LM calls under it.
 func WithPredictor(ctx context.Context, name string) context.Context {
+	if name == "self" {
+		// The name of a predictor called on its own: a constant in
+		// the interface costs no allocation, a variable one does.
+		return context.WithValue(ctx, predictorKey{}, "self")
+	}
 	return context.WithValue(ctx, predictorKey{}, name)
 }
 
