@@ -197,9 +197,13 @@ func newKeyMemoFor(rc *responseCache) *keyMemo {
 	return &keyMemo{seed: maphash.MakeSeed()}
 }
 
-// key is cacheKey(provider, model, *req).
+// key is cacheKey(provider, model, *req). Only a system message followed
+// by others is remembered: a prompt that comes back call after call. A
+// lone message, or a first one from the user, is as likely a document
+// seen once, which a slot would keep alive for nothing.
 func (km *keyMemo) key(provider, model string, req *lm.Request) (string, bool) {
-	if km == nil || len(req.Messages) == 0 || len(req.Tools) > 0 || req.ToolChoice != "" || !plainMessage(&req.Messages[0]) {
+	if km == nil || len(req.Messages) < 2 || req.Messages[0].Role != lm.RoleSystem ||
+		len(req.Tools) > 0 || req.ToolChoice != "" || !plainMessage(&req.Messages[0]) {
 		return cacheKey(provider, model, *req)
 	}
 	first := &req.Messages[0]

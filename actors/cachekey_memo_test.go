@@ -18,7 +18,8 @@ func TestKeyMemo(t *testing.T) {
 	for i := range 20000 {
 		req := lm.Request{RolloutID: i % 7, MaxTokens: r.IntN(3)}
 		for range r.IntN(4) {
-			req.Messages = append(req.Messages, lm.Message{Role: lm.Role(pick()), Content: pick()})
+			role := []lm.Role{lm.RoleSystem, lm.RoleSystem, lm.RoleUser, lm.Role(pick())}[r.IntN(4)]
+			req.Messages = append(req.Messages, lm.Message{Role: role, Content: pick()})
 		}
 		switch r.IntN(8) {
 		case 0:
@@ -38,6 +39,15 @@ func TestKeyMemo(t *testing.T) {
 		if got != want || ok != wantOK {
 			t.Fatalf("%q %q %+v: memo %q %v, cacheKey %q %v", provider, model, req, got, ok, want, wantOK)
 		}
+	}
+	remembered := 0
+	for i := range km.slots {
+		if km.slots[i].Load() != nil {
+			remembered++
+		}
+	}
+	if remembered == 0 {
+		t.Fatal("no request went through a remembered prompt")
 	}
 	var nilMemo *keyMemo
 	req := lm.Request{Messages: []lm.Message{{Role: lm.RoleUser, Content: "hi"}}}
