@@ -158,7 +158,7 @@ func (a *clientActor) stream(ctx actor.Context, msg *streamRequest) {
 	}
 	key, keyed := "", false
 	if cs.cache != nil && !req.NoCache {
-		key, keyed = cacheKey(cs.provider, req.Model, req)
+		key, keyed = cs.keys.key(cs.provider, req.Model, &req)
 	}
 	if keyed {
 		if resp, ok := cs.cache.getFront(key); ok {
