@@ -37,10 +37,14 @@ func cacheKey(provider, model string, req lm.Request) (string, bool) {
 	} else {
 		*bp = b
 	}
-	sum := sha256.Sum256(b)
+	return hexKey(sha256.Sum256(b)), true
+}
+
+// hexKey is a key's text: the hex of its SHA-256 sum.
+func hexKey(sum [sha256.Size]byte) string {
 	var key [2 * sha256.Size]byte
 	hex.Encode(key[:], sum[:])
-	return string(key[:]), true
+	return string(key[:])
 }
 
 // cacheKeyInput is what a cache key is computed from. It names the provider,
@@ -94,18 +98,28 @@ func appendPlainKey(b []byte, provider, model string, req *lm.Request) ([]byte, 
 		b = append(b, "null"...)
 		return appendPlainTail(b, req)
 	}
-	b = append(b, '[')
-	for i := range req.Messages {
-		if i > 0 {
+	b, ok := appendPlainMessages(append(b, '['), req.Messages, false)
+	if !ok {
+		return b, false
+	}
+	return appendPlainTail(b, req)
+}
+
+// appendPlainMessages appends msgs, each as appendPlainMessage writes it
+// and after a comma when it is not the list's first (after: msgs follow
+// others), then closes the list. It reports false for a message that is
+// not plain, and b is then garbage.
+func appendPlainMessages(b []byte, msgs []lm.Message, after bool) ([]byte, bool) {
+	for i := range msgs {
+		if after || i > 0 {
 			b = append(b, ',')
 		}
 		var ok bool
-		if b, ok = appendPlainMessage(b, &req.Messages[i]); !ok {
+		if b, ok = appendPlainMessage(b, &msgs[i]); !ok {
 			return b, false
 		}
 	}
-	b = append(b, ']')
-	return appendPlainTail(b, req)
+	return append(b, ']'), true
 }
 
 // appendKeyHead appends the opening of a key's JSON, up to its messages.
@@ -181,11 +195,11 @@ type keyMemo struct {
 const keyMemoSlots = 64
 
 // keyPrefix is the SHA-256 state (MarshalBinary) after the JSON of a
-// plain key for provider and model up to its first message, first.
+// plain key for provider and model up to its first message, a system
+// message of content system.
 type keyPrefix struct {
-	provider, model string
-	first           lm.Message // plain: role and content only
-	state           []byte
+	provider, model, system string
+	state                   []byte
 }
 
 // newKeyMemoFor returns the memo of a client with cache rc: none when
@@ -206,29 +220,22 @@ func (km *keyMemo) key(provider, model string, req *lm.Request) (string, bool) {
 		len(req.Tools) > 0 || req.ToolChoice != "" || !plainMessage(&req.Messages[0]) {
 		return cacheKey(provider, model, *req)
 	}
-	first := &req.Messages[0]
-	// The slot is chosen by the end of the content (a prompt's
-	// instructions) and its length: cheap, and enough to spread them.
-	c := first.Content
-	h := maphash.String(km.seed, c[max(len(c)-64, 0):]) ^ uint64(len(c))
+	// The slot is chosen by the end of the prompt (its instructions)
+	// and its length: cheap, and enough to spread them.
+	system := req.Messages[0].Content
+	h := maphash.String(km.seed, system[max(len(system)-64, 0):]) ^ uint64(len(system))
 	slot := &km.slots[h%keyMemoSlots]
 	p := slot.Load()
-	if p == nil || p.first.Content != first.Content || p.first.Role != first.Role || p.provider != provider || p.model != model {
-		p = newKeyPrefix(provider, model, first)
+	if p == nil || p.system != system || p.provider != provider || p.model != model {
+		p = newKeyPrefix(provider, model, system)
 		slot.Store(p)
 	}
 	bp := bufpool.Get()
 	defer bufpool.Put(bp)
-	b := (*bp)[:0]
-	for i := 1; i < len(req.Messages); i++ {
-		b = append(b, ',')
-		var ok bool
-		if b, ok = appendPlainMessage(b, &req.Messages[i]); !ok {
-			return cacheKey(provider, model, *req)
-		}
+	b, ok := appendPlainMessages((*bp)[:0], req.Messages[1:], true)
+	if ok {
+		b, ok = appendPlainTail(b, req)
 	}
-	b = append(b, ']')
-	b, ok := appendPlainTail(b, req)
 	if !ok {
 		return cacheKey(provider, model, *req)
 	}
@@ -240,24 +247,21 @@ func (km *keyMemo) key(provider, model string, req *lm.Request) (string, bool) {
 	d.Write(b)
 	var sum [sha256.Size]byte
 	d.Sum(sum[:0])
-	var key [2 * sha256.Size]byte
-	hex.Encode(key[:], sum[:])
-	return string(key[:]), true
+	return hexKey(sum), true
 }
 
 // newKeyPrefix hashes the JSON of a plain key for provider and model up
-// to its first message, first.
-func newKeyPrefix(provider, model string, first *lm.Message) *keyPrefix {
+// to its first message, a system message of content system.
+func newKeyPrefix(provider, model, system string) *keyPrefix {
 	bp := bufpool.Get()
 	defer bufpool.Put(bp)
 	b := appendKeyHead((*bp)[:0], provider, model)
-	b = append(b, '[')
-	b, _ = appendPlainMessage(b, first)
+	b, _ = appendPlainMessage(append(b, '['), &lm.Message{Role: lm.RoleSystem, Content: system})
 	*bp = b
 	d := sha256.New()
 	d.Write(b)
 	state, _ := d.(encoding.BinaryMarshaler).MarshalBinary()
-	return &keyPrefix{provider: provider, model: model, first: lm.Message{Role: first.Role, Content: first.Content}, state: state}
+	return &keyPrefix{provider: provider, model: model, system: system, state: state}
 }
 
 const hexDigits = "0123456789abcdef"
@@ -266,7 +270,7 @@ const hexDigits = "0123456789abcdef"
 // plain: text, no parts, tool calls or tool call id. Else it reports
 // false, and b is garbage.
 func appendPlainMessage(b []byte, m *lm.Message) ([]byte, bool) {
-	if len(m.Parts) > 0 || len(m.ToolCalls) > 0 || m.ToolCallID != "" {
+	if !plainMessage(m) {
 		return b, false
 	}
 	b = append(b, `{"role":`...)
